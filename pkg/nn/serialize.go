@@ -1,0 +1,443 @@
+package nn
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// The model file format, version 1. All integers are unsigned little-endian.
+//
+//	offset   size  field
+//	0        8     magic "PTQSPEC\x00" (50 54 51 53 50 45 43 00)
+//	8        4     format version (uint32) = 1
+//	12       4     header length H (uint32)
+//	16       H     architecture header, UTF-8 JSON (see below)
+//	16+H     4     tensor count T (uint32)
+//	               T tensor records, in node order, each node's Params then
+//	               its Buffers:
+//	                 2    name length L (uint16)
+//	                 L    name, "node.param", e.g. "fc1.weight"
+//	                 1    role: 'P' trainable parameter, 'B' buffer
+//	                 1    rank R (at most 8)
+//	                 4R   dimensions (uint32 each)
+//	                 4n   n = product of dimensions float32 values, IEEE-754,
+//	                      row-major
+//	end-4    4     CRC-32 (IEEE polynomial, as hash/crc32.ChecksumIEEE) of
+//	               every preceding byte
+//
+// The header is the JSON object
+//
+//	{"input": {"name": "input", "shape": [1, 28, 28]},
+//	 "nodes": [{"name": "linear1", "kind": "Linear", "inputs": ["flatten1"],
+//	            "attrs": {...}, "shape": [256]}, ...]}
+//
+// where nodes are in topological order, the last one is the output, "attrs"
+// is the layer's Attrs() and "shape" its per-sample output shape. Load
+// rebuilds each layer with the constructor registered for its kind, checks
+// that the shapes it infers match "shape", and fills the parameters from the
+// tensor records.
+const (
+	fileMagic   = "PTQSPEC\x00"
+	fileVersion = 1
+	maxRank     = 8
+)
+
+// Sentinel errors of Save and Load, matched with errors.Is.
+var (
+	// ErrBadMagic reports a file that does not start with "PTQSPEC\x00".
+	ErrBadMagic = errors.New("not a ptqspec model file (bad magic)")
+	// ErrVersion reports a format version this code cannot read.
+	ErrVersion = errors.New("unsupported format version")
+	// ErrChecksum reports a CRC-32 that does not match the file's contents.
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrTruncated reports a file that ends before its structure does.
+	ErrTruncated = errors.New("truncated file")
+	// ErrUnknownKind reports a layer kind with no registered constructor.
+	ErrUnknownKind = errors.New("unknown layer kind")
+	// ErrNotSerializable reports a layer that does not implement
+	// Serializable.
+	ErrNotSerializable = errors.New("layer is not serializable")
+	// ErrParamShape reports a stored tensor whose name, role or shape
+	// disagrees with the architecture.
+	ErrParamShape = errors.New("parameter does not match the architecture")
+)
+
+type fileHeader struct {
+	Input fileInput  `json:"input"`
+	Nodes []fileNode `json:"nodes"`
+}
+
+type fileInput struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+type fileNode struct {
+	Name   string          `json:"name"`
+	Kind   string          `json:"kind"`
+	Inputs []string        `json:"inputs"`
+	Attrs  json.RawMessage `json:"attrs"`
+	Shape  []int           `json:"shape"`
+}
+
+// fileTensor is one tensor record.
+type fileTensor struct {
+	name   string
+	buffer bool
+	shape  []int
+	data   []float32
+}
+
+// Save writes g in the format documented above. Every layer must be
+// Serializable; otherwise Save fails naming the node, before writing.
+func Save(w io.Writer, g *Graph) error {
+	h := fileHeader{Input: fileInput{Name: g.inputName, Shape: g.inputShape}}
+	var ts []fileTensor
+	for _, n := range g.nodes {
+		s, ok := n.Layer.(Serializable)
+		if !ok {
+			return wrap(nodeErr(n, ErrNotSerializable), "nn: save")
+		}
+		attrs, err := json.Marshal(s.Attrs())
+		if err != nil {
+			return wrap(nodeErr(n, fmt.Errorf("attributes: %w", err)), "nn: save")
+		}
+		h.Nodes = append(h.Nodes, fileNode{Name: n.Name, Kind: n.Layer.Kind(), Inputs: n.Inputs, Attrs: attrs, Shape: n.Shape})
+		for _, p := range nodeTensors(n) {
+			ts = append(ts, fileTensor{name: n.Name + "." + p.Name, buffer: p.buffer, shape: p.Value.Shape(), data: p.Value.Data()})
+		}
+	}
+	return encode(w, h, ts)
+}
+
+type roleParam struct {
+	*Param
+	buffer bool
+}
+
+// nodeTensors lists a node's params, then its buffers.
+func nodeTensors(n *Node) []roleParam {
+	var ps []roleParam
+	for _, p := range n.Layer.Params() {
+		ps = append(ps, roleParam{p, false})
+	}
+	if b, ok := n.Layer.(Buffered); ok {
+		for _, p := range b.Buffers() {
+			ps = append(ps, roleParam{p, true})
+		}
+	}
+	return ps
+}
+
+// encode writes a header and tensor records, with the checksum.
+func encode(w io.Writer, h fileHeader, ts []fileTensor) error {
+	js, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("nn: save: header: %w", err)
+	}
+	crc := crc32.NewIEEE()
+	bw := bufio.NewWriter(io.MultiWriter(w, crc))
+	le := binary.LittleEndian
+	var buf []byte
+	buf = append(buf, fileMagic...)
+	buf = le.AppendUint32(buf, fileVersion)
+	buf = le.AppendUint32(buf, uint32(len(js)))
+	buf = append(buf, js...)
+	buf = le.AppendUint32(buf, uint32(len(ts)))
+	if _, err := bw.Write(buf); err != nil {
+		return fmt.Errorf("nn: save: %w", err)
+	}
+	for _, t := range ts {
+		if len(t.name) > math.MaxUint16 || len(t.shape) > maxRank {
+			return fmt.Errorf("nn: save: tensor %q: name or rank %d too long", t.name, len(t.shape))
+		}
+		buf = le.AppendUint16(buf[:0], uint16(len(t.name)))
+		buf = append(buf, t.name...)
+		role := byte('P')
+		if t.buffer {
+			role = 'B'
+		}
+		buf = append(buf, role, byte(len(t.shape)))
+		for _, d := range t.shape {
+			buf = le.AppendUint32(buf, uint32(d))
+		}
+		for _, v := range t.data {
+			buf = le.AppendUint32(buf, math.Float32bits(v))
+		}
+		if _, err := bw.Write(buf); err != nil {
+			return fmt.Errorf("nn: save: tensor %q: %w", t.name, err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("nn: save: %w", err)
+	}
+	if _, err := w.Write(le.AppendUint32(nil, crc.Sum32())); err != nil {
+		return fmt.Errorf("nn: save: checksum: %w", err)
+	}
+	return nil
+}
+
+// SaveFile saves g to path, atomically: it writes a temporary file in the
+// same directory and renames it over path.
+func SaveFile(path string, g *Graph) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
+	if err := Save(f, g); err != nil {
+		f.Close()
+		return wrap(err, "nn: save %s", path)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadFile loads a graph saved by SaveFile or Save; errors name the path.
+func LoadFile(path string) (*Graph, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("nn: load: %w", err)
+	}
+	defer f.Close()
+	g, err := Load(f)
+	if err != nil {
+		return nil, wrap(err, "nn: load %s", path)
+	}
+	return g, nil
+}
+
+// Load reads a graph in the format documented above. It reads r to its end,
+// checks the magic, the version, the structure (reporting a truncated file
+// with the byte offset where it ends) and the checksum before it trusts any
+// content, then rebuilds the layers from their registered kinds and fills
+// their parameters and buffers.
+func Load(r io.Reader) (*Graph, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("nn: load: %w", err)
+	}
+	h, ts, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return rebuild(h, ts)
+}
+
+// cursor reads the file structure, reporting truncation with offsets.
+type cursor struct {
+	data []byte
+	off  int
+}
+
+func (c *cursor) next(n int, what string) ([]byte, error) {
+	if n < 0 || len(c.data)-c.off < n {
+		return nil, fmt.Errorf("nn: load: %w: %s needs %d bytes at byte offset %d, but the file ends at byte %d",
+			ErrTruncated, what, n, c.off, len(c.data))
+	}
+	b := c.data[c.off : c.off+n]
+	c.off += n
+	return b, nil
+}
+
+func (c *cursor) u32(what string) (uint32, error) {
+	b, err := c.next(4, what)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b), nil
+}
+
+// decode checks the binary structure and the checksum and parses the header.
+func decode(data []byte) (fileHeader, []fileTensor, error) {
+	var h fileHeader
+	c := &cursor{data: data}
+	magic, err := c.next(len(fileMagic), "the magic number")
+	if err != nil {
+		return h, nil, err
+	}
+	if string(magic) != fileMagic {
+		return h, nil, fmt.Errorf("nn: load: %w: file starts with %q, want %q", ErrBadMagic, magic, fileMagic)
+	}
+	version, err := c.u32("the format version")
+	if err != nil {
+		return h, nil, err
+	}
+	if version != fileVersion {
+		return h, nil, fmt.Errorf("nn: load: %w %d (this code reads version %d)", ErrVersion, version, fileVersion)
+	}
+	hlen, err := c.u32("the header length")
+	if err != nil {
+		return h, nil, err
+	}
+	hdrOff := c.off
+	js, err := c.next(int(hlen), "the architecture header")
+	if err != nil {
+		return h, nil, err
+	}
+	count, err := c.u32("the tensor count")
+	if err != nil {
+		return h, nil, err
+	}
+	type record struct {
+		fileTensor
+		raw []byte
+	}
+	var recs []record
+	for i := range int(count) {
+		what := fmt.Sprintf("tensor %d", i)
+		nl, err := c.next(2, what+" name length")
+		if err != nil {
+			return h, nil, err
+		}
+		name, err := c.next(int(binary.LittleEndian.Uint16(nl)), what+" name")
+		if err != nil {
+			return h, nil, err
+		}
+		what = fmt.Sprintf("tensor %q", name)
+		rr, err := c.next(2, what+" role and rank")
+		if err != nil {
+			return h, nil, err
+		}
+		if rr[0] != 'P' && rr[0] != 'B' {
+			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: role %q, want 'P' or 'B'", what, c.off-2, rr[0])
+		}
+		if rr[1] > maxRank {
+			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: rank %d exceeds %d", what, c.off-1, rr[1], maxRank)
+		}
+		t := fileTensor{name: string(name), buffer: rr[0] == 'B', shape: make([]int, rr[1])}
+		elems, room := 1, (len(data)-c.off)/4
+		for k := range t.shape {
+			d, err := c.u32(what + " dimensions")
+			if err != nil {
+				return h, nil, err
+			}
+			t.shape[k] = int(d)
+		}
+		for _, d := range t.shape {
+			if d != 0 && elems > room/d {
+				elems = room + 1 // more than the file holds; no overflow
+			} else {
+				elems *= d
+			}
+		}
+		if slices.Contains(t.shape, 0) {
+			elems = 0
+		}
+		raw, err := c.next(4*elems, what+" values")
+		if err != nil {
+			return h, nil, err
+		}
+		recs = append(recs, record{t, raw})
+	}
+	sum, err := c.u32("the CRC-32 checksum")
+	if err != nil {
+		return h, nil, err
+	}
+	if c.off != len(data) {
+		return h, nil, fmt.Errorf("nn: load: %d unexpected bytes after the checksum at byte offset %d", len(data)-c.off, c.off)
+	}
+	if got := crc32.ChecksumIEEE(data[:c.off-4]); got != sum {
+		return h, nil, fmt.Errorf("nn: load: %w: stored CRC-32 %08x, contents hash to %08x", ErrChecksum, sum, got)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return h, nil, fmt.Errorf("nn: load: architecture header at byte offset %d: %w", hdrOff, err)
+	}
+	ts := make([]fileTensor, len(recs))
+	for i, r := range recs {
+		t := r.fileTensor
+		t.data = make([]float32, len(r.raw)/4)
+		for k := range t.data {
+			t.data[k] = math.Float32frombits(binary.LittleEndian.Uint32(r.raw[4*k:]))
+		}
+		ts[i] = t
+	}
+	return h, ts, nil
+}
+
+// rebuild constructs the graph described by a decoded file.
+func rebuild(h fileHeader, ts []fileTensor) (*Graph, error) {
+	b := NewBuilder(h.Input.Name, h.Input.Shape...)
+	for _, fn := range h.Nodes {
+		ctor, ok := Lookup(fn.Kind)
+		if !ok {
+			return nil, fmt.Errorf("nn: load: node %q: %w %q (registered: %v)", fn.Name, ErrUnknownKind, fn.Kind, Kinds())
+		}
+		l, err := ctor(fn.Attrs)
+		if err != nil {
+			return nil, wrap(&NodeError{Node: fn.Name, Kind: fn.Kind, Err: fmt.Errorf("attributes %s: %w", fn.Attrs, err)}, "nn: load")
+		}
+		if l == nil || l.Kind() != fn.Kind {
+			return nil, fmt.Errorf("nn: load: node %q: constructor of kind %q returned a different layer", fn.Name, fn.Kind)
+		}
+		if len(fn.Inputs) == 0 {
+			return nil, fmt.Errorf("nn: load: node %q (%s) lists no inputs", fn.Name, fn.Kind)
+		}
+		b.Add(fn.Name, l, fn.Inputs...)
+	}
+	g, err := b.Build()
+	if err != nil {
+		return nil, wrap(err, "nn: load")
+	}
+	for i, n := range g.nodes {
+		if want := h.Nodes[i].Shape; !slices.Equal(n.Shape, want) {
+			return nil, wrap(nodeErr(n, fmt.Errorf("header says output shape %v, the layer infers %v", want, n.Shape)), "nn: load")
+		}
+	}
+	k := 0
+	for _, n := range g.nodes {
+		for _, p := range nodeTensors(n) {
+			name := n.Name + "." + p.Name
+			if k == len(ts) {
+				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q is missing from the file", ErrParamShape, name)), "nn: load")
+			}
+			t := ts[k]
+			k++
+			switch {
+			case t.name != name:
+				return nil, wrap(nodeErr(n, fmt.Errorf("%w: file holds %q where %q belongs", ErrParamShape, t.name, name)), "nn: load")
+			case t.buffer != p.buffer:
+				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q stored as %s, the layer has a %s", ErrParamShape, name, role(t.buffer), role(p.buffer))), "nn: load")
+			case !slices.Equal(t.shape, p.Value.Shape()):
+				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q has shape %v in the file, the architecture wants %v", ErrParamShape, name, t.shape, p.Value.Shape())), "nn: load")
+			}
+			v, err := tensor.FromData(t.data, t.shape...)
+			if err != nil {
+				return nil, wrap(nodeErr(n, err), "nn: load")
+			}
+			if err := p.Value.CopyFrom(v); err != nil {
+				return nil, wrap(nodeErr(n, err), "nn: load")
+			}
+		}
+	}
+	if k != len(ts) {
+		return nil, fmt.Errorf("nn: load: %w: file holds %d tensors, the architecture %d (first extra: %q)", ErrParamShape, len(ts), k, ts[k].name)
+	}
+	return g, nil
+}
+
+func role(buffer bool) string {
+	if buffer {
+		return "buffer"
+	}
+	return "parameter"
+}
