@@ -1,0 +1,40 @@
+# ptqspec: make test is what CI (.ci/run) and the README run.
+
+GO        ?= go
+BENCHTIME ?= 1s
+TAGS      ?= ~@slow
+
+.PHONY: test fmt-check vet test-race test-slow bench demo report
+
+## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict)
+test: fmt-check vet test-race
+
+fmt-check:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+test-race:
+	$(GO) test -race ./...
+
+## test-slow: the @slow features (MNIST training and evaluation), without -race
+test-slow:
+	$(GO) test ./steps -v -count=1 -run '^TestFeatures$$' -godog.tags='@slow' -timeout 60m
+
+## bench: kernel benchmarks beside their baselines; compare runs with benchstat
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime=$(BENCHTIME) ./pkg/...
+
+## demo: train, quantize and report on MNIST
+demo:
+	$(GO) run ./cmd/ptq mnist
+
+## report: run the features (TAGS, default ~@slow) into reports/cucumber.json and reports/junit.xml
+report:
+	mkdir -p reports
+	cd steps && $(GO) test -count=1 -run '^TestFeatures$$' -godog.tags='$(TAGS)' -godog.concurrency=1 \
+		-godog.format=pretty,cucumber:../reports/cucumber.json,junit:../reports/junit.xml
