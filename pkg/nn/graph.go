@@ -392,13 +392,20 @@ func (g *Graph) Summary() string {
 // package prefix: wrap(err, "nn: train: batch %d", 3) reads
 // "nn: train: batch 3: node ..." and unwraps to err.
 type wrapError struct {
-	msg string
-	err error
+	msg  string
+	trim string // prefix removed from err's message
+	err  error
 }
 
-func (e *wrapError) Error() string { return e.msg + ": " + strings.TrimPrefix(e.err.Error(), "nn: ") }
+func (e *wrapError) Error() string { return e.msg + ": " + strings.TrimPrefix(e.err.Error(), e.trim) }
 func (e *wrapError) Unwrap() error { return e.err }
 
 func wrap(err error, format string, args ...any) error {
-	return &wrapError{msg: fmt.Sprintf(format, args...), err: err}
+	return &wrapError{msg: fmt.Sprintf(format, args...), trim: "nn: ", err: err}
+}
+
+// wrapReplacing is wrap that removes a longer prefix, so that
+// "nn: load: truncated" becomes "nn: load model.bin: truncated".
+func wrapReplacing(err error, trim, format string, args ...any) error {
+	return &wrapError{msg: fmt.Sprintf(format, args...), trim: trim, err: err}
 }

@@ -103,23 +103,32 @@ type fileTensor struct {
 // Save writes g in the format documented above. Every layer must be
 // Serializable; otherwise Save fails naming the node, before writing.
 func Save(w io.Writer, g *Graph) error {
+	h, ts, err := contents(g)
+	if err != nil {
+		return err
+	}
+	return encode(w, h, ts)
+}
+
+// contents returns the header and tensor records describing g.
+func contents(g *Graph) (fileHeader, []fileTensor, error) {
 	h := fileHeader{Input: fileInput{Name: g.inputName, Shape: g.inputShape}}
 	var ts []fileTensor
 	for _, n := range g.nodes {
 		s, ok := n.Layer.(Serializable)
 		if !ok {
-			return wrap(nodeErr(n, ErrNotSerializable), "nn: save")
+			return h, nil, wrap(nodeErr(n, ErrNotSerializable), "nn: save")
 		}
 		attrs, err := json.Marshal(s.Attrs())
 		if err != nil {
-			return wrap(nodeErr(n, fmt.Errorf("attributes: %w", err)), "nn: save")
+			return h, nil, wrap(nodeErr(n, fmt.Errorf("attributes: %w", err)), "nn: save")
 		}
 		h.Nodes = append(h.Nodes, fileNode{Name: n.Name, Kind: n.Layer.Kind(), Inputs: n.Inputs, Attrs: attrs, Shape: n.Shape})
 		for _, p := range nodeTensors(n) {
 			ts = append(ts, fileTensor{name: n.Name + "." + p.Name, buffer: p.buffer, shape: p.Value.Shape(), data: p.Value.Data()})
 		}
 	}
-	return encode(w, h, ts)
+	return h, ts, nil
 }
 
 type roleParam struct {
@@ -199,7 +208,7 @@ func SaveFile(path string, g *Graph) error {
 	defer os.Remove(f.Name()) // fails harmlessly after the rename
 	if err := Save(f, g); err != nil {
 		f.Close()
-		return wrap(err, "nn: save %s", path)
+		return wrapReplacing(err, "nn: save: ", "nn: save %s", path)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("nn: save %s: %w", path, err)
@@ -219,7 +228,7 @@ func LoadFile(path string) (*Graph, error) {
 	defer f.Close()
 	g, err := Load(f)
 	if err != nil {
-		return nil, wrap(err, "nn: load %s", path)
+		return nil, wrapReplacing(err, "nn: load: ", "nn: load %s", path)
 	}
 	return g, nil
 }
@@ -323,25 +332,26 @@ func decode(data []byte) (fileHeader, []fileTensor, error) {
 			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: rank %d exceeds %d", what, c.off-1, rr[1], maxRank)
 		}
 		t := fileTensor{name: string(name), buffer: rr[0] == 'B', shape: make([]int, rr[1])}
-		elems, room := 1, (len(data)-c.off)/4
+		// Multiply in uint64, capped far above any real file, so a corrupt
+		// shape cannot overflow; next then reports the truncation.
+		const maxElems = 1 << 40
+		elems := uint64(1)
 		for k := range t.shape {
 			d, err := c.u32(what + " dimensions")
 			if err != nil {
 				return h, nil, err
 			}
 			t.shape[k] = int(d)
-		}
-		for _, d := range t.shape {
-			if d != 0 && elems > room/d {
-				elems = room + 1 // more than the file holds; no overflow
+			if d != 0 && elems > maxElems/uint64(d) {
+				elems = maxElems
 			} else {
-				elems *= d
+				elems *= uint64(d)
 			}
 		}
 		if slices.Contains(t.shape, 0) {
 			elems = 0
 		}
-		raw, err := c.next(4*elems, what+" values")
+		raw, err := c.next(4*int(elems), what+" values")
 		if err != nil {
 			return h, nil, err
 		}
