@@ -17,37 +17,7 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
-// The model file format, version 1. All integers are unsigned little-endian.
-//
-//	offset   size  field
-//	0        8     magic "PTQSPEC\x00" (50 54 51 53 50 45 43 00)
-//	8        4     format version (uint32) = 1
-//	12       4     header length H (uint32)
-//	16       H     architecture header, UTF-8 JSON (see below)
-//	16+H     4     tensor count T (uint32)
-//	               T tensor records, in node order, each node's Params then
-//	               its Buffers:
-//	                 2    name length L (uint16)
-//	                 L    name, "node.param", e.g. "fc1.weight"
-//	                 1    role: 'P' trainable parameter, 'B' buffer
-//	                 1    rank R (at most 8)
-//	                 4R   dimensions (uint32 each)
-//	                 4n   n = product of dimensions float32 values, IEEE-754,
-//	                      row-major
-//	end-4    4     CRC-32 (IEEE polynomial, as hash/crc32.ChecksumIEEE) of
-//	               every preceding byte
-//
-// The header is the JSON object
-//
-//	{"input": {"name": "input", "shape": [1, 28, 28]},
-//	 "nodes": [{"name": "linear1", "kind": "Linear", "inputs": ["flatten1"],
-//	            "attrs": {...}, "shape": [256]}, ...]}
-//
-// where nodes are in topological order, the last one is the output, "attrs"
-// is the layer's Attrs() and "shape" its per-sample output shape. Load
-// rebuilds each layer with the constructor registered for its kind, checks
-// that the shapes it infers match "shape", and fills the parameters from the
-// tensor records.
+// The file format is documented byte by byte in doc.go (# File format).
 const (
 	fileMagic   = "PTQSPEC\x00"
 	fileVersion = 1

@@ -1,0 +1,95 @@
+// Package nn holds neural-network layers, the model graph that connects
+// them, training, and a binary save/load format.
+//
+// # Overview
+//
+// A Layer (layer.go) is one operation with a forward pass, a backward pass
+// and named parameters. The built-in layers are Linear, Conv2D,
+// BatchNorm2D, ReLU, MaxPool2D, AvgPool2D, GlobalAvgPool, Flatten, Add,
+// Dropout, Softmax, LogSoftmax and Identity; each registers its kind so Load
+// can rebuild it, and custom layers may do the same with Register.
+//
+// A Graph is a directed acyclic graph of named nodes, each applying a layer
+// to the graph input or to earlier nodes' outputs, with one input and one
+// output (the last node). Build one with a Builder,
+//
+//	g, err := nn.NewBuilder("x", 1, 28, 28).
+//		Add("flat", nn.NewFlatten()).
+//		Add("fc1", nn.NewLinear(784, 128, rng)).
+//		Add("relu1", nn.NewReLU()).
+//		Add("fc2", nn.NewLinear(128, 10, rng)).
+//		Build()
+//
+// or, for a plain chain, with Sequential, which names nodes "flatten1",
+// "linear1", "relu1", "linear2". Shapes are checked at build time: every
+// node knows its per-sample output shape, and errors name the node, as in
+// `nn: node "fc2" (Linear): ...`.
+//
+// Graph.Forward runs a batch [N, InputShape()...]; Graph.Run also shows
+// every node's output to a hook, which is how calibration observes
+// activations. After a Train-mode Forward, Graph.Backward propagates the
+// loss gradient, summing it where a node feeds several consumers, into each
+// parameter's Grad. SoftmaxCrossEntropy is the loss; SGD and Adam (with
+// PyTorch's update rules) are the optimizers; Fit is the training loop
+// (seeded shuffling, mini-batches, per-epoch EpochStats); Evaluate and
+// Predict run a data set in Eval mode on all processors.
+//
+// Save and Load (SaveFile, LoadFile) write and read the format below.
+//
+// # Invariants
+//
+//   - Nodes() is a topological order: a node's inputs are the graph input
+//     or nodes before it. Node names are unique, differ from the input's
+//     name, and contain neither '.' nor ','.
+//   - Parameters and buffers are named "node.param" (for example
+//     "fc1.weight"), in node order, each node's in the layer's order.
+//   - Eval-mode Forward and Run keep no state on the graph or its layers, so
+//     they may run concurrently on one graph. Train-mode passes, Backward,
+//     ZeroGrad and optimizer steps must not overlap anything else.
+//   - Training is deterministic: the same graph, data, TrainConfig (seed
+//     included) and GOMAXPROCS give bit-identical weights, and the built-in
+//     layers make the result independent of GOMAXPROCS as well.
+//   - Evaluate and Predict combine per-batch results in batch order, so
+//     their results do not depend on scheduling.
+//
+// # File format
+//
+// Version 1 of the model file. All integers are unsigned little-endian.
+//
+//	offset   size  field
+//	0        8     magic "PTQSPEC\x00" (50 54 51 53 50 45 43 00)
+//	8        4     format version (uint32) = 1
+//	12       4     header length H (uint32)
+//	16       H     architecture header, UTF-8 JSON (see below)
+//	16+H     4     tensor count T (uint32)
+//	               T tensor records, in node order, each node's parameters
+//	               then its buffers:
+//	                 2    name length L (uint16)
+//	                 L    name "node.param", e.g. "fc1.weight"
+//	                 1    role: 'P' trainable parameter, 'B' buffer
+//	                 1    rank R (at most 8)
+//	                 4R   dimensions (uint32 each)
+//	                 4n   the n = product-of-dimensions values, float32
+//	                      IEEE-754, row-major
+//	end-4    4     CRC-32 (IEEE polynomial, hash/crc32.ChecksumIEEE) of
+//	               every preceding byte
+//
+// The header is a JSON object:
+//
+//	{"input": {"name": "input", "shape": [1, 28, 28]},
+//	 "nodes": [{"name": "linear1", "kind": "Linear", "inputs": ["flatten1"],
+//	            "attrs": {"in": 784, "out": 256, "bias": true},
+//	            "shape": [256]}, ...]}
+//
+// Nodes are in topological order and the last is the output; "attrs" is
+// the layer's Attrs() and "shape" its per-sample output shape. Load reads
+// the whole stream, checks the magic (ErrBadMagic), the version
+// (ErrVersion), the record structure (ErrTruncated, with the byte offset
+// where the file ends) and the checksum (ErrChecksum) before it trusts any
+// content. It then rebuilds each layer with the constructor registered for
+// its kind (ErrUnknownKind, naming the kind and the node), checks that the
+// inferred shapes match the header, and fills every parameter and buffer,
+// failing with ErrParamShape on a missing, extra, renamed or misshapen
+// tensor. Save refuses a graph with a layer that is not Serializable
+// (ErrNotSerializable, naming the node) before writing anything.
+package nn
