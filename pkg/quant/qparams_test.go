@@ -1,0 +1,246 @@
+package quant
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// PyTorch's test_per_tensor_observers: MinMaxObserver fed [1 2 2 3 4 5 6]
+// then [4 5 5 6 7 8] holds [1, 8]; the widened range is [0, 8].
+func TestChooseQParamsPyTorchGolden(t *testing.T) {
+	const tol = 1e-5 // PyTorch's own tolerance on these scales
+	cases := []struct {
+		name      string
+		spec      Spec
+		wantScale float64
+		wantZP    int32
+	}{
+		{"int8 affine", Spec{DType: Int8}, 0.0313725, -128},
+		{"uint8 affine", Spec{DType: UInt8}, 0.0313725, 0},
+		{"int8 symmetric", Spec{DType: Int8, Scheme: Symmetric}, 0.062745, 0},
+		{"uint8 symmetric", Spec{DType: UInt8, Scheme: Symmetric}, 0.062745, 128},
+		{"int8 affine reduce", Spec{DType: Int8, ReduceRange: true}, 0.0313725 * 255 / 127, -64},
+		{"uint8 affine reduce", Spec{DType: UInt8, ReduceRange: true}, 0.0313725 * 255 / 127, 0},
+		{"int8 symmetric reduce", Spec{DType: Int8, Scheme: Symmetric, ReduceRange: true}, 0.062745 * 255 / 127, 0},
+		{"int8 symmetric restricted", Spec{DType: Int8, Scheme: Symmetric, Restricted: true}, 8.0 / 127, 0},
+	}
+	x := tensor.MustFromData([]float32{1, 2, 2, 3, 4, 5, 6}, 7)
+	y := tensor.MustFromData([]float32{4, 5, 5, 6, 7, 8}, 6)
+	// For the moving average with constant 0.5, PyTorch's test feeds
+	// batches whose averaged range is again [1, 8].
+	xa := tensor.MustFromData([]float32{0, 2, 2, 3, 4, 5, 6}, 7)
+	ya := tensor.MustFromData([]float32{2, 5, 5, 6, 7, 10}, 6)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mm, err := NewMinMaxObserver(c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ma, err := NewMovingAverageMinMaxObserver(c.spec, 0.5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, run := range []struct {
+				obs  Observer
+				a, b *tensor.Tensor
+			}{{mm, x, y}, {ma, xa, ya}} {
+				if err := run.obs.Observe(run.a); err != nil {
+					t.Fatal(err)
+				}
+				if err := run.obs.Observe(run.b); err != nil {
+					t.Fatal(err)
+				}
+				if st := run.obs.Stats(); st.Min != 1 || st.Max != 8 {
+					t.Fatalf("%T range [%v, %v], want [1, 8]", run.obs, st.Min, st.Max)
+				}
+				p, err := run.obs.QParams()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(float64(p.Scale[0])-c.wantScale) > tol || p.ZeroPoint[0] != c.wantZP {
+					t.Fatalf("%T: scale %v zp %d, want %v %d", run.obs, p.Scale[0], p.ZeroPoint[0], c.wantScale, c.wantZP)
+				}
+				if p.Axis != -1 || !p.PerTensor() {
+					t.Fatalf("axis %d, want -1", p.Axis)
+				}
+			}
+		})
+	}
+}
+
+// PyTorch's test_per_channel_observers: a [2 2 2 2] tensor observed per
+// channel along each axis.
+func TestPerChannelPyTorchGolden(t *testing.T) {
+	x := tensor.MustFromData([]float32{
+		1, 2, 2, 2.5, 3, 4, 4.5, 6,
+		-4, -3, 5, 5, 6, 3, 7, 8,
+	}, 2, 2, 2, 2)
+	refMin := [][]float32{{1, -4}, {-4, 3}, {-4, 2}, {-4, -3}}
+	refMax := [][]float32{{6, 8}, {5, 8}, {6, 8}, {7, 8}}
+	symScales := [][]float64{{0.04705882, 0.06274509}, {0.03921569, 0.0627451}, {0.04705882, 0.0627451}, {0.05490196, 0.0627451}}
+	affScales := [][]float64{{0.02352941, 0.04705882}, {0.03529412, 0.03137255}, {0.03921569, 0.03137255}, {0.04313726, 0.04313726}}
+	affInt8ZP := [][]int32{{-128, -43}, {-15, -128}, {-26, -128}, {-35, -58}}
+	affUint8ZP := [][]int32{{0, 85}, {113, 0}, {102, 0}, {93, 70}}
+	const tol = 1e-6
+	for axis := range 4 {
+		for _, dt := range []DType{Int8, UInt8} {
+			for _, scheme := range []Scheme{Affine, Symmetric} {
+				for _, reduce := range []bool{false, true} {
+					spec := Spec{DType: dt, Scheme: scheme, Granularity: PerChannel, Axis: axis, ReduceRange: reduce}
+					t.Run(spec.String(), func(t *testing.T) {
+						o, err := NewObserver("minmax", spec)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := o.Observe(x); err != nil {
+							t.Fatal(err)
+						}
+						st := o.Stats()
+						for c := range 2 {
+							if st.ChannelMin[c] != refMin[axis][c] || st.ChannelMax[c] != refMax[axis][c] {
+								t.Fatalf("channel ranges %v %v", st.ChannelMin, st.ChannelMax)
+							}
+						}
+						p, err := o.QParams()
+						if err != nil {
+							t.Fatal(err)
+						}
+						scales := affScales[axis]
+						zps := affInt8ZP[axis]
+						if dt == UInt8 {
+							zps = affUint8ZP[axis]
+						}
+						if scheme == Symmetric {
+							scales = symScales[axis]
+							zps = []int32{0, 0}
+							if dt == UInt8 {
+								zps = []int32{128, 128}
+							}
+						}
+						for c := range 2 {
+							ws, wz := scales[c], zps[c]
+							if reduce { // PyTorch's test: scale·255/127, floor(zp/2)
+								ws = ws * 255 / 127
+								wz = int32(math.Floor(float64(wz) / 2))
+							}
+							if math.Abs(float64(p.Scale[c])-ws) > tol*ws || p.ZeroPoint[c] != wz {
+								t.Fatalf("channel %d: scale %v zp %d, want %v %d", c, p.Scale[c], p.ZeroPoint[c], ws, wz)
+							}
+						}
+						if p.Axis != axis {
+							t.Fatalf("axis %d, want %d", p.Axis, axis)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestChooseQParamsEdgeCases(t *testing.T) {
+	cases := []struct {
+		name      string
+		lo, hi    float32
+		spec      Spec
+		wantScale float32
+		wantZP    int32
+		wantErr   error
+	}{
+		{"all zero gets Eps", 0, 0, Spec{}, Eps, -128, nil},
+		{"constant positive", 3, 3, Spec{}, 3.0 / 255, -128, nil},
+		{"constant negative", -3, -3, Spec{DType: UInt8}, 3.0 / 255, 255, nil},
+		{"symmetric all zero", 0, 0, Spec{Scheme: Symmetric}, Eps, 0, nil},
+		{"zero point rounds half even", -0.5, 254.5, Spec{DType: UInt8}, 1, 0, nil}, // -0.5/1 -> -0 -> zp 0
+		{"NaN", float32(math.NaN()), 1, Spec{}, 0, 0, ErrNonFinite},
+		{"Inf", 0, float32(math.Inf(1)), Spec{}, 0, 0, ErrNonFinite},
+		{"too wide", -3e38, 3e38, Spec{}, 0, 0, ErrNonFinite},
+		{"int32 spec", 0, 1, Spec{DType: Int32}, 0, 0, ErrInvalidSpec},
+		{"restricted affine", 0, 1, Spec{Restricted: true}, 0, 0, ErrInvalidSpec},
+		{"restricted uint8", 0, 1, Spec{DType: UInt8, Scheme: Symmetric, Restricted: true}, 0, 0, ErrInvalidSpec},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, z, err := ChooseQParams(c.lo, c.hi, c.spec)
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("err = %v, want %v", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s != c.wantScale || z != c.wantZP {
+				t.Fatalf("scale %v zp %d, want %v %d", s, z, c.wantScale, c.wantZP)
+			}
+		})
+	}
+	if _, _, err := ChooseQParams(2, 1, Spec{}); err == nil {
+		t.Fatal("min > max: want error")
+	}
+}
+
+func TestSpecBoundsAndString(t *testing.T) {
+	cases := []struct {
+		spec       Spec
+		qmin, qmax int32
+		str        string
+	}{
+		{ActivationDefault, -128, 127, "int8 affine per-tensor [-128,127]"},
+		{WeightDefault, -127, 127, "int8 symmetric per-channel(axis=0) restricted [-127,127]"},
+		{Spec{DType: UInt8}, 0, 255, "uint8 affine per-tensor [0,255]"},
+		{Spec{DType: UInt8, ReduceRange: true}, 0, 127, "uint8 affine per-tensor reduce-range [0,127]"},
+		{Spec{ReduceRange: true}, -64, 63, "int8 affine per-tensor reduce-range [-64,63]"},
+		{Spec{Scheme: Symmetric, Restricted: true, ReduceRange: true}, -63, 63, "int8 symmetric per-tensor restricted reduce-range [-63,63]"},
+	}
+	for _, c := range cases {
+		t.Run(c.str, func(t *testing.T) {
+			if err := c.spec.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			lo, hi := c.spec.Bounds()
+			if lo != c.qmin || hi != c.qmax || c.spec.String() != c.str {
+				t.Fatalf("bounds [%d,%d] %q", lo, hi, c.spec.String())
+			}
+		})
+	}
+	if err := (Spec{Granularity: PerChannel, Axis: -1}).Validate(); !errors.Is(err, ErrInvalidSpec) {
+		t.Fatalf("negative axis: %v", err)
+	}
+}
+
+func TestQParamsValidate(t *testing.T) {
+	good := PerTensorParams(Int8, 0.1, 3)
+	cases := []struct {
+		name string
+		p    QParams
+		ok   bool
+	}{
+		{"per tensor", good, true},
+		{"per channel", QParams{DType: UInt8, Scale: []float32{1, 2}, ZeroPoint: []int32{0, 255}, Axis: 1}, true},
+		{"zero scale", PerTensorParams(Int8, 0, 0), false},
+		{"negative scale", PerTensorParams(Int8, -1, 0), false},
+		{"NaN scale", PerTensorParams(Int8, float32(math.NaN()), 0), false},
+		{"zp out of uint8", PerTensorParams(UInt8, 1, -1), false},
+		{"zp out of bounds", QParams{DType: Int8, Scale: []float32{1}, ZeroPoint: []int32{-128}, Axis: -1, QMin: -127, QMax: 127}, false},
+		{"bounds outside dtype", QParams{DType: UInt8, Scale: []float32{1}, ZeroPoint: []int32{0}, Axis: -1, QMin: -1, QMax: 10}, false},
+		{"lengths differ", QParams{DType: Int8, Scale: []float32{1, 1}, ZeroPoint: []int32{0}, Axis: 0}, false},
+		{"axis -1 with two scales", QParams{DType: Int8, Scale: []float32{1, 1}, ZeroPoint: []int32{0, 0}, Axis: -1}, false},
+		{"int32", PerTensorParams(Int32, 1, 0), false},
+		{"empty", QParams{DType: Int8, Axis: -1}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.p.Validate()
+			if c.ok != (err == nil) {
+				t.Fatalf("Validate() = %v, want ok=%v", err, c.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidParams) {
+				t.Fatalf("error %v does not wrap ErrInvalidParams", err)
+			}
+		})
+	}
+}
