@@ -1,0 +1,229 @@
+package ptq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// CalibrationStep records one calibration batch.
+type CalibrationStep struct {
+	// Batch is the 0-based batch index; Samples the samples seen so far.
+	Batch, Samples int
+	// MaxScaleChange is the largest relative change of any activation scale
+	// caused by this batch (0 for the first batch), and Worst the tensor it
+	// happened on.
+	MaxScaleChange float64
+	Worst          string
+	// Converged reports whether calibration counted as converged after this
+	// batch.
+	Converged bool
+}
+
+// Calibrator runs the FP32 model on calibration batches and feeds every
+// activation the plan needs into its observer.
+type Calibrator struct {
+	graph     *nn.Graph
+	plan      *Plan
+	opts      CalibrationOptions
+	points    []Observed
+	observers map[string]quant.Observer
+	batches   int
+	samples   int
+	scales    map[string]float32
+	stable    int
+	converged int // batch index at which convergence was reached, or -1
+	history   []CalibrationStep
+}
+
+// NewCalibrator attaches one observer, of the method and spec the plan
+// resolved, to every tensor the plan needs calibrated.
+func NewCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions) (*Calibrator, error) {
+	c := &Calibrator{graph: g, plan: p, opts: opts, points: p.ObservedTensors(),
+		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
+	for _, o := range c.points {
+		obs, err := quant.NewObserver(o.Method, o.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
+		}
+		c.observers[o.Tensor] = obs
+	}
+	return c, nil
+}
+
+// Observed returns the tensors being calibrated, in topological order.
+func (c *Calibrator) Observed() []Observed { return slices.Clone(c.points) }
+
+// Batches returns the number of batches observed.
+func (c *Calibrator) Batches() int { return c.batches }
+
+// Samples returns the number of samples observed.
+func (c *Calibrator) Samples() int { return c.samples }
+
+// History returns one step per observed batch.
+func (c *Calibrator) History() []CalibrationStep { return slices.Clone(c.history) }
+
+// Converged reports whether every scale has changed by less than the
+// tolerance for Patience consecutive batches, and the batch at which that
+// first held.
+func (c *Calibrator) Converged() (bool, int) { return c.converged >= 0, c.converged }
+
+// Stats returns what the observer of one tensor has seen.
+func (c *Calibrator) Stats(tensorName string) (quant.Stats, bool) {
+	o, ok := c.observers[tensorName]
+	if !ok {
+		return quant.Stats{}, false
+	}
+	return o.Stats(), true
+}
+
+// QParams returns the qparams calibration chose for one tensor, or an error
+// wrapping ErrNotCalibrated naming the tensor if no batch reached it.
+func (c *Calibrator) QParams(tensorName string) (quant.QParams, error) {
+	o, ok := c.observers[tensorName]
+	if !ok {
+		return quant.QParams{}, fmt.Errorf("ptq: tensor %q is not calibrated by this plan: %w", tensorName, ErrNotCalibrated)
+	}
+	if c.batches == 0 {
+		return quant.QParams{}, fmt.Errorf("ptq: tensor %q: %w", tensorName, ErrNoCalibrationData)
+	}
+	qp, err := o.QParams()
+	if err != nil {
+		if errors.Is(err, quant.ErrNoData) {
+			return quant.QParams{}, fmt.Errorf("ptq: tensor %q was never reached by calibration data: %w", tensorName, ErrNotCalibrated)
+		}
+		return quant.QParams{}, fmt.Errorf("ptq: tensor %q: %w", tensorName, err)
+	}
+	return qp, nil
+}
+
+// checkInput returns an error naming both shapes if x is not a batch of the
+// model's input, and one naming the sample if x holds NaN or Inf.
+func checkInput(x *tensor.Tensor, inputShape []int, where string) error {
+	if x == nil || x.Dims() != len(inputShape)+1 || !slices.Equal(x.Shape()[1:], inputShape) {
+		var got []int
+		if x != nil {
+			got = x.Shape()
+		}
+		return fmt.Errorf("ptq: %s: data of shape %v does not fit the model input [N %v]: %w",
+			where, got, shapeString(inputShape), ErrShape)
+	}
+	for i, v := range x.Data() {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("ptq: %s: sample %d holds %v: %w", where, i/max(1, x.RowLen()), v, ErrNonFinite)
+		}
+	}
+	return nil
+}
+
+func shapeString(s []int) string {
+	str := fmt.Sprint(s)
+	return str[1 : len(str)-1]
+}
+
+// Observe runs one batch through the FP32 model and updates every observer.
+// An error names the batch and the node whose activation was bad.
+func (c *Calibrator) Observe(x *tensor.Tensor) error {
+	where := fmt.Sprintf("calibration batch %d", c.batches)
+	if err := checkInput(x, c.graph.InputShape(), where); err != nil {
+		return err
+	}
+	observe := func(name string, t *tensor.Tensor) error {
+		o, ok := c.observers[name]
+		if !ok {
+			return nil
+		}
+		if err := o.Observe(t); err != nil {
+			if errors.Is(err, quant.ErrNonFinite) {
+				return fmt.Errorf("ptq: %s: layer %q: output holds NaN or Inf: %w", where, name, ErrNonFinite)
+			}
+			return fmt.Errorf("ptq: %s: layer %q: %w", where, name, err)
+		}
+		return nil
+	}
+	if err := observe(c.graph.InputName(), x); err != nil {
+		return err
+	}
+	_, err := c.graph.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
+		return observe(n.Name, out)
+	})
+	if err != nil {
+		return fmt.Errorf("ptq: %s: %w", where, err)
+	}
+	c.batches++
+	c.samples += x.Dim(0)
+	c.record()
+	return nil
+}
+
+// record appends the history step of the batch just observed.
+func (c *Calibrator) record() {
+	step := CalibrationStep{Batch: c.batches - 1, Samples: c.samples}
+	for _, p := range c.points {
+		qp, err := c.observers[p.Tensor].QParams()
+		if err != nil {
+			continue
+		}
+		s := qp.Scale[0]
+		if old, ok := c.scales[p.Tensor]; ok {
+			ch := math.Abs(float64(s-old)) / float64(old)
+			if ch > step.MaxScaleChange || step.Worst == "" {
+				step.MaxScaleChange, step.Worst = ch, p.Tensor
+			}
+		} else if c.batches > 1 {
+			step.MaxScaleChange, step.Worst = math.Inf(1), p.Tensor
+		}
+		c.scales[p.Tensor] = s
+	}
+	if c.batches > 1 && step.MaxScaleChange <= c.opts.Tolerance {
+		c.stable++
+	} else {
+		c.stable = 0
+	}
+	if c.converged < 0 && c.batches > 1 && c.stable >= max(1, c.opts.Patience) {
+		c.converged = step.Batch
+	}
+	step.Converged = c.converged >= 0
+	c.history = append(c.history, step)
+}
+
+// Run observes every batch of src in order, stopping after MaxBatches, on
+// convergence when EarlyStop is set, or when ctx is cancelled. A source
+// that yields no batch gives ErrNoCalibrationData.
+func (c *Calibrator) Run(ctx context.Context, src datasets.Source) error {
+	if src == nil {
+		return fmt.Errorf("ptq: calibration source is nil: %w", ErrNoCalibrationData)
+	}
+	start := c.batches
+	for b, err := range src.Batches() {
+		if err != nil {
+			return fmt.Errorf("ptq: calibration batch %d: %w", b.Index, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("ptq: calibration stopped before batch %d: %w", c.batches, err)
+		}
+		if b.X == nil || b.X.Len() == 0 {
+			continue
+		}
+		if err := c.Observe(b.X); err != nil {
+			return err
+		}
+		if c.opts.MaxBatches > 0 && c.batches >= c.opts.MaxBatches {
+			break
+		}
+		if ok, _ := c.Converged(); ok && c.opts.EarlyStop {
+			break
+		}
+	}
+	if c.batches == start && c.batches == 0 {
+		return fmt.Errorf("ptq: the calibration source yielded no samples: %w", ErrNoCalibrationData)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package ptq
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/ptqspec/ptqspec/pkg/quant"
+)
+
+// Calibration method names, accepted by Config.Method and Override.Method.
+const (
+	MethodMinMax        = "minmax"
+	MethodMovingAverage = "moving_average"
+	MethodPercentile    = "percentile"
+	MethodEntropy       = "entropy"
+	MethodMSE           = "mse"
+)
+
+// Methods lists the calibration methods in a stable order.
+var Methods = []string{MethodMinMax, MethodMovingAverage, MethodPercentile, MethodEntropy, MethodMSE}
+
+// Config says how a model is quantized. Start from DefaultConfig and change
+// what differs; the zero Config is not valid (it has no method).
+type Config struct {
+	// Weights is the spec of every quantized layer's weights.
+	Weights quant.Spec
+	// Activations is the spec of every activation between int8 layers. It
+	// must be per-tensor.
+	Activations quant.Spec
+	// Method is the calibration method of activation observers, one of
+	// Methods.
+	Method string
+	// Calibration controls batching, convergence and early stop.
+	Calibration CalibrationOptions
+	// Overrides change the above for some layers, or keep them FP32.
+	Overrides []Override
+	// NoFusion disables folding BatchNorm2D and ReLU into the preceding
+	// Conv2D or Linear.
+	NoFusion bool
+}
+
+// CalibrationOptions control how calibration consumes data and when it is
+// considered converged.
+type CalibrationOptions struct {
+	// MaxBatches stops calibration after this many batches; 0 means all.
+	MaxBatches int
+	// Tolerance is the largest relative change of any activation scale
+	// between consecutive batches that still counts as converged.
+	Tolerance float64
+	// Patience is how many consecutive batches must stay under Tolerance.
+	Patience int
+	// EarlyStop ends calibration as soon as it has converged.
+	EarlyStop bool
+}
+
+// DefaultConfig returns per-channel symmetric int8 weights, per-tensor affine
+// int8 activations and MinMax calibration, converged when every scale moves
+// less than 1% for 3 consecutive batches, without early stop.
+func DefaultConfig() Config {
+	return Config{
+		Weights:     quant.WeightDefault,
+		Activations: quant.ActivationDefault,
+		Method:      MethodMinMax,
+		Calibration: CalibrationOptions{Tolerance: 0.01, Patience: 3},
+	}
+}
+
+// Override changes the configuration of the nodes it matches. Exactly one of
+// Name, Glob and Kind selects the nodes. When several overrides match one
+// node, Kind overrides apply first, then Glob, then Name, and within one
+// level later overrides win.
+type Override struct {
+	// Name matches one node by its exact name.
+	Name string
+	// Glob matches node names with path.Match syntax, for example "conv*".
+	Glob string
+	// Kind matches every node of a layer kind, for example "Linear".
+	Kind string
+
+	// KeepFP32 leaves the matched layers in float.
+	KeepFP32 bool
+	// Weights, if set, replaces Config.Weights.
+	Weights *quant.Spec
+	// Activations, if set, replaces Config.Activations for the layers'
+	// outputs.
+	Activations *quant.Spec
+	// Method, if set, replaces Config.Method.
+	Method string
+}
+
+// String renders the selector, for example `glob "conv*"`.
+func (o Override) String() string {
+	switch {
+	case o.Name != "":
+		return fmt.Sprintf("name %q", o.Name)
+	case o.Glob != "":
+		return fmt.Sprintf("glob %q", o.Glob)
+	default:
+		return fmt.Sprintf("kind %q", o.Kind)
+	}
+}
+
+func (o Override) level() int {
+	switch {
+	case o.Kind != "":
+		return 0
+	case o.Glob != "":
+		return 1
+	}
+	return 2
+}
+
+func (o Override) matches(name, kind string) bool {
+	switch {
+	case o.Name != "":
+		return o.Name == name
+	case o.Glob != "":
+		ok, _ := path.Match(o.Glob, name)
+		return ok
+	}
+	return o.Kind == kind
+}
+
+func (o Override) validate() error {
+	set := 0
+	for _, s := range []string{o.Name, o.Glob, o.Kind} {
+		if s != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return fmt.Errorf("ptq: override %+v: set exactly one of Name, Glob and Kind: %w", o, ErrInvalidConfig)
+	}
+	if o.Glob != "" {
+		if _, err := path.Match(o.Glob, ""); err != nil {
+			return fmt.Errorf("ptq: override %v: bad pattern: %w", o, ErrInvalidConfig)
+		}
+	}
+	if o.Weights != nil {
+		if err := o.Weights.Validate(); err != nil {
+			return fmt.Errorf("ptq: override %v: weights: %w", o, err)
+		}
+	}
+	if o.Activations != nil {
+		if err := validateActivations(*o.Activations); err != nil {
+			return fmt.Errorf("ptq: override %v: %w", o, err)
+		}
+	}
+	if o.Method != "" && !slices.Contains(Methods, o.Method) {
+		return fmt.Errorf("ptq: override %v: unknown method %q (known: %s): %w", o, o.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
+	}
+	return nil
+}
+
+func validateActivations(s quant.Spec) error {
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("activations: %w", err)
+	}
+	if s.Granularity != quant.PerTensor {
+		return fmt.Errorf("activations: %v: activations are quantized per tensor: %w", s, ErrInvalidConfig)
+	}
+	return nil
+}
+
+// Validate reports a configuration no quantizer can honour, wrapping
+// ErrInvalidConfig or the quant package's spec errors.
+func (c Config) Validate() error {
+	if err := c.Weights.Validate(); err != nil {
+		return fmt.Errorf("ptq: weights: %w", err)
+	}
+	if err := validateActivations(c.Activations); err != nil {
+		return fmt.Errorf("ptq: %w", err)
+	}
+	if !slices.Contains(Methods, c.Method) {
+		return fmt.Errorf("ptq: unknown calibration method %q (known: %s): %w", c.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
+	}
+	if c.Calibration.MaxBatches < 0 || c.Calibration.Tolerance < 0 || c.Calibration.Patience < 0 {
+		return fmt.Errorf("ptq: calibration options %+v: negative value: %w", c.Calibration, ErrInvalidConfig)
+	}
+	for _, o := range c.Overrides {
+		if err := o.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LayerConfig is the configuration resolved for one node after overrides.
+type LayerConfig struct {
+	KeepFP32    bool
+	Weights     quant.Spec
+	Activations quant.Spec
+	Method      string
+	// Overrides lists the overrides that applied, in the order applied.
+	Overrides []string
+}
+
+// resolve applies the matching overrides to one node and marks them used.
+func (c Config) resolve(name, kind string, used []bool) LayerConfig {
+	lc := LayerConfig{Weights: c.Weights, Activations: c.Activations, Method: c.Method}
+	for level := range 3 {
+		for i, o := range c.Overrides {
+			if o.level() != level || !o.matches(name, kind) {
+				continue
+			}
+			used[i] = true
+			lc.Overrides = append(lc.Overrides, o.String())
+			if o.KeepFP32 {
+				lc.KeepFP32 = true
+			}
+			if o.Weights != nil {
+				lc.Weights = *o.Weights
+			}
+			if o.Activations != nil {
+				lc.Activations = *o.Activations
+			}
+			if o.Method != "" {
+				lc.Method = o.Method
+			}
+		}
+	}
+	return lc
+}

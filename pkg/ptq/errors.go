@@ -1,0 +1,21 @@
+package ptq
+
+import "errors"
+
+var (
+	// ErrInvalidConfig is wrapped by every configuration error.
+	ErrInvalidConfig = errors.New("invalid configuration")
+	// ErrUnmatchedOverride is wrapped when an override matches no layer.
+	ErrUnmatchedOverride = errors.New("override matches no layer")
+	// ErrNoCalibrationData is returned when calibration saw no batch, rather
+	// than quantizing with made-up scales.
+	ErrNoCalibrationData = errors.New("no calibration data")
+	// ErrNotCalibrated is wrapped when Convert needs a statistic that
+	// calibration never collected.
+	ErrNotCalibrated = errors.New("not calibrated")
+	// ErrNonFinite is wrapped when calibration data, activations or weights
+	// hold NaN or Inf.
+	ErrNonFinite = errors.New("non-finite value")
+	// ErrShape is wrapped when data does not fit the model's input.
+	ErrShape = errors.New("shape mismatch")
+)

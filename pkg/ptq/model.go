@@ -1,0 +1,219 @@
+package ptq
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// value is what flows along one edge of a converted model: FP32 data or
+// int8 codes with their qparams.
+type value struct {
+	f *tensor.Tensor
+	q *qnn.Tensor
+}
+
+func (v value) float() *tensor.Tensor {
+	if v.q != nil {
+		return v.q.Dequantize()
+	}
+	return v.f
+}
+
+// step is one node of a converted model.
+type step struct {
+	name, kind string
+	inputs     []string
+	role       Role
+	shape      []int
+	// weightBytes is what the node's parameters take in the converted model.
+	weightBytes int
+	run         func(ins []value) (value, error)
+	// layer is the node's quantized layer description for reports.
+	layer *LayerReport
+}
+
+// Model is a quantized model. It keeps the FP32 model's node names, edges
+// and output shapes; its Forward takes and returns FP32 tensors. A Model
+// is safe for concurrent use.
+type Model struct {
+	mode       string
+	input      string
+	inputShape []int
+	output     string
+	steps      []*step
+	plan       *Plan
+}
+
+// Mode returns "static", "dynamic" or "fp32" (a model left unchanged).
+func (m *Model) Mode() string { return m.mode }
+
+// Plan returns the traversal plan the model was converted from.
+func (m *Model) Plan() *Plan { return m.plan }
+
+// InputShape returns the per-sample input shape.
+func (m *Model) InputShape() []int { return slices.Clone(m.inputShape) }
+
+// Forward runs a batch [N, input shape...] and returns the FP32 output.
+func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	out, err := m.run(x, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.float(), nil
+}
+
+// run executes the steps; visit, if set, sees every node's output.
+func (m *Model) run(x *tensor.Tensor, visit func(s *step, v value)) (value, error) {
+	if err := checkInput(x, m.inputShape, "forward"); err != nil {
+		return value{}, err
+	}
+	vals := map[string]value{m.input: {f: x}}
+	ins := make([]value, 0, 2)
+	for _, s := range m.steps {
+		ins = ins[:0]
+		for _, in := range s.inputs {
+			ins = append(ins, vals[in])
+		}
+		v, err := s.run(ins)
+		if err != nil {
+			return value{}, fmt.Errorf("ptq: node %q (%s): %w", s.name, s.kind, err)
+		}
+		vals[s.name] = v
+		if visit != nil {
+			visit(s, v)
+		}
+		m.release(vals, s)
+	}
+	return vals[m.output], nil
+}
+
+// release is a hook for freeing values no later node reads; values are
+// garbage collected with the map, so it does nothing yet.
+func (m *Model) release(map[string]value, *step) {}
+
+// TraceEntry is one node's output in an inference trace.
+type TraceEntry struct {
+	Node, Kind string
+	// DType is "int8", "uint8" or "fp32".
+	DType string
+	Shape []int
+	// Scale and ZeroPoint are the output qparams of int8 outputs (declared
+	// dtype), zero for FP32 outputs.
+	Scale     float32
+	ZeroPoint int32
+}
+
+// Trace runs x and reports every node's output dtype, shape and qparams.
+func (m *Model) Trace(x *tensor.Tensor) ([]TraceEntry, error) {
+	var tr []TraceEntry
+	_, err := m.run(x, func(s *step, v value) {
+		e := TraceEntry{Node: s.name, Kind: s.kind, DType: "fp32"}
+		if v.q != nil {
+			d := v.q.Act.Declared
+			e.DType, e.Shape, e.Scale, e.ZeroPoint = d.DType.String(), slices.Clone(v.q.Shape), d.Scale[0], d.ZeroPoint[0]
+		} else {
+			e.Shape = v.f.Shape()
+		}
+		tr = append(tr, e)
+	})
+	return tr, err
+}
+
+// outputs runs x and returns every node's output as FP32.
+func (m *Model) outputs(x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	outs := map[string]*tensor.Tensor{}
+	_, err := m.run(x, func(s *step, v value) { outs[s.name] = v.float() })
+	return outs, err
+}
+
+// Bytes returns the storage of the model's parameters: int8 weights with
+// their scales and zero points, int32 biases, FP32 parameters of FP32
+// layers, and 8 bytes per activation qparams pair.
+func (m *Model) Bytes() int {
+	n := 0
+	for _, s := range m.steps {
+		n += s.weightBytes
+	}
+	return n
+}
+
+// Layers returns the per-node descriptions of the model, in order.
+func (m *Model) Layers() []LayerReport {
+	out := make([]LayerReport, 0, len(m.steps))
+	for _, s := range m.steps {
+		out = append(out, *s.layer)
+	}
+	return out
+}
+
+// fp32Bytes is the size of a float model's parameters and buffers.
+func fp32Bytes(g *nn.Graph) int {
+	n := 0
+	for _, p := range g.Params() {
+		n += 4 * p.Value.Len()
+	}
+	for _, p := range g.Buffers() {
+		n += 4 * p.Value.Len()
+	}
+	return n
+}
+
+// layerBytes is what one FP32 layer's parameters and buffers take.
+func layerBytes(l nn.Layer) int {
+	n := 0
+	for _, p := range l.Params() {
+		n += 4 * p.Value.Len()
+	}
+	if b, ok := l.(nn.Buffered); ok {
+		for _, p := range b.Buffers() {
+			n += 4 * p.Value.Len()
+		}
+	}
+	return n
+}
+
+// fp32Step runs a cloned layer in float, dequantizing int8 inputs.
+func fp32Step(n *nn.Node) func([]value) (value, error) {
+	layer := n.Layer.Clone()
+	return func(ins []value) (value, error) {
+		xs := make([]*tensor.Tensor, len(ins))
+		for i, v := range ins {
+			xs[i] = v.float()
+		}
+		y, err := layer.Forward(xs, nn.Eval)
+		return value{f: y}, err
+	}
+}
+
+// wrapFP32 returns the model unchanged, as a Model that runs it in float.
+func wrapFP32(g *nn.Graph, p *Plan) *Model {
+	m := &Model{mode: "fp32", input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
+	for _, n := range g.Nodes() {
+		np, _ := p.Node(n.Name)
+		m.steps = append(m.steps, &step{name: n.Name, kind: n.Layer.Kind(), inputs: n.Inputs, role: np.Role,
+			shape: n.Shape, weightBytes: layerBytes(n.Layer), run: fp32Step(n), layer: baseReport(np)})
+	}
+	return m
+}
+
+// quantizeWeights quantizes a float weight tensor [out, ...] with a MinMax
+// observer of the given spec.
+func quantizeWeights(w *tensor.Tensor, spec quant.Spec) (*quant.QTensor, error) {
+	obs, err := quant.NewObserver(MethodMinMax, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := obs.Observe(w); err != nil {
+		return nil, err
+	}
+	qp, err := obs.QParams()
+	if err != nil {
+		return nil, err
+	}
+	return quant.Quantize(w, qp)
+}

@@ -1,0 +1,55 @@
+package ptq
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+)
+
+func TestQuantizeResidualCNN(t *testing.T) {
+	g, err := models.ResidualCNN(1, 3, 12, 12, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib := datasets.RandomImages(64, 3, 12, 12, 2)
+	held := datasets.RandomImages(32, 3, 12, 12, 3)
+	m, rep, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib.Source(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + m.Plan().String())
+	t.Log("\n" + rep.String())
+	want, err := g.Forward(held.X, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Forward(held.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := quant.SQNR(want.Data(), got.Data()); s < 30 {
+		t.Errorf("held-out output SQNR %.1f dB, want >= 30", s)
+	} else {
+		t.Logf("held-out output SQNR %.1f dB", s)
+	}
+	tr, err := m.Trace(held.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tr {
+		t.Logf("%-10s %-12s %-5s %v scale=%g zp=%d", e.Node, e.Kind, e.DType, e.Shape, e.Scale, e.ZeroPoint)
+	}
+}
+
+func TestQuantizeEmptyCalibration(t *testing.T) {
+	g, _ := models.MLP(1, 16)
+	_, _, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, datasets.TensorSource())
+	if !errors.Is(err, ErrNoCalibrationData) {
+		t.Fatalf("err = %v, want ErrNoCalibrationData", err)
+	}
+}

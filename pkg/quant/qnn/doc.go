@@ -1,0 +1,38 @@
+// Package qnn holds the int8 twins of the float layers in package nn: the
+// kernels a statically or dynamically quantized model runs.
+//
+// # Overview
+//
+// Linear and Conv2D multiply int8 activations by int8 weights with int32
+// accumulation (quant.GemmInt), add an int32 bias and requantize the
+// accumulator to the output's int8 grid. Add rescales its inputs to one
+// output scale. ReLU, MaxPool2D, AvgPool2D and GlobalAvgPool work on int8
+// codes directly. DynamicLinear quantizes its FP32 input per call and
+// returns FP32.
+//
+// # Storage convention
+//
+// Every quantized activation and weight is stored as int8 codes. A tensor
+// declared uint8 is stored shifted by -128, with its zero point and bounds
+// shifted the same way: (q - 128) - (zp - 128) = q - zp, so every real value
+// and every rounding decision is exactly that of the uint8 tensor, and one
+// set of kernels serves int8 and uint8. Act.Declared keeps the declared
+// parameters for reports.
+//
+// # Arithmetic
+//
+// Requantization uses a float multiplier, as ONNX's QLinearConv and
+// QLinearMatMul reference implementations do: y = saturate(round_half_even(
+// acc * (sIn*sW[c]/sOut)) + zOut), the product evaluated in float64 so that
+// accumulators beyond 2^24 lose nothing; the multiplier itself is a float32
+// computed once per channel. Biases are int32 with scale sIn*sW[c] and zero
+// point 0.
+//
+// # Invariants
+//
+//   - Kernels never allocate per element; Conv2D works sample by sample in
+//     parallel (GOMAXPROCS goroutines) and each output depends only on its
+//     sample, so results are bit-identical for any parallelism.
+//   - Shapes are checked by the layers' constructors and Forward methods;
+//     data-dependent problems return errors, never panics.
+package qnn

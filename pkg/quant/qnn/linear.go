@@ -1,0 +1,54 @@
+package qnn
+
+import (
+	"fmt"
+
+	"github.com/ptqspec/ptqspec/pkg/quant"
+)
+
+// Linear is the int8 twin of nn.Linear: y = requant(x·Wᵀ + b).
+type Linear struct {
+	In, Out int
+	W       Weights // [Out, In]
+	InAct   Act
+	OutAct  Act
+	ReLU    bool // a fused ReLU clamps the output at its zero point
+	rq      Requantizer
+}
+
+// NewLinear builds the kernel from quantized weights [out, in], a float
+// bias (or nil), the input's and the output's qparams.
+func NewLinear(w Weights, in, out int, bias []float32, inAct, outAct Act, relu bool) (*Linear, error) {
+	if len(w.Data) != in*out {
+		return nil, fmt.Errorf("qnn: Linear: %d weights for [%d %d]: %w", len(w.Data), out, in, quant.ErrShape)
+	}
+	if len(w.Scale) != 1 && len(w.Scale) != out {
+		return nil, fmt.Errorf("qnn: Linear: %d weight scales for %d output features: %w", len(w.Scale), out, quant.ErrShape)
+	}
+	rq, err := newRequantizer(inAct, w, outAct, bias, out, relu)
+	if err != nil {
+		return nil, fmt.Errorf("qnn: Linear: %w", err)
+	}
+	return &Linear{In: in, Out: out, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq}, nil
+}
+
+// Forward computes a batch of n rows; x is [n, In], the result [n, Out].
+func (l *Linear) Forward(x *Tensor) (*Tensor, error) {
+	if len(x.Shape) != 2 || x.Shape[1] != l.In {
+		return nil, fmt.Errorf("qnn: Linear: input shape %v does not fit weight [%d %d]: %w", x.Shape, l.Out, l.In, quant.ErrShape)
+	}
+	n := x.Shape[0]
+	acc := make([]int32, n*l.Out)
+	quant.GemmIntNT(n, l.Out, l.In, x.Data, []int32{l.InAct.Zero}, l.W.Data, l.W.Zero, acc)
+	y := &Tensor{Shape: []int{n, l.Out}, Data: make([]int8, n*l.Out), Act: l.OutAct}
+	for i := range n {
+		row := acc[i*l.Out : (i+1)*l.Out]
+		for c, a := range row {
+			y.Data[i*l.Out+c] = l.rq.apply(a, c)
+		}
+	}
+	return y, nil
+}
+
+// Bytes is the storage of weights, scales and bias.
+func (l *Linear) Bytes() int { return l.W.Bytes() + 4*len(l.rq.Bias) }
