@@ -53,3 +53,32 @@ func TestQuantizeEmptyCalibration(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoCalibrationData", err)
 	}
 }
+
+func TestQuantizeDynamicMLP(t *testing.T) {
+	g, err := models.MLP(4, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := datasets.Gaussian(32, []int{1, 28, 28}, 0.3, 0.3, 5).X
+	m, rep, err := QuantizeDynamic(g, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := g.Forward(x, nn.Eval)
+	got, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := quant.CosineSimilarity(want.Data(), got.Data()); c < 0.999 {
+		t.Errorf("cosine %.5f, want >= 0.999", c)
+	}
+	tr, _ := m.Trace(x)
+	for _, e := range tr {
+		if e.DType != "fp32" {
+			t.Errorf("node %s output %s, want fp32", e.Node, e.DType)
+		}
+	}
+	if len(rep.QuantizedLayers()) != 2 {
+		t.Errorf("quantized %v, want the two Linear layers", rep.QuantizedLayers())
+	}
+}
