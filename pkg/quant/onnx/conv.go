@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
 // ConvAttrs holds the ONNX Conv attributes ConvInteger and QLinearConv
@@ -245,7 +247,7 @@ func convInt[X, W int8 | uint8](p *convPlan, x []X, w []W, xz X, wz []int32, acc
 				wzg = wz[g*p.mg:][:p.mg]
 			}
 			c := acc(nb, g)
-			gemmInt(p.mg, p.pLen, p.rows, wg, wzg, col, xzs, c)
+			quant.GemmInt(p.mg, p.pLen, p.rows, wg, wzg, col, xzs, c)
 			if done != nil {
 				done(nb, g, c)
 			}
@@ -320,7 +322,9 @@ func ConvInteger[X, W int8 | uint8](x Tensor[X], w Tensor[W], xZeroPoint Tensor[
 // wZeroPoint one element or 1-D with M elements (per output channel), with
 // the same number of elements. bias is absent or 1-D with M elements,
 // quantized with scale x_scale·w_scale and zero point 0. Absent zero points
-// mean 0. Shapes and attributes are as for ConvInteger.
+// mean 0. Shapes and attributes are as for ConvInteger. A multiplier that
+// is NaN or infinite (a zero, NaN or infinite scale) is an ErrNonFinite
+// error.
 func QLinearConv[X, W, Y int8 | uint8](x Tensor[X], xScale Tensor[float32], xZeroPoint Tensor[X], w Tensor[W], wScale Tensor[float32], wZeroPoint Tensor[W], yScale Tensor[float32], yZeroPoint Tensor[Y], bias Tensor[int32], attrs ConvAttrs) (Tensor[Y], error) {
 	const op = "QLinearConv"
 	if err := checkTensor(op, "x", x); err != nil {
@@ -362,10 +366,9 @@ func QLinearConv[X, W, Y int8 | uint8](x Tensor[X], xScale Tensor[float32], xZer
 	if !bias.absent() && (len(bias.Shape) != 1 || bias.Shape[0] != p.m) {
 		return Tensor[Y]{}, opErr(op, ErrShape, "bias B shape %v for w %v must be 1-D with %d elements", bias.Shape, w.Shape, p.m)
 	}
-	xs := xScale.Data[0]
-	mult := make([]float32, p.m)
-	for i := range mult {
-		mult[i] = multiplier(xs, wScale.Data[min(i, len(wScale.Data)-1)], ys)
+	mult := quant.RequantScale(xScale.Data[0], wScale.Data, ys)
+	if err := finiteMultipliers(op, mult, "x_scale·w_scale/y_scale"); err != nil {
+		return Tensor[Y]{}, err
 	}
 	qmin, qmax := bounds[Y]()
 	y := Tensor[Y]{Shape: p.outShape, Data: make([]Y, p.outLen)}
@@ -379,7 +382,7 @@ func QLinearConv[X, W, Y int8 | uint8](x Tensor[X], xScale Tensor[float32], xZer
 				b = bias.Data[ch]
 			}
 			for i := j * p.pLen; i < (j+1)*p.pLen; i++ {
-				out[i] = Y(requantize(acc[i]+b, mult[ch], yz, qmin, qmax))
+				out[i] = Y(quant.RequantizeValue(acc[i]+b, mult[min(ch, len(mult)-1)], yz, qmin, qmax))
 			}
 		}
 	})

@@ -22,7 +22,9 @@ var (
 	// non-zero zero point for int32 DequantizeLinear.
 	ErrZeroPoint = errors.New("invalid zero point")
 	// ErrNonFinite reports a NaN or infinite input where the operator derives
-	// its quantization parameters from the data (DynamicQuantizeLinear).
+	// its quantization parameters from the data (DynamicQuantizeLinear), or
+	// a requantization multiplier that is NaN or infinite because a scale
+	// is zero, NaN or infinite (QLinearMatMul, QLinearConv).
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrTooLarge reports a result or intermediate buffer of more than
 	// MaxElements elements.

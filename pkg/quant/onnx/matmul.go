@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -224,7 +225,7 @@ func MatMulInteger[A, B int8 | uint8](a Tensor[A], b Tensor[B], aZeroPoint Tenso
 	mn := p.m * p.n
 	for o := range p.aMat {
 		ai, bi := p.aMat[o], p.bMat[o]
-		gemmInt(p.m, p.n, p.k,
+		quant.GemmInt(p.m, p.n, p.k,
 			ao.data[ai*p.m*p.k:(ai+1)*p.m*p.k], at(ao.zpP, ao.zp, ai),
 			bo.data[bi*p.k*p.n:(bi+1)*p.k*p.n], at(bo.zpP, bo.zp, bi),
 			y.Data[o*mn:(o+1)*mn])
@@ -247,7 +248,8 @@ func MatMulInteger[A, B int8 | uint8](a Tensor[A], b Tensor[B], aZeroPoint Tenso
 // element or per-row, b's one element or per-column, with the same forms
 // as MatMulInteger's zero points; each scale and its zero point must have
 // the same form. yScale and yZeroPoint have one element. An absent zero
-// point means 0.
+// point means 0. A multiplier that is NaN or infinite (a zero, NaN or
+// infinite scale) is an ErrNonFinite error.
 func QLinearMatMul[A, B, Y int8 | uint8](a Tensor[A], aScale Tensor[float32], aZeroPoint Tensor[A], b Tensor[B], bScale Tensor[float32], bZeroPoint Tensor[B], yScale Tensor[float32], yZeroPoint Tensor[Y]) (Tensor[Y], error) {
 	const op = "QLinearMatMul"
 	if err := checkTensor(op, "a", a); err != nil {
@@ -278,18 +280,24 @@ func QLinearMatMul[A, B, Y int8 | uint8](a Tensor[A], aScale Tensor[float32], aZ
 	acc := make([]int32, mn)
 	for o := range p.aMat {
 		ai, bi := p.aMat[o], p.bMat[o]
-		gemmInt(p.m, p.n, p.k,
+		quant.GemmInt(p.m, p.n, p.k,
 			ao.data[ai*p.m*p.k:(ai+1)*p.m*p.k], at(ao.zpP, ao.zp, ai),
 			bo.data[bi*p.k*p.n:(bi+1)*p.k*p.n], at(bo.zpP, bo.zp, bi),
 			acc)
 		as, bs := at(ao.scaleP, ao.scale, ai), at(bo.scaleP, bo.scale, bi)
 		out := y.Data[o*mn : (o+1)*mn]
-		for i := range p.m {
-			sa := as[min(i, len(as)-1)]
-			for j := range p.n {
-				mult := multiplier(sa, bs[min(j, len(bs)-1)], ys)
-				out[i*p.n+j] = Y(requantize(acc[i*p.n+j], mult, yz, qmin, qmax))
+		// One row at a time when a's scale is per-row, else all rows: the
+		// multipliers are per column of b (or one).
+		rows := p.m
+		if len(as) > 1 {
+			rows = 1
+		}
+		for i := 0; i < p.m; i += rows {
+			mult := quant.RequantScale(as[min(i, len(as)-1)], bs, ys)
+			if err := finiteMultipliers(op, mult, "a_scale·b_scale/y_scale"); err != nil {
+				return Tensor[Y]{}, err
 			}
+			quant.Requantize(rows, p.n, acc[i*p.n:(i+rows)*p.n], nil, mult, yz, qmin, qmax, out[i*p.n:(i+rows)*p.n])
 		}
 	}
 	return y, nil
@@ -312,17 +320,14 @@ func outputParams[Y int8 | uint8](op string, yScale Tensor[float32], yZeroPoint 
 	return yScale.Data[0], zeroPoints(yZeroPoint)[0], nil
 }
 
-// multiplier is the requantization multiplier in1Scale*in2Scale/outScale,
-// each operation rounded to float32, in ONNX Runtime's order.
-func multiplier(s1, s2, sy float32) float32 {
-	return float32(s1*s2) / sy
-}
-
-// requantize maps an int32 accumulator to the output grid,
-// saturate(round_half_even(acc*mult) + zp), in float32 as ONNX Runtime's
-// MlasRequantizeOutput does. It reuses quant.QuantizeValue with scale 1
-// (division by 1 is exact), which also rounds, saturates and maps NaN to
-// the zero point.
-func requantize(acc int32, mult float32, zp, qmin, qmax int32) int32 {
-	return quant.QuantizeValue(float32(acc)*mult, 1, zp, qmin, qmax)
+// finiteMultipliers rejects requantization multipliers that are NaN or
+// infinite (from a zero, NaN or infinite scale): they have no defined
+// output.
+func finiteMultipliers(op string, mult []float32, what string) error {
+	for j, v := range mult {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return opErr(op, ErrNonFinite, "requantization multiplier %s[%d] is %v (a zero or non-finite scale)", what, j, v)
+		}
+	}
+	return nil
 }
