@@ -1,0 +1,466 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func init() {
+	Register("Conv2D", func(raw json.RawMessage) (Layer, error) {
+		var a Conv2DAttrs
+		if err := decodeAttrs("Conv2D", raw, &a); err != nil {
+			return nil, err
+		}
+		l := &Conv2D{InC: a.InC, OutC: a.OutC, KH: a.KH, KW: a.KW, Stride: a.Stride, Pad: a.Pad}
+		if err := l.checkHyper(); err != nil {
+			return nil, err
+		}
+		l.Weight = newParam("weight", true, a.OutC, a.InC, a.KH, a.KW)
+		if a.Bias {
+			l.Bias = newParam("bias", true, a.OutC)
+		}
+		return l, nil
+	})
+}
+
+// Conv2D is a 2-D convolution (cross-correlation, as torch.nn.Conv2d) over
+// inputs of shape [N, InC, H, W] (NCHW) with zero padding Pad on every side
+// and the same Stride in both directions. The output has shape
+// [N, OutC, OH, OW] with OH = (H + 2·Pad - KH)/Stride + 1 (rounded down),
+// OW likewise.
+//
+// The batch is spread over runtime.GOMAXPROCS goroutines, each sample
+// computed on its own through Im2Col and a blas32 Gemm. Every output
+// element is the in-order sum over (input channel, kernel row, kernel
+// column) of its products, then the bias; weight gradients are summed over
+// the batch in sample order. Results are therefore bit-identical whatever
+// GOMAXPROCS is, and a sample's output does not depend on the rest of its
+// batch.
+type Conv2D struct {
+	InC, OutC, KH, KW, Stride, Pad int
+	// Weight has shape [OutC, InC, KH, KW].
+	Weight *Param
+	// Bias has shape [OutC]; nil means no bias.
+	Bias *Param
+
+	x *tensor.Tensor // input of the last Train-mode Forward
+}
+
+// Conv2DAttrs are the hyperparameters Conv2D saves.
+type Conv2DAttrs struct {
+	InC    int  `json:"in_channels"`
+	OutC   int  `json:"out_channels"`
+	KH     int  `json:"kernel_h"`
+	KW     int  `json:"kernel_w"`
+	Stride int  `json:"stride"`
+	Pad    int  `json:"pad"`
+	Bias   bool `json:"bias"`
+}
+
+// NewConv2D returns a Conv2D layer with a k×k kernel and a bias. With a
+// non-nil rng the weight and bias are drawn uniformly from
+// [-1/sqrt(fanIn), 1/sqrt(fanIn)] with fanIn = inC·k·k, PyTorch's default
+// (Kaiming-uniform with a = sqrt(5)), weight first in row-major order; with
+// a nil rng they are zero. It panics on a non-positive size or stride or a
+// negative padding.
+func NewConv2D(inC, outC, k, stride, pad int, rng *rand.Rand) *Conv2D {
+	l := &Conv2D{InC: inC, OutC: outC, KH: k, KW: k, Stride: stride, Pad: pad}
+	if err := l.checkHyper(); err != nil {
+		panic(err.Error())
+	}
+	l.Weight = newParam("weight", true, outC, inC, k, k)
+	l.Bias = newParam("bias", true, outC)
+	if rng != nil {
+		bound := 1 / math.Sqrt(float64(inC*k*k))
+		uniformFill(rng, l.Weight.Value.Data(), bound)
+		uniformFill(rng, l.Bias.Value.Data(), bound)
+	}
+	return l
+}
+
+// Kind returns "Conv2D".
+func (l *Conv2D) Kind() string { return "Conv2D" }
+
+func (l *Conv2D) checkHyper() error {
+	if l.InC <= 0 || l.OutC <= 0 || l.KH <= 0 || l.KW <= 0 || l.Stride <= 0 || l.Pad < 0 {
+		return configErrorf(l.Kind(), "channels %d->%d, kernel %dx%d, stride %d, pad %d: sizes and stride must be positive, pad non-negative",
+			l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad)
+	}
+	return nil
+}
+
+func (l *Conv2D) check() error {
+	if err := l.checkHyper(); err != nil {
+		return err
+	}
+	if err := checkParam(l.Kind(), "weight", l.Weight, l.OutC, l.InC, l.KH, l.KW); err != nil {
+		return err
+	}
+	if l.Bias != nil {
+		return checkParam(l.Kind(), "bias", l.Bias, l.OutC)
+	}
+	return nil
+}
+
+// ConvOutputSize returns the output length of a convolution or pooling
+// window of size k moved with the given stride over in elements padded by pad
+// on both sides: (in + 2·pad - k)/stride + 1, rounded down. It returns 0 or
+// less when the window does not fit, and 0 for a non-positive stride.
+func ConvOutputSize(in, k, stride, pad int) int {
+	if stride <= 0 {
+		return 0
+	}
+	span := in + 2*pad - k
+	if span < 0 {
+		return 0
+	}
+	return span/stride + 1
+}
+
+// outHW returns the output spatial size for an input [C, H, W], or an error
+// naming both shapes.
+func (l *Conv2D) outHW(s []int, show string) (int, int, error) {
+	if len(s) != 3 || s[0] != l.InC {
+		return 0, 0, shapeErrorf(l.Kind(), "input shape %s does not fit weight %v", show, l.Weight.Value.Shape())
+	}
+	oh, ow := ConvOutputSize(s[1], l.KH, l.Stride, l.Pad), ConvOutputSize(s[2], l.KW, l.Stride, l.Pad)
+	if oh <= 0 || ow <= 0 {
+		return 0, 0, shapeErrorf(l.Kind(), "input shape %s is smaller than the %dx%d kernel with padding %d",
+			show, l.KH, l.KW, l.Pad)
+	}
+	return oh, ow, nil
+}
+
+// OutputShape returns [OutC, OH, OW] for an input shape [InC, H, W].
+func (l *Conv2D) OutputShape(inputs [][]int) ([]int, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	s, err := oneShape(l.Kind(), inputs)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow, err := l.outHW(s, batchShape(s))
+	if err != nil {
+		return nil, err
+	}
+	return []int{l.OutC, oh, ow}, nil
+}
+
+// Forward convolves a batch [N, InC, H, W] into [N, OutC, OH, OW].
+func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	x, err := oneInput(l.Kind(), inputs)
+	if err != nil {
+		return nil, err
+	}
+	shape := x.Shape()
+	oh, ow, err := l.outHW(shape[1:], fmt.Sprint(shape))
+	if err != nil {
+		return nil, err
+	}
+	n, h, w := shape[0], shape[2], shape[3]
+	k, ohw, chw := l.InC*l.KH*l.KW, oh*ow, l.InC*h*w
+	y := tensor.New(n, l.OutC, oh, ow)
+	xd, yd, wd := x.Data(), y.Data(), l.Weight.Value.Data()
+	var bias []float32
+	if l.Bias != nil {
+		bias = l.Bias.Value.Data()
+	}
+	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
+	nw := workers(n)
+	cols := make([][]float32, nw)
+	parallelFor(n, nw, func(wk, i int) {
+		xi := xd[i*chw : (i+1)*chw]
+		col := xi // a 1x1 kernel with stride 1 and no padding reads x as is
+		if !direct {
+			if cols[wk] == nil {
+				cols[wk] = make([]float32, k*ohw)
+			}
+			col = cols[wk]
+			Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, col)
+		}
+		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
+		gemmSerial(false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
+		for o, b := range bias {
+			row := yi[o*ohw : (o+1)*ohw]
+			for j := range row {
+				row[j] += b
+			}
+		}
+	})
+	if mode == Train {
+		l.x = x
+	}
+	return y, nil
+}
+
+// Backward adds the weight and bias gradients, summed over the batch in
+// sample order, and returns the input gradient.
+func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
+	if l.x == nil {
+		return nil, noForwardError(l.Kind())
+	}
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	shape := l.x.Shape()
+	oh, ow, err := l.outHW(shape[1:], fmt.Sprint(shape))
+	if err != nil {
+		return nil, err
+	}
+	n, h, w := shape[0], shape[2], shape[3]
+	if err := checkGradOut(l.Kind(), gradOut, []int{n, l.OutC, oh, ow}); err != nil {
+		return nil, err
+	}
+	k, ohw, chw, outC := l.InC*l.KH*l.KW, oh*ow, l.InC*h*w, l.OutC
+	dx := tensor.New(shape...)
+	xd, gd, dxd, wd := l.x.Data(), gradOut.Data(), dx.Data(), l.Weight.Value.Data()
+	dw := gradOf(l.Weight)
+	var db []float32
+	if l.Bias != nil {
+		db = gradOf(l.Bias)
+	}
+	// The weight gradient of one sample, dY·colᵀ, is [OutC, K]. Its axpy
+	// kernels run over the longer of OutC and K: with K >= OutC as
+	// dY[OutC,OHW]·colT[OHW,K], else transposed as col[K,OHW]·dYᵀ[OHW,OutC].
+	// Both sum the same products in the same order.
+	byRows := k >= outC
+	nw := workers(n)
+	type scratch struct{ dcol, col, dyT []float32 }
+	scr := make([]scratch, nw)
+	// Samples are handled in groups whose per-sample weight gradients stay
+	// within about 16 MiB; the reduction order is the sample order whatever
+	// the group size.
+	group := min(n, max(nw, (4<<20)/(outC*k)))
+	dwPart := make([]float32, group*outC*k)
+	dbPart := make([]float32, group*outC)
+	for g0 := 0; g0 < n; g0 += group {
+		gn := min(group, n-g0)
+		parallelFor(gn, nw, func(wk, j int) {
+			s := &scr[wk]
+			if s.dcol == nil {
+				s.dcol = make([]float32, k*ohw)
+				s.col = make([]float32, k*ohw)
+				if !byRows {
+					s.dyT = make([]float32, ohw*outC)
+				}
+			}
+			i := g0 + j
+			xi, dyi := xd[i*chw:(i+1)*chw], gd[i*outC*ohw:(i+1)*outC*ohw]
+			// Input gradient: dcol[K,OHW] = Wᵀ·dY, scattered back by col2im.
+			gemmSerial(true, k, ohw, outC, wd, k, dyi, ohw, 0, s.dcol, ohw)
+			col2im(s.dcol, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, dxd[i*chw:(i+1)*chw])
+			// Weight gradient of sample i.
+			part := dwPart[j*outC*k : (j+1)*outC*k]
+			if byRows {
+				im2colT(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
+				gemmSerial(false, outC, k, ohw, dyi, ohw, s.col, k, 0, part, k)
+			} else {
+				Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
+				transposeInto(s.dyT, dyi, outC, ohw)
+				gemmSerial(false, k, outC, ohw, s.col, ohw, s.dyT, outC, 0, part, outC)
+			}
+			if db != nil {
+				for o := range outC {
+					var sum float32
+					for _, v := range dyi[o*ohw : (o+1)*ohw] {
+						sum += v
+					}
+					dbPart[j*outC+o] = sum
+				}
+			}
+		})
+		// Reduce in sample order.
+		for j := range gn {
+			part := dwPart[j*outC*k : (j+1)*outC*k]
+			if byRows {
+				for e, v := range part {
+					dw[e] += v
+				}
+			} else {
+				for r := range k {
+					for o := range outC {
+						dw[o*k+r] += part[r*outC+o]
+					}
+				}
+			}
+			for o := range db {
+				db[o] += dbPart[j*outC+o]
+			}
+		}
+	}
+	return []*tensor.Tensor{dx}, nil
+}
+
+// transposeInto writes the [cols, rows] transpose of the row-major
+// [rows, cols] matrix a into t.
+func transposeInto(t, a []float32, rows, cols int) {
+	for i := range rows {
+		for j, v := range a[i*cols : (i+1)*cols] {
+			t[j*rows+i] = v
+		}
+	}
+}
+
+// Params returns the weight, then the bias if there is one.
+func (l *Conv2D) Params() []*Param {
+	if l.Bias == nil {
+		return []*Param{l.Weight}
+	}
+	return []*Param{l.Weight, l.Bias}
+}
+
+// Clone returns a deep copy without the record of a forward pass.
+func (l *Conv2D) Clone() Layer {
+	return &Conv2D{InC: l.InC, OutC: l.OutC, KH: l.KH, KW: l.KW, Stride: l.Stride, Pad: l.Pad,
+		Weight: cloneParam(l.Weight), Bias: cloneParam(l.Bias)}
+}
+
+// Attrs returns the layer's Conv2DAttrs.
+func (l *Conv2D) Attrs() any {
+	return Conv2DAttrs{InC: l.InC, OutC: l.OutC, KH: l.KH, KW: l.KW, Stride: l.Stride, Pad: l.Pad, Bias: l.Bias != nil}
+}
+
+// gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
+// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m]. It calls blas32
+// Gemm on tiles of C of at most 64×192, which gonum computes on the calling
+// goroutine, so that the caller decides the parallelism. Tiling changes no
+// result: the NoTrans·NoTrans and Trans·NoTrans kernels update each element
+// of C by axpy, summing its products in k order.
+func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	const tileM, tileN = 64, 192 // gonum goes parallel from 4 blocks of 64×64
+	tA, ar, ac := blas.NoTrans, tileM, k
+	if transA {
+		tA, ar, ac = blas.Trans, k, tileM
+	}
+	for i0 := 0; i0 < m; i0 += tileM {
+		mi := min(tileM, m-i0)
+		aOff := i0 * lda
+		if transA {
+			aOff, ac = i0, mi
+		} else {
+			ar = mi
+		}
+		sa := blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a[aOff:]}
+		for j0 := 0; j0 < n; j0 += tileN {
+			nj := min(tileN, n-j0)
+			blas32.Gemm(tA, blas.NoTrans, 1, sa,
+				blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
+				beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
+		}
+	}
+}
+
+// Im2Col unfolds one image x of shape [c, h, w] into col of shape
+// [c·kh·kw, oh·ow], oh and ow given by ConvOutputSize: row (ci·kh + ky)·kw + kx
+// holds, for every output position (oy, ox) in row-major order, the input
+// x[ci, oy·stride + ky - pad, ox·stride + kx - pad], or 0 where that falls
+// in the padding. A convolution is then W[outC, c·kh·kw]·col. The integer
+// kernels of package quant can unfold a float input with it and quantize
+// the result: 0 maps exactly to the zero point.
+//
+// Im2Col panics if x or col does not have the length these sizes give.
+func Im2Col(x []float32, c, h, w, kh, kw, stride, pad int, col []float32) {
+	oh, ow := ConvOutputSize(h, kh, stride, pad), ConvOutputSize(w, kw, stride, pad)
+	if c <= 0 || kh <= 0 || kw <= 0 || oh <= 0 || ow <= 0 || pad < 0 || len(x) != c*h*w || len(col) != c*kh*kw*oh*ow {
+		panic(fmt.Sprintf("nn: Im2Col: x of length %d, col of length %d do not fit c=%d h=%d w=%d kernel %dx%d stride %d pad %d",
+			len(x), len(col), c, h, w, kh, kw, stride, pad))
+	}
+	ohw := oh * ow
+	r := 0
+	for ci := range c {
+		xc := x[ci*h*w : (ci+1)*h*w]
+		for ky := range kh {
+			for kx := range kw {
+				dst := col[r*ohw : (r+1)*ohw]
+				r++
+				for oy := range oh {
+					drow := dst[oy*ow : (oy+1)*ow]
+					iy := oy*stride + ky - pad
+					if iy < 0 || iy >= h {
+						clear(drow)
+						continue
+					}
+					src := xc[iy*w : (iy+1)*w]
+					for ox := range drow {
+						ix := ox*stride + kx - pad
+						if ix >= 0 && ix < w {
+							drow[ox] = src[ix]
+						} else {
+							drow[ox] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colT is Im2Col transposed: colT has shape [oh·ow, c·kh·kw], one row per
+// output position.
+func im2colT(x []float32, c, h, w, kh, kw, stride, pad int, colT []float32) {
+	oh, ow := ConvOutputSize(h, kh, stride, pad), ConvOutputSize(w, kw, stride, pad)
+	k := c * kh * kw
+	for oy := range oh {
+		for ox := range ow {
+			dst := colT[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
+			r := 0
+			for ci := range c {
+				xc := x[ci*h*w : (ci+1)*h*w]
+				for ky := range kh {
+					iy := oy*stride + ky - pad
+					for kx := range kw {
+						ix := ox*stride + kx - pad
+						if iy >= 0 && iy < h && ix >= 0 && ix < w {
+							dst[r] = xc[iy*w+ix]
+						} else {
+							dst[r] = 0
+						}
+						r++
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of Im2Col: it adds every element of col [c·kh·kw,
+// oh·ow] into the position of dx [c, h, w] it was read from, skipping the
+// padding.
+func col2im(col []float32, c, h, w, kh, kw, stride, pad int, dx []float32) {
+	oh, ow := ConvOutputSize(h, kh, stride, pad), ConvOutputSize(w, kw, stride, pad)
+	ohw := oh * ow
+	r := 0
+	for ci := range c {
+		dc := dx[ci*h*w : (ci+1)*h*w]
+		for ky := range kh {
+			for kx := range kw {
+				src := col[r*ohw : (r+1)*ohw]
+				r++
+				for oy := range oh {
+					iy := oy*stride + ky - pad
+					if iy < 0 || iy >= h {
+						continue
+					}
+					drow := dc[iy*w : (iy+1)*w]
+					for ox, v := range src[oy*ow : (oy+1)*ow] {
+						ix := ox*stride + kx - pad
+						if ix >= 0 && ix < w {
+							drow[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,241 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func init() {
+	Register("Linear", func(raw json.RawMessage) (Layer, error) {
+		var a LinearAttrs
+		if err := decodeAttrs("Linear", raw, &a); err != nil {
+			return nil, err
+		}
+		if a.In <= 0 || a.Out <= 0 {
+			return nil, configErrorf("Linear", "in %d and out %d must be positive", a.In, a.Out)
+		}
+		l := NewLinear(a.In, a.Out, nil)
+		if !a.Bias {
+			l.Bias = nil
+		}
+		return l, nil
+	})
+}
+
+// Linear is a fully connected layer: y = x·Wᵀ + b for x of shape [N, In],
+// W of shape [Out, In] and b of shape [Out], as torch.nn.Linear.
+//
+// Every output element is the sum over the In products taken in index
+// order, then the bias, whatever the batch size, the memory layout or
+// GOMAXPROCS, so a sample's output does not depend on the rest of its batch.
+type Linear struct {
+	In, Out int
+	// Weight has shape [Out, In].
+	Weight *Param
+	// Bias has shape [Out]; nil means no bias.
+	Bias *Param
+
+	x *tensor.Tensor // input of the last Train-mode Forward
+}
+
+// LinearAttrs are the hyperparameters Linear saves.
+type LinearAttrs struct {
+	In   int  `json:"in"`
+	Out  int  `json:"out"`
+	Bias bool `json:"bias"`
+}
+
+// NewLinear returns a Linear layer with a bias. With a non-nil rng the
+// weight and bias are drawn uniformly from [-1/sqrt(in), 1/sqrt(in)], which
+// is PyTorch's default (Kaiming-uniform with a = sqrt(5)), weight first, in
+// row-major order; with a nil rng they are zero. It panics if in or out is
+// not positive.
+func NewLinear(in, out int, rng *rand.Rand) *Linear {
+	if in <= 0 || out <= 0 {
+		panic(fmt.Sprintf("nn: NewLinear: in %d and out %d must be positive", in, out))
+	}
+	l := &Linear{
+		In: in, Out: out,
+		Weight: newParam("weight", true, out, in),
+		Bias:   newParam("bias", true, out),
+	}
+	if rng != nil {
+		bound := 1 / math.Sqrt(float64(in))
+		uniformFill(rng, l.Weight.Value.Data(), bound)
+		uniformFill(rng, l.Bias.Value.Data(), bound)
+	}
+	return l
+}
+
+// uniformFill draws every element of d uniformly from [-bound, bound).
+func uniformFill(rng *rand.Rand, d []float32, bound float64) {
+	for i := range d {
+		d[i] = float32((2*rng.Float64() - 1) * bound)
+	}
+}
+
+// Kind returns "Linear".
+func (l *Linear) Kind() string { return "Linear" }
+
+func (l *Linear) check() error {
+	if l.In <= 0 || l.Out <= 0 {
+		return configErrorf(l.Kind(), "in %d and out %d must be positive", l.In, l.Out)
+	}
+	if err := checkParam(l.Kind(), "weight", l.Weight, l.Out, l.In); err != nil {
+		return err
+	}
+	if l.Bias != nil {
+		return checkParam(l.Kind(), "bias", l.Bias, l.Out)
+	}
+	return nil
+}
+
+// OutputShape returns [Out] for an input shape [In].
+func (l *Linear) OutputShape(inputs [][]int) ([]int, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	s, err := oneShape(l.Kind(), inputs)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) != 1 || s[0] != l.In {
+		return nil, shapeErrorf(l.Kind(), "input shape %s does not fit weight %v", batchShape(s), l.Weight.Value.Shape())
+	}
+	return []int{l.Out}, nil
+}
+
+// Forward computes x·Wᵀ + b for x of shape [N, In].
+func (l *Linear) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	x, err := oneInput(l.Kind(), inputs)
+	if err != nil {
+		return nil, err
+	}
+	if x.Dims() != 2 || x.Dim(1) != l.In {
+		return nil, shapeErrorf(l.Kind(), "input shape %v does not fit weight %v", x.Shape(), l.Weight.Value.Shape())
+	}
+	n := x.Dim(0)
+	y := tensor.New(n, l.Out)
+	linearForward(n, l.In, l.Out, x.Data(), l.Weight.Value.Data(), y.Data())
+	if l.Bias != nil {
+		b := l.Bias.Value.Data()
+		yd := y.Data()
+		for i := range n {
+			row := yd[i*l.Out : (i+1)*l.Out]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
+	if mode == Train {
+		l.x = x
+	}
+	return y, nil
+}
+
+// linearForward sets y[n,out] = x[n,in]·w[out,in]ᵀ. It uses only gonum's
+// axpy-based kernels (no dot products, whose rounding depends on the
+// alignment of the data), transposing whichever operand is cheaper, so each
+// element is the in-order sum of its products in both forms.
+func linearForward(n, in, out int, x, w, y []float32) {
+	if n == 0 {
+		return
+	}
+	if n*(in+out) < in*out {
+		// yᵀ[out,n] = w[out,in]·xᵀ[in,n], then transpose back.
+		xt := transpose(x, n, in)
+		yt := make([]float32, out*n)
+		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
+			blas32.General{Rows: out, Cols: in, Stride: in, Data: w},
+			blas32.General{Rows: in, Cols: n, Stride: n, Data: xt},
+			0, blas32.General{Rows: out, Cols: n, Stride: n, Data: yt})
+		for i := range out {
+			for j := range n {
+				y[j*out+i] = yt[i*n+j]
+			}
+		}
+		return
+	}
+	// y[n,out] = x[n,in]·wᵀ[in,out].
+	wt := transpose(w, out, in)
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
+		blas32.General{Rows: n, Cols: in, Stride: in, Data: x},
+		blas32.General{Rows: in, Cols: out, Stride: out, Data: wt},
+		0, blas32.General{Rows: n, Cols: out, Stride: out, Data: y})
+}
+
+// transpose returns the [cols, rows] transpose of the row-major [rows, cols]
+// matrix a.
+func transpose(a []float32, rows, cols int) []float32 {
+	t := make([]float32, rows*cols)
+	for i := range rows {
+		row := a[i*cols : (i+1)*cols]
+		for j, v := range row {
+			t[j*rows+i] = v
+		}
+	}
+	return t
+}
+
+// Backward adds gradOutᵀ·x to the weight gradient and the column sums of
+// gradOut to the bias gradient, and returns gradOut·W.
+func (l *Linear) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
+	if l.x == nil {
+		return nil, noForwardError(l.Kind())
+	}
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	n := l.x.Dim(0)
+	if l.x.Dim(1) != l.In {
+		return nil, shapeErrorf(l.Kind(), "recorded input shape %v does not fit weight %v", l.x.Shape(), l.Weight.Value.Shape())
+	}
+	if err := checkGradOut(l.Kind(), gradOut, []int{n, l.Out}); err != nil {
+		return nil, err
+	}
+	g := gradOut.Data()
+	dy := blas32.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: g}
+	// dW[out,in] += dYᵀ·X: every element sums over the batch in order.
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, dy,
+		blas32.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x.Data()},
+		1, blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: gradOf(l.Weight)})
+	if l.Bias != nil {
+		db := gradOf(l.Bias)
+		for i := range n {
+			for j, v := range g[i*l.Out : (i+1)*l.Out] {
+				db[j] += v
+			}
+		}
+	}
+	dx := tensor.New(n, l.In)
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, dy,
+		blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.Weight.Value.Data()},
+		0, blas32.General{Rows: n, Cols: l.In, Stride: l.In, Data: dx.Data()})
+	return []*tensor.Tensor{dx}, nil
+}
+
+// Params returns the weight, then the bias if there is one.
+func (l *Linear) Params() []*Param {
+	if l.Bias == nil {
+		return []*Param{l.Weight}
+	}
+	return []*Param{l.Weight, l.Bias}
+}
+
+// Clone returns a deep copy without the record of a forward pass.
+func (l *Linear) Clone() Layer {
+	return &Linear{In: l.In, Out: l.Out, Weight: cloneParam(l.Weight), Bias: cloneParam(l.Bias)}
+}
+
+// Attrs returns the layer's LinearAttrs.
+func (l *Linear) Attrs() any { return LinearAttrs{In: l.In, Out: l.Out, Bias: l.Bias != nil} }

@@ -1,0 +1,125 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func TestMaxPool2DValues(t *testing.T) {
+	nan := float32(math.NaN())
+	cases := []struct {
+		name      string
+		k, stride int
+		x         []float32
+		h, w      int
+		want      []float32
+		wantGrad  []float32 // input gradient for an output gradient of ones
+	}{
+		{"2x2 stride 2", 2, 2, []float32{1, 5, 2, 0, 3, 4, 8, 1, 0, 0, 1, 1, -1, 2, 1, 7}, 4, 4,
+			[]float32{5, 8, 2, 7}, []float32{0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1}},
+		{"3x3 stride 1 overlapping", 3, 1, []float32{1, 2, 3, 4, 6, 9, 7, 8, 5, 0, 0, 0}, 3, 4,
+			[]float32{9, 9}, []float32{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0}},
+		{"ties go to the first", 2, 2, []float32{3, 3, 3, 3}, 2, 2,
+			[]float32{3}, []float32{1, 0, 0, 0}},
+		{"odd size drops the leftover", 2, 2, []float32{1, 2, 9, 3, 4, 9, 9, 9, 9}, 3, 3,
+			[]float32{4}, []float32{0, 0, 0, 0, 1, 0, 0, 0, 0}},
+		{"NaN propagates", 2, 2, []float32{1, nan, 7, 2}, 2, 2,
+			[]float32{nan}, []float32{0, 1, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := NewMaxPool2D(c.k, c.stride)
+			x := tensor.MustFromData(c.x, 1, 1, c.h, c.w)
+			y, err := l.Forward([]*tensor.Tensor{x}, Train)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(y.Data(), c.want, func(a, b float32) bool { return a == b || (a != a && b != b) }) {
+				t.Fatalf("output %v, want %v", y.Data(), c.want)
+			}
+			ones := tensor.New(y.Shape()...)
+			ones.Fill(1)
+			dx, err := l.Backward(ones)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(dx[0].Data(), c.wantGrad) {
+				t.Fatalf("input gradient %v, want %v", dx[0].Data(), c.wantGrad)
+			}
+		})
+	}
+}
+
+func TestMaxPool2DGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []struct {
+		name                   string
+		k, stride, n, ch, h, w int
+	}{
+		{"2x2 stride 2", 2, 2, 2, 3, 4, 6},
+		{"3x3 stride 2", 3, 2, 2, 2, 7, 5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gradCheck(t, NewMaxPool2D(c.k, c.stride), []*tensor.Tensor{randDistinct(rng, c.n, c.ch, c.h, c.w)}, defaultGradTol)
+		})
+	}
+}
+
+func TestMaxPool2DErrors(t *testing.T) {
+	l := NewMaxPool2D(2, 2)
+	cases := []struct {
+		name    string
+		run     func() error
+		want    error
+		wantMsg string
+	}{
+		{"output shape rank", func() error { _, err := l.OutputShape([][]int{{10}}); return err },
+			ErrLayerShape, "nn: MaxPool2D: input shape [N 10] does not fit [N C H W]"},
+		{"too small", func() error { _, err := NewMaxPool2D(3, 1).OutputShape([][]int{{1, 2, 5}}); return err },
+			ErrLayerShape, "nn: MaxPool2D: input shape [N 1 2 5] is smaller than the 3x3 window"},
+		{"forward rank", func() error { _, err := l.Forward([]*tensor.Tensor{tensor.New(2, 4, 4)}, Eval); return err },
+			ErrLayerShape, "nn: MaxPool2D: input shape [2 4 4] does not fit [N C H W]"},
+		{"zero stride", func() error {
+			_, err := (&MaxPool2D{K: 2}).Forward([]*tensor.Tensor{tensor.New(1, 1, 2, 2)}, Eval)
+			return err
+		}, ErrLayerConfig, "nn: MaxPool2D: kernel 2 and stride 0 must be positive"},
+		{"backward first", func() error { _, err := l.Backward(tensor.New(1, 1, 1, 1)); return err }, ErrNoForward, ""},
+		{"gradient shape", func() error {
+			m := NewMaxPool2D(2, 2)
+			if _, err := m.Forward([]*tensor.Tensor{tensor.New(1, 2, 4, 4)}, Train); err != nil {
+				return err
+			}
+			_, err := m.Backward(tensor.New(1, 2, 4, 4))
+			return err
+		}, ErrLayerShape, "nn: MaxPool2D: output gradient shape [1 2 4 4] does not fit output shape [1 2 2 2]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if c.wantMsg != "" && err.Error() != c.wantMsg {
+				t.Fatalf("message %q, want %q", err, c.wantMsg)
+			}
+		})
+	}
+}
+
+func ExampleMaxPool2D() {
+	x := tensor.MustFromData([]float32{
+		1, 5, 2, 0,
+		3, 4, 8, 1,
+		0, 0, 1, 1,
+		-1, 2, 1, 7,
+	}, 1, 1, 4, 4)
+	y, _ := NewMaxPool2D(2, 2).Forward([]*tensor.Tensor{x}, Eval)
+	fmt.Println(y.Shape(), y.Data())
+	// Output: [1 1 2 2] [5 8 2 7]
+}
