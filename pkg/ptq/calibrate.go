@@ -46,7 +46,12 @@ type Calibrator struct {
 // NewCalibrator attaches one observer, of the method and spec the plan
 // resolved, to every tensor the plan needs calibrated.
 func NewCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions) (*Calibrator, error) {
-	c := &Calibrator{graph: g, plan: p, opts: opts, points: p.ObservedTensors(),
+	return newCalibrator(g, p, opts, p.ObservedTensors())
+}
+
+// newCalibrator observes the given points, which may be more than p needs.
+func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Observed) (*Calibrator, error) {
+	c := &Calibrator{graph: g, plan: p, opts: opts, points: points,
 		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
 	for _, o := range c.points {
 		obs, err := quant.NewObserver(o.Method, o.Spec)

@@ -1,0 +1,139 @@
+package ptq
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+)
+
+// FallbackOptions configure QuantizeWithBudget.
+type FallbackOptions struct {
+	// Config is the quantization configuration to start from.
+	Config Config
+	// MaxDrop is the largest metric drop against FP32 to accept, in the
+	// metric's unit: a fraction for accuracy (0.01 is one point), dB for
+	// output SQNR (whose FP32 value is the 200 dB cap).
+	MaxDrop float64
+	// BatchSize is the evaluation batch size; 0 means 256.
+	BatchSize int
+	// Workers bounds the parallel sensitivity analysis; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// FallbackStep is one layer reverted to FP32 and the metric after it.
+type FallbackStep struct {
+	Layer  string  `json:"layer"`
+	Metric float64 `json:"metric"`
+	Drop   float64 `json:"drop"`
+}
+
+// FallbackReport records an accuracy-aware quantization: the FP32 and
+// all-int8 metrics, the budget, each layer reverted in order with the
+// metric after it, and whether the budget was met.
+type FallbackReport struct {
+	Metric      string             `json:"metric"`
+	FP32        float64            `json:"fp32"`
+	AllInt8     float64            `json:"all_int8"`
+	Final       float64            `json:"final"`
+	MaxDrop     float64            `json:"max_drop"`
+	Met         bool               `json:"budget_met"`
+	Reverted    []FallbackStep     `json:"reverted"`
+	Sensitivity *SensitivityReport `json:"sensitivity,omitempty"`
+	Seconds     float64            `json:"seconds"`
+}
+
+// String summarises the fallback in a few lines.
+func (r *FallbackReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: FP32 %.4f, all int8 %.4f, budget %.4f drop\n", r.Metric, r.FP32, r.AllInt8, r.MaxDrop)
+	for i, s := range r.Reverted {
+		fmt.Fprintf(&b, "  %d. %s -> FP32: %.4f (drop %.4f)\n", i+1, s.Layer, s.Metric, s.Drop)
+	}
+	met := "met"
+	if !r.Met {
+		met = "NOT met"
+	}
+	fmt.Fprintf(&b, "final %.4f: budget %s\n", r.Final, met)
+	return b.String()
+}
+
+// QuantizeWithBudget quantizes g and, while the metric on eval drops by
+// more than opts.MaxDrop against FP32, reverts the most sensitive
+// remaining layer to FP32, one at a time, in the order of a sensitivity
+// analysis (largest recovery first). It returns the last model, which meets
+// the budget unless every layer had to be reverted, and the record of
+// every step.
+func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts FallbackOptions) (*Model, *FallbackReport, error) {
+	t0 := time.Now()
+	if opts.MaxDrop < 0 {
+		return nil, nil, fmt.Errorf("ptq: fallback: negative budget %v: %w", opts.MaxDrop, ErrInvalidConfig)
+	}
+	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.variant(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &FallbackReport{Metric: s.metric, FP32: s.fp32, MaxDrop: opts.MaxDrop}
+	if rep.AllInt8, err = s.score(m); err != nil {
+		return nil, nil, err
+	}
+	rep.Final = rep.AllInt8
+	if rep.FP32-rep.AllInt8 <= opts.MaxDrop {
+		rep.Met, rep.Seconds = true, time.Since(t0).Seconds()
+		return m, rep, nil
+	}
+	sens, err := s.analyze(ctx, SensitivityOptions{Config: opts.Config, Workers: opts.Workers, BatchSize: opts.BatchSize}, t0)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Sensitivity = sens
+	var keep []string
+	for _, layer := range byRecovery(sens) {
+		keep = append(keep, layer)
+		if m, err = s.variant(keep); err != nil {
+			return nil, nil, err
+		}
+		score, err := s.score(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.Reverted = append(rep.Reverted, FallbackStep{Layer: layer, Metric: score, Drop: rep.FP32 - score})
+		rep.Final = score
+		if rep.FP32-score <= opts.MaxDrop {
+			rep.Met = true
+			break
+		}
+	}
+	rep.Seconds = time.Since(t0).Seconds()
+	return m, rep, nil
+}
+
+// byRecovery orders layers by what reverting each alone gives back, then
+// by what quantizing it alone costs, keeping the report's order on ties.
+func byRecovery(r *SensitivityReport) []string {
+	ls := append([]LayerSensitivity(nil), r.Layers...)
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && better(ls[j], ls[j-1]); j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Layer
+	}
+	return out
+}
+
+func better(a, b LayerSensitivity) bool {
+	if a.Recovery != b.Recovery {
+		return a.Recovery > b.Recovery
+	}
+	return a.Drop > b.Drop
+}

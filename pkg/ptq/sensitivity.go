@@ -1,0 +1,358 @@
+package ptq
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// SensitivitySchema names the version of the JSON sensitivity report. It
+// changes only when a field changes meaning or disappears.
+const SensitivitySchema = "ptqspec.sensitivity/v1"
+
+// Metric names.
+const (
+	// MetricAccuracy is top-1 accuracy on labelled data, a fraction in
+	// [0, 1].
+	MetricAccuracy = "accuracy"
+	// MetricSQNR is the model output's SQNR in dB against the FP32 model,
+	// for data without labels.
+	MetricSQNR = "output_sqnr_db"
+)
+
+// LayerSensitivity is how much one quantizable layer matters.
+type LayerSensitivity struct {
+	Layer string `json:"layer"`
+	Kind  string `json:"kind"`
+	// OnlyThisInt8 is the metric when only this layer is quantized and
+	// every other layer stays FP32.
+	OnlyThisInt8 float64 `json:"only_this_int8"`
+	// OnlyThisFP32 is the metric when only this layer stays FP32 and every
+	// other layer is quantized.
+	OnlyThisFP32 float64 `json:"only_this_fp32"`
+	// Drop is FP32 metric minus OnlyThisInt8: what quantizing this layer
+	// alone costs.
+	Drop float64 `json:"drop"`
+	// Recovery is OnlyThisFP32 minus the all-int8 metric: what keeping this
+	// layer in FP32 gives back.
+	Recovery float64 `json:"recovery"`
+	// SQNR is the layer's output SQNR in dB in the all-int8 model.
+	SQNR float64 `json:"sqnr_db"`
+	// Sensitive is set when Drop or Recovery reaches the threshold.
+	Sensitive bool `json:"sensitive"`
+}
+
+// SensitivityReport ranks the quantizable layers of a model, most
+// sensitive first. Its JSON form is documented by SensitivitySchema:
+//
+//	schema       string  always "ptqspec.sensitivity/v1"
+//	metric       string  "accuracy" (fraction) or "output_sqnr_db"
+//	fp32         number  the FP32 model's metric
+//	all_int8     number  the metric with every layer quantized
+//	threshold    number  Drop or Recovery at which a layer is sensitive
+//	samples      int     evaluation samples
+//	layers       array   LayerSensitivity, sorted (see Sort)
+//	sensitive    array   names of the sensitive layers, in rank order
+type SensitivityReport struct {
+	Schema    string             `json:"schema"`
+	Metric    string             `json:"metric"`
+	FP32      float64            `json:"fp32"`
+	AllInt8   float64            `json:"all_int8"`
+	Threshold float64            `json:"threshold"`
+	Samples   int                `json:"samples"`
+	Layers    []LayerSensitivity `json:"layers"`
+	Sensitive []string           `json:"sensitive"`
+	Seconds   float64            `json:"seconds"`
+}
+
+// SensitivityOptions configure AnalyzeSensitivity.
+type SensitivityOptions struct {
+	// Config is the quantization configuration every variant uses.
+	Config Config
+	// Threshold marks a layer sensitive when its Drop or Recovery reaches
+	// it, in the metric's unit (a fraction of accuracy, or dB).
+	Threshold float64
+	// Workers bounds the variants evaluated at once; 0 means GOMAXPROCS.
+	Workers int
+	// BatchSize is the evaluation batch size; 0 means 256.
+	BatchSize int
+}
+
+// shared holds what every variant of one model reuses: the FP32 graph, one
+// calibration pass over the union of all variants' observed tensors, and
+// the evaluation data with its FP32 reference.
+type shared struct {
+	graph  *nn.Graph
+	cfg    Config
+	cal    *Calibrator
+	eval   *datasets.Dataset
+	ref    *tensor.Tensor // FP32 outputs on eval
+	fp32   float64
+	bs     int
+	metric string
+}
+
+// newShared calibrates once for every plan the layer set can produce.
+func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib datasets.Source, eval *datasets.Dataset, bs int) (*shared, error) {
+	if eval == nil || eval.Len() == 0 {
+		return nil, fmt.Errorf("ptq: sensitivity: no evaluation data: %w", ErrNoCalibrationData)
+	}
+	g = g.Clone()
+	full, err := Traverse(g, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Observe every node output and the input: any variant may need any.
+	var points []Observed
+	points = append(points, Observed{Tensor: g.InputName(), Owner: g.InputName(), Spec: cfg.Activations, Method: cfg.Method})
+	for _, n := range full.Nodes {
+		points = append(points, Observed{Tensor: n.Name, Owner: n.Name, Spec: n.Config.Activations, Method: n.Config.Method})
+	}
+	cal, err := newCalibrator(g, full, cfg.Calibration, points)
+	if err != nil {
+		return nil, err
+	}
+	if err := cal.Run(ctx, calib); err != nil {
+		return nil, err
+	}
+	s := &shared{graph: g, cfg: cfg, cal: cal, eval: eval, bs: bs}
+	if s.ref, err = outputsInBatches(FP32Model(g), eval.X, bs); err != nil {
+		return nil, fmt.Errorf("ptq: sensitivity: FP32 model: %w", err)
+	}
+	s.metric = MetricSQNR
+	if eval.Labels != nil {
+		s.metric = MetricAccuracy
+	}
+	s.fp32, err = s.score(FP32Model(g))
+	return s, err
+}
+
+// variant converts the model with the given layers kept FP32.
+func (s *shared) variant(keep []string) (*Model, error) {
+	cfg := s.cfg
+	cfg.Overrides = slices.Clone(cfg.Overrides)
+	for _, k := range keep {
+		cfg.Overrides = append(cfg.Overrides, Override{Name: k, KeepFP32: true})
+	}
+	p, err := Traverse(s.graph, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Prepared{Calibrator: s.cal, Plan: p, graph: s.graph, cfg: cfg}
+	return pr.Convert()
+}
+
+// score evaluates a model with the shared metric.
+func (s *shared) score(f Forwarder) (float64, error) {
+	if s.metric == MetricAccuracy {
+		return Accuracy(f, s.eval.X, s.eval.Labels, s.bs)
+	}
+	out, err := outputsInBatches(f, s.eval.X, s.bs)
+	if err != nil {
+		return 0, err
+	}
+	return capDB(quant.SQNR(s.ref.Data(), out.Data())), nil
+}
+
+// FP32Model adapts an FP32 graph to a Forwarder that runs it in Eval mode.
+func FP32Model(g *nn.Graph) Forwarder { return fp32Forwarder{g} }
+
+type fp32Forwarder struct{ g *nn.Graph }
+
+func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return f.g.Forward(x, nn.Eval)
+}
+
+// AnalyzeSensitivity measures, for every layer the configuration quantizes,
+// the metric when only that layer is int8 and when only that layer stays
+// FP32, and its output SQNR in the all-int8 model. The metric is accuracy
+// when eval has labels, else the output SQNR against FP32. Calibration runs
+// once; variants are converted and evaluated in parallel (at most
+// opts.Workers at a time) and the result does not depend on the order they
+// finish in.
+func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts SensitivityOptions) (*SensitivityReport, error) {
+	t0 := time.Now()
+	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	return s.analyze(ctx, opts, t0)
+}
+
+func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.Time) (*SensitivityReport, error) {
+	all, err := s.variant(nil)
+	if err != nil {
+		return nil, err
+	}
+	layers := all.plan.QuantizedNodes()
+	rep := &SensitivityReport{Schema: SensitivitySchema, Metric: s.metric, FP32: s.fp32, Threshold: opts.Threshold, Samples: s.eval.Len()}
+	if rep.AllInt8, err = s.score(all); err != nil {
+		return nil, err
+	}
+	// Per-layer SQNR in the all-int8 model, on the first evaluation samples.
+	x, _ := s.eval.X.Slice(0, min(s.eval.Len(), sqnrSamples))
+	mrep := &Report{}
+	if err := measure(s.graph, all, x, mrep); err != nil {
+		return nil, err
+	}
+	rows := make([]LayerSensitivity, len(layers))
+	errs := make([]error, len(layers))
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, name := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = s.analyzeLayer(name, layers, rep, mrep, &rows[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	rep.Layers = rows
+	rep.Sort()
+	rep.Seconds = time.Since(t0).Seconds()
+	return rep, nil
+}
+
+func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityReport, mrep *Report, row *LayerSensitivity) error {
+	others := slices.DeleteFunc(slices.Clone(layers), func(l string) bool { return l == name })
+	only, err := s.variant(others)
+	if err != nil {
+		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+	}
+	but, err := s.variant([]string{name})
+	if err != nil {
+		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+	}
+	np, _ := only.plan.Node(name)
+	*row = LayerSensitivity{Layer: name, Kind: np.Kind}
+	if row.OnlyThisInt8, err = s.score(only); err != nil {
+		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+	}
+	if row.OnlyThisFP32, err = s.score(but); err != nil {
+		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+	}
+	row.Drop = rep.FP32 - row.OnlyThisInt8
+	row.Recovery = row.OnlyThisFP32 - rep.AllInt8
+	if l, ok := mrep.Layer(name); ok && l.SQNR != nil {
+		row.SQNR = *l.SQNR
+	}
+	row.Sensitive = rep.Threshold > 0 && (row.Drop >= rep.Threshold || row.Recovery >= rep.Threshold)
+	return nil
+}
+
+// Sort orders the layers most sensitive first: by the larger of Drop and
+// Recovery, then by lower SQNR, then by name; and refreshes Sensitive.
+func (r *SensitivityReport) Sort() {
+	key := func(l LayerSensitivity) float64 { return max(l.Drop, l.Recovery) }
+	slices.SortStableFunc(r.Layers, func(a, b LayerSensitivity) int {
+		switch {
+		case key(a) != key(b):
+			if key(a) > key(b) {
+				return -1
+			}
+			return 1
+		case a.SQNR != b.SQNR:
+			if a.SQNR < b.SQNR {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Layer, b.Layer)
+	})
+	r.Sensitive = r.Sensitive[:0]
+	for _, l := range r.Layers {
+		if l.Sensitive {
+			r.Sensitive = append(r.Sensitive, l.Layer)
+		}
+	}
+	if r.Sensitive == nil {
+		r.Sensitive = []string{}
+	}
+}
+
+// Ranking returns the layer names, most sensitive first.
+func (r *SensitivityReport) Ranking() []string {
+	out := make([]string, len(r.Layers))
+	for i, l := range r.Layers {
+		out[i] = l.Layer
+	}
+	return out
+}
+
+// WriteJSON writes the report in the SensitivitySchema format.
+func (r *SensitivityReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// csvHeader is the first row of WriteCSV.
+var csvHeader = []string{"rank", "layer", "kind", "only_this_int8", "only_this_fp32", "drop", "recovery", "sqnr_db", "sensitive"}
+
+// WriteCSV writes one row per layer, most sensitive first, under a header.
+func (r *SensitivityReport) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+	for i, l := range r.Layers {
+		if err := cw.Write([]string{strconv.Itoa(i + 1), l.Layer, l.Kind, f(l.OnlyThisInt8), f(l.OnlyThisFP32),
+			f(l.Drop), f(l.Recovery), f(l.SQNR), strconv.FormatBool(l.Sensitive)}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Markdown renders the ranking as a table.
+func (r *SensitivityReport) Markdown() string {
+	var b strings.Builder
+	unit := func(v float64) string {
+		if r.Metric == MetricAccuracy {
+			return fmt.Sprintf("%.2f%%", 100*v)
+		}
+		return fmt.Sprintf("%.1f dB", v)
+	}
+	fmt.Fprintf(&b, "Metric: %s. FP32 %s, all int8 %s, threshold %s.\n\n", r.Metric, unit(r.FP32), unit(r.AllInt8), unit(r.Threshold))
+	b.WriteString("| rank | layer | kind | only this int8 | only this FP32 | drop | recovery | SQNR dB | sensitive |\n")
+	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|:---:|\n")
+	for i, l := range r.Layers {
+		mark := ""
+		if l.Sensitive {
+			mark = "yes"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %.1f | %s |\n", i+1, l.Layer, l.Kind,
+			unit(l.OnlyThisInt8), unit(l.OnlyThisFP32), unit(l.Drop), unit(l.Recovery), l.SQNR, mark)
+	}
+	return b.String()
+}
