@@ -123,7 +123,11 @@ func TestReadIDXErrors(t *testing.T) {
 	valid := makeIDX(TypeUint8, []int{2, 2}, []byte{1, 2, 3, 4})
 	badChecksum := gz(t, valid)
 	badChecksum[len(badChecksum)-8] ^= 0xff // CRC-32 field of the gzip trailer
-	truncGz := gz(t, makeIDX(TypeUint8, []int{10000, 28, 28}, make([]byte, 7840000)))
+	pixels := make([]byte, 100*28*28)
+	for i := range pixels {
+		pixels[i] = byte(i * i)
+	}
+	truncGz := gz(t, makeIDX(TypeUint8, []int{100, 28, 28}, pixels))
 	errDisk := errors.New("disk on fire")
 	tests := []struct {
 		name    string
@@ -152,7 +156,7 @@ func TestReadIDXErrors(t *testing.T) {
 			"t10k-images-idx3-ubyte.gz", []error{ErrCorrupt, ErrTruncated},
 			"datasets: t10k-images-idx3-ubyte.gz: offset 16: truncated data: want 7840000 bytes (10000x28x28 uint8), got 1200"},
 		{"truncated gzip stream", bytes.NewReader(truncGz[:len(truncGz)/2]), "cut.gz", []error{ErrCorrupt, ErrTruncated},
-			"datasets: cut.gz: offset 16: truncated data: want 7840000 bytes (10000x28x28 uint8), got ..."},
+			"datasets: cut.gz: offset 16: truncated data: want 78400 bytes (100x28x28 uint8), got ..."},
 		{"trailing data raw", bytes.NewReader(append(slices.Clone(valid), 9, 9)), "tr.idx", []error{ErrCorrupt},
 			"datasets: tr.idx: offset 16: trailing data after the 16 bytes that the header announces"},
 		{"trailing data gzip", bytes.NewReader(gz(t, append(slices.Clone(valid), 0))), "tr.gz", []error{ErrCorrupt},
