@@ -35,6 +35,11 @@ func TestErrors(t *testing.T) {
 			}},
 		{"negative dimension", "QuantizeLinear", ErrShape, []string{"[2 -3]"},
 			func() error { _, err := QuantizeLinear(tn[float32]([]int{2, -3}), one, Tensor[uint8]{}, 0); return err }},
+		{"overflowing shape", "QuantizeLinear", ErrShape, []string{"[1099511627776 1099511627776] has a negative or overflowing dimension"},
+			func() error {
+				_, err := QuantizeLinear(tn[float32]([]int{1 << 40, 1 << 40}), one, Tensor[uint8]{}, 0)
+				return err
+			}},
 		{"absent scale", "QuantizeLinear", ErrShape, []string{"y_scale is required"},
 			func() error { _, err := QuantizeLinear(x4, Tensor[float32]{}, Tensor[uint8]{}, 1); return err }},
 		{"empty scale", "QuantizeLinear", ErrShape, []string{"y_scale: shape [0] holds no elements"},
@@ -186,6 +191,11 @@ func TestErrors(t *testing.T) {
 		{"dilated kernel larger than input", "ConvInteger", ErrShape, []string{"kernel 3 dilated by 2"},
 			func() error {
 				_, err := ConvInteger(u(1, 1, 4, 4), u(1, 1, 3, 3), Tensor[uint8]{}, Tensor[uint8]{}, ConvAttrs{Dilations: []int{2, 2}})
+				return err
+			}},
+		{"dilated kernel extent overflows", "ConvInteger", ErrShape, []string{"kernel 1099511627776 dilated by 1073741824"},
+			func() error {
+				_, err := ConvInteger(u(1, 1, 4, 4), u(0, 1, 1<<40, 1), Tensor[uint8]{}, Tensor[uint8]{}, ConvAttrs{Dilations: []int{1 << 30, 1}})
 				return err
 			}},
 		{"zero-sized kernel", "ConvInteger", ErrShape, []string{"kernel dimension 0 is 0"},

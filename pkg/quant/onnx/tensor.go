@@ -81,17 +81,13 @@ func checkRequired[T int8 | uint8 | int32 | float32](op, name string, t Tensor[T
 	return nil
 }
 
-// bounds returns the saturation range of the integer type T.
-func bounds[T int8 | uint8 | int32]() (qmin, qmax int32) {
+// bounds returns the saturation range of the 8-bit type T.
+func bounds[T int8 | uint8]() (qmin, qmax int32) {
 	var z T
-	switch any(z).(type) {
-	case int8:
+	if _, ok := any(z).(int8); ok {
 		return quant.Int8.Bounds()
-	case uint8:
-		return quant.UInt8.Bounds()
-	default:
-		return quant.Int32.Bounds()
 	}
+	return quant.UInt8.Bounds()
 }
 
 // zeroPoints widens a zero point to int32; the absent zero point is {0}.
