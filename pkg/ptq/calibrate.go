@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
@@ -120,10 +122,8 @@ func checkInput(x *tensor.Tensor, inputShape []int, where string) error {
 		return fmt.Errorf("ptq: %s: data of shape %v does not fit the model input [N %v]: %w",
 			where, got, shapeString(inputShape), ErrShape)
 	}
-	for i, v := range x.Data() {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("ptq: %s: sample %d holds %v: %w", where, i/max(1, x.RowLen()), v, ErrNonFinite)
-		}
+	if i := firstNonFinite(x.Data()); i >= 0 {
+		return fmt.Errorf("ptq: %s: sample %d holds %v: %w", where, i/max(1, x.RowLen()), x.Data()[i], ErrNonFinite)
 	}
 	return nil
 }
@@ -134,38 +134,72 @@ func shapeString(s []int) string {
 }
 
 // Observe runs one batch through the FP32 model and updates every observer.
-// An error names the batch and the node whose activation was bad.
+// An error names the batch and the layer whose input or output was bad. A
+// refused batch changes nothing: observers see a batch only once the whole
+// batch has run and every observed tensor is finite.
 func (c *Calibrator) Observe(x *tensor.Tensor) error {
 	where := fmt.Sprintf("calibration batch %d", c.batches)
 	if err := checkInput(x, c.graph.InputShape(), where); err != nil {
+		if errors.Is(err, ErrNonFinite) {
+			return fmt.Errorf("%w (input of layer %s)", err, quoteList(c.graph.Consumers(c.graph.InputName())))
+		}
 		return err
 	}
-	observe := func(name string, t *tensor.Tensor) error {
-		o, ok := c.observers[name]
-		if !ok {
+	seen := map[string]*tensor.Tensor{}
+	if _, ok := c.observers[c.graph.InputName()]; ok {
+		seen[c.graph.InputName()] = x
+	}
+	var bad error // the hook's own error, without the graph's wrapping
+	_, err := c.graph.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
+		if _, ok := c.observers[n.Name]; !ok {
 			return nil
 		}
-		if err := o.Observe(t); err != nil {
-			if errors.Is(err, quant.ErrNonFinite) {
-				return fmt.Errorf("ptq: %s: layer %q: output holds NaN or Inf: %w", where, name, ErrNonFinite)
-			}
-			return fmt.Errorf("ptq: %s: layer %q: %w", where, name, err)
+		if i := firstNonFinite(out.Data()); i >= 0 {
+			bad = fmt.Errorf("ptq: %s: layer %q (%s): output holds %v at sample %d: %w",
+				where, n.Name, n.Layer.Kind(), out.Data()[i], i/max(1, out.RowLen()), ErrNonFinite)
+			return bad
 		}
+		seen[n.Name] = out
 		return nil
-	}
-	if err := observe(c.graph.InputName(), x); err != nil {
-		return err
-	}
-	_, err := c.graph.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
-		return observe(n.Name, out)
 	})
+	if bad != nil {
+		return bad
+	}
 	if err != nil {
 		return fmt.Errorf("ptq: %s: %w", where, err)
+	}
+	for _, p := range c.points {
+		t, ok := seen[p.Tensor]
+		if !ok {
+			continue
+		}
+		if err := c.observers[p.Tensor].Observe(t); err != nil {
+			return fmt.Errorf("ptq: %s: layer %q: %w", where, p.Tensor, err)
+		}
 	}
 	c.batches++
 	c.samples += x.Dim(0)
 	c.record()
 	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or Inf in v, or -1.
+func firstNonFinite(v []float32) int {
+	for i, f := range v {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+// quoteList renders names as "a", "b".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // record appends the history step of the batch just observed.

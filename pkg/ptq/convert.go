@@ -40,15 +40,18 @@ func Prepare(g *nn.Graph, cfg Config) (*Prepared, error) {
 }
 
 // Convert builds the int8 model from the calibrated observers. Before any
-// calibration batch it returns an error wrapping ErrNoCalibrationData; an
-// activation calibration never reached is an error naming its node.
+// calibration batch it returns an error naming the first quantized node and
+// wrapping both ErrNotCalibrated and ErrNoCalibrationData; an activation
+// calibration never reached is an error wrapping ErrNotCalibrated naming
+// its node. A plan with no quantized node needs no calibration: the model
+// is returned in FP32.
 func (pr *Prepared) Convert() (*Model, error) {
 	if len(pr.Plan.QuantizedNodes()) == 0 {
 		return wrapFP32(pr.graph, pr.Plan), nil
 	}
 	if pr.Batches() == 0 {
-		return nil, fmt.Errorf("ptq: convert before calibration: node %q has no activation statistics: %w",
-			pr.Plan.QuantizedNodes()[0], ErrNoCalibrationData)
+		return nil, fmt.Errorf("ptq: convert before calibration: node %q has no activation statistics: %w (%w)",
+			pr.Plan.QuantizedNodes()[0], ErrNotCalibrated, ErrNoCalibrationData)
 	}
 	m := &Model{mode: "static", input: pr.graph.InputName(), inputShape: pr.graph.InputShape(),
 		output: pr.graph.Output(), plan: pr.Plan}
@@ -180,6 +183,7 @@ func (pr *Prepared) convertQuantized(n *nn.Node, np *NodePlan, s *step, acts map
 	in := ins[0]
 	wr := weightReport(qw, np.Config.Weights, w)
 	s.layer.Weights = &wr
+	s.qweights = qw
 	switch l := n.Layer.(type) {
 	case *nn.Linear:
 		k, err := qnn.NewLinear(qweights, l.In, l.Out, bias, in, out, relu)

@@ -71,6 +71,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		}
 		wr := weightReport(qw, np.Config.Weights, l.Weight.Value)
 		s.layer.Weights = &wr
+		s.qweights = qw
 		s.weightBytes = k.Bytes()
 		s.run = func(vs []value) (value, error) {
 			y, err := k.Forward(vs[0].float())

@@ -35,6 +35,8 @@ type step struct {
 	run         func(ins []value) (value, error)
 	// layer is the node's quantized layer description for reports.
 	layer *LayerReport
+	// qweights are the node's int8 weights (BatchNorm folded in), or nil.
+	qweights *quant.QTensor
 }
 
 // Model is a quantized model. It keeps the FP32 model's node names, edges
@@ -124,11 +126,30 @@ func (m *Model) Trace(x *tensor.Tensor) ([]TraceEntry, error) {
 	return tr, err
 }
 
-// outputs runs x and returns every node's output as FP32.
-func (m *Model) outputs(x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
+// Outputs runs x and returns every node's output by node name, int8
+// outputs dequantized to FP32. The output of a quantized node with fused
+// BatchNorm2D or ReLU is that of its whole group, as are the outputs of
+// the fused nodes.
+func (m *Model) Outputs(x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	outs := map[string]*tensor.Tensor{}
 	_, err := m.run(x, func(s *step, v value) { outs[s.name] = v.float() })
-	return outs, err
+	if err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// Weights returns the quantized weights of a node that has them: int8 (or
+// uint8) codes with their qparams, BatchNorm2D folded in for a Conv2D
+// followed by one. The model's kernels hold their own copy of the codes,
+// so the result describes the model but changing it changes nothing.
+func (m *Model) Weights(node string) (*quant.QTensor, bool) {
+	for _, s := range m.steps {
+		if s.name == node && s.qweights != nil {
+			return s.qweights, true
+		}
+	}
+	return nil, false
 }
 
 // Bytes returns the storage of the model's parameters: int8 weights with

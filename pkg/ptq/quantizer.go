@@ -110,7 +110,7 @@ func measure(g *nn.Graph, m *Model, x *tensor.Tensor, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("ptq: measuring: %w", err)
 	}
-	got, err := m.outputs(x)
+	got, err := m.Outputs(x)
 	if err != nil {
 		return fmt.Errorf("ptq: measuring: %w", err)
 	}
