@@ -1,0 +1,175 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// gemmNaive is the textbook definition: per-element zero-point subtraction.
+func gemmNaive[A, B int8 | uint8](m, n, k int, a []A, aZero []int32, b []B, bZero []int32, transB bool) []int32 {
+	c := make([]int32, m*n)
+	for i := range m {
+		za := aZero[0]
+		if len(aZero) > 1 {
+			za = aZero[i]
+		}
+		for j := range n {
+			zb := bZero[0]
+			if len(bZero) > 1 {
+				zb = bZero[j]
+			}
+			var s int32
+			for p := range k {
+				bv := b[p*n+j]
+				if transB {
+					bv = b[j*k+p]
+				}
+				s += (int32(a[i*k+p]) - za) * (int32(bv) - zb)
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+// randInts fills n values, a quarter of them at the type's extremes.
+func randInts[T int8 | uint8](r *rand.Rand, n int) []T {
+	v := make([]T, n)
+	var zero T
+	lo, hi := 0, 255
+	if zero-1 < 0 {
+		lo, hi = -128, 127
+	}
+	for i := range v {
+		x := lo + r.IntN(256)
+		switch r.IntN(8) {
+		case 0:
+			x = lo
+		case 1:
+			x = hi
+		}
+		v[i] = T(x)
+	}
+	return v
+}
+
+func zeroPoints(r *rand.Rand, n int, signed bool) []int32 {
+	z := make([]int32, n)
+	for i := range z {
+		z[i] = int32(r.IntN(256))
+		if signed {
+			z[i] -= 128
+		}
+	}
+	return z
+}
+
+func checkGemmCase[A, B int8 | uint8](t *testing.T, r *rand.Rand, m, n, k int, perRow, perCol bool) {
+	var za A
+	var zb B
+	aSigned, bSigned := za-1 < 0, zb-1 < 0
+	a := randInts[A](r, m*k)
+	b := randInts[B](r, k*n)
+	az := zeroPoints(r, 1, aSigned)
+	if perRow {
+		az = zeroPoints(r, max(m, 1), aSigned)[:m]
+		if m == 1 {
+			az = az[:1]
+		}
+	}
+	bz := zeroPoints(r, 1, bSigned)
+	if perCol && n > 0 {
+		bz = zeroPoints(r, n, bSigned)
+	}
+	if len(az) == 0 {
+		az = []int32{0}
+	}
+	c := make([]int32, m*n)
+	for i := range c {
+		c[i] = 12345 // must be overwritten
+	}
+	GemmInt(m, n, k, a, az, b, bz, c)
+	if want := gemmNaive(m, n, k, a, az, b, bz, false); !slices.Equal(c, want) {
+		t.Fatalf("GemmInt differs from the naive product")
+	}
+	bt := make([]B, n*k)
+	for p := range k {
+		for j := range n {
+			bt[j*k+p] = b[p*n+j]
+		}
+	}
+	GemmIntNT(m, n, k, a, az, bt, bz, c)
+	if want := gemmNaive(m, n, k, a, az, bt, bz, true); !slices.Equal(c, want) {
+		t.Fatalf("GemmIntNT differs from the naive product")
+	}
+}
+
+func TestGemmIntMatchesNaive(t *testing.T) {
+	dims := []struct{ m, n, k int }{
+		{1, 1, 1}, {1, 7, 5}, {3, 1, 4}, {2, 3, 0}, {5, 5, 5}, {4, 6, 8}, {7, 9, 33},
+		{64, 10, 256}, {17, 31, 9}, {130, 129, 131}, // the last one runs in parallel
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, d := range dims {
+		for _, zp := range []struct{ row, col bool }{{false, false}, {true, true}, {false, true}} {
+			name := fmt.Sprintf("%dx%dx%d/rowzp=%v/colzp=%v", d.m, d.n, d.k, zp.row, zp.col)
+			t.Run(name, func(t *testing.T) {
+				checkGemmCase[int8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+				checkGemmCase[uint8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+				checkGemmCase[uint8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+				checkGemmCase[int8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+			})
+		}
+	}
+}
+
+func TestGemmIntExtremeAccumulators(t *testing.T) {
+	// Every product at its maximum magnitude in both lanes: 16384·k for
+	// int8, with opposite signs in neighbouring columns.
+	const m, n, k = 3, 4, 4000
+	a := make([]int8, m*k)
+	b := make([]int8, n*k)
+	for i := range a {
+		a[i] = -128
+	}
+	for j := range n {
+		for p := range k {
+			b[j*k+p] = []int8{-128, 127, -128, -128}[j]
+		}
+	}
+	c := make([]int32, m*n)
+	GemmIntNT(m, n, k, a, []int32{0}, b, []int32{0}, c)
+	want := []int32{128 * 128 * k, -128 * 127 * k, 128 * 128 * k, 128 * 128 * k}
+	for i := range m {
+		if !slices.Equal(c[i*n:i*n+n], want) {
+			t.Fatalf("row %d = %v, want %v", i, c[i*n:i*n+n], want)
+		}
+	}
+}
+
+func TestGemmIntPanicsOnShape(t *testing.T) {
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"short a", func() { GemmInt(2, 2, 2, make([]int8, 3), []int32{0}, make([]int8, 4), []int32{0}, make([]int32, 4)) }},
+		{"short c", func() { GemmIntNT(2, 2, 2, make([]int8, 4), []int32{0}, make([]int8, 4), []int32{0}, make([]int32, 3)) }},
+		{"bad zero points", func() {
+			GemmIntNT(2, 3, 2, make([]int8, 4), []int32{0, 0, 0}, make([]int8, 6), []int32{0}, make([]int32, 6))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				err, ok := recover().(error)
+				if !ok || !errors.Is(err, ErrShape) {
+					t.Fatalf("recovered %v, want an error wrapping ErrShape", err)
+				}
+			}()
+			c.f()
+		})
+	}
+}
