@@ -333,25 +333,29 @@ func (l *Conv2D) Attrs() any {
 
 // gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
 // op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m]. It calls blas32
-// Gemm on tiles of C of at most 64×192, which gonum computes on the calling
-// goroutine, so that the caller decides the parallelism. Tiling changes no
-// result: the NoTrans·NoTrans and Trans·NoTrans kernels update each element
-// of C by axpy, summing its products in k order.
+// Gemm on balanced tiles of C of at most 64×192, which gonum computes on the
+// calling goroutine (it goes parallel from 4 blocks of 64×64), so that the
+// caller decides the parallelism. Tiling changes no result: the
+// NoTrans·NoTrans and Trans·NoTrans kernels update each element of C by
+// axpy, summing its products in k order.
 func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	const tileM, tileN = 64, 192 // gonum goes parallel from 4 blocks of 64×64
-	tA, ar, ac := blas.NoTrans, tileM, k
+	if m == 0 || n == 0 {
+		return
+	}
+	tileM := ceilDiv(m, ceilDiv(m, 64))
+	tileN := ceilDiv(n, ceilDiv(n, 192))
+	tA := blas.NoTrans
 	if transA {
-		tA, ar, ac = blas.Trans, k, tileM
+		tA = blas.Trans
 	}
 	for i0 := 0; i0 < m; i0 += tileM {
 		mi := min(tileM, m-i0)
-		aOff := i0 * lda
+		var sa blas32.General
 		if transA {
-			aOff, ac = i0, mi
+			sa = blas32.General{Rows: k, Cols: mi, Stride: lda, Data: a[i0:]}
 		} else {
-			ar = mi
+			sa = blas32.General{Rows: mi, Cols: k, Stride: lda, Data: a[i0*lda:]}
 		}
-		sa := blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a[aOff:]}
 		for j0 := 0; j0 < n; j0 += tileN {
 			nj := min(tileN, n-j0)
 			blas32.Gemm(tA, blas.NoTrans, 1, sa,
@@ -360,6 +364,8 @@ func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb
 		}
 	}
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // Im2Col unfolds one image x of shape [c, h, w] into col of shape
 // [c·kh·kw, oh·ow], oh and ow given by ConvOutputSize: row (ci·kh + ky)·kw + kx

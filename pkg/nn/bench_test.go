@@ -1,0 +1,165 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// Benchmarks of Conv2D and Linear at MNIST-like shapes, each beside a
+// naive nested-loop baseline computing the same thing, so one run gives the
+// speed-up (benchstat, or divide the ns/op):
+//
+//	go test -run '^$' -bench 'Conv2D|Linear' -benchtime 20x ./pkg/nn
+
+// benchSink keeps results alive so the compiler cannot drop the work.
+var benchSink float32
+
+var (
+	benchConv1 = convGeom{n: 64, inC: 1, outC: 16, h: 28, w: 28, k: 3, stride: 1, pad: 1}
+	benchConv2 = convGeom{n: 64, inC: 16, outC: 32, h: 14, w: 14, k: 3, stride: 1, pad: 1}
+)
+
+func benchConvLayer(g convGeom) (*Conv2D, *tensor.Tensor, *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	l := NewConv2D(g.inC, g.outC, g.k, g.stride, g.pad, rng)
+	x := randTensorIn(rng, -1, 1, g.n, g.inC, g.h, g.w)
+	oh, ow := g.outHW()
+	dy := randTensorIn(rng, -1, 1, g.n, g.outC, oh, ow)
+	return l, x, dy
+}
+
+func benchConvForward(b *testing.B, g convGeom, naive bool) {
+	l, x, _ := benchConvLayer(g)
+	oh, ow := g.outHW()
+	y := make([]float32, g.n*g.outC*oh*ow)
+	in := []*tensor.Tensor{x}
+	for b.Loop() {
+		if naive {
+			naiveConvForward(g, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
+			benchSink += y[0]
+			continue
+		}
+		out, err := l.Forward(in, Eval)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += out.Data()[0]
+	}
+}
+
+func benchConvBackward(b *testing.B, g convGeom, naive bool) {
+	l, x, dy := benchConvLayer(g)
+	dx := make([]float32, x.Len())
+	if _, err := l.Forward([]*tensor.Tensor{x}, Train); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if naive {
+			naiveConvBackward(g, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
+			benchSink += dx[0]
+			continue
+		}
+		gs, err := l.Backward(dy)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += gs[0].Data()[0]
+	}
+}
+
+func BenchmarkConv2DForward1to16x28(b *testing.B)       { benchConvForward(b, benchConv1, false) }
+func BenchmarkConv2DForward1to16x28Naive(b *testing.B)  { benchConvForward(b, benchConv1, true) }
+func BenchmarkConv2DForward16to32x14(b *testing.B)      { benchConvForward(b, benchConv2, false) }
+func BenchmarkConv2DForward16to32x14Naive(b *testing.B) { benchConvForward(b, benchConv2, true) }
+
+func BenchmarkConv2DBackward1to16x28(b *testing.B)       { benchConvBackward(b, benchConv1, false) }
+func BenchmarkConv2DBackward1to16x28Naive(b *testing.B)  { benchConvBackward(b, benchConv1, true) }
+func BenchmarkConv2DBackward16to32x14(b *testing.B)      { benchConvBackward(b, benchConv2, false) }
+func BenchmarkConv2DBackward16to32x14Naive(b *testing.B) { benchConvBackward(b, benchConv2, true) }
+
+// naiveLinearForward is the textbook loop y[i,o] = b[o] + Σ_k x[i,k]·w[o,k].
+func naiveLinearForward(n, in, out int, x, w, bias, y []float32) {
+	for i := range n {
+		xi := x[i*in : (i+1)*in]
+		for o := range out {
+			s := bias[o]
+			for k, v := range w[o*in : (o+1)*in] {
+				s += xi[k] * v
+			}
+			y[i*out+o] = s
+		}
+	}
+}
+
+// naiveLinearBackward sets dx = dy·W and adds dyᵀ·x into dw and the column
+// sums of dy into db.
+func naiveLinearBackward(n, in, out int, x, w, dy, dx, dw, db []float32) {
+	clear(dx)
+	for i := range n {
+		xi, dxi := x[i*in:(i+1)*in], dx[i*in:(i+1)*in]
+		for o := range out {
+			d := dy[i*out+o]
+			db[o] += d
+			wo, dwo := w[o*in:(o+1)*in], dw[o*in:(o+1)*in]
+			for k := range in {
+				dxi[k] += d * wo[k]
+				dwo[k] += d * xi[k]
+			}
+		}
+	}
+}
+
+func benchLinearLayer(n, in, out int) (*Linear, *tensor.Tensor, *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	return NewLinear(in, out, rng), randTensorIn(rng, -1, 1, n, in), randTensorIn(rng, -1, 1, n, out)
+}
+
+func benchLinearForward(b *testing.B, n, in, out int, naive bool) {
+	l, x, _ := benchLinearLayer(n, in, out)
+	y := make([]float32, n*out)
+	xs := []*tensor.Tensor{x}
+	for b.Loop() {
+		if naive {
+			naiveLinearForward(n, in, out, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
+			benchSink += y[0]
+			continue
+		}
+		r, err := l.Forward(xs, Eval)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += r.Data()[0]
+	}
+}
+
+func benchLinearBackward(b *testing.B, n, in, out int, naive bool) {
+	l, x, dy := benchLinearLayer(n, in, out)
+	dx := make([]float32, n*in)
+	if _, err := l.Forward([]*tensor.Tensor{x}, Train); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if naive {
+			naiveLinearBackward(n, in, out, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
+			benchSink += dx[0]
+			continue
+		}
+		gs, err := l.Backward(dy)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += gs[0].Data()[0]
+	}
+}
+
+func BenchmarkLinearForward784to256(b *testing.B)      { benchLinearForward(b, 64, 784, 256, false) }
+func BenchmarkLinearForward784to256Naive(b *testing.B) { benchLinearForward(b, 64, 784, 256, true) }
+func BenchmarkLinearForward256to10(b *testing.B)       { benchLinearForward(b, 64, 256, 10, false) }
+func BenchmarkLinearForward256to10Naive(b *testing.B)  { benchLinearForward(b, 64, 256, 10, true) }
+
+func BenchmarkLinearBackward784to256(b *testing.B)      { benchLinearBackward(b, 64, 784, 256, false) }
+func BenchmarkLinearBackward784to256Naive(b *testing.B) { benchLinearBackward(b, 64, 784, 256, true) }
+func BenchmarkLinearBackward256to10(b *testing.B)       { benchLinearBackward(b, 64, 256, 10, false) }
+func BenchmarkLinearBackward256to10Naive(b *testing.B)  { benchLinearBackward(b, 64, 256, 10, true) }
