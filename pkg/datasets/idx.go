@@ -149,8 +149,10 @@ func ReadIDXFile(path string) (*IDX, error) {
 
 // sizeHint guesses the decompressed size of an open file so that the data
 // buffer is allocated once: the file size for a raw file, the ISIZE field
-// (size mod 2^32) of the gzip trailer for a gzip'd one. The guess only sizes
-// a buffer; it is never trusted. It leaves the file offset at 0.
+// (size mod 2^32) of the gzip trailer for a gzip'd one, bounded by deflate's
+// largest expansion (1032:1) so that a forged trailer cannot make a small
+// file allocate much. The guess only sizes a buffer; it is never trusted.
+// It leaves the file offset at 0.
 func sizeHint(f *os.File) int {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
@@ -167,7 +169,7 @@ func sizeHint(f *os.File) int {
 	if _, err := f.ReadAt(buf[:], size-4); err != nil {
 		return 0
 	}
-	return int(min(int64(binary.LittleEndian.Uint32(buf[:])), MaxIDXBytes))
+	return int(min(int64(binary.LittleEndian.Uint32(buf[:])), 1032*size, MaxIDXBytes))
 }
 
 // ReadIDX decodes one IDX stream, raw or gzip'd (recognised by its 0x1f 0x8b
