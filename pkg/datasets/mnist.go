@@ -173,6 +173,12 @@ func (d *Dataset) shallow() *Dataset {
 
 // loadMNIST reads the four files concurrently.
 func loadMNIST(dir string) (train, test *Dataset, err error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("not a folder: %w", fs.ErrNotExist)
+		}
+		return nil, nil, fmt.Errorf("datasets: MNIST folder %s: %w; %s", dir, err, hint)
+	}
 	names := [4]string{MNISTTrainImages, MNISTTrainLabels, MNISTTestImages, MNISTTestLabels}
 	var (
 		wg     sync.WaitGroup

@@ -318,6 +318,30 @@ func TestLoadMNISTErrors(t *testing.T) {
 	}
 }
 
+func TestLoadMNISTMissingFolder(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		dir  string
+	}{
+		{"no such folder", filepath.Join(tmp, "nope")},
+		{"a file, not a folder", file},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := LoadMNIST(tc.dir)
+			if !errors.Is(err, fs.ErrNotExist) || strings.Count(err.Error(), "\n") != 0 ||
+				!strings.Contains(err.Error(), "datasets: MNIST folder "+tc.dir) || !strings.Contains(err.Error(), "set MNIST_DIR") {
+				t.Errorf("error = %v, want one line naming %s and MNIST_DIR, matching fs.ErrNotExist", err, tc.dir)
+			}
+		})
+	}
+}
+
 func TestLoadMNISTErrorNotCached(t *testing.T) {
 	m := smallMNIST(2, 1)
 	good := m[MNISTTestLabels]
