@@ -1,0 +1,357 @@
+package quant
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func TestNewObserverByName(t *testing.T) {
+	perChannel := Spec{Scheme: Symmetric, Granularity: PerChannel, Axis: 0}
+	cases := []struct {
+		method string
+		spec   Spec
+		want   Observer
+	}{
+		{"minmax", ActivationDefault, &MinMaxObserver{}},
+		{"minmax", perChannel, &PerChannelMinMaxObserver{}},
+		{"moving_average", ActivationDefault, &MovingAverageMinMaxObserver{}},
+		{"moving_average", perChannel, &MovingAverageMinMaxObserver{}},
+		{"percentile", ActivationDefault, &PercentileObserver{}},
+		{"entropy", ActivationDefault, &EntropyObserver{}},
+		{"mse", ActivationDefault, &MSEObserver{}},
+	}
+	for _, c := range cases {
+		t.Run(c.method+"/"+c.spec.String(), func(t *testing.T) {
+			o, err := NewObserver(c.method, c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.TypeOf(o) != reflect.TypeOf(c.want) {
+				t.Fatalf("got %T, want %T", o, c.want)
+			}
+			if reflect.TypeOf(o.Clone()) != reflect.TypeOf(o) {
+				t.Fatalf("Clone returned %T", o.Clone())
+			}
+		})
+	}
+	_, err := NewObserver("kl", ActivationDefault)
+	if !errors.Is(err, ErrUnknownMethod) || !strings.Contains(err.Error(), "known: entropy, minmax, moving_average, mse, percentile") {
+		t.Fatalf("unknown method: %v", err)
+	}
+	for _, m := range []string{"percentile", "entropy", "mse"} {
+		if _, err := NewObserver(m, perChannel); !errors.Is(err, ErrInvalidSpec) {
+			t.Fatalf("%s per-channel: %v, want ErrInvalidSpec", m, err)
+		}
+	}
+	if _, err := NewObserver("minmax", Spec{DType: Int32}); !errors.Is(err, ErrInvalidSpec) {
+		t.Fatalf("int32 spec: %v", err)
+	}
+	if _, err := NewMovingAverageMinMaxObserver(ActivationDefault, 0); err == nil {
+		t.Fatal("averaging constant 0: want error")
+	}
+	if _, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Bins: 7}); err == nil {
+		t.Fatal("odd bins: want error")
+	}
+	if _, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Percentile: 120}); err == nil {
+		t.Fatal("percentile 120: want error")
+	}
+}
+
+// Every observer: no data -> ErrNoData; a NaN batch -> ErrNonFinite and no
+// change; Stats counts; Reset forgets; Clone starts empty.
+func TestObserverContract(t *testing.T) {
+	good := tensor.MustFromData([]float32{-1, 0.5, 2, 3, -0.25, 1}, 2, 3)
+	bad := tensor.MustFromData([]float32{1, float32(math.NaN()), 2}, 1, 3)
+	inf := tensor.MustFromData([]float32{float32(math.Inf(-1))}, 1)
+	for _, method := range ObserverMethods() {
+		for _, spec := range []Spec{ActivationDefault, {DType: UInt8, Scheme: Symmetric}, {Scheme: Symmetric, Granularity: PerChannel, Axis: 1}} {
+			o, err := NewObserver(method, spec)
+			if err != nil {
+				if spec.Granularity == PerChannel && errors.Is(err, ErrInvalidSpec) {
+					continue // histogram methods are per-tensor only
+				}
+				t.Fatal(err)
+			}
+			t.Run(method+"/"+spec.String(), func(t *testing.T) {
+				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
+					t.Fatalf("before data: %v, want ErrNoData", err)
+				}
+				if err := o.Observe(tensor.New(0, 3)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
+					t.Fatalf("after an empty batch: %v, want ErrNoData", err)
+				}
+				if err := o.Observe(good); err != nil {
+					t.Fatal(err)
+				}
+				before := o.Stats()
+				p1, err := o.QParams()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, x := range []*tensor.Tensor{bad, inf} {
+					err := o.Observe(x)
+					if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "batch 2") {
+						t.Fatalf("non-finite batch: %v", err)
+					}
+				}
+				if !reflect.DeepEqual(o.Stats(), before) {
+					t.Fatal("a rejected batch changed the observer")
+				}
+				p2, _ := o.QParams()
+				if !reflect.DeepEqual(p1, p2) {
+					t.Fatalf("qparams changed: %v -> %v", p1, p2)
+				}
+				if err := p1.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				if before.Batches != 2 || before.Elements != 6 || before.Samples != 2 || before.Min != -1 || before.Max != 3 {
+					t.Fatalf("stats %+v", before)
+				}
+				if (before.Histogram != nil) != (method == "percentile" || method == "entropy" || method == "mse") {
+					t.Fatalf("histogram presence wrong: %v", before.Histogram)
+				}
+				c := o.Clone()
+				if _, err := c.QParams(); !errors.Is(err, ErrNoData) {
+					t.Fatalf("clone is not fresh: %v", err)
+				}
+				o.Reset()
+				if _, err := o.QParams(); !errors.Is(err, ErrNoData) || o.Stats().Batches != 0 {
+					t.Fatalf("reset did not forget: %v %+v", err, o.Stats())
+				}
+			})
+		}
+	}
+}
+
+// The same samples in batches of 1, 7 and 64 give identical MinMax qparams.
+func TestMinMaxBatchSizeInvariance(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const samples, features = 448, 5
+	data := make([]float32, samples*features)
+	for i := range data {
+		data[i] = float32(r.NormFloat64() * float64(1+i%features))
+	}
+	for _, spec := range []Spec{ActivationDefault, {DType: UInt8}, {Scheme: Symmetric, Granularity: PerChannel, Axis: 1}} {
+		var ref QParams
+		for _, batch := range []int{1, 7, 64} {
+			o, err := NewObserver("minmax", spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := 0; s < samples; s += batch {
+				e := min(s+batch, samples)
+				if err := o.Observe(tensor.MustFromData(data[s*features:e*features], e-s, features)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := o.QParams()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := o.Stats(); st.Samples != samples || st.Elements != samples*features {
+				t.Fatalf("batch %d: stats %+v", batch, st)
+			}
+			if batch == 1 {
+				ref = p
+			} else if !reflect.DeepEqual(p, ref) {
+				t.Fatalf("%v: batches of %d give %v, batches of 1 give %v", spec, batch, p, ref)
+			}
+		}
+	}
+}
+
+func TestMovingAverageFirstBatchSetsRange(t *testing.T) {
+	o, err := NewMovingAverageMinMaxObserver(ActivationDefault, DefaultAveragingConstant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		batch          []float32
+		wantLo, wantHi float32
+	}{
+		{[]float32{-2, 4}, -2, 4},
+		{[]float32{-102, 104}, -3, 5}, // -2 + 0.01·(-102+2), 4 + 0.01·(104-4)
+		{[]float32{-3, 5}, -3, 5},
+	}
+	for i, s := range steps {
+		if err := o.Observe(tensor.MustFromData(s.batch, 2)); err != nil {
+			t.Fatal(err)
+		}
+		st := o.Stats()
+		if math.Abs(float64(st.Min-s.wantLo)) > 1e-6 || math.Abs(float64(st.Max-s.wantHi)) > 1e-6 {
+			t.Fatalf("after batch %d: [%v, %v], want [%v, %v]", i, st.Min, st.Max, s.wantLo, s.wantHi)
+		}
+	}
+}
+
+func TestPerChannelObserverShapeErrors(t *testing.T) {
+	o, err := NewPerChannelMinMaxObserver(Spec{Scheme: Symmetric, Granularity: PerChannel, Axis: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Observe(tensor.New(4)); !errors.Is(err, ErrShape) {
+		t.Fatalf("rank 1 for axis 1: %v", err)
+	}
+	if err := o.Observe(tensor.New(2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	err = o.Observe(tensor.New(2, 4))
+	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "4 channels on axis 1, earlier batches had 3") {
+		t.Fatalf("channel count change: %v", err)
+	}
+	if _, err := NewPerChannelMinMaxObserver(ActivationDefault); !errors.Is(err, ErrInvalidSpec) {
+		t.Fatalf("per-tensor spec: %v", err)
+	}
+}
+
+// A histogram whose range grows keeps every count: after batches in
+// [-1, 1], [-5, 5] and [-40, 3], each bin holds exactly the values that
+// fall inside its edges.
+func TestHistogramGrowsWithoutLosingCounts(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	var all []float32
+	o, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Bins: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range [][2]float64{{-1, 1}, {-5, 5}, {-40, 3}, {-0.5, 0.5}} {
+		batch := make([]float32, 1000)
+		for i := range batch {
+			batch[i] = float32(rg[0] + (rg[1]-rg[0])*r.Float64())
+		}
+		batch[0], batch[1] = float32(rg[0]), float32(rg[1])
+		all = append(all, batch...)
+		if err := o.Observe(tensor.MustFromData(batch, len(batch))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := o.Stats().Histogram
+	if h.Limit < 40 || h.Limit > 80 || h.Total() != uint64(len(all)) {
+		t.Fatalf("limit %v total %d, want limit in [40, 80] and %d values", h.Limit, h.Total(), len(all))
+	}
+	for i, c := range h.Counts {
+		lo, hi := h.Edges(i)
+		var want uint64
+		for _, v := range all {
+			if float64(v) >= lo && (float64(v) < hi || i == len(h.Counts)-1) {
+				want++
+			}
+		}
+		if c != want {
+			t.Fatalf("bin %d [%v, %v): %d values, want %d", i, lo, hi, c, want)
+		}
+	}
+	abs := h.AbsCounts()
+	var total uint64
+	for _, c := range abs {
+		total += c
+	}
+	if total != h.Total() {
+		t.Fatalf("folded histogram holds %d values, want %d", total, h.Total())
+	}
+}
+
+// outlierData returns n N(0,1) values (the bulk) and a copy in which one
+// value is +100 and one -100.
+func outlierData(n int) (bulk, all []float32) {
+	r := rand.New(rand.NewPCG(11, 12))
+	bulk = make([]float32, n)
+	for i := range bulk {
+		bulk[i] = float32(r.NormFloat64())
+	}
+	all = append([]float32(nil), bulk...)
+	all[r.IntN(n/2)] = 100
+	all[n/2+r.IntN(n/2)] = -100
+	return bulk, all
+}
+
+// On N(0,1) data with two values at ±100 (4 per million), the clipping
+// methods give far tighter ranges than MinMax and far lower error on the
+// bulk; MSE gives the lowest error over all the data.
+func TestClippingObserversOnOutliers(t *testing.T) {
+	const n, batch = 500_000, 50_000
+	bulk, all := outlierData(n)
+	for _, spec := range []Spec{ActivationDefault, {Scheme: Symmetric}} {
+		type result struct{ width, bulkMSE, allMSE float64 }
+		res := map[string]result{}
+		for _, method := range []string{"minmax", "percentile", "entropy", "mse"} {
+			o, err := NewObserver(method, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := 0; s < n; s += batch {
+				if err := o.Observe(tensor.MustFromData(all[s:s+batch], batch/100, 100)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := o.QParams()
+			if err != nil {
+				t.Fatal(err)
+			}
+			qmin, qmax := p.Bounds()
+			width := float64(p.Scale[0]) * float64(qmax-qmin)
+			fb, _ := FakeQuantize(tensor.MustFromData(bulk, n), p)
+			fa, _ := FakeQuantize(tensor.MustFromData(all, n), p)
+			res[method] = result{width, MSE(bulk, fb.Data()), MSE(all, fa.Data())}
+		}
+		mm := res["minmax"]
+		if mm.width < 199 || mm.bulkMSE < 0.04 {
+			t.Fatalf("%v: minmax %+v, want width ~200 and bulk MSE ~0.05", spec, mm)
+		}
+		limits := []struct {
+			method               string
+			maxWidth, maxBulkMSE float64 // as fractions of MinMax's
+		}{
+			{"percentile", 0.05, 0.005},
+			{"entropy", 0.1, 0.02},
+			{"mse", 0.5, 0.25},
+		}
+		for _, l := range limits {
+			r := res[l.method]
+			t.Logf("%v %-10s width %7.3f bulk MSE %.3g all MSE %.3g", spec, l.method, r.width, r.bulkMSE, r.allMSE)
+			if r.width > l.maxWidth*mm.width || r.bulkMSE > l.maxBulkMSE*mm.bulkMSE {
+				t.Errorf("%v %s: width %.3f (max %.3f), bulk MSE %.3g (max %.3g)", spec, l.method,
+					r.width, l.maxWidth*mm.width, r.bulkMSE, l.maxBulkMSE*mm.bulkMSE)
+			}
+		}
+		for _, m := range []string{"minmax", "percentile", "entropy"} {
+			if res["mse"].allMSE >= res[m].allMSE {
+				t.Errorf("%v: MSE observer's error over all data %.4g is not below %s's %.4g", spec, res["mse"].allMSE, m, res[m].allMSE)
+			}
+		}
+	}
+}
+
+// On non-negative data (a ReLU output) an affine entropy observer keeps the
+// lower end at 0 and uses all 256 codes on [0, t].
+func TestEntropyOneSided(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 3))
+	data := make([]float32, 100_000)
+	for i := range data {
+		data[i] = float32(max(0, r.NormFloat64()))
+	}
+	data[0] = 50
+	o, err := NewEntropyObserver(ActivationDefault, EntropyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Observe(tensor.MustFromData(data, len(data))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.QParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi := DequantizeValue(127, p.Scale[0], p.ZeroPoint[0])
+	if p.ZeroPoint[0] != -128 || hi < 3 || hi > 15 {
+		t.Fatalf("qparams %v: zero point %d (want -128), top of range %v (want within [3, 15])", p, p.ZeroPoint[0], hi)
+	}
+}
