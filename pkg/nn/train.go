@@ -106,7 +106,6 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 	for i := range perm {
 		perm[i] = i
 	}
-	params := g.Params()
 	maxBatch := min(cfg.BatchSize, n)
 	bx := make([]float32, maxBatch*row)
 	by := make([]int, maxBatch)
@@ -145,7 +144,9 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 			if err := g.Backward(grad); err != nil {
 				return stats, wrap(err, "nn: train: epoch %d batch %d", epoch, b)
 			}
-			cfg.Optimizer.Step(params)
+			// Params are listed after Backward, which may allocate a
+			// missing Grad.
+			cfg.Optimizer.Step(g.Params())
 			lossSum += loss * float64(m)
 		}
 		secs := time.Since(start).Seconds()
