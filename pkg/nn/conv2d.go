@@ -6,9 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -330,42 +327,6 @@ func (l *Conv2D) Clone() Layer {
 func (l *Conv2D) Attrs() any {
 	return Conv2DAttrs{InC: l.InC, OutC: l.OutC, KH: l.KH, KW: l.KW, Stride: l.Stride, Pad: l.Pad, Bias: l.Bias != nil}
 }
-
-// gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
-// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m]. It calls blas32
-// Gemm on balanced tiles of C of at most 64×192, which gonum computes on the
-// calling goroutine (it goes parallel from 4 blocks of 64×64), so that the
-// caller decides the parallelism. Tiling changes no result: the
-// NoTrans·NoTrans and Trans·NoTrans kernels update each element of C by
-// axpy, summing its products in k order.
-func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	tileM := ceilDiv(m, ceilDiv(m, 64))
-	tileN := ceilDiv(n, ceilDiv(n, 192))
-	tA := blas.NoTrans
-	if transA {
-		tA = blas.Trans
-	}
-	for i0 := 0; i0 < m; i0 += tileM {
-		mi := min(tileM, m-i0)
-		var sa blas32.General
-		if transA {
-			sa = blas32.General{Rows: k, Cols: mi, Stride: lda, Data: a[i0:]}
-		} else {
-			sa = blas32.General{Rows: mi, Cols: k, Stride: lda, Data: a[i0*lda:]}
-		}
-		for j0 := 0; j0 < n; j0 += tileN {
-			nj := min(tileN, n-j0)
-			blas32.Gemm(tA, blas.NoTrans, 1, sa,
-				blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
-				beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
-		}
-	}
-}
-
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // Im2Col unfolds one image x of shape [c, h, w] into col of shape
 // [c·kh·kw, oh·ow], oh and ow given by ConvOutputSize: row (ci·kh + ky)·kw + kx

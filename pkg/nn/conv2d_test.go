@@ -200,6 +200,7 @@ func TestConv2DDeterministic(t *testing.T) {
 	}{
 		{"K >= OutC", convGeom{9, 3, 4, 10, 10, 3, 1, 1}},
 		{"K < OutC", convGeom{9, 1, 16, 12, 12, 3, 2, 1}},
+		{"K over 64", convGeom{5, 8, 6, 9, 9, 3, 1, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -208,4 +211,57 @@ func parallelFor(n, w int, fn func(worker, i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
+// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m]. It calls blas32
+// Gemm on balanced tiles of C of at most 64×192, which gonum computes on the
+// calling goroutine (it goes parallel from 4 blocks of 64×64), so that the
+// caller decides the parallelism. Tiling changes no result: the
+// NoTrans·NoTrans and Trans·NoTrans kernels update each element of C by
+// axpy, summing its products in k order.
+func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	tileM := ceilDiv(m, ceilDiv(m, 64))
+	tileN := ceilDiv(n, ceilDiv(n, 192))
+	tA := blas.NoTrans
+	if transA {
+		tA = blas.Trans
+	}
+	for i0 := 0; i0 < m; i0 += tileM {
+		mi := min(tileM, m-i0)
+		var sa blas32.General
+		if transA {
+			sa = blas32.General{Rows: k, Cols: mi, Stride: lda, Data: a[i0:]}
+		} else {
+			sa = blas32.General{Rows: mi, Cols: k, Stride: lda, Data: a[i0*lda:]}
+		}
+		for j0 := 0; j0 < n; j0 += tileN {
+			nj := min(tileN, n-j0)
+			blas32.Gemm(tA, blas.NoTrans, 1, sa,
+				blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
+				beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
+		}
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// gemm is gemmSerial for products under about a million multiply-adds,
+// where goroutines cost more than they save, and one blas32 Gemm, which
+// gonum spreads over GOMAXPROCS goroutines, above. Both give the same bits.
+func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k < 1<<20 {
+		gemmSerial(transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	ga := blas32.General{Rows: m, Cols: k, Stride: lda, Data: a}
+	tA := blas.NoTrans
+	if transA {
+		ga.Rows, ga.Cols, tA = k, m, blas.Trans
+	}
+	blas32.Gemm(tA, blas.NoTrans, 1, ga, blas32.General{Rows: k, Cols: n, Stride: ldb, Data: b},
+		beta, blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
 }

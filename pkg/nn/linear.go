@@ -6,9 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -145,33 +142,22 @@ func (l *Linear) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 
 // linearForward sets y[n,out] = x[n,in]·w[out,in]ᵀ. It uses only gonum's
 // axpy-based kernels (no dot products, whose rounding depends on the
-// alignment of the data), transposing whichever operand is cheaper, so each
-// element is the in-order sum of its products in both forms.
+// alignment of the data), so each element is the in-order sum of its
+// products in both forms it may pick: the one with the longer axpy rows,
+// over out (transposing the weight) or over n (transposing the input).
 func linearForward(n, in, out int, x, w, y []float32) {
 	if n == 0 {
 		return
 	}
-	if n*(in+out) < in*out {
+	if out < n {
 		// yᵀ[out,n] = w[out,in]·xᵀ[in,n], then transpose back.
-		xt := transpose(x, n, in)
 		yt := make([]float32, out*n)
-		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
-			blas32.General{Rows: out, Cols: in, Stride: in, Data: w},
-			blas32.General{Rows: in, Cols: n, Stride: n, Data: xt},
-			0, blas32.General{Rows: out, Cols: n, Stride: n, Data: yt})
-		for i := range out {
-			for j := range n {
-				y[j*out+i] = yt[i*n+j]
-			}
-		}
+		gemm(false, out, n, in, w, in, transpose(x, n, in), n, 0, yt, n)
+		transposeInto(y, yt, out, n)
 		return
 	}
 	// y[n,out] = x[n,in]·wᵀ[in,out].
-	wt := transpose(w, out, in)
-	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
-		blas32.General{Rows: n, Cols: in, Stride: in, Data: x},
-		blas32.General{Rows: in, Cols: out, Stride: out, Data: wt},
-		0, blas32.General{Rows: n, Cols: out, Stride: out, Data: y})
+	gemm(false, n, out, in, x, in, transpose(w, out, in), out, 0, y, out)
 }
 
 // transpose returns the [cols, rows] transpose of the row-major [rows, cols]
@@ -204,11 +190,8 @@ func (l *Linear) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	g := gradOut.Data()
-	dy := blas32.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: g}
 	// dW[out,in] += dYᵀ·X: every element sums over the batch in order.
-	blas32.Gemm(blas.Trans, blas.NoTrans, 1, dy,
-		blas32.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x.Data()},
-		1, blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: gradOf(l.Weight)})
+	gemm(true, l.Out, l.In, n, g, l.Out, l.x.Data(), l.In, 1, gradOf(l.Weight), l.In)
 	if l.Bias != nil {
 		db := gradOf(l.Bias)
 		for i := range n {
@@ -218,9 +201,7 @@ func (l *Linear) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 	}
 	dx := tensor.New(n, l.In)
-	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, dy,
-		blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.Weight.Value.Data()},
-		0, blas32.General{Rows: n, Cols: l.In, Stride: l.In, Data: dx.Data()})
+	gemm(false, n, l.In, l.Out, g, l.Out, l.Weight.Value.Data(), l.In, 0, dx.Data(), l.In)
 	return []*tensor.Tensor{dx}, nil
 }
 

@@ -48,8 +48,8 @@ func TestLinearGradients(t *testing.T) {
 		noBias  bool
 		comment string
 	}{
-		{"batch 3, 5->4", 3, 5, 4, false, "transposes the weight"},
-		{"batch 1, 20->30", 1, 20, 30, false, "transposes the input"},
+		{"batch 3, 5->4", 3, 5, 4, false, "transposes the input"},
+		{"batch 1, 20->30", 1, 20, 30, false, "transposes the weight"},
 		{"no bias", 4, 6, 3, true, ""},
 	}
 	for _, c := range cases {
@@ -100,13 +100,13 @@ func expectDoubled(t *testing.T, what string, once, twice *tensor.Tensor) {
 func TestLinearSampleIndependence(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	l := NewLinear(16, 16, rng)
-	big := randTensorIn(rng, -1, 1, 40, 16) // 40·32 >= 256: weight transposed
+	big := randTensorIn(rng, -1, 1, 40, 16) // out 16 < batch 40: input transposed
 	yBig, err := l.Forward([]*tensor.Tensor{big}, Eval)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 17, 39} {
-		one, _ := big.Slice(i, i+1) // 1·32 < 256: input transposed
+		one, _ := big.Slice(i, i+1) // batch 1: weight transposed
 		y, err := l.Forward([]*tensor.Tensor{one}, Eval)
 		if err != nil {
 			t.Fatal(err)
