@@ -32,6 +32,7 @@ func init() {
 // torch.nn.AvgPool2d: the output is [N, C, OH, OW] with
 // OH = (H - K)/Stride + 1 rounded down, OW likewise.
 type AvgPool2D struct {
+	// K is the window size and Stride its step.
 	K, Stride int
 
 	shape []int // input shape of the last Train-mode Forward; nil before

@@ -40,7 +40,10 @@ func init() {
 // needs M > 1. In Eval mode mean and var are RunningMean and RunningVar.
 // Statistics are accumulated in float64.
 type BatchNorm2D struct {
-	C             int
+	// C is the channel count.
+	C int
+	// Eps is added to the variance; Momentum weighs the batch statistics
+	// in the running ones.
 	Eps, Momentum float32
 	// Gamma and Beta, of shape [C], are the trainable scale and shift.
 	Gamma, Beta *Param
@@ -54,9 +57,9 @@ type BatchNorm2D struct {
 
 // BatchNorm2DAttrs are the hyperparameters BatchNorm2D saves.
 type BatchNorm2DAttrs struct {
-	C        int     `json:"channels"`
-	Eps      float32 `json:"eps"`
-	Momentum float32 `json:"momentum"`
+	C        int     `json:"channels"` // BatchNorm2D.C
+	Eps      float32 `json:"eps"`      // BatchNorm2D.Eps; 1e-5 if absent
+	Momentum float32 `json:"momentum"` // BatchNorm2D.Momentum; 0.1 if absent
 }
 
 // NewBatchNorm2D returns a BatchNorm2D over c channels with PyTorch's

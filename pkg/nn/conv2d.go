@@ -41,6 +41,8 @@ func init() {
 // GOMAXPROCS is, and a sample's output does not depend on the rest of its
 // batch.
 type Conv2D struct {
+	// InC and OutC are the input and output channel counts, KH×KW the
+	// kernel size, Stride its step and Pad the zero padding on each side.
 	InC, OutC, KH, KW, Stride, Pad int
 	// Weight has shape [OutC, InC, KH, KW].
 	Weight *Param
@@ -52,13 +54,13 @@ type Conv2D struct {
 
 // Conv2DAttrs are the hyperparameters Conv2D saves.
 type Conv2DAttrs struct {
-	InC    int  `json:"in_channels"`
-	OutC   int  `json:"out_channels"`
-	KH     int  `json:"kernel_h"`
-	KW     int  `json:"kernel_w"`
-	Stride int  `json:"stride"`
-	Pad    int  `json:"pad"`
-	Bias   bool `json:"bias"`
+	InC    int  `json:"in_channels"`  // Conv2D.InC
+	OutC   int  `json:"out_channels"` // Conv2D.OutC
+	KH     int  `json:"kernel_h"`     // Conv2D.KH
+	KW     int  `json:"kernel_w"`     // Conv2D.KW
+	Stride int  `json:"stride"`       // Conv2D.Stride
+	Pad    int  `json:"pad"`          // Conv2D.Pad
+	Bias   bool `json:"bias"`         // whether Conv2D.Bias is non-nil
 }
 
 // NewConv2D returns a Conv2D layer with a k×k kernel and a bias. With a

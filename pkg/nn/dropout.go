@@ -30,6 +30,7 @@ const dropoutStream = 0x9e3779b97f4a7c15
 // layer's own PCG generator seeded at construction, so a given seed gives
 // the same masks in the same order; Clone copies the generator's state.
 type Dropout struct {
+	// P is the probability of zeroing an element.
 	P float32
 
 	seed  uint64
@@ -41,8 +42,8 @@ type Dropout struct {
 // DropoutAttrs are the hyperparameters Dropout saves. The generator's
 // state is not saved: a loaded layer starts again from Seed.
 type DropoutAttrs struct {
-	P    float32 `json:"p"`
-	Seed uint64  `json:"seed"`
+	P    float32 `json:"p"`    // Dropout.P
+	Seed uint64  `json:"seed"` // the seed given to NewDropout
 }
 
 // NewDropout returns a Dropout zeroing with probability p, its generator

@@ -33,6 +33,7 @@ func init() {
 // order, then the bias, whatever the batch size, the memory layout or
 // GOMAXPROCS, so a sample's output does not depend on the rest of its batch.
 type Linear struct {
+	// In and Out are the input and output widths.
 	In, Out int
 	// Weight has shape [Out, In].
 	Weight *Param
@@ -44,9 +45,9 @@ type Linear struct {
 
 // LinearAttrs are the hyperparameters Linear saves.
 type LinearAttrs struct {
-	In   int  `json:"in"`
-	Out  int  `json:"out"`
-	Bias bool `json:"bias"`
+	In   int  `json:"in"`   // Linear.In
+	Out  int  `json:"out"`  // Linear.Out
+	Bias bool `json:"bias"` // whether Linear.Bias is non-nil
 }
 
 // NewLinear returns a Linear layer with a bias. With a non-nil rng the

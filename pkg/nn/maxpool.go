@@ -23,8 +23,8 @@ func init() {
 
 // PoolAttrs are the hyperparameters MaxPool2D and AvgPool2D save.
 type PoolAttrs struct {
-	K      int `json:"kernel"`
-	Stride int `json:"stride"`
+	K      int `json:"kernel"` // window size
+	Stride int `json:"stride"` // window step
 }
 
 // MaxPool2D takes the maximum of every K×K window of each channel of an
@@ -33,6 +33,7 @@ type PoolAttrs struct {
 // OH = (H - K)/Stride + 1 rounded down, OW likewise. A NaN in a window
 // gives NaN; the gradient goes to the first maximum of each window.
 type MaxPool2D struct {
+	// K is the window size and Stride its step.
 	K, Stride int
 
 	shape  []int   // input shape of the last Train-mode Forward; nil before
