@@ -214,54 +214,61 @@ func parallelFor(n, w int, fn func(worker, i int)) {
 }
 
 // gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
-// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m]. It calls blas32
-// Gemm on balanced tiles of C of at most 64×192, which gonum computes on the
-// calling goroutine (it goes parallel from 4 blocks of 64×64), so that the
-// caller decides the parallelism. Tiling changes no result: the
-// NoTrans·NoTrans and Trans·NoTrans kernels update each element of C by
-// axpy, summing its products in k order.
+// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m], on the calling
+// goroutine; see gemmTiles.
 func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmTiles(1, transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is gemmSerial spread over GOMAXPROCS goroutines for products of a
+// million multiply-adds or more; below that goroutines cost more than they
+// save. Both give the same bits.
+func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := 1
+	if m*n*k >= 1<<20 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	gemmTiles(w, transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmTiles computes C = op(A)·B + beta·C (see gemmSerial) by calling
+// blas32 Gemm on balanced tiles of C of at most 64×192, spread over up to w
+// goroutines. gonum computes such a tile on the calling goroutine (it goes
+// parallel from 4 blocks of 64×64, and then splits k into blocks of 64,
+// which costs more calls), so the caller decides the parallelism. Neither
+// tiling nor w changes a bit of the result: the NoTrans·NoTrans and
+// Trans·NoTrans kernels update each element of C by axpy, summing its
+// products in k order.
+func gemmTiles(w int, transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	tileM := ceilDiv(m, ceilDiv(m, 64))
-	tileN := ceilDiv(n, ceilDiv(n, 192))
+	cols := ceilDiv(n, 192)
+	if rows := ceilDiv(m, tileM); w > 1 && rows*cols < 2*w {
+		cols = min(ceilDiv(n, 32), ceilDiv(2*w, rows)) // more, narrower tiles
+	}
+	tileN := ceilDiv(n, cols)
+	cols = ceilDiv(n, tileN)
+	tiles := ceilDiv(m, tileM) * cols
 	tA := blas.NoTrans
 	if transA {
 		tA = blas.Trans
 	}
-	for i0 := 0; i0 < m; i0 += tileM {
-		mi := min(tileM, m-i0)
+	tile := func(_, t int) {
+		i0, j0 := (t/cols)*tileM, (t%cols)*tileN
+		mi, nj := min(tileM, m-i0), min(tileN, n-j0)
 		var sa blas32.General
 		if transA {
 			sa = blas32.General{Rows: k, Cols: mi, Stride: lda, Data: a[i0:]}
 		} else {
 			sa = blas32.General{Rows: mi, Cols: k, Stride: lda, Data: a[i0*lda:]}
 		}
-		for j0 := 0; j0 < n; j0 += tileN {
-			nj := min(tileN, n-j0)
-			blas32.Gemm(tA, blas.NoTrans, 1, sa,
-				blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
-				beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
-		}
+		blas32.Gemm(tA, blas.NoTrans, 1, sa,
+			blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
+			beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
 	}
+	parallelFor(tiles, min(w, tiles), tile)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// gemm is gemmSerial for products under about a million multiply-adds,
-// where goroutines cost more than they save, and one blas32 Gemm, which
-// gonum spreads over GOMAXPROCS goroutines, above. Both give the same bits.
-func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m*n*k < 1<<20 {
-		gemmSerial(transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	ga := blas32.General{Rows: m, Cols: k, Stride: lda, Data: a}
-	tA := blas.NoTrans
-	if transA {
-		ga.Rows, ga.Cols, tA = k, m, blas.Trans
-	}
-	blas32.Gemm(tA, blas.NoTrans, 1, ga, blas32.General{Rows: k, Cols: n, Stride: ldb, Data: b},
-		beta, blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
-}

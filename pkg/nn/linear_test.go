@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -217,4 +218,35 @@ func ExampleLinear() {
 	y, _ := l.Forward([]*tensor.Tensor{x}, Eval)
 	fmt.Println(y.Shape(), y.Data())
 	// Output: [2 1] [1.5 -0.5]
+}
+
+// TestLinearDeterministic checks that forward and backward give the same
+// bits whatever GOMAXPROCS is, on products large enough to be spread over
+// goroutines.
+func TestLinearDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	l := NewLinear(300, 64, rng)
+	x := randTensorIn(rng, -1, 1, 70, 300)
+	dy := randTensorIn(rng, -1, 1, 70, 64)
+	run := func(procs int) [][]float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		m := l.Clone().(*Linear)
+		y, err := m.Forward([]*tensor.Tensor{x}, Train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dx, err := m.Backward(dy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [][]float32{y.Data(), dx[0].Data(), m.Weight.Grad.Data(), m.Bias.Grad.Data()}
+	}
+	want := run(1)
+	for _, procs := range []int{2, 5} {
+		for i, got := range run(procs) {
+			if !slices.Equal(got, want[i]) {
+				t.Fatalf("GOMAXPROCS %d: result %d (output, input, weight, bias gradient) differs from GOMAXPROCS 1", procs, i)
+			}
+		}
+	}
 }
