@@ -28,7 +28,8 @@
 //
 // Quantize, QTensor.Dequantize and FakeQuantize apply QParams to
 // tensor.Tensor values. GemmInt and GemmIntNT multiply 8-bit matrices with
-// zero points into int32; Requantize, RequantScale and QuantizeBias turn
+// zero points into int32; GemmIntPacked does the same with a right-hand
+// side packed once by PackB or PackBT (constant weights); Requantize, RequantScale and QuantizeBias turn
 // the accumulators and a float bias into the output's 8-bit grid, as ONNX
 // Runtime's QLinearMatMul and QLinearConv do. SQNR, MSE, MaxAbsError and
 // CosineSimilarity compare a reference with its approximation.
@@ -81,7 +82,7 @@
 // of parameters per channel.
 //
 // Kernels:
-//   - GemmInt and GemmIntNT are exact: int32 results equal the textbook
+//   - GemmInt, GemmIntNT and GemmIntPacked are exact: int32 results equal the textbook
 //     Σ (a - za)(b - zb) whenever it fits in int32.
 //   - Requantization multiplies by a float32 M = scaleA·scaleW/scaleY (as
 //     ONNX Runtime's MLAS), clamps, rounds half to even and adds the output

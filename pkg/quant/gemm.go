@@ -26,6 +26,9 @@ import (
 //   - Packed B is walked in panels that stay in cache while every row pair
 //     streams past, and large products are split by rows over GOMAXPROCS
 //     goroutines.
+//   - B can be packed once (PackB, PackBT) and reused by GemmIntPacked, as
+//     a quantized layer does with its constant weights; GemmInt and
+//     GemmIntNT pack on every call.
 //
 // Results are exact whenever the true value fits in int32 (intermediate
 // sums wrap modulo 2³² and the corrections undo it), which holds for any
@@ -39,7 +42,7 @@ import (
 // one per column of b (len n, per output channel). c is overwritten.
 func GemmInt[A, B int8 | uint8](m, n, k int, a []A, aZero []int32, b []B, bZero []int32, c []int32) {
 	checkGemm("gemm", m, n, k, len(a), len(aZero), len(b), len(bZero), len(c))
-	gemm(m, n, k, a, aZero, bZero, c, func(j, p int) B { return b[p*n+j] })
+	GemmIntPacked(m, a, aZero, PackB(n, k, b, bZero), c)
 }
 
 // GemmIntNT computes c (m×n) = (a - aZero)(b - bZero)ᵀ for a m×k and b
@@ -47,7 +50,34 @@ func GemmInt[A, B int8 | uint8](m, n, k int, a []A, aZero []int32, b []B, bZero 
 // output channel j. Zero points are as in GemmInt. c is overwritten.
 func GemmIntNT[A, B int8 | uint8](m, n, k int, a []A, aZero []int32, b []B, bZero []int32, c []int32) {
 	checkGemm("gemm NT", m, n, k, len(a), len(aZero), len(b), len(bZero), len(c))
-	gemm(m, n, k, a, aZero, bZero, c, func(j, p int) B { return b[j*k+p] })
+	GemmIntPacked(m, a, aZero, PackBT(n, k, b, bZero), c)
+}
+
+// GemmIntPacked computes c (m×n) = (a - aZero)(B - bZero) for a m×k and a
+// B packed once by PackB or PackBT: what a quantized layer uses, since its
+// weights do not change between calls. aZero holds one zero point or m.
+func GemmIntPacked[A int8 | uint8](m int, a []A, aZero []int32, b *PackedB, c []int32) {
+	n, k := b.n, b.k
+	checkGemm("gemm packed", m, n, k, len(a), len(aZero), k*n, len(b.zb), len(c))
+	if k == 0 || m == 0 || n == 0 {
+		clear(c)
+		return
+	}
+	g := &gemmOperands{PackedB: b, m: m, c: c}
+	packA(g, a, aZero)
+	workers := runtime.GOMAXPROCS(0)
+	pairs := (m + 1) / 2
+	if m*n*k < parallelWork || workers < 2 || pairs < 2 {
+		g.rows(0, pairs)
+		return
+	}
+	workers = min(workers, pairs)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := pairs*w/workers, pairs*(w+1)/workers
+		wg.Go(func() { g.rows(lo, hi) })
+	}
+	wg.Wait()
 }
 
 func checkGemm(op string, m, n, k, la, laz, lb, lbz, lc int) {
@@ -90,40 +120,116 @@ func offset[T int8 | uint8]() int32 {
 	return 0
 }
 
-// gemmOperands is everything the row kernels share.
-type gemmOperands struct {
-	m, n, k int
-	a2      []uint8  // row pairs of A, interleaved: a2[q·2k + 2p + r] = A'[2q+r, p]
-	b       []uint64 // column sextets, interleaved pairs of triples, then a lone triple
-	sextets int      // number of 6-column groups in b
-	lone    bool     // whether a last group of 1..3 columns follows the sextets
-	za, zb  []int32  // shifted zero points per row / per column
-	rowSum  []int32  // Σ_p A'[i, p]
-	colSum  []int32  // Σ_p B'[p, j]
-	c       []int32
+// PackedB is the right-hand operand of an integer product (k×n, n output
+// channels), shifted to unsigned and packed three columns to a 64-bit word
+// with its column sums and zero points, ready for GemmIntPacked. It is
+// immutable and safe for concurrent use. It takes 8·k·ceil(n/3) bytes.
+type PackedB struct {
+	n, k int
+	// words holds the column sextets, for each p the word of columns
+	// 6s..6s+2 then the word of 6s+3..6s+5, then, when 1 to 3 columns are
+	// left over, one word per p for them. 4 or 5 left-over columns make a
+	// last, partly filled sextet. Missing columns are zero lanes.
+	words   []uint64
+	sextets int
+	lone    bool
+	colSum  []int32 // Σ_p B'[p, j] of the shifted values
+	zb      []int32 // shifted zero point per column
 }
 
-func gemm[A, B int8 | uint8](m, n, k int, a []A, aZero, bZero []int32, c []int32, bAt func(j, p int) B) {
-	if k == 0 || m == 0 || n == 0 {
-		clear(c)
-		return
+// Dims returns n (columns, output channels) and k (the reduced dimension).
+func (b *PackedB) Dims() (n, k int) { return b.n, b.k }
+
+// newPackedB allocates the packing of an n-column, depth-k operand.
+func newPackedB(n, k int, bZero []int32, off int32) *PackedB {
+	if n < 0 || k < 0 {
+		shapePanic("pack: negative dimension n=%d k=%d", n, k)
 	}
-	g := &gemmOperands{m: m, n: n, k: k, c: c}
-	packA(g, a, aZero)
-	packB(g, bZero, bAt)
-	workers := runtime.GOMAXPROCS(0)
-	pairs := (m + 1) / 2
-	if m*n*k < parallelWork || workers < 2 || pairs < 2 {
-		g.rows(0, pairs)
-		return
+	if len(bZero) != 1 && len(bZero) != n {
+		shapePanic("pack: %d zero points, want 1 or n = %d", len(bZero), n)
 	}
-	workers = min(workers, pairs)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := pairs*w/workers, pairs*(w+1)/workers
-		wg.Go(func() { g.rows(lo, hi) })
+	pb := &PackedB{n: n, k: k, sextets: n / 6, colSum: make([]int32, n), zb: make([]int32, n)}
+	rest := n - 6*pb.sextets
+	if rest > 3 {
+		pb.sextets++
+		rest = 0
 	}
-	wg.Wait()
+	pb.lone = rest > 0
+	words := 2 * pb.sextets * k
+	if pb.lone {
+		words += k
+	}
+	pb.words = make([]uint64, words)
+	for j := range n {
+		pb.zb[j] = bZero[min(j, len(bZero)-1)] + off
+	}
+	return pb
+}
+
+// column returns where column j's lanes live: the word of p is
+// words[base + p·stride], at bit shift.
+func (b *PackedB) column(j int) (base, stride int, shift uint) {
+	shift = uint(laneBits * (j % 3))
+	if s := j / 6; s < b.sextets {
+		return s*2*b.k + (j%6)/3, 2, shift
+	}
+	return 2 * b.sextets * b.k, 1, shift
+}
+
+// PackB packs b, k×n row-major (as GemmInt takes it), with zero points
+// bZero (one, or one per column).
+func PackB[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
+	if len(b) != k*n {
+		shapePanic("pack: b has %d elements, want k·n = %d·%d", len(b), k, n)
+	}
+	off := offset[B]()
+	pb := newPackedB(n, k, bZero, off)
+	flip := uint8(off) // v ^ 0x80 is v+128 for int8
+	for j := range n {
+		base, stride, shift := pb.column(j)
+		w := pb.words[base:]
+		var sum int32
+		for p := range k {
+			u := uint8(b[p*n+j]) ^ flip
+			w[p*stride] |= uint64(u) << shift
+			sum += int32(u)
+		}
+		pb.colSum[j] = sum
+	}
+	return pb
+}
+
+// PackBT packs b, n×k row-major (as GemmIntNT takes it: Linear weights
+// [out, in]), with zero points bZero (one, or one per row of b).
+func PackBT[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
+	if len(b) != k*n {
+		shapePanic("pack: b has %d elements, want n·k = %d·%d", len(b), n, k)
+	}
+	off := offset[B]()
+	pb := newPackedB(n, k, bZero, off)
+	flip := uint8(off)
+	for j := range n {
+		base, stride, shift := pb.column(j)
+		w := pb.words[base:]
+		var sum int32
+		for p, v := range b[j*k : j*k+k] {
+			u := uint8(v) ^ flip
+			w[p*stride] |= uint64(u) << shift
+			sum += int32(u)
+		}
+		pb.colSum[j] = sum
+	}
+	return pb
+}
+
+// gemmOperands is what the row kernels share.
+type gemmOperands struct {
+	*PackedB
+	m      int
+	a2     []uint8 // row pairs of A, interleaved: a2[q·2k + 2p + r] = A'[2q+r, p]
+	za     []int32 // shifted zero point per row
+	rowSum []int32 // Σ_p A'[i, p]
+	c      []int32
 }
 
 // packA shifts A to unsigned, interleaves its rows in pairs (a zero row
@@ -131,13 +237,14 @@ func gemm[A, B int8 | uint8](m, n, k int, a []A, aZero, bZero []int32, c []int32
 func packA[A int8 | uint8](g *gemmOperands, a []A, aZero []int32) {
 	m, k := g.m, g.k
 	off := offset[A]()
-	flip := uint8(off) // 0x80 or 0: x + 128 mod 256 for int8
+	flip := uint8(off)
 	pairs := (m + 1) / 2
 	g.a2 = make([]uint8, pairs*2*k)
 	g.rowSum = make([]int32, m)
 	g.za = make([]int32, m)
 	for i := range m {
 		dst := g.a2[(i/2)*2*k+i%2:]
+		dst = dst[:2*k-1]
 		var s int32
 		for p, v := range a[i*k : i*k+k] {
 			u := uint8(v) ^ flip
@@ -146,53 +253,6 @@ func packA[A int8 | uint8](g *gemmOperands, a []A, aZero []int32) {
 		}
 		g.rowSum[i] = s
 		g.za[i] = aZero[min(i, len(aZero)-1)] + off
-	}
-}
-
-// packB shifts B to unsigned and packs its columns three to a word:
-// column sextets first (for each p, the word of columns 6s..6s+2 then the
-// word of 6s+3..6s+5), then, when 1 to 3 columns are left over, one word
-// per p for them. 4 or 5 left-over columns make a last, partly filled
-// sextet. Missing columns are zero lanes. It records column sums and
-// per-column zero points.
-func packB[B int8 | uint8](g *gemmOperands, bZero []int32, at func(j, p int) B) {
-	n, k := g.n, g.k
-	off := offset[B]()
-	flip := uint8(off)
-	g.sextets = n / 6
-	rest := n - 6*g.sextets
-	if rest > 3 {
-		g.sextets++ // a partly filled sextet
-		rest = 0
-	}
-	g.lone = rest > 0
-	words := 2 * g.sextets * k
-	if g.lone {
-		words += k
-	}
-	g.b = make([]uint64, words)
-	g.colSum = make([]int32, n)
-	g.zb = make([]int32, n)
-	for j := range n {
-		var word []uint64
-		var stride int
-		s := j / 6
-		if s < g.sextets {
-			word = g.b[s*2*k+(j%6)/3:]
-			stride = 2
-		} else {
-			word = g.b[2*g.sextets*k:]
-			stride = 1
-		}
-		shift := uint(laneBits * (j % 3))
-		var sum int32
-		for p := range k {
-			u := uint8(at(j, p)) ^ flip
-			word[p*stride] |= uint64(u) << shift
-			sum += int32(u)
-		}
-		g.colSum[j] = sum
-		g.zb[j] = bZero[min(j, len(bZero)-1)] + off
 	}
 }
 
@@ -207,40 +267,40 @@ func (g *gemmOperands) rows(q0, q1 int) {
 			a2 := g.a2[q*2*k : (q+1)*2*k]
 			for s := s0; s < s1; s++ {
 				acc = [12]int32{}
-				dot2x6(a2, g.b[s*2*k:(s+1)*2*k], &acc)
-				g.store(2*q, 6*s, acc[:])
+				dot2x6(a2, g.words[s*2*k:(s+1)*2*k], &acc)
+				g.store(2*q, 6*s, &acc)
 			}
 		}
 	}
 	if g.lone {
-		tail := g.b[2*g.sextets*k:]
+		tail := g.words[2*g.sextets*k:]
 		for q := q0; q < q1; q++ {
 			var acc3 [6]int32
 			dot2x3(g.a2[q*2*k:(q+1)*2*k], tail, &acc3)
-			g.store(2*q, 6*g.sextets, []int32{acc3[0], acc3[1], acc3[2], 0, 0, 0, acc3[3], acc3[4], acc3[5], 0, 0, 0})
+			acc = [12]int32{}
+			copy(acc[0:3], acc3[0:3])
+			copy(acc[6:9], acc3[3:6])
+			g.store(2*q, 6*g.sextets, &acc)
 		}
 	}
 }
 
 // store writes the raw products of rows i, i+1 and columns j..j+5 (acc
-// holds row i's six, then row i+1's), skipping padding and applying the
-// zero-point corrections.
-func (g *gemmOperands) store(i, j int, acc []int32) {
-	kk := int32(g.k)
-	for r := range 2 {
+// holds row i's six, then row i+1's), skipping padding rows and columns
+// and applying the zero-point corrections:
+// c = acc - zb·(rowSum - k·za) - za·colSum.
+func (g *gemmOperands) store(i, j int, acc *[12]int32) {
+	width := min(6, g.n-j)
+	colSum := g.colSum[j : j+width]
+	zb := g.zb[j : j+width]
+	for r := range min(2, g.m-i) {
 		row := i + r
-		if row >= g.m {
-			return
-		}
-		za, rs := g.za[row], g.rowSum[row]
-		out := g.c[row*g.n : (row+1)*g.n]
-		for l := range 6 {
-			col := j + l
-			if col >= g.n {
-				break
-			}
-			zb := g.zb[col]
-			out[col] = acc[6*r+l] - zb*rs - za*g.colSum[col] + kk*za*zb
+		za := g.za[row]
+		rsk := g.rowSum[row] - int32(g.k)*za
+		out := g.c[row*g.n+j : row*g.n+j+width]
+		tile := acc[6*r : 6*r+6]
+		for l := range out {
+			out[l] = tile[l] - zb[l]*rsk - za*colSum[l]
 		}
 	}
 }

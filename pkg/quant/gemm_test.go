@@ -102,8 +102,27 @@ func checkGemmCase[A, B int8 | uint8](t *testing.T, r *rand.Rand, m, n, k int, p
 		}
 	}
 	GemmIntNT(m, n, k, a, az, bt, bz, c)
-	if want := gemmNaive(m, n, k, a, az, bt, bz, true); !slices.Equal(c, want) {
+	want := gemmNaive(m, n, k, a, az, bt, bz, true)
+	if !slices.Equal(c, want) {
 		t.Fatalf("GemmIntNT differs from the naive product")
+	}
+	// A packed operand is reusable and safe to share between goroutines.
+	pb := PackBT(n, k, bt, bz)
+	if pn, pk := pb.Dims(); pn != n || pk != k {
+		t.Fatalf("packed dims %d, %d", pn, pk)
+	}
+	done := make(chan []int32)
+	for range 2 {
+		go func() {
+			c := make([]int32, m*n)
+			GemmIntPacked(m, a, az, pb, c)
+			done <- c
+		}()
+	}
+	for range 2 {
+		if got := <-done; !slices.Equal(got, want) {
+			t.Fatalf("GemmIntPacked differs from the naive product")
+		}
 	}
 }
 
