@@ -21,7 +21,7 @@ type CalibrationStep struct {
 	Batch, Samples int
 	// MaxScaleChange is the largest relative change of any activation scale
 	// caused by this batch (0 for the first batch), and Worst the tensor it
-	// happened on.
+	// happened on ("" when no scale moved).
 	MaxScaleChange float64
 	Worst          string
 	// Converged reports whether calibration counted as converged after this
@@ -112,8 +112,9 @@ func (c *Calibrator) QParams(tensorName string) (quant.QParams, error) {
 }
 
 // checkInput returns an error naming both shapes if x is not a batch of the
-// model's input, and one naming the sample if x holds NaN or Inf.
-func checkInput(x *tensor.Tensor, inputShape []int, where string) error {
+// model's input, and one naming the sample and the layers reading it if x
+// holds NaN or Inf.
+func checkInput(x *tensor.Tensor, inputShape []int, where string, readers []string) error {
 	if x == nil || x.Dims() != len(inputShape)+1 || !slices.Equal(x.Shape()[1:], inputShape) {
 		var got []int
 		if x != nil {
@@ -123,7 +124,8 @@ func checkInput(x *tensor.Tensor, inputShape []int, where string) error {
 			where, got, shapeString(inputShape), ErrShape)
 	}
 	if i := firstNonFinite(x.Data()); i >= 0 {
-		return fmt.Errorf("ptq: %s: sample %d holds %v: %w", where, i/max(1, x.RowLen()), x.Data()[i], ErrNonFinite)
+		return fmt.Errorf("ptq: %s: sample %d holds %v, read by layer %s: %w",
+			where, i/max(1, x.RowLen()), x.Data()[i], quoteList(readers), ErrNonFinite)
 	}
 	return nil
 }
@@ -139,10 +141,7 @@ func shapeString(s []int) string {
 // batch has run and every observed tensor is finite.
 func (c *Calibrator) Observe(x *tensor.Tensor) error {
 	where := fmt.Sprintf("calibration batch %d", c.batches)
-	if err := checkInput(x, c.graph.InputShape(), where); err != nil {
-		if errors.Is(err, ErrNonFinite) {
-			return fmt.Errorf("%w (input of layer %s)", err, quoteList(c.graph.Consumers(c.graph.InputName())))
-		}
+	if err := checkInput(x, c.graph.InputShape(), where, c.graph.Consumers(c.graph.InputName())); err != nil {
 		return err
 	}
 	seen := map[string]*tensor.Tensor{}
@@ -212,8 +211,8 @@ func (c *Calibrator) record() {
 		}
 		s := qp.Scale[0]
 		if old, ok := c.scales[p.Tensor]; ok {
-			ch := math.Abs(float64(s-old)) / float64(old)
-			if ch > step.MaxScaleChange || step.Worst == "" {
+			ch := math.Abs(float64(s)-float64(old)) / float64(old)
+			if ch > step.MaxScaleChange {
 				step.MaxScaleChange, step.Worst = ch, p.Tensor
 			}
 		} else if c.batches > 1 {

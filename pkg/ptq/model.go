@@ -71,7 +71,7 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 
 // run executes the steps; visit, if set, sees every node's output.
 func (m *Model) run(x *tensor.Tensor, visit func(s *step, v value)) (value, error) {
-	if err := checkInput(x, m.inputShape, "forward"); err != nil {
+	if err := checkInput(x, m.inputShape, "forward", m.readers(m.input)); err != nil {
 		return value{}, err
 	}
 	vals := map[string]value{m.input: {f: x}}
@@ -92,6 +92,17 @@ func (m *Model) run(x *tensor.Tensor, visit func(s *step, v value)) (value, erro
 		m.release(vals, s)
 	}
 	return vals[m.output], nil
+}
+
+// readers returns the nodes that read a value, in order.
+func (m *Model) readers(name string) []string {
+	var r []string
+	for _, s := range m.steps {
+		if slices.Contains(s.inputs, name) {
+			r = append(r, s.name)
+		}
+	}
+	return r
 }
 
 // release is a hook for freeing values no later node reads; values are

@@ -1,0 +1,270 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/ptq"
+)
+
+func init() { addSteps("reports", registerReportSteps) }
+
+func registerReportSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the report lists these layers:$`, theReportListsLayers)
+	sc.Step(`^every layer with int8 weights reports one weight scale per output channel and the smallest, mean and largest of those scales$`, weightScaleSummaries)
+	sc.Step(`^every int8 output in the report has a positive scale, a zero point within \[(-?\d+), (-?\d+)\] and a range that contains 0$`, int8OutputsReported)
+	sc.Step(`^every quantized layer in the report has an SQNR of at least (\d+(?:\.\d+)?) dB$`, everyLayerSQNR)
+	sc.Step(`^the report gives an output SQNR of at least (\d+(?:\.\d+)?) dB$`, reportOutputSQNR)
+	sc.Step(`^the report records (\d+) calibration batch(?:es)? and (\d+) samples?$`, reportCalibration)
+	sc.Step(`^the report records a positive duration for traversal, calibration, conversion and evaluation$`, reportTimes)
+	sc.Step(`^the FP32 model's parameters, buffers and outputs are unchanged$`, fp32Unchanged)
+	sc.Step(`^the report says the model has no quantizable layer and was returned unchanged$`, reportNothingToQuantize)
+	sc.Step(`^the report shows the layers (.+) in FP32 with a reason naming the override$`, reportShowsKept)
+	sc.Step(`^every other Conv2D and Linear layer in the report is int8$`, everyOtherInt8)
+}
+
+// theReport returns the report of the last quantization.
+func theReport(ctx context.Context) (*ptqState, *ptq.Report, error) {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.report == nil {
+		return nil, nil, errors.New("the scenario has no report: the model must be quantized statically")
+	}
+	return s, s.report, nil
+}
+
+// weightsColumn renders a layer's weights as the features write them:
+// "int8 symmetric per-channel", or "-" without int8 weights.
+func weightsColumn(l ptq.LayerReport) string {
+	if l.Weights == nil {
+		return "-"
+	}
+	return l.Weights.DType + " " + l.Weights.Scheme + " " + l.Weights.Granularity
+}
+
+func theReportListsLayers(ctx context.Context, table *godog.Table) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "layer", "kind", "role", "weights")
+	if err != nil {
+		return err
+	}
+	var got, want []string
+	for _, l := range rep.Layers {
+		got = append(got, strings.Join([]string{l.Name, l.Kind, l.Role, weightsColumn(l)}, " | "))
+	}
+	for _, r := range rows {
+		want = append(want, strings.Join([]string{r["layer"], r["kind"], r["role"], r["weights"]}, " | "))
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("the report lists\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	return nil
+}
+
+func weightScaleSummaries(ctx context.Context) error {
+	s, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Weights == nil {
+			continue
+		}
+		n++
+		w, ok := s.quantized.Weights(l.Name)
+		if !ok {
+			return fmt.Errorf("layer %q reports weights the model does not hold", l.Name)
+		}
+		p := w.Params()
+		outC := w.Shape()[0]
+		if l.Weights.Channels != outC || len(p.Scale) != outC {
+			return fmt.Errorf("layer %q reports %d weight scales and holds %d, for %d output channels", l.Name, l.Weights.Channels, len(p.Scale), outC)
+		}
+		lo, hi, sum := slices.Min(p.Scale), slices.Max(p.Scale), 0.0
+		for _, v := range p.Scale {
+			sum += float64(v)
+		}
+		mean := sum / float64(len(p.Scale))
+		wr := l.Weights
+		if wr.ScaleMin != lo || wr.ScaleMax != hi || math.Abs(float64(wr.ScaleMean)-mean) > 1e-6*mean {
+			return fmt.Errorf("layer %q reports scales %g..%g (mean %g); its weights have %g..%g (mean %g)",
+				l.Name, wr.ScaleMin, wr.ScaleMax, wr.ScaleMean, lo, hi, mean)
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has int8 weights")
+	}
+	return nil
+}
+
+func int8OutputsReported(ctx context.Context, qmin, qmax int) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		o := l.Output
+		if o == nil {
+			continue
+		}
+		n++
+		if !(o.Scale > 0) || math.IsInf(float64(o.Scale), 0) || o.ZeroPoint < int32(qmin) || o.ZeroPoint > int32(qmax) || o.Min > 0 || o.Max < 0 {
+			return fmt.Errorf("layer %q reports output %s scale %g, zero point %d, range [%g, %g]", l.Name, o.DType, o.Scale, o.ZeroPoint, o.Min, o.Max)
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has an int8 output")
+	}
+	return nil
+}
+
+func everyLayerSQNR(ctx context.Context, minDB float64) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, l := range rep.Layers {
+		if l.Role != ptq.Quantized.String() {
+			continue
+		}
+		switch {
+		case l.SQNR == nil:
+			bad = append(bad, l.Name+" reports no SQNR")
+		case *l.SQNR < minDB:
+			bad = append(bad, fmt.Sprintf("%s %.2f dB", l.Name, *l.SQNR))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("below %g dB: %s", minDB, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func reportOutputSQNR(ctx context.Context, minDB float64) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	if !(rep.OutputSQNR >= minDB) {
+		return fmt.Errorf("the report gives an output SQNR of %.2f dB, want at least %g dB", rep.OutputSQNR, minDB)
+	}
+	return nil
+}
+
+func reportCalibration(ctx context.Context, batches, samples int) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	c := rep.Calibration
+	if c == nil {
+		return errors.New("the report has no calibration section")
+	}
+	if c.Batches != batches || c.Samples != samples || len(c.History) != batches {
+		return fmt.Errorf("the report records %d batches, %d samples and %d history entries; want %d, %d and %d",
+			c.Batches, c.Samples, len(c.History), batches, samples, batches)
+	}
+	return nil
+}
+
+func reportTimes(ctx context.Context) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	t := rep.Times
+	if t.Traverse <= 0 || t.Calibrate <= 0 || t.Convert <= 0 || t.Evaluate <= 0 {
+		return fmt.Errorf("the report records traversal %v, calibration %v, conversion %v, evaluation %v", t.Traverse, t.Calibrate, t.Convert, t.Evaluate)
+	}
+	return nil
+}
+
+func fp32Unchanged(ctx context.Context) error {
+	s := ptqOf(ctx)
+	if s.before == nil {
+		return errors.New("the model was not quantized statically")
+	}
+	after := snapshotParams(s.model)
+	if len(after) != len(s.before) {
+		return fmt.Errorf("the model had %d parameter tensors, now %d", len(s.before), len(after))
+	}
+	for i := range after {
+		if !sameBits(after[i], s.before[i]) {
+			return fmt.Errorf("parameter tensor %d of the FP32 model changed", i)
+		}
+	}
+	if s.beforeOut != nil {
+		out, err := s.model.Forward(s.heldOut, nn.Eval)
+		if err != nil {
+			return err
+		}
+		if !sameBits(out.Data(), s.beforeOut.Data()) {
+			return errors.New("the FP32 model's outputs on the held-out set changed")
+		}
+	}
+	return nil
+}
+
+func reportNothingToQuantize(ctx context.Context) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.Mode != "fp32" || len(rep.QuantizedLayers()) != 0 {
+		return fmt.Errorf("the report has mode %q and quantized layers %q", rep.Mode, rep.QuantizedLayers())
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "no quantizable layer") && strings.Contains(n, "unchanged") {
+			return nil
+		}
+	}
+	return fmt.Errorf("no note of the report says so: %q", rep.Notes)
+}
+
+func reportShowsKept(ctx context.Context, list string) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range parseNames(list) {
+		l, ok := rep.Layer(name)
+		if !ok {
+			return fmt.Errorf("the report has no layer %q", name)
+		}
+		if l.Role != ptq.FP32.String() || l.Weights != nil || !strings.Contains(l.Reason, "override") || len(l.Overrides) == 0 {
+			return fmt.Errorf("layer %q is %s (%s), want fp32 by an override", name, l.Role, l.Reason)
+		}
+	}
+	return nil
+}
+
+func everyOtherInt8(ctx context.Context) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range rep.Layers {
+		if (l.Kind != "Conv2D" && l.Kind != "Linear") || len(l.Overrides) > 0 {
+			continue
+		}
+		if l.Role != ptq.Quantized.String() || l.Weights == nil || l.Weights.DType != "int8" {
+			return fmt.Errorf("layer %q is %s (%s), want int8", l.Name, l.Role, l.Reason)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,360 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func init() { addSteps("traversal", registerTraversalSteps) }
+
+func registerTraversalSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the model is traversed for quantization$`, theModelIsTraversed)
+	sc.Step(`^the plan gives these roles:$`, thePlanGivesRoles)
+	sc.Step(`^the plan has exactly these boundaries:$`, thePlanHasBoundaries)
+	sc.Step(`^the plan prints as:$`, thePlanPrintsAs)
+	sc.Step(`^both inputs of "([^"]+)" arrive in int8$`, bothInputsArriveInt8)
+	sc.Step(`^on the held-out set the output of "([^"]+)" matches the FP32 output of "([^"]+)" with an SQNR of at least (\d+(?:\.\d+)?) dB$`, groupOutputMatches)
+	sc.Step(`^nodes (.+) carry the int8 output of "([^"]+)" unchanged$`, nodesCarryOutput)
+	sc.Step(`^on the calibration set the int8 output of "([^"]+)" is within one output step of the sum of its inputs at every element$`, addWithinOneStep)
+	sc.Step(`^every row of the quantized model's output on the held-out set sums to 1 within (\d+(?:\.\d+)?(?:e-?\d+)?)$`, rowsSumToOne)
+	sc.Step(`^the quantized model's output on the held-out set is within (\d+(?:\.\d+)?) of FP32 at every element$`, outputWithinAbs)
+	sc.Step(`^the quantized model keeps the FP32 model's node names, order, inputs and output shapes$`, structurePreserved)
+}
+
+func theModelIsTraversed(ctx context.Context) error {
+	s := ptqOf(ctx)
+	if err := s.needModel(); err != nil {
+		return err
+	}
+	p, err := ptq.Traverse(s.model, s.cfg)
+	stateFrom(ctx).setErr(err)
+	s.plan = p
+	return nil
+}
+
+// currentPlan returns the plan of the last traversal, or that of the
+// quantized model.
+func currentPlan(ctx context.Context) (*ptq.Plan, error) {
+	s := ptqOf(ctx)
+	if err := stateFrom(ctx).lastErr(); err != nil {
+		return nil, fmt.Errorf("the model was refused: %w", err)
+	}
+	switch {
+	case s.plan != nil:
+		return s.plan, nil
+	case s.quantized != nil:
+		return s.quantized.Plan(), nil
+	case s.prepared != nil:
+		return s.prepared.Plan, nil
+	}
+	return nil, errors.New("the model was not traversed: a When step must traverse or quantize it")
+}
+
+func thePlanGivesRoles(ctx context.Context, table *godog.Table) error {
+	p, err := currentPlan(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "node", "role", "reason")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range p.Nodes {
+		names = append(names, n.Name)
+	}
+	var listed []string
+	for _, r := range rows {
+		listed = append(listed, r["node"])
+	}
+	if !slices.Equal(names, listed) {
+		return fmt.Errorf("the plan's nodes are %q, the table lists %q: list every node, in order", names, listed)
+	}
+	var bad []string
+	for _, r := range rows {
+		n, _ := p.Node(r["node"])
+		if n.Role.String() != r["role"] {
+			bad = append(bad, fmt.Sprintf("%s is %s (%s), want %s", n.Name, n.Role, n.Reason, r["role"]))
+		} else if !strings.Contains(n.Reason, r["reason"]) {
+			bad = append(bad, fmt.Sprintf("%s: reason %q does not say %q", n.Name, n.Reason, r["reason"]))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func thePlanHasBoundaries(ctx context.Context, table *godog.Table) error {
+	p, err := currentPlan(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "from", "to", "step")
+	if err != nil {
+		return err
+	}
+	var got, want []string
+	for _, b := range p.Boundaries() {
+		got = append(got, fmt.Sprintf("%s %s->%s", b.Op, b.From, b.To))
+	}
+	for _, r := range rows {
+		want = append(want, fmt.Sprintf("%s %s->%s", r["step"], r["from"], r["to"]))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("the plan's boundaries are %q, want %q", got, want)
+	}
+	return nil
+}
+
+// normalizeTable collapses runs of blanks so that a table compares by
+// content, not by column widths.
+func normalizeTable(s string) []string {
+	var out []string
+	for line := range strings.SplitSeq(strings.TrimSpace(s), "\n") {
+		out = append(out, strings.Join(strings.Fields(line), " "))
+	}
+	return out
+}
+
+func thePlanPrintsAs(ctx context.Context, doc *godog.DocString) error {
+	p, err := currentPlan(ctx)
+	if err != nil {
+		return err
+	}
+	got, want := normalizeTable(p.String()), normalizeTable(doc.Content)
+	if len(got) != len(want) {
+		return fmt.Errorf("the plan prints %d lines, want %d:\n%s", len(got), len(want), p)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return fmt.Errorf("line %d of the plan reads\n  %s\nwant\n  %s\nwhole plan:\n%s", i+1, got[i], want[i], p)
+		}
+	}
+	return nil
+}
+
+func bothInputsArriveInt8(ctx context.Context, name string) error {
+	p, err := currentPlan(ctx)
+	if err != nil {
+		return err
+	}
+	n, ok := p.Node(name)
+	if !ok {
+		return fmt.Errorf("the plan has no node %q", name)
+	}
+	if len(n.Inputs) != 2 {
+		return fmt.Errorf("node %q reads %d inputs, want 2", name, len(n.Inputs))
+	}
+	if len(n.QuantizeInputs) > 0 {
+		return fmt.Errorf("node %q quantizes FP32 inputs %q on entry", name, n.QuantizeInputs)
+	}
+	for _, in := range n.Inputs {
+		if pn, ok := p.Node(in); !ok || !pn.Int8Out {
+			return fmt.Errorf("input %q of %q is not int8", in, name)
+		}
+	}
+	return nil
+}
+
+// fp32Outputs runs the FP32 model and returns every node's output.
+func fp32Outputs(g *nn.Graph, x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	outs := map[string]*tensor.Tensor{}
+	_, err := g.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
+		outs[n.Name] = out
+		return nil
+	})
+	return outs, err
+}
+
+func groupOutputMatches(ctx context.Context, qnode, fnode string, minDB float64) error {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.needHeldOut(); err != nil {
+		return err
+	}
+	got, err := s.quantized.Outputs(s.heldOut)
+	if err != nil {
+		return err
+	}
+	want, err := fp32Outputs(s.model, s.heldOut)
+	if err != nil {
+		return err
+	}
+	q, ok1 := got[qnode]
+	f, ok2 := want[fnode]
+	if !ok1 || !ok2 {
+		return fmt.Errorf("no node %q in the quantized model or %q in the FP32 model", qnode, fnode)
+	}
+	if v := quant.SQNR(f.Data(), q.Data()); !(v >= minDB) {
+		return fmt.Errorf("the output of %q has an SQNR of %.2f dB against FP32 %q, want at least %g dB", qnode, v, fnode, minDB)
+	}
+	return nil
+}
+
+func nodesCarryOutput(ctx context.Context, list, head string) error {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.needHeldOut(); err != nil {
+		return err
+	}
+	tr, err := s.quantized.Trace(s.heldOut)
+	if err != nil {
+		return err
+	}
+	outs, err := s.quantized.Outputs(s.heldOut)
+	if err != nil {
+		return err
+	}
+	byNode := map[string]ptq.TraceEntry{}
+	for _, e := range tr {
+		byNode[e.Node] = e
+	}
+	h := byNode[head]
+	for _, name := range parseNames(list) {
+		e, ok := byNode[name]
+		if !ok {
+			return fmt.Errorf("the quantized model has no node %q", name)
+		}
+		if e.DType != "int8" || e.Scale != h.Scale || e.ZeroPoint != h.ZeroPoint {
+			return fmt.Errorf("node %q outputs %s with %g/%d, %q outputs %s with %g/%d", name, e.DType, e.Scale, e.ZeroPoint, head, h.DType, h.Scale, h.ZeroPoint)
+		}
+		if !sameBits(outs[name].Data(), outs[head].Data()) {
+			return fmt.Errorf("node %q does not carry the output of %q unchanged", name, head)
+		}
+	}
+	return nil
+}
+
+func addWithinOneStep(ctx context.Context, name string) error {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	if s.calibX == nil {
+		return errors.New("the scenario has no calibration set")
+	}
+	n, ok := s.quantized.Plan().Node(name)
+	if !ok {
+		return fmt.Errorf("the quantized model has no node %q", name)
+	}
+	var out *ptq.ActivationReport
+	for _, l := range s.quantized.Layers() {
+		if l.Name == name {
+			out = l.Output
+		}
+	}
+	if out == nil {
+		return fmt.Errorf("node %q has no int8 output", name)
+	}
+	outs, err := s.quantized.Outputs(s.calibX)
+	if err != nil {
+		return err
+	}
+	y := outs[name].Data()
+	worst, at := 0.0, 0
+	for i := range y {
+		sum := 0.0
+		for _, in := range n.Inputs {
+			sum += float64(outs[in].Data()[i])
+		}
+		if d := math.Abs(float64(y[i]) - sum); d > worst {
+			worst, at = d, i
+		}
+	}
+	// One step of the output grid, with room for float32 rounding.
+	if step := float64(out.Scale); worst > step*(1+1e-5) {
+		return fmt.Errorf("the output of %q differs from the sum of its inputs by %g (%.2f output steps of %g) at element %d",
+			name, worst, worst/step, step, at)
+	}
+	return nil
+}
+
+// quantizedHeldOut returns the quantized model's output on the held-out
+// set and that of the FP32 model.
+func quantizedHeldOut(ctx context.Context) (got, want *tensor.Tensor, err error) {
+	want, got, err = heldOutOutputs(ctx)
+	return got, want, err
+}
+
+func rowsSumToOne(ctx context.Context, tol float64) error {
+	got, _, err := quantizedHeldOut(ctx)
+	if err != nil {
+		return err
+	}
+	row := got.RowLen()
+	for i := range got.Dim(0) {
+		sum := 0.0
+		for _, v := range got.Data()[i*row : (i+1)*row] {
+			sum += float64(v)
+		}
+		if math.Abs(sum-1) > tol {
+			return fmt.Errorf("row %d sums to %.9g, want 1 within %g", i, sum, tol)
+		}
+	}
+	return nil
+}
+
+func outputWithinAbs(ctx context.Context, tol float64) error {
+	got, want, err := quantizedHeldOut(ctx)
+	if err != nil {
+		return err
+	}
+	if d := quant.MaxAbsError(want.Data(), got.Data()); d > tol {
+		return fmt.Errorf("the quantized output differs from FP32 by up to %g, want at most %g", d, tol)
+	}
+	return nil
+}
+
+func structurePreserved(ctx context.Context) error {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.needHeldOut(); err != nil {
+		return err
+	}
+	want, err := fp32Outputs(s.model, s.heldOut)
+	if err != nil {
+		return err
+	}
+	tr, err := s.quantized.Trace(s.heldOut)
+	if err != nil {
+		return err
+	}
+	nodes := s.model.Nodes()
+	if len(tr) != len(nodes) {
+		return fmt.Errorf("the quantized model has %d nodes, the FP32 model %d", len(tr), len(nodes))
+	}
+	for i, n := range nodes {
+		e := tr[i]
+		if e.Node != n.Name || e.Kind != n.Layer.Kind() {
+			return fmt.Errorf("node %d is %q (%s), the FP32 model's is %q (%s)", i, e.Node, e.Kind, n.Name, n.Layer.Kind())
+		}
+		if ws := want[n.Name].Shape(); !slices.Equal(e.Shape, ws) {
+			return fmt.Errorf("node %q outputs shape %v, FP32 %v", n.Name, e.Shape, ws)
+		}
+		pn, _ := s.quantized.Plan().Node(n.Name)
+		if !slices.Equal(pn.Inputs, n.Inputs) {
+			return fmt.Errorf("node %q reads %q, in FP32 %q", n.Name, pn.Inputs, n.Inputs)
+		}
+	}
+	return nil
+}
