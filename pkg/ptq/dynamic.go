@@ -15,15 +15,21 @@ import (
 // call quantizes the layer's FP32 input per tensor to uint8 as ONNX
 // DynamicQuantizeLinear does and dequantizes its output, so every layer's
 // inputs and outputs stay FP32 and no activation qparams are stored.
-// Overrides with KeepFP32 leave layers in float; cfg.Activations and
-// cfg.Method are not used. g is never modified. Conv2D layers stay FP32:
-// dynamic quantization pays where weights dominate, in Linear layers.
+// Overrides with KeepFP32 leave layers in float; cfg.Activations,
+// cfg.Method and cfg.Calibration are not used, so they need not be set
+// (overrides are still checked). g is never modified. Conv2D layers stay
+// FP32: dynamic quantization pays where weights dominate, in Linear
+// layers. A model with no Linear layer left to quantize is returned as
+// it is, in FP32, with Mode "fp32" and a note saying so.
 func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	t0 := time.Now()
 	if g == nil {
 		return nil, nil, fmt.Errorf("ptq: nil model: %w", ErrInvalidConfig)
 	}
 	g = g.Clone()
+	// The activation settings only matter to static quantization; fill
+	// them so that a Config holding just Weights is valid here.
+	cfg.Activations, cfg.Method, cfg.Calibration = quant.ActivationDefault, MethodMinMax, CalibrationOptions{}
 	cfg.NoFusion = true
 	p, err := Traverse(g, cfg)
 	if err != nil {
@@ -79,10 +85,13 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		}
 		m.steps = append(m.steps, s)
 	}
-	rep := &Report{Mode: "dynamic", Layers: m.Layers(), FP32Bytes: fp32Bytes(g), Int8Bytes: m.Bytes()}
-	rep.Times.Convert = time.Since(t0)
 	if len(p.QuantizedNodes()) == 0 {
-		rep.Notes = append(rep.Notes, "the model has no Linear layer to quantize dynamically: it runs entirely in FP32")
+		m.mode = "fp32"
+	}
+	rep := &Report{Mode: m.mode, Layers: m.Layers(), FP32Bytes: fp32Bytes(g), Int8Bytes: m.Bytes()}
+	rep.Times.Convert = time.Since(t0)
+	if m.mode == "fp32" {
+		rep.Notes = append(rep.Notes, "the model has no Linear layer to quantize dynamically: returned unchanged, in FP32")
 	}
 	return m, rep, nil
 }

@@ -32,15 +32,20 @@ func NewDynamicLinear(w Weights, in, out int, bias []float32) (*DynamicLinear, e
 }
 
 // DynamicParams returns the per-call input qparams DynamicQuantizeLinear
-// picks for x, in int8 storage form (uint8 declared). An all-zero input
-// gets scale 1 and zero point 0, as ONNX Runtime does when max == min.
+// picks for x, in int8 storage form (uint8 declared). An all-zero (or
+// empty) input gets scale 1 and zero point 0, as ONNX Runtime does when
+// max == min. NaN or ±Inf in x, or a range wider than float32 holds, is an
+// error wrapping quant.ErrNonFinite: no finite scale exists.
 func DynamicParams(x []float32) (Act, error) {
 	lo, hi := float32(0), float32(0)
-	for _, v := range x {
+	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return Act{}, fmt.Errorf("qnn: dynamic quantization: input holds %v: %w", v, quant.ErrNonFinite)
+			return Act{}, fmt.Errorf("qnn: dynamic quantization: input element %d is %v: %w", i, v, quant.ErrNonFinite)
 		}
 		lo, hi = min(lo, v), max(hi, v)
+	}
+	if math.IsInf(float64(hi-lo), 0) {
+		return Act{}, fmt.Errorf("qnn: dynamic quantization: input range [%g, %g] is wider than float32 holds: %w", lo, hi, quant.ErrNonFinite)
 	}
 	scale := (hi - lo) / 255
 	if scale == 0 {
