@@ -33,9 +33,9 @@ type EntropyOptions struct {
 //     the candidate Q merges the first i bins (without that mass) into L
 //     groups of i/L bins and spreads each group's count evenly over the
 //     group's bins where P is non-zero.
-//  3. Smooth zeros (1e-4 taken from the non-zero bins of each
-//     distribution, as ONNX Runtime's smooth_distribution), normalise and
-//     compute KL(P‖Q). The smallest divergence wins, the first on ties.
+//  3. Smooth the zeros of Q where P is not zero (to 1e-4, as ONNX
+//     Runtime's smooth_distribution), normalise and compute KL(P‖Q). The
+//     smallest divergence wins, the first on ties.
 //
 // The threshold t is the upper edge of the winning candidate's last bin;
 // the range is [-t, t] clamped to the observed [min, max]. Where the
@@ -92,6 +92,13 @@ func (o *EntropyObserver) Clone() Observer { return &EntropyObserver{s: o.s.fres
 
 // klThreshold returns the number of leading bins of counts whose
 // quantization to levels levels diverges least from the whole distribution.
+//
+// Each candidate costs O(levels), not O(bins), thanks to prefix sums of the
+// counts, of the non-zero bins and of c·log c. That needs the smoothing to
+// touch only the bins where Q is zero and P is not (they get 1e-4): bins
+// where P is zero add nothing to KL(P‖Q) either way, and the 1e-4-scale
+// shift ONNX Runtime's smooth_distribution also applies to every other bin
+// is left out.
 func klThreshold(counts []uint64, levels int) int {
 	end := len(counts)
 	for end > 0 && counts[end-1] == 0 {
@@ -100,93 +107,64 @@ func klThreshold(counts []uint64, levels int) int {
 	if end <= levels {
 		return end
 	}
-	var beyond uint64 // mass in counts[i:end]
-	for _, c := range counts[levels:end] {
-		beyond += c
+	// Prefix sums over bins [0, j): counts, non-zero bins, c·log c.
+	cum := make([]float64, end+1)
+	nz := make([]int, end+1)
+	clc := make([]float64, end+1)
+	for j, c := range counts[:end] {
+		f := float64(c)
+		cum[j+1], nz[j+1], clc[j+1] = cum[j]+f, nz[j], clc[j]
+		if c > 0 {
+			nz[j+1]++
+			clc[j+1] += f * math.Log(f)
+		}
 	}
-	p := make([]float64, end)
-	q := make([]float64, end)
+	total := cum[end]
 	best, bestI := math.Inf(1), end
 	for i := levels; i <= end; i++ {
-		if i > levels {
-			beyond -= counts[i-1]
-		}
-		kl := klCandidate(counts[:i], beyond, levels, p[:i], q[:i])
-		if kl < best {
+		if kl := klCandidate(cum, nz, clc, i, levels, total); kl < best {
 			best, bestI = kl, i
 		}
 	}
 	return bestI
 }
 
-// klCandidate returns KL(P‖Q) for the candidate that keeps the bins of
-// sliced and folds beyond into the last one, using p and q as scratch.
-func klCandidate(sliced []uint64, beyond uint64, levels int, p, q []float64) float64 {
-	n := len(sliced)
-	for j, c := range sliced {
-		p[j] = float64(c)
-		q[j] = 0
-	}
-	p[n-1] += float64(beyond)
+// klCandidate returns KL(P‖Q) for the candidate that keeps the first i
+// bins, P being them with the mass beyond (total - cum[i]) added to bin
+// i-1, and Q their quantization to levels groups (see EntropyObserver).
+func klCandidate(cum []float64, nz []int, clc []float64, i, levels int, total float64) float64 {
+	const eps = 1e-4
+	beyond := total - cum[i]
+	last := cum[i] - cum[i-1] // the count of bin i-1 before adding beyond
+	var sumPLogPQ, sumQ float64
 	for g := range levels {
-		start, stop := g*n/levels, (g+1)*n/levels
-		var total float64
-		nonzero := 0
-		for j := start; j < stop; j++ {
-			total += float64(sliced[j])
-			if p[j] != 0 {
+		start, stop := g*i/levels, (g+1)*i/levels
+		t := cum[stop] - cum[start] // Q's mass in the group
+		nonzero := nz[stop] - nz[start]
+		pLogP := clc[stop] - clc[start]
+		pSum := t
+		if stop == i && beyond > 0 {
+			// Bin i-1 of P also holds the mass beyond the threshold.
+			if last > 0 {
+				pLogP -= last * math.Log(last)
+			} else {
 				nonzero++
 			}
+			pLast := last + beyond
+			pLogP += pLast * math.Log(pLast)
+			pSum += beyond
 		}
 		if nonzero == 0 {
 			continue
 		}
-		share := total / float64(nonzero)
-		for j := start; j < stop; j++ {
-			if p[j] != 0 {
-				q[j] = share
-			}
+		if t == 0 {
+			// Q is zero where P is not: smoothed to eps.
+			sumPLogPQ += pLogP - pSum*math.Log(eps)
+			sumQ += eps * float64(nonzero)
+			continue
 		}
+		sumPLogPQ += pLogP - pSum*math.Log(t/float64(nonzero))
+		sumQ += t
 	}
-	if !smoothDistribution(p) || !smoothDistribution(q) {
-		return math.Inf(1)
-	}
-	var sp, sq float64
-	for j := range p {
-		sp += p[j]
-		sq += q[j]
-	}
-	var kl float64
-	for j := range p {
-		pj := p[j] / sp
-		kl += pj * math.Log(pj/(q[j]/sq))
-	}
-	return kl
-}
-
-// smoothDistribution gives every zero bin of d a count of 1e-4, taking the
-// same total evenly from the non-zero bins (never leaving one below 1e-4),
-// so that KL divergence is finite. It reports false when d has no non-zero
-// bin.
-func smoothDistribution(d []float64) bool {
-	const eps = 1e-4
-	zeros := 0
-	for _, v := range d {
-		if v == 0 {
-			zeros++
-		}
-	}
-	nonzeros := len(d) - zeros
-	if nonzeros == 0 {
-		return false
-	}
-	take := eps * float64(zeros) / float64(nonzeros)
-	for j, v := range d {
-		if v == 0 {
-			d[j] = eps
-		} else {
-			d[j] = max(v-take, eps)
-		}
-	}
-	return true
+	return sumPLogPQ/total + math.Log(sumQ/total)
 }

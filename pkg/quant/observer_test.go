@@ -355,3 +355,83 @@ func TestEntropyOneSided(t *testing.T) {
 		t.Fatalf("qparams %v: zero point %d (want -128), top of range %v (want within [3, 15])", p, p.ZeroPoint[0], hi)
 	}
 }
+
+// klNaive builds P and Q bin by bin for one candidate (the definition in
+// EntropyObserver's doc) and returns KL(P‖Q).
+func klNaive(counts []uint64, i, levels int) float64 {
+	p := make([]float64, i)
+	q := make([]float64, i)
+	var beyond, total float64
+	for j, c := range counts {
+		total += float64(c)
+		if j < i {
+			p[j] = float64(c)
+		} else {
+			beyond += float64(c)
+		}
+	}
+	p[i-1] += beyond
+	for g := range levels {
+		start, stop := g*i/levels, (g+1)*i/levels
+		var t float64
+		nonzero := 0
+		for j := start; j < stop; j++ {
+			t += float64(counts[j])
+			if p[j] != 0 {
+				nonzero++
+			}
+		}
+		for j := start; j < stop; j++ {
+			if p[j] != 0 {
+				q[j] = t / float64(nonzero)
+				if q[j] == 0 {
+					q[j] = 1e-4
+				}
+			}
+		}
+	}
+	var sq float64
+	for _, v := range q {
+		sq += v
+	}
+	var kl float64
+	for j := range p {
+		if p[j] > 0 {
+			kl += p[j] / total * math.Log((p[j]/total)/(q[j]/sq))
+		}
+	}
+	return kl
+}
+
+func TestKLCandidateMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for trial := range 20 {
+		n := 40 + r.IntN(200)
+		counts := make([]uint64, n)
+		for j := range counts {
+			if r.IntN(3) > 0 {
+				counts[j] = uint64(r.IntN(1000))
+			}
+		}
+		counts[n-1] = 1 + uint64(r.IntN(3))
+		const levels = 16
+		cum := make([]float64, n+1)
+		nz := make([]int, n+1)
+		clc := make([]float64, n+1)
+		for j, c := range counts {
+			f := float64(c)
+			cum[j+1], nz[j+1], clc[j+1] = cum[j]+f, nz[j], clc[j]
+			if c > 0 {
+				nz[j+1]++
+				clc[j+1] += f * math.Log(f)
+			}
+		}
+		for i := levels; i <= n; i++ {
+			got := klCandidate(cum, nz, clc, i, levels, cum[n])
+			want := klNaive(counts, i, levels)
+			if math.Abs(got-want) > 1e-9*max(1, math.Abs(want)) {
+				t.Fatalf("trial %d, candidate %d: %v, definition gives %v", trial, i, got, want)
+			}
+		}
+	}
+}
