@@ -1,0 +1,289 @@
+package ptq
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// residual returns the example residual network on 3x8x8 inputs.
+func residual(t testing.TB) *nn.Graph {
+	return mustGraph(t)(models.ResidualCNN(1, 3, 8, 8, 4))
+}
+
+// normal returns n standard normal samples shaped as g's input.
+func normal(g *nn.Graph, n int, seed uint64) *datasets.Dataset {
+	return datasets.Gaussian(n, g.InputShape(), 0, 1, seed)
+}
+
+// repeated yields the same batch k times.
+func repeated(x *tensor.Tensor, k int) datasets.Source {
+	bs := make([]*tensor.Tensor, k)
+	for i := range bs {
+		bs[i] = x
+	}
+	return datasets.TensorSource(bs...)
+}
+
+func TestCalibrationConvergence(t *testing.T) {
+	// The same batch again and again: no scale moves after the first
+	// batch, so calibration converges at batch index Patience (0-based),
+	// the first batch ending Patience unchanged batches.
+	cases := []struct {
+		name         string
+		opts         CalibrationOptions
+		batches      int // batches in the source
+		wantBatches  int // batches calibration reads
+		wantConverge int // 0-based batch of convergence, -1 for none
+	}{
+		{"patience 3, no early stop", CalibrationOptions{Tolerance: 0.01, Patience: 3}, 8, 8, 3},
+		{"patience 3, early stop", CalibrationOptions{Tolerance: 0.01, Patience: 3, EarlyStop: true}, 8, 4, 3},
+		{"patience 0 counts as 1", CalibrationOptions{Tolerance: 0, Patience: 0, EarlyStop: true}, 8, 2, 1},
+		{"too few batches to converge", CalibrationOptions{Tolerance: 0.01, Patience: 5, EarlyStop: true}, 4, 4, -1},
+		{"batch limit first", CalibrationOptions{Tolerance: 0.01, Patience: 3, MaxBatches: 2, EarlyStop: true}, 8, 2, -1},
+		{"one batch never converges", CalibrationOptions{Tolerance: 1, Patience: 1}, 1, 1, -1},
+	}
+	g := residual(t)
+	x := normal(g, 16, 1).X
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Calibration = c.opts
+			pr, err := Prepare(g, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pr.Run(context.Background(), repeated(x, c.batches)); err != nil {
+				t.Fatal(err)
+			}
+			if pr.Batches() != c.wantBatches || pr.Samples() != 16*c.wantBatches {
+				t.Errorf("read %d batches and %d samples, want %d and %d", pr.Batches(), pr.Samples(), c.wantBatches, 16*c.wantBatches)
+			}
+			ok, at := pr.Converged()
+			if ok != (c.wantConverge >= 0) || ok && at != c.wantConverge {
+				t.Errorf("Converged() = %v, %d; want batch %d", ok, at, c.wantConverge)
+			}
+			h := pr.History()
+			if len(h) != c.wantBatches {
+				t.Fatalf("history has %d entries, want %d", len(h), c.wantBatches)
+			}
+			for i, st := range h {
+				if st.Batch != i || st.Samples != 16*(i+1) || st.MaxScaleChange != 0 || st.Worst != "" {
+					t.Errorf("history[%d] = %+v, want batch %d, %d samples, no change", i, st, i, 16*(i+1))
+				}
+				if want := c.wantConverge >= 0 && i >= c.wantConverge; st.Converged != want {
+					t.Errorf("history[%d].Converged = %v, want %v", i, st.Converged, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCalibrationHistoryRecordsScaleChanges(t *testing.T) {
+	// Batches of growing amplitude: every scale doubles, so each batch
+	// after the first changes the largest scale by exactly 100%.
+	g := testGraph(t, []int{4}, planNode{name: "fc", layer: nn.NewLinear(4, 3, testRand())})
+	base := normal(g, 8, 2).X
+	var bs []*tensor.Tensor
+	for k := range 4 {
+		x := base.Clone()
+		for i := range x.Data() {
+			x.Data()[i] *= float32(math.Pow(2, float64(k)))
+		}
+		bs = append(bs, x)
+	}
+	pr, err := Prepare(g, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.Run(context.Background(), datasets.TensorSource(bs...)); err != nil {
+		t.Fatal(err)
+	}
+	h := pr.History()
+	if len(h) != 4 || h[0].MaxScaleChange != 0 {
+		t.Fatalf("history %+v", h)
+	}
+	for _, st := range h[1:] {
+		if math.Abs(st.MaxScaleChange-1) > 1e-6 || st.Worst == "" || st.Converged {
+			t.Errorf("batch %d: change %g on %q (converged %v), want 1 (100%%), not converged", st.Batch, st.MaxScaleChange, st.Worst, st.Converged)
+		}
+	}
+}
+
+func TestMinMaxIndependentOfBatchSize(t *testing.T) {
+	g := residual(t)
+	d := normal(g, 64, 7)
+	ref, err := Prepare(g, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Observe(d.X); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 7, 64} {
+		t.Run("batches of "+strconv.Itoa(size), func(t *testing.T) {
+			pr, err := Prepare(g, DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pr.Run(context.Background(), d.Source(size)); err != nil {
+				t.Fatal(err)
+			}
+			if want := (64 + size - 1) / size; pr.Batches() != want || pr.Samples() != 64 {
+				t.Fatalf("%d batches and %d samples, want %d and 64", pr.Batches(), pr.Samples(), want)
+			}
+			for _, o := range pr.Observed() {
+				got, err := pr.QParams(o.Tensor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := ref.QParams(o.Tensor)
+				if math.Float32bits(got.Scale[0]) != math.Float32bits(want.Scale[0]) || got.ZeroPoint[0] != want.ZeroPoint[0] {
+					t.Errorf("%s: scale %g zp %d, one batch gives %g zp %d", o.Tensor, got.Scale[0], got.ZeroPoint[0], want.Scale[0], want.ZeroPoint[0])
+				}
+				gs, _ := pr.Stats(o.Tensor)
+				ws, _ := ref.Stats(o.Tensor)
+				if gs.Min != ws.Min || gs.Max != ws.Max || gs.Samples != 64 {
+					t.Errorf("%s: stats %+v, one batch gives %+v", o.Tensor, gs, ws)
+				}
+			}
+		})
+	}
+}
+
+func TestCalibrationRefusals(t *testing.T) {
+	conv := func(t testing.TB) *nn.Graph {
+		r := testRand()
+		return testGraph(t, []int{2, 4, 4},
+			planNode{name: "conv1", layer: nn.NewConv2D(2, 2, 3, 1, 1, r)},
+			planNode{name: "flat", layer: nn.NewFlatten()},
+			planNode{name: "fc", layer: nn.NewLinear(32, 2, r)},
+		)
+	}
+	withNaN := func(batch, sample int) datasets.Source {
+		d := datasets.Gaussian(32, []int{2, 4, 4}, 0, 1, 3)
+		d.X.Data()[(batch*8+sample)*32+5] = float32(math.NaN())
+		return d.Source(8)
+	}
+	huge := func(t testing.TB) *nn.Graph {
+		l := nn.NewLinear(2, 1, nil)
+		l.Weight.Value.Fill(3e38)
+		return testGraph(t, []int{2}, planNode{name: "huge", layer: l})
+	}
+	cases := []struct {
+		name    string
+		graph   func(testing.TB) *nn.Graph
+		src     datasets.Source
+		want    error
+		msgs    []string
+		batches int // batches calibration kept before the refusal
+	}{
+		{"nil source", conv, nil, ErrNoCalibrationData, []string{"nil"}, 0},
+		{"empty source", conv, datasets.TensorSource(), ErrNoCalibrationData, []string{"no samples"}, 0},
+		{"NaN in batch 0", conv, withNaN(0, 0), ErrNonFinite, []string{"calibration batch 0", "sample 0", `"conv1"`}, 0},
+		{"NaN in batch 2", conv, withNaN(2, 5), ErrNonFinite, []string{"calibration batch 2", "sample 5", `"conv1"`}, 2},
+		{"overflow inside the model", huge, datasets.Constant(4, []int{2}, 1).Source(2), ErrNonFinite,
+			[]string{"calibration batch 0", `layer "huge" (Linear)`, "+Inf"}, 0},
+		{"wrong shape", conv, datasets.Gaussian(4, []int{1, 4, 4}, 0, 1, 1).Source(4), ErrShape,
+			[]string{"[4 1 4 4]", "[N 2 4 4]"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pr, err := Prepare(c.graph(t), DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = pr.Run(context.Background(), c.src)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Run() = %v, want %v", err, c.want)
+			}
+			for _, m := range c.msgs {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not name %q", err, m)
+				}
+			}
+			// A refused batch leaves no trace in any statistic.
+			if pr.Batches() != c.batches || len(pr.History()) != c.batches {
+				t.Errorf("after the refusal: %d batches, %d history entries; want %d", pr.Batches(), len(pr.History()), c.batches)
+			}
+			for _, o := range pr.Observed() {
+				if st, _ := pr.Stats(o.Tensor); st.Batches != c.batches {
+					t.Errorf("tensor %q observed %d batches, want %d", o.Tensor, st.Batches, c.batches)
+				}
+			}
+		})
+	}
+}
+
+func TestQParamsBeforeCalibration(t *testing.T) {
+	pr, err := Prepare(residual(t), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		tensor string
+		want   error
+	}{
+		{"input", ErrNoCalibrationData},
+		{"block_add", ErrNoCalibrationData},
+		{"stem_bn", ErrNotCalibrated}, // fused: its group's output is stem_relu
+		{"no_such_tensor", ErrNotCalibrated},
+	}
+	for _, c := range cases {
+		t.Run(c.tensor, func(t *testing.T) {
+			_, err := pr.QParams(c.tensor)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), `"`+c.tensor+`"`) {
+				t.Fatalf("QParams(%q) = %v, want %v naming it", c.tensor, err, c.want)
+			}
+		})
+	}
+}
+
+func TestCalibrationStopsOnCancel(t *testing.T) {
+	g := residual(t)
+	pr, err := Prepare(g, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = pr.Run(ctx, normal(g, 8, 1).Source(4))
+	if !errors.Is(err, context.Canceled) || pr.Batches() != 0 {
+		t.Fatalf("Run on a cancelled context = %v after %d batches, want context.Canceled before any", err, pr.Batches())
+	}
+}
+
+func TestObservedTensorsAreTheCalibratedOnes(t *testing.T) {
+	g := residual(t)
+	pr, err := Prepare(g, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.Run(context.Background(), normal(g, 16, 4).Source(8)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range pr.Observed() {
+		names = append(names, o.Tensor)
+		st, ok := pr.Stats(o.Tensor)
+		if !ok || st.Batches != 2 || st.Samples != 16 || !(st.Min < st.Max) {
+			t.Errorf("%s: stats %+v, ok %v", o.Tensor, st, ok)
+		}
+	}
+	want := []string{"input", "stem_relu", "block_relu1", "block_bn2", "block_add", "fc"}
+	if !slices.Equal(names, want) {
+		t.Errorf("observed %q, want %q", names, want)
+	}
+	if _, ok := pr.Stats("pool"); ok {
+		t.Error("the pass-through node pool has statistics")
+	}
+}
