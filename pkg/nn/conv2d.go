@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -34,7 +35,8 @@ func init() {
 // OW likewise.
 //
 // The batch is spread over runtime.GOMAXPROCS goroutines, each sample
-// computed on its own through Im2Col and a blas32 Gemm. Every output
+// computed on its own through Im2Col and blas32 Gemm (a batch smaller than
+// GOMAXPROCS spreads each sample's products instead). Every output
 // element is the in-order sum over (input channel, kernel row, kernel
 // column) of its products, then the bias; weight gradients are summed over
 // the batch in sample order. Results are therefore bit-identical whatever
@@ -177,6 +179,7 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	}
 	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
 	nw := workers(n)
+	mul := samplesGemm(n)
 	cols := make([][]float32, nw)
 	parallelFor(n, nw, func(wk, i int) {
 		xi := xd[i*chw : (i+1)*chw]
@@ -189,7 +192,7 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 			Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, col)
 		}
 		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
-		gemmSerial(false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
+		mul(false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
 		for o, b := range bias {
 			row := yi[o*ohw : (o+1)*ohw]
 			for j := range row {
@@ -235,6 +238,7 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	// Both sum the same products in the same order.
 	byRows := k >= outC
 	nw := workers(n)
+	mul := samplesGemm(n)
 	type scratch struct{ dcol, col, dyT []float32 }
 	scr := make([]scratch, nw)
 	// Samples are handled in groups whose per-sample weight gradients stay
@@ -257,17 +261,17 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 			i := g0 + j
 			xi, dyi := xd[i*chw:(i+1)*chw], gd[i*outC*ohw:(i+1)*outC*ohw]
 			// Input gradient: dcol[K,OHW] = Wᵀ·dY, scattered back by col2im.
-			gemmSerial(true, k, ohw, outC, wd, k, dyi, ohw, 0, s.dcol, ohw)
+			mul(true, k, ohw, outC, wd, k, dyi, ohw, 0, s.dcol, ohw)
 			col2im(s.dcol, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, dxd[i*chw:(i+1)*chw])
 			// Weight gradient of sample i.
 			part := dwPart[j*outC*k : (j+1)*outC*k]
 			if byRows {
 				im2colT(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
-				gemmSerial(false, outC, k, ohw, dyi, ohw, s.col, k, 0, part, k)
+				mul(false, outC, k, ohw, dyi, ohw, s.col, k, 0, part, k)
 			} else {
 				Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
 				transposeInto(s.dyT, dyi, outC, ohw)
-				gemmSerial(false, k, outC, ohw, s.col, ohw, s.dyT, outC, 0, part, outC)
+				mul(false, k, outC, ohw, s.col, ohw, s.dyT, outC, 0, part, outC)
 			}
 			if db != nil {
 				for o := range outC {
@@ -299,6 +303,17 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 	}
 	return []*tensor.Tensor{dx}, nil
+}
+
+// samplesGemm returns the matrix product for a convolution that computes
+// its n samples on separate goroutines: one tile loop per sample, unless
+// there are fewer samples than processors, when each product spreads its
+// own tiles. Both give the same bits.
+func samplesGemm(n int) func(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if n < runtime.GOMAXPROCS(0) {
+		return gemm
+	}
+	return gemmSerial
 }
 
 // transposeInto writes the [cols, rows] transpose of the row-major
