@@ -91,7 +91,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	rep := &Report{Mode: m.mode, Layers: m.Layers(), FP32Bytes: fp32Bytes(g), Int8Bytes: m.Bytes()}
 	rep.Times.Convert = time.Since(t0)
 	if m.mode == "fp32" {
-		rep.Notes = append(rep.Notes, "the model has no Linear layer to quantize dynamically: returned unchanged, in FP32")
+		rep.Notes = append(rep.Notes, "the model has no quantizable layer for dynamic quantization (no Linear layer): returned unchanged, in FP32")
 	}
 	return m, rep, nil
 }

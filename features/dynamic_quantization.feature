@@ -1,0 +1,108 @@
+@fast
+Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
+  Dynamic quantization needs no calibration data. The weights of every
+  Linear layer are quantized once, to int8 symmetric over [-127, 127] with
+  one scale per output channel unless configured otherwise. On every call
+  the layer quantizes its FP32 input to uint8 with a range taken from that
+  input alone (as ONNX DynamicQuantizeLinear does), multiplies in integers
+  with int32 accumulation and returns FP32. So every layer boundary stays
+  FP32, no activation scale or zero point is stored, and every other layer
+  runs unchanged in FP32.
+
+  The MLP here has the MNIST architecture with seeded random weights:
+  flatten1 (Flatten), linear1 (Linear 784->256), relu1 (ReLU) and linear2
+  (Linear 256->10). Held-out samples are images of standard normal pixels.
+  The largest output error is measured against the largest FP32 output
+  magnitude of the held-out set.
+
+  Rule: Linear weights are stored as int8, one scale per output channel unless configured otherwise
+
+    Scenario: The report lists each Linear layer's weight type, scales and zero points
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      When the model is quantized dynamically
+      Then the report lists the int8 weights of every Linear layer as:
+        | layer   | dtype | scheme    | granularity | scales | zero points |
+        | linear1 | int8  | symmetric | per-channel | 256    | 0           |
+        | linear2 | int8  | symmetric | per-channel | 10     | 0           |
+      And every weight scale is the largest absolute weight it covers divided by 127
+
+    Scenario: Per-tensor weights get one scale for the whole layer
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And weights are configured as int8 symmetric per-tensor over [-127, 127]
+      When the model is quantized dynamically
+      Then the report lists the int8 weights of every Linear layer as:
+        | layer   | dtype | scheme    | granularity | scales | zero points |
+        | linear1 | int8  | symmetric | per-tensor  | 1      | 0           |
+        | linear2 | int8  | symmetric | per-tensor  | 1      | 0           |
+      And every weight scale is the largest absolute weight it covers divided by 127
+
+  Rule: Activations stay FP32 at every layer boundary, and no activation qparams are stored
+
+    Scenario: Every node of the quantized model outputs FP32
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And a held-out set of 64 standard normal samples
+      When the model is quantized dynamically
+      Then running the held-out set through the quantized model gives these output types:
+        | node     | output |
+        | flatten1 | fp32   |
+        | linear1  | fp32   |
+        | relu1    | fp32   |
+        | linear2  | fp32   |
+
+    # 784·256 + 256·10 int8 codes, 8 bytes per (scale, zero point) pair for
+    # 256 + 10 channels, 4 bytes per FP32 bias: 203,264 + 2,128 + 1,064;
+    # FP32: 4 bytes for each of the 203,530 weights and biases.
+    Scenario: Only the weights are stored: no activation qparams and no calibration
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      When the model is quantized dynamically
+      Then no layer in the report holds an activation scale or zero point, and no calibration was run
+      And the quantized model stores 206,456 bytes of parameters against 814,120 in FP32
+
+    Scenario: An input 100 times larger than any before is quantized with its own range
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And a held-out set of 64 standard normal samples
+      When the model is quantized dynamically
+      And the held-out samples are multiplied by 100
+      Then on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32
+      And on the held-out set the largest output error is at most 2.5% of the largest FP32 output magnitude
+
+  Rule: Outputs match FP32 within stated tolerances on held-out inputs
+
+    Scenario Outline: <granularity> int8 weights
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And a held-out set of 256 standard normal samples
+      And weights are configured as int8 symmetric <granularity> over [-127, 127]
+      When the model is quantized dynamically
+      Then on the held-out set the quantized output has a cosine similarity of at least <cosine> to FP32
+      And on the held-out set the largest output error is at most <error>% of the largest FP32 output magnitude
+
+      Examples:
+        | granularity | cosine | error |
+        | per-channel | 0.999  | 2.5   |
+        | per-tensor  | 0.999  | 2.5   |
+
+  Rule: The model handed in is not modified
+
+    Scenario: Parameters and outputs of the FP32 model are unchanged
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And a held-out set of 64 standard normal samples
+      When the model is quantized dynamically
+      Then the FP32 model's parameters, buffers and outputs are unchanged
+
+  Rule: Layers without int8 weights run unchanged in FP32
+
+    Scenario: A model without Linear layers is returned unchanged
+      Given a model for 2x8x8 inputs with the layers Conv2D 2->4 3x3 padding 1, ReLU, GlobalAvgPool
+      And a held-out set of 16 standard normal samples
+      When the model is quantized dynamically
+      Then the report says the model has no quantizable layer and was returned unchanged
+      And on the held-out set the quantized model's outputs are bit-identical to FP32
+
+    Scenario: A Linear layer kept by an override stays FP32
+      Given a model for 1x28x28 inputs with the layers Flatten, Linear 784->256, ReLU, Linear 256->10
+      And a held-out set of 64 standard normal samples
+      And an override keeps the layers selected by name "linear2" in FP32
+      When the model is quantized dynamically
+      Then the report shows the layers linear2 in FP32 with a reason naming the override
+      And the layers linear1 hold int8 weights
+      And on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32

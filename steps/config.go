@@ -1,0 +1,755 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+func init() { addSteps("config", registerConfigSteps) }
+
+// configSeed seeds the layers and data the quantization_config feature
+// builds, so every run measures the same numbers.
+const configSeed = 31
+
+// configState is the quantization_config domain's part of a scenario: a
+// tensor (weights or activations), how it is split into calibration
+// batches, and the results of quantizing it.
+type configState struct {
+	// x is the tensor under test; batch is its calibration batch size in
+	// samples (0: one batch). perChannel tells a weight tensor [out, ...].
+	x     *tensor.Tensor
+	batch int
+	// results holds one quantization of x per label ("per-channel",
+	// "affine", "entropy", ...); last is the label of the latest.
+	results map[string]*configResult
+	last    string
+	// observed are the batches a MinMax observer saw, for golden qparams.
+	observed []*tensor.Tensor
+	// grid is the per-tensor qparams of the rounding examples.
+	grid *quant.QParams
+}
+
+// configResult is one quantization of the scenario's tensor.
+type configResult struct {
+	spec quant.Spec
+	qp   quant.QParams
+	q    *quant.QTensor
+	deq  *tensor.Tensor
+	sqnr float64
+}
+
+func registerConfigSteps(sc *godog.ScenarioContext) {
+	// The configuration of a model's quantization (ptq state).
+	sc.Step(`^weights are configured as (int8|uint8) (symmetric|affine) (per-tensor|per-channel)(?: over \[(-?\d+), (-?\d+)\])?$`, weightsConfiguredAs)
+	sc.Step(`^activations are configured as (int8|uint8) (symmetric|affine) (per-tensor|per-channel)(?: over \[(-?\d+), (-?\d+)\])?$`, activationsConfiguredAs)
+	sc.Step(`^the model is quantized statically once with (int8|uint8) affine activations and once with (int8|uint8) affine activations$`, quantizedWithTwoActivationTypes)
+	sc.Step(`^every layer with int8 weights reports (int8|uint8) (symmetric|affine) (per-tensor|per-channel) weights$`, everyLayerReportsWeights)
+	sc.Step(`^every int8 output in the report is (int8|uint8)$`, everyOutputIs)
+	sc.Step(`^it is refused as an invalid configuration$`, refusedAsInvalidConfig)
+
+	// Weights of one layer.
+	sc.Step(`^a 3x3 Conv2D layer with (\d+) input and (\d+) output channels whose output channels span weight ranges from (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?)$`, aConvWithUnevenChannels)
+	sc.Step(`^a 3x3 Conv2D layer with (\d+) input and (\d+) output channels whose output channels share one weight range$`, aConvWithEvenChannels)
+	sc.Step(`^its weights are quantized (per-tensor|per-channel) to int8$`, itsWeightsAreQuantized)
+	sc.Step(`^its weights are quantized both per-tensor and per-channel to int8$`, itsWeightsAreQuantizedBoth)
+	sc.Step(`^(\d+) of its (\d+) output channels are quantized to all zeros$`, channelsQuantizedToZero)
+
+	// Activations.
+	sc.Step(`^([\d,]+) activations after a ReLU: standard normal values with the negatives set to 0$`, activationsAfterReLU)
+	sc.Step(`^([\d,]+) activations drawn from a standard normal distribution$`, normalActivations)
+	sc.Step(`^they are quantized per tensor to int8 (symmetric|affine)$`, quantizedPerTensor)
+	sc.Step(`^they are quantized per tensor to int8 both symmetric and affine$`, quantizedBothSchemes)
+	sc.Step(`^they are quantized per tensor to both int8 and uint8 affine$`, quantizedBothDTypes)
+	sc.Step(`^int8 and uint8 give the same dequantized values, bit for bit, with codes exactly 128 apart$`, sameDequantizedValues)
+
+	// Comparisons.
+	sc.Step(`^the (?:weight )?SQNR is at least (\d+(?:\.\d+)?) dB$`, theSQNRIsAtLeast)
+	sc.Step(`^(per-channel|per-tensor|affine|symmetric) quantization beats (per-channel|per-tensor|affine|symmetric) quantization by at least (\d+(?:\.\d+)?) dB of SQNR$`, quantizationBeats)
+	sc.Step(`^the two schemes are within (\d+(?:\.\d+)?) dB of SQNR of each other$`, schemesWithin)
+
+	// Calibration methods on data with outliers.
+	sc.Step(`^(\d+) samples of ([\d,]+) standard normal values, (\d+(?:\.\d+)?)% of them outliers (\d+) times larger, in batches of (\d+)$`, samplesWithOutliers)
+	sc.Step(`^(\d+) values evenly spaced from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)$`, evenlySpacedValues)
+	sc.Step(`^their range is calibrated with (minmax|moving_average|percentile|entropy|mse) for (int8|uint8) (symmetric|affine) per tensor(?: over \[(-?\d+), (-?\d+)\])?$`, rangeCalibratedWith)
+	sc.Step(`^the SQNR on the values within (\d+) standard deviations is (at least|at most) (\d+(?:\.\d+)?) dB$`, bulkSQNR)
+	sc.Step(`^on those values it beats MinMax by at least (\d+(?:\.\d+)?) dB$`, beatsMinMaxOnBulk)
+	sc.Step(`^the SQNR over all values, outliers included, is at least (\d+(?:\.\d+)?) dB$`, allValuesSQNR)
+	sc.Step(`^the calibrated range reaches the largest absolute value$`, rangeReachesLargest)
+
+	// Integer grids.
+	sc.Step(`^the scale is (\d+(?:\.\d+)?) to 6 significant digits and the zero point (-?\d+)$`, theScaleAndZeroPoint)
+	sc.Step(`^values from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?) quantized with those qparams get codes from (-?\d+) to (-?\d+)$`, codesRunFromTo)
+	sc.Step(`^the value (-?\d+(?:\.\d+)?) quantizes to code (-?\d+) and dequantizes to (-?\d+(?:\.\d+)?) to 6 significant digits$`, valueQuantizesTo)
+	sc.Step(`^a MinMax observer has seen the values ((?:-?\d+(?:\.\d+)?, )*-?\d+(?:\.\d+)?) and then ((?:-?\d+(?:\.\d+)?, )*-?\d+(?:\.\d+)?)$`, minMaxHasSeen)
+	sc.Step(`^it gives these qparams:$`, itGivesTheseQParams)
+	sc.Step(`^the (int8|uint8) grid with scale (\d+(?:\.\d+)?) and zero point (-?\d+)$`, theGrid)
+	sc.Step(`^these values quantize to these codes:$`, theseValuesQuantizeTo)
+}
+
+func configOf(ctx context.Context) *configState {
+	cs := domainState[configState](ctx)
+	if cs.results == nil {
+		cs.results = map[string]*configResult{}
+	}
+	return cs
+}
+
+// parseSpec reads a spec as the features write it, "int8 symmetric
+// per-channel over [-127, 127]". The range, if given, must be one the
+// dtype offers: its full range, restricted (int8 symmetric without -128)
+// or reduced to 7 bits (reduce_range).
+func parseSpec(dtype, scheme, granularity, lo, hi string) (quant.Spec, error) {
+	s := quant.Spec{DType: quant.Int8, Scheme: quant.Affine, Granularity: quant.PerTensor}
+	if dtype == "uint8" {
+		s.DType = quant.UInt8
+	}
+	if scheme == "symmetric" {
+		s.Scheme = quant.Symmetric
+	}
+	if granularity == "per-channel" {
+		s.Granularity = quant.PerChannel
+	}
+	if lo == "" {
+		return s, s.Validate()
+	}
+	qmin, err1 := strconv.Atoi(lo)
+	qmax, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil {
+		return s, fmt.Errorf("range [%s, %s] is not a pair of integers", lo, hi)
+	}
+	var offered []string
+	for _, c := range []struct{ restricted, reduce bool }{{false, false}, {true, false}, {false, true}} {
+		t := s
+		t.Restricted, t.ReduceRange = c.restricted, c.reduce
+		if t.Validate() != nil {
+			continue
+		}
+		a, b := t.Bounds()
+		if int(a) == qmin && int(b) == qmax {
+			return t, nil
+		}
+		offered = append(offered, fmt.Sprintf("[%d, %d]", a, b))
+	}
+	return s, fmt.Errorf("%s %s offers the ranges %s, not [%d, %d]", dtype, scheme, strings.Join(offered, ", "), qmin, qmax)
+}
+
+func weightsConfiguredAs(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
+	spec, err := parseSpec(dtype, scheme, granularity, lo, hi)
+	if err != nil {
+		return err
+	}
+	ptqOf(ctx).cfg.Weights = spec
+	return nil
+}
+
+func activationsConfiguredAs(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
+	spec, err := parseSpec(dtype, scheme, granularity, lo, hi)
+	if err != nil {
+		// A spec the quant package refuses is left for the quantizer to
+		// refuse, which is what a scenario about refusals checks.
+		if !errors.Is(err, quant.ErrInvalidSpec) {
+			return err
+		}
+	}
+	ptqOf(ctx).cfg.Activations = spec
+	return nil
+}
+
+func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) error {
+	s := ptqOf(ctx)
+	if err := s.needModel(); err != nil {
+		return err
+	}
+	run := func(dtype string) (*ptq.Model, *ptq.Report, error) {
+		cfg := s.cfg
+		spec, err := parseSpec(dtype, "affine", "per-tensor", "", "")
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Activations = spec
+		m, rep, err := ptq.NewQuantizer(cfg).Quantize(ctx, s.model, s.calib)
+		if err != nil {
+			return nil, nil, fmt.Errorf("quantizing with %s activations: %w", dtype, err)
+		}
+		return m, rep, nil
+	}
+	var err error
+	if s.quantized, s.report, err = run(first); err != nil {
+		return err
+	}
+	s.second, s.secondReport, err = run(second)
+	return err
+}
+
+func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity string) error {
+	_, rep, err := theDynamicReport(ctx)
+	if err != nil {
+		return err
+	}
+	want := dtype + " " + scheme + " " + granularity
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Weights == nil {
+			continue
+		}
+		n++
+		if got := l.Weights.DType + " " + l.Weights.Scheme + " " + l.Weights.Granularity; got != want {
+			return fmt.Errorf("layer %q reports %s weights, want %s", l.Name, got, want)
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has int8 weights")
+	}
+	return nil
+}
+
+func everyOutputIs(ctx context.Context, dtype string) error {
+	_, rep, err := theDynamicReport(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Output == nil {
+			continue
+		}
+		n++
+		if l.Output.DType != dtype {
+			return fmt.Errorf("layer %q reports a %s output, want %s", l.Name, l.Output.DType, dtype)
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has an int8 output")
+	}
+	return nil
+}
+
+func refusedAsInvalidConfig(ctx context.Context) error {
+	err := stateFrom(ctx).lastErr()
+	if err == nil {
+		return errNotRefused
+	}
+	if !errors.Is(err, ptq.ErrInvalidConfig) && !errors.Is(err, quant.ErrInvalidSpec) {
+		return fmt.Errorf("refused with %q, which is not an invalid configuration", err)
+	}
+	return nil
+}
+
+// aConv builds the Conv2D weights [out, in, 3, 3] drawn from configSeed.
+func aConv(in, out int) *tensor.Tensor {
+	return nn.NewConv2D(in, out, 3, 1, 1, rand.New(rand.NewPCG(configSeed, 0))).Weight.Value
+}
+
+func aConvWithUnevenChannels(ctx context.Context, in, out int, lo, hi float64) error {
+	if out < 2 || !(lo > 0) || !(hi > lo) {
+		return fmt.Errorf("want at least 2 output channels and 0 < %g < %g", lo, hi)
+	}
+	w := aConv(in, out)
+	per := w.Len() / out
+	for c := range out {
+		// Channel c's largest magnitude runs geometrically from lo to hi.
+		target := lo * math.Pow(hi/lo, float64(c)/float64(out-1))
+		ch := w.Data()[c*per : (c+1)*per]
+		m := 0.0
+		for _, v := range ch {
+			m = math.Max(m, math.Abs(float64(v)))
+		}
+		for i := range ch {
+			ch[i] = float32(float64(ch[i]) * target / m)
+		}
+	}
+	configOf(ctx).x = w
+	return nil
+}
+
+func aConvWithEvenChannels(ctx context.Context, in, out int) error {
+	configOf(ctx).x = aConv(in, out)
+	return nil
+}
+
+// quantizeWith quantizes the scenario's tensor with an observer of method
+// and spec, fed in the scenario's batches, and records the result under
+// label.
+func (cs *configState) quantizeWith(label, method string, spec quant.Spec) (*configResult, error) {
+	if cs.x == nil {
+		return nil, errors.New("the scenario has no tensor: a Given step must make one")
+	}
+	obs, err := quant.NewObserver(method, spec)
+	if err != nil {
+		return nil, err
+	}
+	batch := cs.batch
+	if batch == 0 || spec.Granularity == quant.PerChannel {
+		batch = cs.x.Dim(0)
+	}
+	for i := 0; i < cs.x.Dim(0); i += batch {
+		b, err := cs.x.Slice(i, min(i+batch, cs.x.Dim(0)))
+		if err != nil {
+			return nil, err
+		}
+		if err := obs.Observe(b); err != nil {
+			return nil, fmt.Errorf("%s: batch %d: %w", label, i/batch, err)
+		}
+	}
+	qp, err := obs.QParams()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	q, err := quant.Quantize(cs.x, qp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	r := &configResult{spec: spec, qp: qp, q: q, deq: q.Dequantize()}
+	r.sqnr = quant.SQNR(cs.x.Data(), r.deq.Data())
+	cs.results[label], cs.last = r, label
+	return r, nil
+}
+
+func (cs *configState) lastResult() (*configResult, error) {
+	r, ok := cs.results[cs.last]
+	if !ok {
+		return nil, errors.New("nothing has been quantized in this scenario")
+	}
+	return r, nil
+}
+
+func weightSpec(granularity string) quant.Spec {
+	s := quant.WeightDefault
+	if granularity == "per-tensor" {
+		s.Granularity = quant.PerTensor
+	}
+	return s
+}
+
+func itsWeightsAreQuantized(ctx context.Context, granularity string) error {
+	_, err := configOf(ctx).quantizeWith(granularity, ptq.MethodMinMax, weightSpec(granularity))
+	return err
+}
+
+func itsWeightsAreQuantizedBoth(ctx context.Context) error {
+	for _, g := range []string{"per-tensor", "per-channel"} {
+		if err := itsWeightsAreQuantized(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func channelsQuantizedToZero(ctx context.Context, zeroed, out int) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	if cs.x.Dim(0) != out {
+		return fmt.Errorf("the layer has %d output channels, not %d", cs.x.Dim(0), out)
+	}
+	per := cs.x.Len() / out
+	var zero []string
+	for c := range out {
+		if !slices.ContainsFunc(r.deq.Data()[c*per:(c+1)*per], func(v float32) bool { return v != 0 }) {
+			zero = append(zero, strconv.Itoa(c))
+		}
+	}
+	if len(zero) != zeroed {
+		return fmt.Errorf("%d output channels are quantized to all zeros (%s), want %d", len(zero), strings.Join(zero, ", "), zeroed)
+	}
+	return nil
+}
+
+func activationsAfterReLU(ctx context.Context, count string) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	x := datasets.Gaussian(1, []int{n}, 0, 1, configSeed).X
+	for i, v := range x.Data() {
+		x.Data()[i] = max(v, 0)
+	}
+	configOf(ctx).x = x
+	return nil
+}
+
+func normalActivations(ctx context.Context, count string) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	configOf(ctx).x = datasets.Gaussian(1, []int{n}, 0, 1, configSeed).X
+	return nil
+}
+
+func quantizedPerTensor(ctx context.Context, scheme string) error {
+	spec, err := parseSpec("int8", scheme, "per-tensor", "", "")
+	if err != nil {
+		return err
+	}
+	_, err = configOf(ctx).quantizeWith(scheme, ptq.MethodMinMax, spec)
+	return err
+}
+
+func quantizedBothSchemes(ctx context.Context) error {
+	for _, s := range []string{"symmetric", "affine"} {
+		if err := quantizedPerTensor(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func quantizedBothDTypes(ctx context.Context) error {
+	for _, d := range []string{"int8", "uint8"} {
+		spec, err := parseSpec(d, "affine", "per-tensor", "", "")
+		if err != nil {
+			return err
+		}
+		if _, err := configOf(ctx).quantizeWith(d, ptq.MethodMinMax, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameDequantizedValues(ctx context.Context) error {
+	cs := configOf(ctx)
+	a, b := cs.results["int8"], cs.results["uint8"]
+	if a == nil || b == nil {
+		return errors.New("the tensor was not quantized to both int8 and uint8")
+	}
+	for i := range a.q.Len() {
+		if a.q.At(i)+128 != b.q.At(i) {
+			return fmt.Errorf("element %d: int8 code %d, uint8 code %d", i, a.q.At(i), b.q.At(i))
+		}
+		if math.Float32bits(a.deq.Data()[i]) != math.Float32bits(b.deq.Data()[i]) {
+			return fmt.Errorf("element %d dequantizes to %g from int8 and %g from uint8", i, a.deq.Data()[i], b.deq.Data()[i])
+		}
+	}
+	return nil
+}
+
+func theSQNRIsAtLeast(ctx context.Context, minDB float64) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	if !(r.sqnr >= minDB) {
+		return fmt.Errorf("%s quantization has an SQNR of %.2f dB, want at least %g dB", cs.last, r.sqnr, minDB)
+	}
+	return nil
+}
+
+func quantizationBeats(ctx context.Context, winner, loser string, margin float64) error {
+	cs := configOf(ctx)
+	w, l := cs.results[winner], cs.results[loser]
+	if w == nil || l == nil {
+		return fmt.Errorf("the scenario did not quantize both %s and %s", winner, loser)
+	}
+	if d := w.sqnr - l.sqnr; !(d >= margin) {
+		return fmt.Errorf("%s has an SQNR of %.2f dB and %s %.2f dB: a margin of %.2f dB, want at least %g dB",
+			winner, w.sqnr, loser, l.sqnr, d, margin)
+	}
+	return nil
+}
+
+func schemesWithin(ctx context.Context, margin float64) error {
+	cs := configOf(ctx)
+	a, b := cs.results["symmetric"], cs.results["affine"]
+	if a == nil || b == nil {
+		return errors.New("the scenario did not quantize with both schemes")
+	}
+	if d := math.Abs(a.sqnr - b.sqnr); !(d <= margin) {
+		return fmt.Errorf("symmetric %.2f dB and affine %.2f dB differ by %.2f dB, want at most %g dB", a.sqnr, b.sqnr, d, margin)
+	}
+	return nil
+}
+
+func samplesWithOutliers(ctx context.Context, n int, count string, pct float64, factor, batch int) error {
+	k, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	d, err := datasets.WithOutliers(datasets.Gaussian(n, []int{k}, 0, 1, configSeed), pct/100, float64(factor), configSeed+1)
+	if err != nil {
+		return err
+	}
+	cs := configOf(ctx)
+	cs.x, cs.batch = d.X, batch
+	return nil
+}
+
+func evenlySpacedValues(ctx context.Context, n int, lo, hi float64) error {
+	if n < 2 {
+		return fmt.Errorf("want at least 2 values, got %d", n)
+	}
+	cs := configOf(ctx)
+	cs.x = linspace(n, lo, hi)
+	return nil
+}
+
+func linspace(n int, lo, hi float64) *tensor.Tensor {
+	x := tensor.New(n)
+	for i := range n {
+		x.Data()[i] = float32(lo + (hi-lo)*float64(i)/float64(n-1))
+	}
+	return x
+}
+
+func rangeCalibratedWith(ctx context.Context, method, dtype, scheme, lo, hi string) error {
+	spec, err := parseSpec(dtype, scheme, "per-tensor", lo, hi)
+	if err != nil {
+		return err
+	}
+	cs := configOf(ctx)
+	if method != ptq.MethodMinMax {
+		// The baseline the other methods are compared with.
+		if _, err := cs.quantizeWith(ptq.MethodMinMax, ptq.MethodMinMax, spec); err != nil {
+			return err
+		}
+	}
+	_, err = cs.quantizeWith(method, method, spec)
+	return err
+}
+
+// bulkOf returns the SQNR of result r over the elements of the scenario's
+// tensor within k standard deviations (the data is standard normal).
+func (cs *configState) bulkOf(r *configResult, k float64) float64 {
+	var ref, got []float32
+	for i, v := range cs.x.Data() {
+		if math.Abs(float64(v)) <= k {
+			ref, got = append(ref, v), append(got, r.deq.Data()[i])
+		}
+	}
+	return quant.SQNR(ref, got)
+}
+
+// bulkSigmas is the bulk of the data that the last bulkSQNR step spoke of.
+type bulkSigmas struct{ k float64 }
+
+func bulkSQNR(ctx context.Context, k int, cmp string, db float64) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	domainState[bulkSigmas](ctx).k = float64(k)
+	v := cs.bulkOf(r, float64(k))
+	if (cmp == "at least" && !(v >= db)) || (cmp == "at most" && !(v <= db)) {
+		return fmt.Errorf("%s: the SQNR on the values within %d standard deviations is %.2f dB, want %s %g dB", cs.last, k, v, cmp, db)
+	}
+	return nil
+}
+
+func beatsMinMaxOnBulk(ctx context.Context, margin float64) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	base := cs.results[ptq.MethodMinMax]
+	k := domainState[bulkSigmas](ctx).k
+	if base == nil || k == 0 {
+		return errors.New("say first which values are compared (the SQNR on the values within N standard deviations)")
+	}
+	a, b := cs.bulkOf(r, k), cs.bulkOf(base, k)
+	if !(a-b >= margin) {
+		return fmt.Errorf("%s gives %.2f dB and MinMax %.2f dB on the values within %g standard deviations: %.2f dB better, want at least %g dB",
+			cs.last, a, b, k, a-b, margin)
+	}
+	return nil
+}
+
+func allValuesSQNR(ctx context.Context, db float64) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	if !(r.sqnr >= db) {
+		return fmt.Errorf("%s: the SQNR over all values is %.2f dB, want at least %g dB", cs.last, r.sqnr, db)
+	}
+	return nil
+}
+
+func rangeReachesLargest(ctx context.Context) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	lo, hi := r.qp.Bounds()
+	s, z := float64(r.qp.Scale[0]), float64(r.qp.ZeroPoint[0])
+	rmin, rmax := (float64(lo)-z)*s, (float64(hi)-z)*s
+	var big float64
+	for _, v := range cs.x.Data() {
+		big = math.Max(big, math.Abs(float64(v)))
+	}
+	// Within one quantization step of the largest value.
+	if math.Max(-rmin, rmax) < big-s {
+		return fmt.Errorf("the calibrated range [%g, %g] stops short of the largest absolute value %g", rmin, rmax, big)
+	}
+	return nil
+}
+
+func theScaleAndZeroPoint(ctx context.Context, scale float64, zp int) error {
+	r, err := configOf(ctx).lastResult()
+	if err != nil {
+		return err
+	}
+	if !sameTo6Digits(float64(r.qp.Scale[0]), scale) || r.qp.ZeroPoint[0] != int32(zp) {
+		return fmt.Errorf("the scale is %.7g and the zero point %d, want %g and %d", r.qp.Scale[0], r.qp.ZeroPoint[0], scale, zp)
+	}
+	return nil
+}
+
+func codesRunFromTo(ctx context.Context, lo, hi float64, qmin, qmax int) error {
+	r, err := configOf(ctx).lastResult()
+	if err != nil {
+		return err
+	}
+	q, err := quant.Quantize(linspace(1001, lo, hi), r.qp)
+	if err != nil {
+		return err
+	}
+	a, b := q.At(0), q.At(0)
+	for i := range q.Len() {
+		a, b = min(a, q.At(i)), max(b, q.At(i))
+	}
+	if a != int32(qmin) || b != int32(qmax) {
+		return fmt.Errorf("the codes run from %d to %d, want %d to %d", a, b, qmin, qmax)
+	}
+	return nil
+}
+
+func valueQuantizesTo(ctx context.Context, v float64, code int, back float64) error {
+	r, err := configOf(ctx).lastResult()
+	if err != nil {
+		return err
+	}
+	q, err := quant.Quantize(tensor.MustFromData([]float32{float32(v)}, 1), r.qp)
+	if err != nil {
+		return err
+	}
+	got := q.Dequantize().Data()[0]
+	if q.At(0) != int32(code) || !sameTo6Digits(float64(got), back) {
+		return fmt.Errorf("%g quantizes to code %d and dequantizes to %.7g, want %d and %g", v, q.At(0), got, code, back)
+	}
+	return nil
+}
+
+func minMaxHasSeen(ctx context.Context, first, second string) error {
+	cs := configOf(ctx)
+	cs.observed = nil
+	for _, list := range []string{first, second} {
+		vs, err := parseFloats(list)
+		if err != nil {
+			return err
+		}
+		data := make([]float32, len(vs))
+		for i, v := range vs {
+			data[i] = float32(v)
+		}
+		cs.observed = append(cs.observed, tensor.MustFromData(data, len(data)))
+	}
+	return nil
+}
+
+func itGivesTheseQParams(ctx context.Context, table *godog.Table) error {
+	cs := configOf(ctx)
+	if len(cs.observed) == 0 {
+		return errors.New("no observer has seen any values")
+	}
+	rows, err := tableRows(table, "dtype", "scheme", "scale", "zero point")
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, r := range rows {
+		spec, err := parseSpec(r["dtype"], r["scheme"], "per-tensor", "", "")
+		if err != nil {
+			return err
+		}
+		obs, err := quant.NewMinMaxObserver(spec)
+		if err != nil {
+			return err
+		}
+		for _, b := range cs.observed {
+			if err := obs.Observe(b); err != nil {
+				return err
+			}
+		}
+		qp, err := obs.QParams()
+		if err != nil {
+			return err
+		}
+		scale, err1 := strconv.ParseFloat(r["scale"], 64)
+		zp, err2 := strconv.Atoi(r["zero point"])
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("row %v: scale and zero point must be numbers", r)
+		}
+		if !sameTo6Digits(float64(qp.Scale[0]), scale) || qp.ZeroPoint[0] != int32(zp) {
+			bad = append(bad, fmt.Sprintf("%s %s: scale %.7g zero point %d, want %s and %d", r["dtype"], r["scheme"], qp.Scale[0], qp.ZeroPoint[0], r["scale"], zp))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func theGrid(ctx context.Context, dtype string, scale float64, zp int) error {
+	d := quant.Int8
+	if dtype == "uint8" {
+		d = quant.UInt8
+	}
+	p := quant.PerTensorParams(d, float32(scale), int32(zp))
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	configOf(ctx).grid = &p
+	return nil
+}
+
+func theseValuesQuantizeTo(ctx context.Context, table *godog.Table) error {
+	cs := configOf(ctx)
+	if cs.grid == nil {
+		return errors.New("no grid: a Given step must give the scale and zero point")
+	}
+	rows, err := tableRows(table, "value", "code")
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, r := range rows {
+		v, err1 := strconv.ParseFloat(r["value"], 32)
+		want, err2 := strconv.Atoi(r["code"])
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("row %v: value and code must be numbers", r)
+		}
+		q, err := quant.Quantize(tensor.MustFromData([]float32{float32(v)}, 1), *cs.grid)
+		if err != nil {
+			return err
+		}
+		if q.At(0) != int32(want) {
+			bad = append(bad, fmt.Sprintf("%s quantizes to %d, want %d", r["value"], q.At(0), want))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
