@@ -16,6 +16,13 @@ type Optimizer interface {
 	Step(params []*Param)
 }
 
+// LearningRater is implemented by optimizers whose learning rate can be
+// scheduled, as Fit does with TrainConfig.LRDecay.
+type LearningRater interface {
+	LearningRate() float32
+	SetLearningRate(lr float32)
+}
+
 // SGD is stochastic gradient descent with optional momentum and L2 weight
 // decay, with PyTorch's update rule (no dampening, no Nesterov):
 //
@@ -35,6 +42,12 @@ type SGD struct {
 func NewSGD(lr, momentum float32) *SGD {
 	return &SGD{LR: lr, Momentum: momentum, velocity: map[*tensor.Tensor][]float32{}}
 }
+
+// LearningRate returns LR.
+func (o *SGD) LearningRate() float32 { return o.LR }
+
+// SetLearningRate sets LR.
+func (o *SGD) SetLearningRate(lr float32) { o.LR = lr }
 
 // Step implements Optimizer.
 func (o *SGD) Step(params []*Param) {
@@ -92,6 +105,12 @@ type adamState struct {
 func NewAdam(lr float32) *Adam {
 	return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, state: map[*tensor.Tensor]*adamState{}}
 }
+
+// LearningRate returns LR.
+func (o *Adam) LearningRate() float32 { return o.LR }
+
+// SetLearningRate sets LR.
+func (o *Adam) SetLearningRate(lr float32) { o.LR = lr }
 
 // Step implements Optimizer.
 func (o *Adam) Step(params []*Param) {

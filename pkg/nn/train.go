@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -26,6 +27,11 @@ type TrainConfig struct {
 	Optimizer Optimizer
 	// Log, if non-nil, is called after each epoch.
 	Log func(EpochStats)
+	// LRDecay, if in (0, 1), multiplies the learning rate after each
+	// epoch: epoch e uses the initial rate times LRDecay^(e-1). It needs an
+	// Optimizer implementing LearningRater, whose rate Fit restores when it
+	// returns. 0 keeps the rate constant.
+	LRDecay float64
 }
 
 // EpochStats summarizes one training epoch.
@@ -92,6 +98,18 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 		return nil, fmt.Errorf("nn: train: BatchSize is %d, want > 0", cfg.BatchSize)
 	case cfg.Optimizer == nil:
 		return nil, errors.New("nn: train: no Optimizer")
+	case cfg.LRDecay < 0 || cfg.LRDecay >= 1 || math.IsNaN(cfg.LRDecay):
+		return nil, fmt.Errorf("nn: train: LRDecay is %g, want 0 (none) or in (0, 1)", cfg.LRDecay)
+	}
+	var sched LearningRater
+	var baseLR float32
+	if cfg.LRDecay > 0 {
+		var ok bool
+		if sched, ok = cfg.Optimizer.(LearningRater); !ok {
+			return nil, fmt.Errorf("nn: train: LRDecay needs an optimizer with a learning rate; %T has none", cfg.Optimizer)
+		}
+		baseLR = sched.LearningRate()
+		defer sched.SetLearningRate(baseLR)
 	}
 	classes := g.OutputShape()[0]
 	for i, y := range labels {
@@ -112,6 +130,9 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 	pred := make([]int, maxBatch)
 	var stats []EpochStats
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		if sched != nil {
+			sched.SetLearningRate(float32(float64(baseLR) * math.Pow(cfg.LRDecay, float64(epoch-1))))
+		}
 		start := time.Now()
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		lossSum, correct := 0.0, 0

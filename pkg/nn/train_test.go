@@ -114,6 +114,54 @@ func TestFitSameSeedSameBits(t *testing.T) {
 	}
 }
 
+// lrRecorder is an optimizer that records the learning rate of each step.
+type lrRecorder struct {
+	lr   float32
+	seen []float32
+}
+
+func (o *lrRecorder) Step([]*Param)              { o.seen = append(o.seen, o.lr) }
+func (o *lrRecorder) LearningRate() float32      { return o.lr }
+func (o *lrRecorder) SetLearningRate(lr float32) { o.lr = lr }
+
+// plainOptimizer has no learning rate to schedule.
+type plainOptimizer struct{}
+
+func (plainOptimizer) Step([]*Param) {}
+
+func TestFitLRDecay(t *testing.T) {
+	const tol = 1e-7 // rates are float32
+	x, labels := blobs(45, 8, 4)
+	cases := []struct {
+		name  string
+		decay float64
+		want  []float64 // learning rate of each step: 2 batches per epoch
+	}{
+		{"constant", 0, []float64{1, 1, 1, 1, 1, 1}},
+		{"halving", 0.5, []float64{1, 1, 0.5, 0.5, 0.25, 0.25}},
+		{"tenfold", 0.1, []float64{1, 1, 0.1, 0.1, 0.01, 0.01}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opt := &lrRecorder{lr: 1}
+			if _, err := Fit(mlp(46, 4), x, labels, TrainConfig{Epochs: 3, BatchSize: 4, Optimizer: opt, LRDecay: c.decay}); err != nil {
+				t.Fatal(err)
+			}
+			if len(opt.seen) != len(c.want) {
+				t.Fatalf("%d steps, want %d", len(opt.seen), len(c.want))
+			}
+			for i, lr := range opt.seen {
+				if math.Abs(float64(lr)-c.want[i]) > tol {
+					t.Errorf("step %d used rate %g, want %g", i, lr, c.want[i])
+				}
+			}
+			if opt.lr != 1 {
+				t.Errorf("rate %g after Fit, want the initial 1 restored", opt.lr)
+			}
+		})
+	}
+}
+
 func TestFitErrors(t *testing.T) {
 	x, labels := blobs(50, 10, 4)
 	ok := TrainConfig{Epochs: 1, BatchSize: 4, Optimizer: NewSGD(0.1, 0)}
@@ -135,6 +183,10 @@ func TestFitErrors(t *testing.T) {
 		{"no optimizer", mlp(1, 4), x, labels, TrainConfig{Epochs: 1, BatchSize: 4}, nil, "nn: train: no Optimizer"},
 		{"zero epochs", mlp(1, 4), x, labels, TrainConfig{BatchSize: 4, Optimizer: NewSGD(0.1, 0)}, nil, "Epochs is 0"},
 		{"zero batch size", mlp(1, 4), x, labels, TrainConfig{Epochs: 1, Optimizer: NewSGD(0.1, 0)}, nil, "BatchSize is 0"},
+		{"decay of 1", mlp(1, 4), x, labels, TrainConfig{Epochs: 1, BatchSize: 4, Optimizer: NewSGD(0.1, 0), LRDecay: 1}, nil,
+			"LRDecay is 1, want 0 (none) or in (0, 1)"},
+		{"decay without a rate", mlp(1, 4), x, labels, TrainConfig{Epochs: 1, BatchSize: 4, Optimizer: plainOptimizer{}, LRDecay: 0.5}, nil,
+			"nn.plainOptimizer has none"},
 		{"label out of range", mlp(1, 4), x, badLabels, ok, ErrLabel, "sample 6: label 3 out of range [0, 3)"},
 		{"label count", mlp(1, 4), x, labels[:9], ok, ErrLabel, "9 labels for 10 samples"},
 		{"data shape", mlp(1, 4), tensor.New(10, 5), labels, ok, ErrInputShape, "data of shape [10 5], model input \"input\" wants [4]"},
