@@ -16,6 +16,9 @@ type Conv2D struct {
 	InAct, OutAct                  Act
 	ReLU                           bool
 	rq                             Requantizer
+	// wt is W transposed and packed once for the GEMM: the weights are the
+	// constant operand of every call.
+	wt *quant.PackedB
 }
 
 // NewConv2D builds the kernel from quantized weights, a float bias (or
@@ -34,7 +37,8 @@ func NewConv2D(w Weights, inC, outC, kh, kw, stride, pad int, bias []float32, in
 	if err != nil {
 		return nil, fmt.Errorf("qnn: Conv2D: %w", err)
 	}
-	return &Conv2D{InC: inC, OutC: outC, KH: kh, KW: kw, Stride: stride, Pad: pad, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq}, nil
+	return &Conv2D{InC: inC, OutC: outC, KH: kh, KW: kw, Stride: stride, Pad: pad, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq,
+		wt: quant.PackBT(outC, inC*kh*kw, w.Data, w.Zero)}, nil
 }
 
 // Forward convolves a batch [N, InC, H, W] into [N, OutC, OH, OW].
@@ -57,17 +61,17 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cols := make([]int8, k*oh*ow)
+			rows := make([]int8, oh*ow*k)
 			acc := make([]int32, outSize)
+			zero := []int32{l.InAct.Zero}
 			for s := wkr; s < n; s += workers {
-				im2col(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), cols)
-				quant.GemmInt(l.OutC, oh*ow, k, l.W.Data, l.W.Zero, cols, []int32{l.InAct.Zero}, acc)
+				im2row(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), rows)
+				// acc[pos, c] = Σ (rows[pos, :] - zIn)(W[c, :] - zW[c])
+				quant.GemmIntPacked(oh*ow, rows, zero, l.wt, acc)
 				out := y.Data[s*outSize : (s+1)*outSize]
-				for c := range l.OutC {
-					row := acc[c*oh*ow : (c+1)*oh*ow]
-					dst := out[c*oh*ow : (c+1)*oh*ow]
-					for i, a := range row {
-						dst[i] = l.rq.apply(a, c)
+				for pos := range oh * ow {
+					for c, a := range acc[pos*l.OutC : (pos+1)*l.OutC] {
+						out[c*oh*ow+pos] = l.rq.apply(a, c)
 					}
 				}
 			}
@@ -77,37 +81,29 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 	return y, nil
 }
 
-// im2col lays one sample out as a [C*KH*KW, OH*OW] matrix; positions in the
-// padding read pad (the input zero point).
-func im2col(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, cols []int8) {
-	row := 0
-	for ch := range c {
-		plane := x[ch*h*w : (ch+1)*h*w]
-		for ky := range kh {
-			for kx := range kw {
-				dst := cols[row*oh*ow : (row+1)*oh*ow]
-				i := 0
-				for oy := range oh {
+// im2row lays one sample out as a [OH*OW, C*KH*KW] matrix, one row per
+// output position holding the window it reads; positions in the padding
+// read pad (the input zero point).
+func im2row(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, rows []int8) {
+	k := c * kh * kw
+	for oy := range oh {
+		for ox := range ow {
+			dst := rows[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
+			i := 0
+			for ch := range c {
+				plane := x[ch*h*w : (ch+1)*h*w]
+				for ky := range kh {
 					iy := oy*stride + ky - pad
-					if iy < 0 || iy >= h {
-						for ox := 0; ox < ow; ox++ {
-							dst[i] = padv
-							i++
-						}
-						continue
-					}
-					src := plane[iy*w : (iy+1)*w]
-					for ox := range ow {
+					for kx := range kw {
 						ix := ox*stride + kx - pad
-						if ix < 0 || ix >= w {
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
 							dst[i] = padv
 						} else {
-							dst[i] = src[ix]
+							dst[i] = plane[iy*w+ix]
 						}
 						i++
 					}
 				}
-				row++
 			}
 		}
 	}

@@ -14,6 +14,9 @@ type Linear struct {
 	OutAct  Act
 	ReLU    bool // a fused ReLU clamps the output at its zero point
 	rq      Requantizer
+	// wt is W packed once for the GEMM: the weights are the constant
+	// operand of every call.
+	wt *quant.PackedB
 }
 
 // NewLinear builds the kernel from quantized weights [out, in], a float
@@ -29,7 +32,8 @@ func NewLinear(w Weights, in, out int, bias []float32, inAct, outAct Act, relu b
 	if err != nil {
 		return nil, fmt.Errorf("qnn: Linear: %w", err)
 	}
-	return &Linear{In: in, Out: out, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq}, nil
+	return &Linear{In: in, Out: out, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq,
+		wt: quant.PackBT(out, in, w.Data, w.Zero)}, nil
 }
 
 // Forward computes a batch of n rows; x is [n, In], the result [n, Out].
@@ -39,7 +43,7 @@ func (l *Linear) Forward(x *Tensor) (*Tensor, error) {
 	}
 	n := x.Shape[0]
 	acc := make([]int32, n*l.Out)
-	quant.GemmIntNT(n, l.Out, l.In, x.Data, []int32{l.InAct.Zero}, l.W.Data, l.W.Zero, acc)
+	quant.GemmIntPacked(n, x.Data, []int32{l.InAct.Zero}, l.wt, acc)
 	y := &Tensor{Shape: []int{n, l.Out}, Data: make([]int8, n*l.Out), Act: l.OutAct}
 	for i := range n {
 		row := acc[i*l.Out : (i+1)*l.Out]
