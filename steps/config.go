@@ -54,10 +54,11 @@ type configResult struct {
 
 func registerConfigSteps(sc *godog.ScenarioContext) {
 	// The configuration of a model's quantization (ptq state).
-	sc.Step(`^weights are configured as (int8|uint8) (symmetric|affine) (per-tensor|per-channel)(?: over \[(-?\d+), (-?\d+)\])?$`, weightsConfiguredAs)
-	sc.Step(`^activations are configured as (int8|uint8) (symmetric|affine) (per-tensor|per-channel)(?: over \[(-?\d+), (-?\d+)\])?$`, activationsConfiguredAs)
+	sc.Step(`^weights are configured as `+specPattern+`$`, weightsConfiguredAs)
+	sc.Step(`^activations are configured as `+specPattern+`$`, activationsConfiguredAs)
+	sc.Step(`^the model is configured with `+specPattern+` weights and `+specPattern+` activations$`, configuredWith)
 	sc.Step(`^the model is quantized statically once with (int8|uint8) affine activations and once with (int8|uint8) affine activations$`, quantizedWithTwoActivationTypes)
-	sc.Step(`^every layer with int8 weights reports (int8|uint8) (symmetric|affine) (per-tensor|per-channel) weights$`, everyLayerReportsWeights)
+	sc.Step(`^every layer with int8 weights reports `+specPattern+` weights$`, everyLayerReportsWeights)
 	sc.Step(`^every int8 output in the report is (int8|uint8)$`, everyOutputIs)
 	sc.Step(`^it is refused as an invalid configuration$`, refusedAsInvalidConfig)
 
@@ -99,6 +100,10 @@ func registerConfigSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the (int8|uint8) grid with scale (\d+(?:\.\d+)?) and zero point (-?\d+)$`, theGrid)
 	sc.Step(`^these values quantize to these codes:$`, theseValuesQuantizeTo)
 }
+
+// specPattern matches a spec as the features write it, "int8 symmetric
+// per-channel over [-127, 127]", in five groups; see parseSpec.
+const specPattern = `(int8|uint8) (symmetric|affine) (per-tensor|per-channel)(?: over \[(-?\d+), (-?\d+)\])?`
 
 func configOf(ctx context.Context) *configState {
 	cs := domainState[configState](ctx)
@@ -169,6 +174,13 @@ func activationsConfiguredAs(ctx context.Context, dtype, scheme, granularity, lo
 	return nil
 }
 
+func configuredWith(ctx context.Context, wd, ws, wg, wlo, whi, ad, as, ag, alo, ahi string) error {
+	if err := weightsConfiguredAs(ctx, wd, ws, wg, wlo, whi); err != nil {
+		return err
+	}
+	return activationsConfiguredAs(ctx, ad, as, ag, alo, ahi)
+}
+
 func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) error {
 	s := ptqOf(ctx)
 	if err := s.needModel(); err != nil {
@@ -195,8 +207,15 @@ func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) 
 	return err
 }
 
-func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity string) error {
-	_, rep, err := theDynamicReport(ctx)
+// everyLayerReportsWeights checks the report's weight type, scheme and
+// granularity of every layer with int8 weights and, if a range is given,
+// that the layer's weight codes are bounded by it.
+func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
+	s, rep, err := theDynamicReport(ctx)
+	if err != nil {
+		return err
+	}
+	spec, err := parseSpec(dtype, scheme, granularity, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -209,6 +228,14 @@ func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity st
 		n++
 		if got := l.Weights.DType + " " + l.Weights.Scheme + " " + l.Weights.Granularity; got != want {
 			return fmt.Errorf("layer %q reports %s weights, want %s", l.Name, got, want)
+		}
+		w, ok := s.quantized.Weights(l.Name)
+		if !ok {
+			return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
+		}
+		a, b := w.Params().Bounds()
+		if qa, qb := spec.Bounds(); a != qa || b != qb {
+			return fmt.Errorf("layer %q holds weights over [%d, %d], want [%d, %d]", l.Name, a, b, qa, qb)
 		}
 	}
 	if n == 0 {

@@ -1,0 +1,202 @@
+@fast
+Feature: Quantization configuration: granularity, scheme, calibration method and integer range
+  Each choice of a quantization configuration is a trade, and each is shown
+  here on data where it matters, with the margin it wins by:
+
+  - granularity: one scale per tensor, or one per output channel (weights);
+  - scheme: symmetric (zero point 0, or 128 for uint8) or affine (the zero
+    point moves so the codes cover [min, max] widened to include 0);
+  - calibration method: how the range of activations is chosen from data:
+    minmax, moving_average (PyTorch's, averaging constant 0.01), percentile
+    (99.99%), entropy (KL divergence) and mse;
+  - integer range: full int8 [-128, 127], restricted [-127, 127] (ONNX
+    Runtime's symmetric weights) or reduced to 7 bits (PyTorch's
+    reduce_range: int8 [-64, 63], uint8 [0, 127]).
+
+  SQNR (signal-to-quantization-noise ratio) is 10·log10(Σx² / Σ(x-x̂)²) in
+  dB, x̂ being the value dequantized back from its code; 6 dB is one bit.
+  Weights are symmetric int8 over [-127, 127] unless a scenario says
+  otherwise. Every data set is drawn from a fixed seed.
+
+  Rule: Per-channel weights lose less than per-tensor weights when channels differ in range
+
+    Scenario Outline: <granularity> int8 weights on a Conv2D with uneven channels
+      Given a 3x3 Conv2D layer with 8 input and 16 output channels whose output channels span weight ranges from 0.01 to 10
+      When its weights are quantized <granularity> to int8
+      Then the weight SQNR is at least <sqnr> dB
+      And <zeroed> of its 16 output channels are quantized to all zeros
+
+      Examples:
+        | granularity | sqnr | zeroed |
+        | per-tensor  | 35   | 3      |
+        | per-channel | 45   | 0      |
+
+    Scenario: Per-channel wins by a wide margin on uneven channels
+      Given a 3x3 Conv2D layer with 8 input and 16 output channels whose output channels span weight ranges from 0.01 to 10
+      When its weights are quantized both per-tensor and per-channel to int8
+      Then per-channel quantization beats per-tensor quantization by at least 7 dB of SQNR
+
+    Scenario: Per-channel costs nothing when the channels share one range
+      Given a 3x3 Conv2D layer with 8 input and 16 output channels whose output channels share one weight range
+      When its weights are quantized both per-tensor and per-channel to int8
+      Then per-channel quantization beats per-tensor quantization by at least 0 dB of SQNR
+
+  Rule: Affine quantization wins on one-sided data such as ReLU outputs
+
+    Scenario Outline: <scheme> int8 on activations after a ReLU
+      Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
+      When they are quantized per tensor to int8 <scheme>
+      Then the SQNR is at least <sqnr> dB
+
+      Examples:
+        | scheme    | sqnr |
+        | symmetric | 40   |
+        | affine    | 46   |
+
+    Scenario: Affine wins by about one bit on one-sided data
+      Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
+      When they are quantized per tensor to int8 both symmetric and affine
+      Then affine quantization beats symmetric quantization by at least 5 dB of SQNR
+
+    Scenario: On data symmetric around zero the two schemes are alike
+      Given 16,384 activations drawn from a standard normal distribution
+      When they are quantized per tensor to int8 both symmetric and affine
+      Then the two schemes are within 0.5 dB of SQNR of each other
+
+    Scenario: int8 and uint8 affine activations hold the same values
+      Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
+      When they are quantized per tensor to both int8 and uint8 affine
+      Then int8 and uint8 give the same dequantized values, bit for bit, with codes exactly 128 apart
+
+  Rule: Clipping calibration methods beat MinMax on the bulk of data with outliers
+
+    # 64 × 1,024 = 65,536 values; 0.01% of them is 7 outliers.
+    Scenario Outline: <method> calibration on data with outliers
+      Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
+      When their range is calibrated with <method> for int8 affine per tensor
+      Then the SQNR on the values within 4 standard deviations is at least <bulk> dB
+      And on those values it beats MinMax by at least <gain> dB
+      And the SQNR over all values, outliers included, is at least <all> dB
+
+      Examples:
+        | method         | bulk | gain | all |
+        | percentile     | 35   | 20   | 5   |
+        | entropy        | 27   | 14   | 5   |
+        | mse            | 13.5 | 0.5  | 15  |
+        | moving_average | 35   | 20   | 5   |
+
+    Scenario: MinMax stretches its range to the largest outlier
+      Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
+      When their range is calibrated with minmax for int8 affine per tensor
+      Then the calibrated range reaches the largest absolute value
+      And the SQNR on the values within 4 standard deviations is at most 15 dB
+
+  Rule: Weights and activations are configured separately, and every mix runs end to end
+
+    Scenario Outline: <weights> weights with <activations> activations
+      Given the example residual network for 3x12x12 images with 5 classes
+      And a calibration set of 64 standard normal samples in batches of 32
+      And a held-out set of 64 standard normal samples
+      And the model is configured with <weights> weights and <activations> activations
+      When the model is quantized statically
+      Then every layer with int8 weights reports <weights> weights
+      And every int8 output in the report has a positive scale, a zero point within [<zmin>, <zmax>] and a range that contains 0
+      And on the held-out set the quantized output has an SQNR of at least <sqnr> dB against FP32
+
+      Examples:
+        | weights                                     | activations               | zmin | zmax | sqnr |
+        | int8 symmetric per-channel over [-127, 127] | int8 affine per-tensor    | -128 | 127  | 31   |
+        | int8 symmetric per-channel over [-127, 127] | uint8 affine per-tensor   | 0    | 255  | 31   |
+        | int8 symmetric per-tensor over [-127, 127]  | int8 affine per-tensor    | -128 | 127  | 30   |
+        | int8 symmetric per-channel over [-128, 127] | int8 symmetric per-tensor | 0    | 0    | 29   |
+        | int8 affine per-channel over [-64, 63]      | int8 affine per-tensor    | -128 | 127  | 29   |
+        | uint8 affine per-tensor over [0, 255]       | uint8 affine per-tensor   | 0    | 255  | 29   |
+
+    Scenario: int8 and uint8 affine activations give the same model outputs
+      Given the example residual network for 3x12x12 images with 5 classes
+      And a calibration set of 64 standard normal samples in batches of 32
+      And a held-out set of 64 standard normal samples
+      When the model is quantized statically once with int8 affine activations and once with uint8 affine activations
+      Then both runs give bit-identical outputs on the held-out set
+
+    Scenario: Per-channel activations are refused
+      Given the example residual network for 3x12x12 images with 5 classes
+      And a calibration set of 64 standard normal samples in batches of 32
+      And activations are configured as int8 affine per-channel
+      When the model is quantized statically
+      Then it is refused as an invalid configuration
+      And the error message names "activations", "per tensor"
+
+  Rule: The integer range bounds every code: full, restricted or reduced
+
+    Scenario Outline: <dtype> <scheme> over [<qmin>, <qmax>]
+      Given 101 values evenly spaced from -1 to 1
+      When their range is calibrated with minmax for <dtype> <scheme> per tensor over [<qmin>, <qmax>]
+      Then the scale is <scale> to 6 significant digits and the zero point <zp>
+      And values from -4 to 4 quantized with those qparams get codes from <qmin> to <qmax>
+
+      Examples:
+        | dtype | scheme    | qmin | qmax | scale      | zp  |
+        | int8  | symmetric | -128 | 127  | 0.00784314 | 0   |
+        | int8  | symmetric | -127 | 127  | 0.00787402 | 0   |
+        | int8  | symmetric | -64  | 63   | 0.0157480  | 0   |
+        | int8  | affine    | -128 | 127  | 0.00784314 | -1  |
+        | int8  | affine    | -64  | 63   | 0.0157480  | 0   |
+        | uint8 | affine    | 0    | 255  | 0.00784314 | 127 |
+        | uint8 | affine    | 0    | 127  | 0.0157480  | 64  |
+        | uint8 | symmetric | 0    | 255  | 0.00784314 | 128 |
+
+    # Full range: scale 1/127.5, so 1 lands between codes 127 and 128 and
+    # saturates. Restricted: scale 1/127, so 1 is exactly code 127.
+    Scenario Outline: The largest weight of a tensor in the <qmin> to 127 symmetric range
+      Given 101 values evenly spaced from -1 to 1
+      When their range is calibrated with minmax for int8 symmetric per tensor over [<qmin>, 127]
+      Then the value 1 quantizes to code 127 and dequantizes to <back> to 6 significant digits
+      And the value -1 quantizes to code -127 and dequantizes to -<back> to 6 significant digits
+
+      Examples:
+        | qmin | back     |
+        | -128 | 0.996078 |
+        | -127 | 1        |
+
+  Rule: Quantization parameters and rounding match PyTorch and ONNX, and can be checked by hand
+
+    # The range seen is [1, 8], widened to include 0: [0, 8].
+    # Affine: scale 8/255, zero point qmin - round(0/scale).
+    # Symmetric: scale 8/127.5 (PyTorch's full range), zero point 0 (int8)
+    # or 128 (uint8).
+    Scenario: PyTorch's MinMaxObserver after the batches 1 to 6 and 4 to 8
+      Given a MinMax observer has seen the values 1, 2, 3, 4, 5, 6 and then 4, 5, 6, 7, 8
+      Then it gives these qparams:
+        | dtype | scheme    | scale     | zero point |
+        | uint8 | affine    | 0.0313725 | 0          |
+        | int8  | affine    | 0.0313725 | -128       |
+        | int8  | symmetric | 0.0627451 | 0          |
+        | uint8 | symmetric | 0.0627451 | 128        |
+
+    Scenario: Ties round half to even and values beyond the range saturate
+      Given the int8 grid with scale 1 and zero point 0
+      Then these values quantize to these codes:
+        | value  | code |
+        | 0.5    | 0    |
+        | 1.5    | 2    |
+        | 2.5    | 2    |
+        | -2.5   | -2   |
+        | -0.5   | 0    |
+        | 3.5    | 4    |
+        | 126.5  | 126  |
+        | 300    | 127  |
+        | -300   | -128 |
+
+    Scenario: On a uint8 grid the zero point stands for 0
+      Given the uint8 grid with scale 0.5 and zero point 128
+      Then these values quantize to these codes:
+        | value | code |
+        | 0     | 128  |
+        | 0.25  | 128  |
+        | 0.75  | 130  |
+        | -1    | 126  |
+        | -64   | 0    |
+        | -70   | 0    |
+        | 63.5  | 255  |
+        | 100   | 255  |
