@@ -64,6 +64,9 @@
 //   - Same model, data and configuration give bit-identical int8 weights,
 //     qparams and outputs; MinMax calibration does not depend on how
 //     samples are split into batches.
+//   - A calibration batch that is refused (NaN or Inf in the data or in
+//     an observed activation, a shape that does not fit) changes no
+//     statistic: observers see a batch only once all of it is known good.
 //   - A converted Model is safe for concurrent Forward calls.
 //   - A model with no quantizable layer comes back unchanged (Mode "fp32")
 //     and its Report says so.
