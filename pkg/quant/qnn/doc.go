@@ -4,8 +4,10 @@
 // # Overview
 //
 // Linear and Conv2D multiply int8 activations by int8 weights with int32
-// accumulation (quant.GemmInt), add an int32 bias and requantize the
-// accumulator to the output's int8 grid. Add rescales its inputs to one
+// accumulation (quant.GemmIntPacked, the weights packed once when the
+// kernel is built; Conv2D lays each output position's window out as a row,
+// im2row), add an int32 bias and requantize the accumulator to the
+// output's int8 grid. Add rescales its inputs to one
 // output scale. ReLU, MaxPool2D, AvgPool2D and GlobalAvgPool work on int8
 // codes directly. DynamicLinear quantizes its FP32 input per call and
 // returns FP32.
