@@ -20,6 +20,9 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
 
   Rule: Per-channel weights lose less than per-tensor weights when channels differ in range
 
+    # Channel c's largest weight is 0.01·1000^(c/15). One scale for the
+    # tensor is 10/127, so weights below 10/254 round to 0: channels 0, 1
+    # and 2, whose largest weights are 0.010, 0.016 and 0.025.
     Scenario Outline: <granularity> int8 weights on a Conv2D with uneven channels
       Given a 3x3 Conv2D layer with 8 input and 16 output channels whose output channels span weight ranges from 0.01 to 10
       When its weights are quantized <granularity> to int8
@@ -70,7 +73,13 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
 
   Rule: Clipping calibration methods beat MinMax on the bulk of data with outliers
 
-    # 64 × 1,024 = 65,536 values; 0.01% of them is 7 outliers.
+    # 64 × 1,024 = 65,536 values; 0.01% of them is 7 outliers. MinMax
+    # spends its codes on the outliers: 13.1 dB on the values within 4
+    # standard deviations, 14.8 dB over all values. Percentile, entropy and
+    # the moving average of 16 batches' extremes clip the outliers, trading
+    # the SQNR over all values for that of the bulk; MSE minimises the error
+    # over all values, so it gains little on the bulk but also beats MinMax
+    # over all values.
     Scenario Outline: <method> calibration on data with outliers
       Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
       When their range is calibrated with <method> for int8 affine per tensor
