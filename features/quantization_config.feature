@@ -171,17 +171,35 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
   Rule: Quantization parameters and rounding match PyTorch and ONNX, and can be checked by hand
 
     # The range seen is [1, 8], widened to include 0: [0, 8].
-    # Affine: scale 8/255, zero point qmin - round(0/scale).
-    # Symmetric: scale 8/127.5 (PyTorch's full range), zero point 0 (int8)
-    # or 128 (uint8).
+    # Affine: scale 8/(qmax - qmin), zero point qmin - round(0/scale).
+    # Symmetric: scale 8/((qmax - qmin)/2), zero point 0 (int8) or the
+    # middle code (uint8: 128, or 64 over [0, 127]).
     Scenario: PyTorch's MinMaxObserver after the batches 1 to 6 and 4 to 8
       Given a MinMax observer has seen the values 1, 2, 3, 4, 5, 6 and then 4, 5, 6, 7, 8
       Then it gives these qparams:
-        | dtype | scheme    | scale     | zero point |
-        | uint8 | affine    | 0.0313725 | 0          |
-        | int8  | affine    | 0.0313725 | -128       |
-        | int8  | symmetric | 0.0627451 | 0          |
-        | uint8 | symmetric | 0.0627451 | 128        |
+        | dtype | scheme    | range       | scale     | zero point |
+        | uint8 | affine    | [0, 255]    | 0.0313725 | 0          |
+        | int8  | affine    | [-128, 127] | 0.0313725 | -128       |
+        | int8  | symmetric | [-128, 127] | 0.0627451 | 0          |
+        | uint8 | symmetric | [0, 255]    | 0.0627451 | 128        |
+        | int8  | symmetric | [-127, 127] | 0.0629921 | 0          |
+        | uint8 | affine    | [0, 127]    | 0.0629921 | 0          |
+        | int8  | affine    | [-64, 63]   | 0.0629921 | -64        |
+        | uint8 | symmetric | [0, 127]    | 0.125984  | 64         |
+
+    # Each channel's scale is its largest absolute weight / 127.
+    Scenario: Per-channel symmetric weights get one scale per output channel
+      Given the weights of a layer with 3 output channels:
+        | channel | weights               |
+        | 0       | 1.27, -0.6, 0.5       |
+        | 1       | 0.0254, 0.01, -0.012  |
+        | 2       | -12.7, 3, 0           |
+      When the weights are quantized as int8 symmetric per-channel over [-127, 127]
+      Then each output channel gets:
+        | channel | scale  | zero point | codes        |
+        | 0       | 0.01   | 0          | 127, -60, 50 |
+        | 1       | 0.0002 | 0          | 127, 50, -60 |
+        | 2       | 0.1    | 0          | -127, 30, 0  |
 
     Scenario: Ties round half to even and values beyond the range saturate
       Given the int8 grid with scale 1 and zero point 0

@@ -97,6 +97,9 @@ func registerConfigSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the value (-?\d+(?:\.\d+)?) quantizes to code (-?\d+) and dequantizes to (-?\d+(?:\.\d+)?) to 6 significant digits$`, valueQuantizesTo)
 	sc.Step(`^a MinMax observer has seen the values ((?:-?\d+(?:\.\d+)?, )*-?\d+(?:\.\d+)?) and then ((?:-?\d+(?:\.\d+)?, )*-?\d+(?:\.\d+)?)$`, minMaxHasSeen)
 	sc.Step(`^it gives these qparams:$`, itGivesTheseQParams)
+	sc.Step(`^the weights of a layer with (\d+) output channels:$`, theWeightsOfALayer)
+	sc.Step(`^the weights are quantized as `+specPattern+`$`, theWeightsAreQuantizedAs)
+	sc.Step(`^each output channel gets:$`, eachOutputChannelGets)
 	sc.Step(`^the (int8|uint8) grid with scale (\d+(?:\.\d+)?) and zero point (-?\d+)$`, theGrid)
 	sc.Step(`^these values quantize to these codes:$`, theseValuesQuantizeTo)
 }
@@ -706,7 +709,11 @@ func itGivesTheseQParams(ctx context.Context, table *godog.Table) error {
 	}
 	var bad []string
 	for _, r := range rows {
-		spec, err := parseSpec(r["dtype"], r["scheme"], "per-tensor", "", "")
+		lo, hi, err := parseRange(r["range"])
+		if err != nil {
+			return err
+		}
+		spec, err := parseSpec(r["dtype"], r["scheme"], "per-tensor", lo, hi)
 		if err != nil {
 			return err
 		}
@@ -729,7 +736,92 @@ func itGivesTheseQParams(ctx context.Context, table *godog.Table) error {
 			return fmt.Errorf("row %v: scale and zero point must be numbers", r)
 		}
 		if !sameTo6Digits(float64(qp.Scale[0]), scale) || qp.ZeroPoint[0] != int32(zp) {
-			bad = append(bad, fmt.Sprintf("%s %s: scale %.7g zero point %d, want %s and %d", r["dtype"], r["scheme"], qp.Scale[0], qp.ZeroPoint[0], r["scale"], zp))
+			bad = append(bad, fmt.Sprintf("%s %s %s: scale %.7g zero point %d, want %s and %d", r["dtype"], r["scheme"], r["range"], qp.Scale[0], qp.ZeroPoint[0], r["scale"], zp))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// parseRange reads an optional table cell "[-127, 127]" into its bounds;
+// an empty cell gives empty strings (the dtype's full range).
+func parseRange(cell string) (lo, hi string, err error) {
+	if cell == "" {
+		return "", "", nil
+	}
+	a, b, ok := strings.Cut(strings.Trim(cell, "[]"), ",")
+	if !ok || !strings.HasPrefix(cell, "[") || !strings.HasSuffix(cell, "]") {
+		return "", "", fmt.Errorf("range %q is not written [min, max]", cell)
+	}
+	return strings.TrimSpace(a), strings.TrimSpace(b), nil
+}
+
+// theWeightsOfALayer makes a weight tensor [channels, n] from a table with
+// one row of weights per output channel.
+func theWeightsOfALayer(ctx context.Context, channels int, table *godog.Table) error {
+	rows, err := tableRows(table, "channel", "weights")
+	if err != nil {
+		return err
+	}
+	if len(rows) != channels {
+		return fmt.Errorf("the table has %d channels, want %d", len(rows), channels)
+	}
+	var data []float32
+	n := -1
+	for _, r := range rows {
+		ws, err := float32s(r["weights"])
+		if err != nil {
+			return err
+		}
+		if n >= 0 && len(ws) != n {
+			return fmt.Errorf("channel %s has %d weights, channel 0 has %d", r["channel"], len(ws), n)
+		}
+		n = len(ws)
+		data = append(data, ws...)
+	}
+	configOf(ctx).x = tensor.MustFromData(data, channels, n)
+	return nil
+}
+
+func theWeightsAreQuantizedAs(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
+	spec, err := parseSpec(dtype, scheme, granularity, lo, hi)
+	if err != nil {
+		return err
+	}
+	_, err = configOf(ctx).quantizeWith(granularity, ptq.MethodMinMax, spec)
+	return err
+}
+
+func eachOutputChannelGets(ctx context.Context, table *godog.Table) error {
+	cs := configOf(ctx)
+	r, err := cs.lastResult()
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "channel", "scale", "zero point", "codes")
+	if err != nil {
+		return err
+	}
+	if len(rows) != len(r.qp.Scale) {
+		return fmt.Errorf("the weights have %d scales, the table %d channels", len(r.qp.Scale), len(rows))
+	}
+	per := r.q.Len() / len(rows)
+	var bad []string
+	for c, row := range rows {
+		scale, err1 := strconv.ParseFloat(row["scale"], 64)
+		zp, err2 := strconv.Atoi(row["zero point"])
+		codes, err3 := ints(row["codes"])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return fmt.Errorf("channel %s: %w", row["channel"], err)
+		}
+		var got []int32
+		for i := c * per; i < (c+1)*per; i++ {
+			got = append(got, r.q.At(i))
+		}
+		if !sameTo6Digits(float64(r.qp.Scale[c]), scale) || r.qp.ZeroPoint[c] != int32(zp) || !slices.Equal(got, codes) {
+			bad = append(bad, fmt.Sprintf("channel %d: scale %.7g, zero point %d, codes %v; want %s, %d, %v", c, r.qp.Scale[c], r.qp.ZeroPoint[c], got, row["scale"], zp, codes))
 		}
 	}
 	if len(bad) > 0 {
