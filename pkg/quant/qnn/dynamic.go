@@ -18,6 +18,8 @@ type DynamicLinear struct {
 	In, Out int
 	W       Weights
 	Bias    []float32
+	// wt is W packed once for the GEMM, as Linear does.
+	wt *quant.PackedB
 }
 
 // NewDynamicLinear checks the weight and bias shapes.
@@ -28,7 +30,7 @@ func NewDynamicLinear(w Weights, in, out int, bias []float32) (*DynamicLinear, e
 	if bias != nil && len(bias) != out {
 		return nil, fmt.Errorf("qnn: DynamicLinear: %d biases for %d outputs: %w", len(bias), out, quant.ErrShape)
 	}
-	return &DynamicLinear{In: in, Out: out, W: w, Bias: bias}, nil
+	return &DynamicLinear{In: in, Out: out, W: w, Bias: bias, wt: quant.PackBT(out, in, w.Data, w.Zero)}, nil
 }
 
 // DynamicParams returns the per-call input qparams DynamicQuantizeLinear
@@ -68,7 +70,7 @@ func (l *DynamicLinear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	q := make([]int8, x.Len())
 	act.Quantize(q, x.Data())
 	acc := make([]int32, n*l.Out)
-	quant.GemmIntNT(n, l.Out, l.In, q, []int32{act.Zero}, l.W.Data, l.W.Zero, acc)
+	quant.GemmIntPacked(n, q, []int32{act.Zero}, l.wt, acc)
 	y := tensor.New(n, l.Out)
 	yd := y.Data()
 	for i := range n {
