@@ -3,6 +3,7 @@ package ptq
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -16,7 +17,8 @@ type FallbackOptions struct {
 	Config Config
 	// MaxDrop is the largest metric drop against FP32 to accept, in the
 	// metric's unit: a fraction for accuracy (0.01 is one point), dB for
-	// output SQNR (whose FP32 value is the 200 dB cap).
+	// output SQNR (whose FP32 value is the 200 dB cap). A negative, NaN or
+	// infinite budget is refused (ErrInvalidConfig).
 	MaxDrop float64
 	// BatchSize is the evaluation batch size; 0 means 256.
 	BatchSize int
@@ -64,13 +66,16 @@ func (r *FallbackReport) String() string {
 // QuantizeWithBudget quantizes g and, while the metric on eval drops by
 // more than opts.MaxDrop against FP32, reverts the most sensitive
 // remaining layer to FP32, one at a time, in the order of a sensitivity
-// analysis (largest recovery first). It returns the last model, which meets
-// the budget unless every layer had to be reverted, and the record of
-// every step.
+// analysis (largest recovery first, then largest drop). It returns the
+// last model and the record of every step, each with the metric of the
+// model holding the layers reverted so far in FP32. The budget is always
+// met in the end, since with every layer reverted the model computes
+// exactly what the FP32 model does. MaxDrop is refused when negative, NaN
+// or infinite.
 func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts FallbackOptions) (*Model, *FallbackReport, error) {
 	t0 := time.Now()
-	if opts.MaxDrop < 0 {
-		return nil, nil, fmt.Errorf("ptq: fallback: negative budget %v: %w", opts.MaxDrop, ErrInvalidConfig)
+	if !(opts.MaxDrop >= 0) || math.IsInf(opts.MaxDrop, 1) {
+		return nil, nil, fmt.Errorf("ptq: fallback: budget %v, want a finite drop >= 0: %w", opts.MaxDrop, ErrInvalidConfig)
 	}
 	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
 	if err != nil {

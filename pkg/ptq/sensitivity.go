@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -33,7 +34,8 @@ const (
 	MetricSQNR = "output_sqnr_db"
 )
 
-// LayerSensitivity is how much one quantizable layer matters.
+// LayerSensitivity is how much one quantizable layer matters. Its JSON
+// fields are listed on SensitivityReport.
 type LayerSensitivity struct {
 	Layer string `json:"layer"`
 	Kind  string `json:"kind"`
@@ -49,23 +51,43 @@ type LayerSensitivity struct {
 	// Recovery is OnlyThisFP32 minus the all-int8 metric: what keeping this
 	// layer in FP32 gives back.
 	Recovery float64 `json:"recovery"`
-	// SQNR is the layer's output SQNR in dB in the all-int8 model.
+	// SQNR is the SQNR in dB of the layer's output (after the BatchNorm2D
+	// and ReLU fused into it) against the FP32 model's, when only this
+	// layer is quantized, on the first 256 evaluation samples: the error
+	// this layer adds by itself, not that of the layers before it. 200 dB
+	// stands for identical outputs.
 	SQNR float64 `json:"sqnr_db"`
 	// Sensitive is set when Drop or Recovery reaches the threshold.
 	Sensitive bool `json:"sensitive"`
 }
 
 // SensitivityReport ranks the quantizable layers of a model, most
-// sensitive first. Its JSON form is documented by SensitivitySchema:
+// sensitive first. Its JSON form (WriteJSON) is one object whose fields
+// are, in this order:
 //
-//	schema       string  always "ptqspec.sensitivity/v1"
-//	metric       string  "accuracy" (fraction) or "output_sqnr_db"
-//	fp32         number  the FP32 model's metric
-//	all_int8     number  the metric with every layer quantized
-//	threshold    number  Drop or Recovery at which a layer is sensitive
-//	samples      int     evaluation samples
-//	layers       array   LayerSensitivity, sorted (see Sort)
-//	sensitive    array   names of the sensitive layers, in rank order
+//	schema     string   always SensitivitySchema, "ptqspec.sensitivity/v1"
+//	metric     string   "accuracy" (a fraction) or "output_sqnr_db" (dB)
+//	fp32       number   the FP32 model's metric (200 for output_sqnr_db)
+//	all_int8   number   the metric with every layer quantized
+//	threshold  number   Drop or Recovery at which a layer is sensitive
+//	samples    integer  evaluation samples
+//	layers     array    one object per layer, most sensitive first (Sort)
+//	sensitive  array    names (strings) of the sensitive layers, in rank order
+//	seconds    number   wall-clock time of the analysis
+//
+// and each object of layers has the fields
+//
+//	layer           string   node name
+//	kind            string   layer kind, such as "Linear"
+//	only_this_int8  number   OnlyThisInt8
+//	only_this_fp32  number   OnlyThisFP32
+//	drop            number   Drop
+//	recovery        number   Recovery
+//	sqnr_db         number   SQNR
+//	sensitive       boolean  Sensitive
+//
+// Metric values are in the metric's unit. The schema name changes only
+// when a field changes meaning or disappears.
 type SensitivityReport struct {
 	Schema    string             `json:"schema"`
 	Metric    string             `json:"metric"`
@@ -75,7 +97,9 @@ type SensitivityReport struct {
 	Samples   int                `json:"samples"`
 	Layers    []LayerSensitivity `json:"layers"`
 	Sensitive []string           `json:"sensitive"`
-	Seconds   float64            `json:"seconds"`
+	// Seconds is the wall-clock time of the analysis; it is the only
+	// field that differs between two runs on the same inputs.
+	Seconds float64 `json:"seconds"`
 }
 
 // SensitivityOptions configure AnalyzeSensitivity.
@@ -83,7 +107,11 @@ type SensitivityOptions struct {
 	// Config is the quantization configuration every variant uses.
 	Config Config
 	// Threshold marks a layer sensitive when its Drop or Recovery reaches
-	// it, in the metric's unit (a fraction of accuracy, or dB).
+	// it, in the metric's unit: a fraction of accuracy (0.05 is 5 points),
+	// or dB of output SQNR, where the FP32 model scores the 200 dB cap so
+	// that a Threshold of 200-F marks the layers that alone bring the
+	// output SQNR down to F dB. 0 marks no layer; a negative or NaN
+	// Threshold is refused (ErrInvalidConfig).
 	Threshold float64
 	// Workers bounds the variants evaluated at once; 0 means GOMAXPROCS.
 	Workers int
@@ -185,6 +213,9 @@ func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // finish in.
 func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts SensitivityOptions) (*SensitivityReport, error) {
 	t0 := time.Now()
+	if !(opts.Threshold >= 0) || math.IsInf(opts.Threshold, 1) {
+		return nil, fmt.Errorf("ptq: sensitivity: threshold %v, want a finite value >= 0: %w", opts.Threshold, ErrInvalidConfig)
+	}
 	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
 	if err != nil {
 		return nil, err
@@ -202,11 +233,18 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 	if rep.AllInt8, err = s.score(all); err != nil {
 		return nil, err
 	}
-	// Per-layer SQNR in the all-int8 model, on the first evaluation samples.
-	x, _ := s.eval.X.Slice(0, min(s.eval.Len(), sqnrSamples))
-	mrep := &Report{}
-	if err := measure(s.graph, all, x, mrep); err != nil {
+	// Each layer's SQNR is measured, with only it quantized, against the
+	// FP32 outputs of every node on the first evaluation samples.
+	x, err := s.eval.X.Slice(0, min(s.eval.Len(), sqnrSamples))
+	if err != nil {
 		return nil, err
+	}
+	ref := map[string]*tensor.Tensor{}
+	if _, err := s.graph.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
+		ref[n.Name] = out
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("ptq: sensitivity: FP32 model: %w", err)
 	}
 	rows := make([]LayerSensitivity, len(layers))
 	errs := make([]error, len(layers))
@@ -226,7 +264,7 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 				errs[i] = err
 				return
 			}
-			errs[i] = s.analyzeLayer(name, layers, rep, mrep, &rows[i])
+			errs[i] = s.analyzeLayer(name, layers, rep, x, ref, &rows[i])
 		}()
 	}
 	wg.Wait()
@@ -241,29 +279,34 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 	return rep, nil
 }
 
-func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityReport, mrep *Report, row *LayerSensitivity) error {
+// analyzeLayer fills row with the two views of one layer and its SQNR
+// with only it quantized, measured on x against the FP32 outputs ref.
+func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityReport, x *tensor.Tensor, ref map[string]*tensor.Tensor, row *LayerSensitivity) error {
+	fail := func(err error) error { return fmt.Errorf("ptq: sensitivity of %q: %w", name, err) }
 	others := slices.DeleteFunc(slices.Clone(layers), func(l string) bool { return l == name })
 	only, err := s.variant(others)
 	if err != nil {
-		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+		return fail(err)
 	}
 	but, err := s.variant([]string{name})
 	if err != nil {
-		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+		return fail(err)
 	}
 	np, _ := only.plan.Node(name)
 	*row = LayerSensitivity{Layer: name, Kind: np.Kind}
 	if row.OnlyThisInt8, err = s.score(only); err != nil {
-		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+		return fail(err)
 	}
 	if row.OnlyThisFP32, err = s.score(but); err != nil {
-		return fmt.Errorf("ptq: sensitivity of %q: %w", name, err)
+		return fail(err)
 	}
+	outs, err := only.Outputs(x)
+	if err != nil {
+		return fail(err)
+	}
+	row.SQNR = capDB(quant.SQNR(ref[np.groupEnd()].Data(), outs[name].Data()))
 	row.Drop = rep.FP32 - row.OnlyThisInt8
 	row.Recovery = row.OnlyThisFP32 - rep.AllInt8
-	if l, ok := mrep.Layer(name); ok && l.SQNR != nil {
-		row.SQNR = *l.SQNR
-	}
 	row.Sensitive = rep.Threshold > 0 && (row.Drop >= rep.Threshold || row.Recovery >= rep.Threshold)
 	return nil
 }

@@ -4,117 +4,357 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math/rand/v2"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
-	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/models"
 )
 
-// fragileTask trains a three-layer MLP on Gaussian blobs whose last feature
-// is always 0, then gives layer "linear1" a column of huge weights on that
-// feature: the FP32 function is unchanged, but the weights' range, and so
-// their int8 step, becomes 1000 times too coarse.
-func fragileTask(t *testing.T) (*nn.Graph, *datasets.Dataset, *datasets.Dataset) {
+// fragileTasks caches the trained tasks of fragileTask by their config;
+// tests only read them.
+var fragileTasks sync.Map
+
+type fragileEntry struct {
+	once sync.Once
+	task *models.FragileTask
+	err  error
+}
+
+// fragileTask returns models.FragileMLP's MLP linear1, relu1, linear2,
+// relu2, linear3 trained on 8 Gaussian blobs with spread 4 (about 90%
+// held-out accuracy, chance is 12.5%), with outlier weights on the
+// always-zero inputs of the given layers: FP32 unchanged, int8 weights
+// Magnitude/127 per step. Tests must not modify the result.
+func fragileTask(t *testing.T, outliers ...models.Outlier) *models.FragileTask {
 	t.Helper()
-	const feats = 9
-	d, err := datasets.Blobs(datasets.BlobsConfig{Samples: 1200, Features: feats, Classes: 4, Spread: 0.6, Seed: 7})
+	cfg := models.DefaultFragileConfig()
+	cfg.Classes, cfg.Spread, cfg.Outliers = 8, 4, outliers
+	v, _ := fragileTasks.LoadOrStore(fmt.Sprint(outliers), &fragileEntry{})
+	e := v.(*fragileEntry)
+	e.once.Do(func() { e.task, e.err = models.FragileMLP(cfg) })
+	if e.err != nil {
+		t.Fatal(e.err)
+	}
+	return e.task
+}
+
+// analyze runs AnalyzeSensitivity on a task with the default config.
+func analyze(t *testing.T, task *models.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
+	t.Helper()
+	if opts.Config.Method == "" {
+		opts.Config = DefaultConfig()
+	}
+	rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), eval, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := d.X.Data()
-	for i := 0; i < d.Len(); i++ {
-		x[i*feats+feats-1] = 0
-	}
-	train, _ := d.Subset(0, 800)
-	eval, _ := d.Subset(800, 1200)
-	rng := rand.New(rand.NewPCG(3, 4))
-	g, err := nn.Sequential([]int{feats}, nn.NewLinear(feats, 32, rng), nn.NewReLU(),
-		nn.NewLinear(32, 32, rng), nn.NewReLU(), nn.NewLinear(32, 4, rng))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nn.Fit(g, train.X, train.Labels, nn.TrainConfig{Epochs: 15, BatchSize: 32, Seed: 1, Optimizer: nn.NewAdam(0.01)}); err != nil {
-		t.Fatal(err)
-	}
-	n, _ := g.Node("linear1")
-	w := n.Layer.(*nn.Linear).Weight.Value
-	for o := range w.Dim(0) {
-		w.Set(1000, o, feats-1)
-	}
-	return g, train, eval
+	return rep
 }
 
 func TestSensitivityFindsFragileLayer(t *testing.T) {
-	g, train, eval := fragileTask(t)
-	rep, err := AnalyzeSensitivity(context.Background(), g, train.Source(100), eval, SensitivityOptions{Config: DefaultConfig(), Threshold: 0.05})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name, layer string
+		// minGap is how far the fragile layer's drop and recovery must lead
+		// every other layer's, as a fraction of accuracy.
+		minGap float64
+		// maxSQNR bounds the fragile layer's own SQNR, minSQNR every other
+		// layer's, in dB.
+		maxSQNR, minSQNR float64
+	}{
+		{"first layer", "linear1", 0.5, 3, 30},
+		{"hidden layer", "linear2", 0.5, 3, 30},
+		{"output layer", "linear3", 0.5, 3, 30},
 	}
-	t.Log("\n" + rep.Markdown())
-	if rep.Metric != MetricAccuracy {
-		t.Fatalf("metric %q, want accuracy", rep.Metric)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			task := fragileTask(t, models.Outlier{Layer: c.layer, Magnitude: 1000})
+			rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
+			if rep.Metric != MetricAccuracy || rep.FP32 < 0.85 || rep.Samples != task.Eval.Len() {
+				t.Fatalf("metric %q, FP32 %.3f, %d samples: want accuracy >= 0.85 on %d samples", rep.Metric, rep.FP32, rep.Samples, task.Eval.Len())
+			}
+			if got := rep.Ranking(); got[0] != c.layer || len(got) != 3 {
+				t.Fatalf("ranking %q, want %q first of 3\n%s", got, c.layer, rep.Markdown())
+			}
+			top := rep.Layers[0]
+			for _, l := range rep.Layers[1:] {
+				if top.Drop-l.Drop < c.minGap || top.Recovery-l.Recovery < c.minGap {
+					t.Errorf("%s (drop %.3f, recovery %.3f) leads %s (drop %.3f, recovery %.3f) by less than %g",
+						top.Layer, top.Drop, top.Recovery, l.Layer, l.Drop, l.Recovery, c.minGap)
+				}
+				if l.SQNR < c.minSQNR {
+					t.Errorf("%s: SQNR %.2f dB with only it in int8, want >= %g: the fragile layer's error leaks into it", l.Layer, l.SQNR, c.minSQNR)
+				}
+			}
+			if top.SQNR > c.maxSQNR {
+				t.Errorf("%s: SQNR %.2f dB, want <= %g", top.Layer, top.SQNR, c.maxSQNR)
+			}
+			if !slices.Equal(rep.Sensitive, []string{c.layer}) {
+				t.Errorf("sensitive = %q, want [%s]", rep.Sensitive, c.layer)
+			}
+		})
 	}
-	if rep.FP32 < 0.9 {
-		t.Fatalf("FP32 accuracy %.3f: the task did not train", rep.FP32)
-	}
-	if got := rep.Ranking()[0]; got != "linear1" {
-		t.Errorf("most sensitive %q, want linear1", got)
-	}
-	top := rep.Layers[0]
-	if top.Drop < 0.3 || top.Recovery < 0.3 {
-		t.Errorf("fragile layer drop %.3f recovery %.3f, want both >= 0.3", top.Drop, top.Recovery)
-	}
-	if len(rep.Sensitive) != 1 || rep.Sensitive[0] != "linear1" {
-		t.Errorf("sensitive = %v, want [linear1]", rep.Sensitive)
-	}
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		t.Fatal(err)
-	}
-	var decoded map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil || decoded["schema"] != SensitivitySchema {
-		t.Fatalf("json schema: %v %v", err, decoded["schema"])
-	}
-	buf.Reset()
-	if err := rep.WriteCSV(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if lines := strings.Count(buf.String(), "\n"); lines != 1+len(rep.Layers) {
-		t.Errorf("csv has %d lines, want %d", lines, 1+len(rep.Layers))
-	}
+}
 
-	again, err := AnalyzeSensitivity(context.Background(), g, train.Source(100), eval, SensitivityOptions{Config: DefaultConfig(), Threshold: 0.05, Workers: 1})
-	if err != nil {
-		t.Fatal(err)
+func TestSensitivityThreshold(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	cases := []struct {
+		name      string
+		threshold float64
+		want      []string
+	}{
+		{"zero marks none", 0, []string{}},
+		{"below both", 0.05, []string{"linear1", "linear2"}},
+		{"between", 0.4, []string{"linear1"}},
+		{"above both", 0.9, []string{}},
 	}
-	for i := range rep.Layers {
-		a, b := rep.Layers[i], again.Layers[i]
-		if a.Layer != b.Layer || a.OnlyThisInt8 != b.OnlyThisInt8 || a.OnlyThisFP32 != b.OnlyThisFP32 || a.SQNR != b.SQNR {
-			t.Errorf("run with 1 worker differs at rank %d: %+v vs %+v", i, a, b)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: c.threshold})
+			if !slices.Equal(rep.Sensitive, c.want) {
+				t.Fatalf("threshold %g: sensitive %q, want %q\n%s", c.threshold, rep.Sensitive, c.want, rep.Markdown())
+			}
+		})
+	}
+}
+
+func TestSensitivityWithoutLabels(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	eval := &datasets.Dataset{Name: "unlabelled", X: task.Eval.X}
+	rep := analyze(t, task, eval, SensitivityOptions{})
+	if rep.Metric != MetricSQNR || rep.FP32 != 200 {
+		t.Fatalf("metric %q with FP32 %v, want %q with 200 dB", rep.Metric, rep.FP32, MetricSQNR)
+	}
+	if rep.Ranking()[0] != "linear1" {
+		t.Fatalf("ranking %q, want linear1 first", rep.Ranking())
+	}
+	const fragileMax, othersMin = 3.0, 30.0 // dB
+	for _, l := range rep.Layers {
+		if (l.Layer == "linear1") != (l.OnlyThisInt8 < fragileMax) || (l.Layer != "linear1" && l.OnlyThisInt8 < othersMin) {
+			t.Errorf("%s: output SQNR %.2f dB with only it in int8; want < %g for linear1, >= %g for the others", l.Layer, l.OnlyThisInt8, fragileMax, othersMin)
 		}
 	}
 }
 
-func TestFallbackMeetsBudget(t *testing.T) {
-	g, train, eval := fragileTask(t)
-	m, rep, err := QuantizeWithBudget(context.Background(), g, train.Source(100), eval, FallbackOptions{Config: DefaultConfig(), MaxDrop: 0.01})
-	if err != nil {
+// TestSensitivityWorkersAndMethods runs every calibration method with
+// several worker counts: under -race it checks that variants converted
+// at once from one calibration do not race, and that the numbers do not
+// depend on the number of workers.
+func TestSensitivityWorkersAndMethods(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	for _, method := range Methods {
+		t.Run(method, func(t *testing.T) {
+			var first *SensitivityReport
+			for _, workers := range []int{1, 3} {
+				cfg := DefaultConfig()
+				cfg.Method = method
+				// Two calibration batches: the entropy observer's qparams,
+				// recomputed after every batch, dominate the time.
+				rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(400), task.Eval,
+					SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Ranking()[0] != "linear1" {
+					t.Errorf("%d workers: ranking %q, want linear1 first", workers, rep.Ranking())
+				}
+				rep.Seconds = 0
+				if first == nil {
+					first = rep
+					continue
+				}
+				if !reflect.DeepEqual(first, rep) {
+					t.Errorf("%d workers give\n%s\n1 worker gives\n%s", workers, rep.Markdown(), first.Markdown())
+				}
+			}
+		})
+	}
+}
+
+func TestSensitivityReportFormats(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	t.Log("\n" + rep.String())
-	if !rep.Met || len(rep.Reverted) == 0 || rep.Reverted[0].Layer != "linear1" {
-		t.Fatalf("fallback %+v: want linear1 reverted first and the budget met", rep)
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &top); err != nil {
+		t.Fatal(err)
 	}
-	if rep.Final < rep.AllInt8 {
-		t.Errorf("final %.3f below all-int8 %.3f", rep.Final, rep.AllInt8)
+	var keys []string
+	for k := range top {
+		keys = append(keys, k)
 	}
-	acc, err := Accuracy(m, eval.X, eval.Labels, 64)
-	if err != nil || acc != rep.Final {
-		t.Errorf("returned model accuracy %.4f (err %v), report says %.4f", acc, err, rep.Final)
+	slices.Sort(keys)
+	wantKeys := []string{"all_int8", "fp32", "layers", "metric", "samples", "schema", "seconds", "sensitive", "threshold"}
+	if !slices.Equal(keys, wantKeys) {
+		t.Errorf("JSON fields %q, want %q (as documented on SensitivityReport)", keys, wantKeys)
 	}
-	if np, _ := m.Plan().Node("linear1"); np.Role != FP32 {
-		t.Errorf("linear1 role %v, want fp32", np.Role)
+	if string(top["schema"]) != `"`+SensitivitySchema+`"` {
+		t.Errorf("schema %s, want %q", top["schema"], SensitivitySchema)
 	}
+	var back SensitivityReport
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || !reflect.DeepEqual(&back, rep) {
+		t.Errorf("JSON does not read back (%v):\n%+v\n%+v", err, back, *rep)
+	}
+
+	buf.Reset()
+	if err := rep.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1+len(rep.Layers) || lines[0] != strings.Join(csvHeader, ",") {
+		t.Errorf("CSV:\n%s\nwant the header and %d rows", buf.String(), len(rep.Layers))
+	}
+	if !strings.HasPrefix(lines[1], "1,linear1,Linear,0.125000,") {
+		t.Errorf("CSV row 1 is %q, want linear1 with 0.125000 only-this-int8 accuracy", lines[1])
+	}
+	md := rep.Markdown()
+	if n := strings.Count(md, "\n| "); n != 1+len(rep.Layers) {
+		t.Errorf("Markdown has %d table rows, want %d:\n%s", n, 1+len(rep.Layers), md)
+	}
+}
+
+func TestSensitivityRefuses(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	empty := &datasets.Dataset{Name: "empty"}
+	cases := []struct {
+		name      string
+		eval      *datasets.Dataset
+		threshold float64
+		want      error
+	}{
+		{"negative threshold", task.Eval, -0.1, ErrInvalidConfig},
+		{"NaN threshold", task.Eval, math.NaN(), ErrInvalidConfig},
+		{"infinite threshold", task.Eval, math.Inf(1), ErrInvalidConfig},
+		{"no evaluation data", nil, 0.05, ErrNoCalibrationData},
+		{"empty evaluation data", empty, 0.05, ErrNoCalibrationData},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), c.eval,
+				SensitivityOptions{Config: DefaultConfig(), Threshold: c.threshold})
+			if !errors.Is(err, c.want) || rep != nil {
+				t.Fatalf("err = %v, report %v; want %v and no report", err, rep != nil, c.want)
+			}
+		})
+	}
+}
+
+func TestFallbackMeetsBudget(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	cases := []struct {
+		name     string
+		budget   float64
+		reverted []string
+	}{
+		{"all-int8 fits", 0.85, nil},
+		{"one layer", 0.35, []string{"linear1"}},
+		{"two layers", 0.01, []string{"linear1", "linear2"}},
+		{"zero budget", 0, []string{"linear1", "linear2"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), task.Eval,
+				FallbackOptions{Config: DefaultConfig(), MaxDrop: c.budget})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range rep.Reverted {
+				got = append(got, s.Layer)
+			}
+			if !slices.Equal(got, c.reverted) || !rep.Met || rep.FP32-rep.Final > c.budget {
+				t.Fatalf("reverted %q, want %q, and the budget met:\n%s", got, c.reverted, rep)
+			}
+			acc, err := Accuracy(m, task.Eval.X, task.Eval.Labels, 64)
+			if err != nil || acc != rep.Final {
+				t.Errorf("returned model accuracy %.4f (err %v), report says %.4f", acc, err, rep.Final)
+			}
+			for _, name := range got {
+				if np, _ := m.Plan().Node(name); np.Role != FP32 {
+					t.Errorf("%s role %v, want fp32", name, np.Role)
+				}
+			}
+		})
+	}
+}
+
+func TestFallbackRefuses(t *testing.T) {
+	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	cases := []struct {
+		name   string
+		budget float64
+		eval   *datasets.Dataset
+		want   error
+	}{
+		{"negative budget", -0.01, task.Eval, ErrInvalidConfig},
+		{"NaN budget", math.NaN(), task.Eval, ErrInvalidConfig},
+		{"infinite budget", math.Inf(1), task.Eval, ErrInvalidConfig},
+		{"no evaluation data", 0.01, nil, ErrNoCalibrationData},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), c.eval,
+				FallbackOptions{Config: DefaultConfig(), MaxDrop: c.budget})
+			if !errors.Is(err, c.want) || m != nil || rep != nil {
+				t.Fatalf("err = %v (model %v, report %v), want %v and nothing returned", err, m != nil, rep != nil, c.want)
+			}
+		})
+	}
+}
+
+func ExampleAnalyzeSensitivity() {
+	cfg := models.DefaultFragileConfig()
+	cfg.Outliers = []models.Outlier{{Layer: "linear2", Magnitude: 1000}}
+	task, err := models.FragileMLP(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), task.Eval,
+		SensitivityOptions{Config: DefaultConfig(), Threshold: 0.05})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	top := rep.Layers[0]
+	fmt.Printf("FP32 %.0f%%, all int8 %.0f%%\n", 100*rep.FP32, 100*rep.AllInt8)
+	fmt.Printf("most sensitive: %s (only it in int8: %.0f%%, only it in FP32: %.0f%%)\n",
+		top.Layer, 100*top.OnlyThisInt8, 100*top.OnlyThisFP32)
+	fmt.Println("sensitive:", rep.Sensitive)
+	// Output:
+	// FP32 100%, all int8 25%
+	// most sensitive: linear2 (only it in int8: 25%, only it in FP32: 100%)
+	// sensitive: [linear2]
+}
+
+func ExampleQuantizeWithBudget() {
+	cfg := models.DefaultFragileConfig()
+	cfg.Outliers = []models.Outlier{{Layer: "linear1", Magnitude: 1000}}
+	task, err := models.FragileMLP(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), task.Eval,
+		FallbackOptions{Config: DefaultConfig(), MaxDrop: 0.01})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range rep.Reverted {
+		fmt.Printf("%s -> FP32: accuracy %.0f%%\n", s.Layer, 100*s.Metric)
+	}
+	fmt.Println("budget met:", rep.Met)
+	// Output:
+	// linear1 -> FP32: accuracy 100%
+	// budget met: true
 }
