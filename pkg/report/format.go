@@ -1,0 +1,161 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/ptqspec/ptqspec/pkg/ptq"
+)
+
+// percent formats a fraction as a percentage with two decimals.
+func percent(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) }
+
+// signedPoints formats an accuracy change (a fraction) in percentage
+// points with an explicit sign; a drop is negative.
+func signedPoints(change float64) string {
+	return signed(100*change, 2) + " pt"
+}
+
+// signed formats v with prec decimals, an explicit sign and a true minus.
+func signed(v float64, prec int) string {
+	s := strconv.FormatFloat(math.Abs(v), 'f', prec, 64)
+	if z, _ := strconv.ParseFloat(s, 64); z == 0 {
+		return "±" + s
+	}
+	if v < 0 {
+		return "−" + s
+	}
+	return "+" + s
+}
+
+// points formats a fraction in percentage points, trimming zeros: 0.01 is
+// "1 pt".
+func points(f float64) string { return trim(strconv.FormatFloat(100*f, 'f', 2, 64)) + " pt" }
+
+// trim removes trailing zeros after a decimal point.
+func trim(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// db formats a decibel value.
+func db(v float64) string { return fmt.Sprintf("%.1f dB", v) }
+
+// dbShort formats a decibel value without a trailing ".0".
+func dbShort(v float64) string { return trim(strconv.FormatFloat(v, 'f', 1, 64)) + " dB" }
+
+// byteSize formats a byte count in binary units.
+func byteSize(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	default:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1024*1024))
+	}
+}
+
+// scale formats a quantization scale with four significant digits.
+func scale(v float32) string { return strconv.FormatFloat(float64(v), 'g', 4, 32) }
+
+// seconds formats a duration in seconds.
+func seconds(s float64) string {
+	switch {
+	case s < 0.001:
+		return fmt.Sprintf("%.0f µs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	case s < 120:
+		return fmt.Sprintf("%.2f s", s)
+	default:
+		return fmt.Sprintf("%dm %02ds", int(s)/60, int(s)%60)
+	}
+}
+
+// metricUnit renders values of a ptq metric (accuracy fractions or dB).
+type metricUnit struct {
+	// mul converts a metric value to the displayed number.
+	mul float64
+	// name is the metric's name in prose; axis labels a value axis and
+	// delta a difference axis.
+	name, axis, delta string
+	// value and diff format a value and a difference.
+	value, diff func(float64) string
+}
+
+// unitOf returns the unit of a ptq metric name.
+func unitOf(metric string) metricUnit {
+	if metric == ptq.MetricSQNR {
+		return metricUnit{mul: 1, name: "output SQNR", axis: "model output SQNR (dB)", delta: "dB",
+			value: db, diff: func(v float64) string { return trim(strconv.FormatFloat(v, 'f', 1, 64)) + " dB" }}
+	}
+	return metricUnit{mul: 100, name: "accuracy", axis: "top-1 accuracy (%)", delta: "percentage points",
+		value: percent, diff: points}
+}
+
+// convergedAt describes where calibration converged.
+func convergedAt(c *ptq.CalibrationReport) string {
+	switch {
+	case c == nil:
+		return "no calibration"
+	case c.Converged:
+		return fmt.Sprintf("batch %d of %d", c.ConvergedAt, c.Batches)
+	default:
+		return fmt.Sprintf("not converged after %d batches", c.Batches)
+	}
+}
+
+// tolerance formats a relative tolerance as a percentage.
+func tolerance(t float64) string { return trim(strconv.FormatFloat(100*t, 'f', 3, 64)) + "%" }
+
+// sqnrOf returns the layer's output SQNR and whether it has one.
+func sqnrOf(l ptq.LayerReport) (float64, bool) {
+	if l.SQNR == nil {
+		return 0, false
+	}
+	return *l.SQNR, true
+}
+
+// sqnrLevel classifies an SQNR against the reference: "" when at or above
+// it, "low" below it and "very-low" more than 10 dB below it.
+func sqnrLevel(v, ref float64) string {
+	switch {
+	case v < ref-10:
+		return "very-low"
+	case v < ref:
+		return "low"
+	}
+	return ""
+}
+
+// weightsSummary describes a layer's weights in one phrase.
+func weightsSummary(w *ptq.WeightReport) string {
+	if w == nil {
+		return ""
+	}
+	return w.DType + " " + w.Scheme + " " + w.Granularity
+}
+
+// scaleRange describes a layer's weight scales.
+func scaleRange(w *ptq.WeightReport) string {
+	if w == nil {
+		return ""
+	}
+	if w.ScaleMin == w.ScaleMax {
+		return scale(w.ScaleMin)
+	}
+	return scale(w.ScaleMin) + " … " + scale(w.ScaleMax)
+}
+
+// outputQParams describes a layer's output qparams.
+func outputQParams(o *ptq.ActivationReport) string {
+	if o == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s / %d", scale(o.Scale), o.ZeroPoint)
+}
