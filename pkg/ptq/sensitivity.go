@@ -110,8 +110,8 @@ type SensitivityOptions struct {
 	// it, in the metric's unit: a fraction of accuracy (0.05 is 5 points),
 	// or dB of output SQNR, where the FP32 model scores the 200 dB cap so
 	// that a Threshold of 200-F marks the layers that alone bring the
-	// output SQNR down to F dB. 0 marks no layer; a negative or NaN
-	// Threshold is refused (ErrInvalidConfig).
+	// output SQNR down to F dB. 0 marks no layer; a negative, NaN or
+	// infinite Threshold is refused (ErrInvalidConfig).
 	Threshold float64
 	// Workers bounds the variants evaluated at once; 0 means GOMAXPROCS.
 	Workers int
