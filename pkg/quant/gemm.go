@@ -184,6 +184,9 @@ func PackB[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
 	}
 	off := offset[B]()
 	pb := newPackedB(n, k, bZero, off)
+	if k == 0 {
+		return pb // nothing to pack: every product is empty
+	}
 	flip := uint8(off) // v ^ 0x80 is v+128 for int8
 	for j := range n {
 		base, stride, shift := pb.column(j)
@@ -207,6 +210,9 @@ func PackBT[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
 	}
 	off := offset[B]()
 	pb := newPackedB(n, k, bZero, off)
+	if k == 0 {
+		return pb // nothing to pack: every product is empty
+	}
 	flip := uint8(off)
 	for j := range n {
 		base, stride, shift := pb.column(j)

@@ -192,3 +192,22 @@ func TestGemmIntPanicsOnShape(t *testing.T) {
 		})
 	}
 }
+
+// TestGemmEmptyInner checks k = 0 for every n, whose lanes span sextets and
+// a tail: the result is all zeros and nothing panics.
+func TestGemmEmptyInner(t *testing.T) {
+	for _, n := range []int{1, 3, 4, 6, 7, 13} {
+		const m = 3
+		c := make([]int32, m*n)
+		for i := range c {
+			c[i] = 99
+		}
+		GemmInt(m, n, 0, []int8{}, []int32{1}, []uint8{}, []int32{2}, c)
+		for i, v := range c {
+			if v != 0 {
+				t.Fatalf("n=%d: c[%d] = %d, want 0", n, i, v)
+			}
+		}
+		GemmIntNT(m, n, 0, []uint8{}, []int32{1}, []int8{}, []int32{2}, c)
+	}
+}
