@@ -32,10 +32,13 @@ type CalibrationStep struct {
 // Calibrator runs the FP32 model on calibration batches and feeds every
 // activation the plan needs into its observer.
 type Calibrator struct {
-	graph     *nn.Graph
-	plan      *Plan
-	opts      CalibrationOptions
-	points    []Observed
+	graph  *nn.Graph
+	plan   *Plan
+	opts   CalibrationOptions
+	points []Observed
+	// tracked are the plan's own tensors, whose scales convergence follows;
+	// points may hold more (a sensitivity analysis observes every node).
+	tracked   []Observed
 	observers map[string]quant.Observer
 	batches   int
 	samples   int
@@ -53,7 +56,7 @@ func NewCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions) (*Calibrator, 
 
 // newCalibrator observes the given points, which may be more than p needs.
 func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Observed) (*Calibrator, error) {
-	c := &Calibrator{graph: g, plan: p, opts: opts, points: points,
+	c := &Calibrator{graph: g, plan: p, opts: opts, points: points, tracked: p.ObservedTensors(),
 		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
 	for _, o := range c.points {
 		obs, err := quant.NewObserver(o.Method, o.Spec)
@@ -204,7 +207,7 @@ func quoteList(names []string) string {
 // record appends the history step of the batch just observed.
 func (c *Calibrator) record() {
 	step := CalibrationStep{Batch: c.batches - 1, Samples: c.samples}
-	for _, p := range c.points {
+	for _, p := range c.tracked {
 		qp, err := c.observers[p.Tensor].QParams()
 		if err != nil {
 			continue
