@@ -201,10 +201,9 @@ func weightScalesFigure(r *Run) *figure {
 	categoryAxis(p, names, false)
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = logTicks{}
-	// The data take the left half of the axis, the labels column the rest.
+	// The data take the left 60% of the axis, the labels column the rest.
 	lmin, ldata := llo-0.15*span, lhi+0.1*span
-	p.X.Min, p.X.Max = math.Pow(10, lmin), math.Pow(10, 2*ldata-lmin)
-	p.X.Label.Text = "weight scale (log axis): real value of one int8 step"
+	p.X.Min, p.X.Max = math.Pow(10, lmin), math.Pow(10, ldata+(ldata-lmin)*2/3)
 	m := &marks{}
 	lab := textStyle(sans, 8, colText)
 	tensorGlyph := draw.GlyphStyle{Color: colInt8, Radius: 3.5, Shape: draw.PyramidGlyph{}}
@@ -223,7 +222,7 @@ func weightScalesFigure(r *Run) *figure {
 		m.rects = append(m.rects, rect{mn, mx, y - 0.25, y + 0.25, colInt8})
 		m.segments = append(m.segments, segment{mean, y - 0.36, mean, y + 0.36, solid(colText, 1.4)})
 		m.notes = append(m.notes, note{y: y, right: true, style: lab,
-			text: fmt.Sprintf("%d channels: %s … %s (max/min %.4g)", w.Channels, scale(w.ScaleMin), scale(w.ScaleMax), mx/mn)})
+			text: fmt.Sprintf("%d channels, max/min %.3g", w.Channels, mx/mn)})
 	}
 	p.Add(valueGrid{vertical: true}, m)
 	meanLine := solid(colText, 1.4)
@@ -235,7 +234,10 @@ func weightScalesFigure(r *Run) *figure {
 		legend = append(legend, legendItem{label: "per-tensor (one scale)", glyph: &tensorGlyph})
 	}
 	return &figure{name: ChartWeightScales, plot: p, height: 92 + rowHeight*vg.Length(len(ls)),
-		title: "Weight scales per layer: smallest to largest channel scale", legend: legend}
+		title: "Weight scales per layer: smallest to largest channel scale", legend: legend,
+		// gonum/plot places a log axis's label box at the arithmetic mean of
+		// the range and pads the plot for it; a note avoids that.
+		note: "Weight scale: the real value of one int8 step (log axis)."}
 }
 
 // calibrationFigure draws the largest relative scale change of each batch
@@ -309,6 +311,7 @@ func calibrationFigure(r *Run) *figure {
 		legend = append(legend, legendItem{label: "tolerance", line: &tolLine})
 	}
 	title := "Calibration convergence: " + convergedAt(c)
+	// The Y axis is labelled by the note: see weightScalesFigure.
 	return &figure{name: ChartCalibration, plot: p, height: 270, title: title, legend: legend,
 		note: "Largest relative change of any activation scale against the previous batch (log axis)."}
 }
@@ -409,6 +412,7 @@ func fallbackFigure(r *Run) *figure {
 	pts := make(plotter.XYs, len(vals))
 	m := &marks{}
 	ok := draw.GlyphStyle{Color: colGood, Radius: 3.5, Shape: draw.CircleGlyph{}}
+	sawOK, sawBad := false, false
 	bad := draw.GlyphStyle{Color: colLow, Radius: 3.5, Shape: draw.CircleGlyph{}}
 	ls := textStyle(sans, 8, colText)
 	for i, v := range vals {
@@ -416,7 +420,9 @@ func fallbackFigure(r *Run) *figure {
 		pts[i] = plotter.XY{X: u.mul * v, Y: y}
 		g := bad
 		if f.FP32-v <= f.MaxDrop+budgetSlack {
-			g = ok
+			g, sawOK = ok, true
+		} else {
+			sawBad = true
 		}
 		m.glyphs = append(m.glyphs, glyphAt{pts[i].X, y, g})
 		m.notes = append(m.notes, note{y: y, right: true, text: fmt.Sprintf("%s, drop %s", u.value(v), u.diff(f.FP32-v)), style: ls})
@@ -425,17 +431,27 @@ func fallbackFigure(r *Run) *figure {
 	line.LineStyle = solid(colFP32, 1)
 	m.lines = []refLine{
 		{vertical: true, v: u.mul * f.FP32, style: solid(colRef, 1), label: "FP32 " + u.value(f.FP32), low: true},
-		{vertical: true, v: u.mul * budget, style: dashed(colBudget, 1), label: "budget " + u.value(budget)},
+		{vertical: true, v: u.mul * budget, style: dashed(colBudget, 1), label: "budget " + u.value(budget), left: true},
 	}
 	p.Add(valueGrid{vertical: true}, line, m)
 	met := "budget met"
 	if !f.Met {
 		met = "budget NOT met"
 	}
+	var legend []legendItem
+	if sawOK {
+		legend = append(legend, legendItem{label: "within budget", glyph: &ok})
+	}
+	if sawBad {
+		legend = append(legend, legendItem{label: "over budget", glyph: &bad})
+	}
+	reverted := "no layer reverted to FP32"
+	switch n := len(f.Reverted); {
+	case n == 1:
+		reverted = "1 layer reverted to FP32"
+	case n > 1:
+		reverted = fmt.Sprintf("%d layers reverted to FP32", n)
+	}
 	return &figure{name: ChartFallback, plot: p, height: 96 + rowHeight*vg.Length(len(vals)),
-		title: fmt.Sprintf("Accuracy-aware fallback: %d layer(s) reverted to FP32, %s", len(f.Reverted), met),
-		legend: []legendItem{
-			{label: "within budget", glyph: &ok},
-			{label: "over budget", glyph: &bad},
-		}}
+		title: fmt.Sprintf("Accuracy-aware fallback: %s, %s", reverted, met), legend: legend}
 }

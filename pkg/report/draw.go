@@ -221,13 +221,14 @@ type note struct {
 // refLine is a straight line across the whole data area at one value of
 // one axis, with an optional label at its top (vertical lines) or above
 // its right end (horizontal lines); low moves the label to the bottom, or
-// under the line.
+// under the line, and left puts a vertical line's label on its left.
 type refLine struct {
 	vertical bool
 	v        float64
 	style    draw.LineStyle
 	label    string
 	low      bool
+	left     bool
 }
 
 // segment is a line between two points in data coordinates.
@@ -282,7 +283,7 @@ func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 				if l.low {
 					s.YAlign, y = draw.YBottom, c.Min.Y+1
 				}
-				if x > c.Min.X+(c.Max.X-c.Min.X)*0.7 {
+				if l.left || x > c.Min.X+(c.Max.X-c.Min.X)*0.7 {
 					s.XAlign = draw.XRight
 					c.FillText(s, vg.Point{X: x - 3, Y: y}, l.label)
 				} else {

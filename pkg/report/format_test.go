@@ -85,3 +85,25 @@ func TestWithinBudget(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxDropDefault(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxDrop float64
+		fb      *ptq.FallbackReport
+		want    float64
+	}{
+		{"explicit", 0.02, &ptq.FallbackReport{Metric: ptq.MetricAccuracy, MaxDrop: 0.005}, 0.02},
+		{"from the fallback", 0, &ptq.FallbackReport{Metric: ptq.MetricAccuracy, MaxDrop: 0.005}, 0.005},
+		{"fallback on SQNR", 0, &ptq.FallbackReport{Metric: ptq.MetricSQNR, MaxDrop: 3}, DefaultMaxDrop},
+		{"no fallback", 0, nil, DefaultMaxDrop},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Run{MaxDrop: tc.maxDrop, Fallback: tc.fb}
+			if got := r.maxDrop(); got != tc.want {
+				t.Errorf("maxDrop() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

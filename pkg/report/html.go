@@ -215,7 +215,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 
 <section id="fallback">
 <h2>Fallback</h2>
-<p>Layers were reverted to FP32 one at a time, most recovering first, until the {{.Metric}} drop fit the {{.Budget}} budget: FP32 {{.FP32}}, all int8 {{.AllInt8}}, final {{.Final}}, budget {{if .Met}}met{{else}}<strong>not met</strong>{{end}}.</p>
+<p>{{if gt (len .Steps) 1}}Layers were reverted to FP32 one at a time, most recovering first, until the {{.Metric}} drop fit the {{.Budget}} budget{{else}}The all-int8 model was checked against the {{.Budget}} budget on {{.Metric}}; no layer was reverted{{end}}: FP32 {{.FP32}}, all int8 {{.AllInt8}}, final {{.Final}}, budget {{if .Met}}met{{else}}<strong>not met</strong>{{end}}.</p>
 {{- if has $ "fallback"}}
 <figure>
 {{svg $ "fallback"}}
@@ -238,10 +238,10 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 <p>What the traversal decided for every node of the model, and why.</p>
 <div class="scroll">
 <table>
-<thead><tr><th>node</th><th>kind</th><th>role</th><th>reason</th><th>fused</th><th>overrides</th></tr></thead>
+<thead><tr><th>node</th><th>kind</th><th>role</th><th>reason</th><th>fused</th>{{if .HasOverrides}}<th>overrides</th>{{end}}</tr></thead>
 <tbody>
 {{- range .Traversal}}
-<tr><td class="name">{{.Name}}</td><td>{{.Kind}}</td><td class="nw">{{.Role}}</td><td>{{.Reason}}</td><td>{{.Fused}}</td><td>{{.Overrides}}</td></tr>
+<tr><td class="name">{{.Name}}</td><td>{{.Kind}}</td><td class="nw">{{.Role}}</td><td>{{.Reason}}</td><td>{{.Fused}}</td>{{if $.HasOverrides}}<td>{{.Overrides}}</td>{{end}}</tr>
 {{- end}}
 </tbody>
 </table>

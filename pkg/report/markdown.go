@@ -143,8 +143,12 @@ func markdown(v *view) []byte {
 			met = "**not met**"
 		}
 		p("## Fallback\n\n")
-		p("Layers reverted to FP32 one at a time until the %s drop fit the %s budget: FP32 %s, all int8 %s, final %s, budget %s.\n\n",
-			f.Metric, f.Budget, f.FP32, f.AllInt8, f.Final, met)
+		if len(f.Steps) > 1 {
+			p("Layers were reverted to FP32 one at a time, most recovering first, until the %s drop fit the %s budget", f.Metric, f.Budget)
+		} else {
+			p("The all-int8 model was checked against the %s budget on %s; no layer was reverted", f.Budget, f.Metric)
+		}
+		p(": FP32 %s, all int8 %s, final %s, budget %s.\n\n", f.FP32, f.AllInt8, f.Final, met)
 		image(ChartFallback)
 		row("step", "reverted to FP32", f.Metric, "drop", "budget")
 		p("|---:|---|---:|---:|---|\n")
@@ -163,10 +167,19 @@ func markdown(v *view) []byte {
 	}
 
 	p("## Traversal\n\n")
-	row("node", "kind", "role", "reason", "fused", "overrides")
-	p("|---|---|---|---|---|---|\n")
+	if v.HasOverrides {
+		row("node", "kind", "role", "reason", "fused", "overrides")
+		p("|---|---|---|---|---|---|\n")
+	} else {
+		row("node", "kind", "role", "reason", "fused")
+		p("|---|---|---|---|---|\n")
+	}
 	for _, t := range v.Traversal {
-		row("`"+t.Name+"`", t.Kind, t.Role, t.Reason, t.Fused, t.Overrides)
+		cells := []string{"`" + t.Name + "`", t.Kind, t.Role, t.Reason, t.Fused}
+		if v.HasOverrides {
+			cells = append(cells, t.Overrides)
+		}
+		row(cells...)
 	}
 	p("\n")
 

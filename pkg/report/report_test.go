@@ -548,3 +548,33 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 }
+
+func TestOverridesColumn(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides []string
+		want      bool
+	}{
+		{"no override", nil, false},
+		{"one override", []string{"name fc: keep FP32"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRun(t)
+			r.Quant.Layers[len(r.Quant.Layers)-1].Overrides = tc.overrides
+			page := string(render(t, WriteHTML, r))
+			md := string(render(t, WriteMarkdown, r))
+			if got := strings.Contains(page, "<th>overrides</th>"); got != tc.want {
+				t.Errorf("HTML overrides column: %v, want %v", got, tc.want)
+			}
+			if got := strings.Contains(md, "| fused | overrides |"); got != tc.want {
+				t.Errorf("Markdown overrides column: %v, want %v", got, tc.want)
+			}
+			for _, o := range tc.overrides {
+				if !strings.Contains(page, o) || !strings.Contains(md, o) {
+					t.Errorf("override %q not shown", o)
+				}
+			}
+		})
+	}
+}

@@ -46,7 +46,8 @@ type Run struct {
 	// Quant.
 	FP32Bytes, Int8Bytes int
 	// MaxDrop is the accuracy budget, a fraction (0.01 is one point); 0
-	// means DefaultMaxDrop.
+	// takes the budget of Fallback when it is on accuracy, else
+	// DefaultMaxDrop.
 	MaxDrop float64
 	// SQNRReference is the per-layer output SQNR in dB below which a layer
 	// is flagged; 0 means DefaultSQNRReference.
@@ -74,10 +75,13 @@ func (r *Run) title() string {
 
 // maxDrop returns the accuracy budget in effect.
 func (r *Run) maxDrop() float64 {
-	if r.MaxDrop == 0 {
-		return DefaultMaxDrop
+	switch {
+	case r.MaxDrop != 0:
+		return r.MaxDrop
+	case r.Fallback != nil && r.Fallback.Metric == ptq.MetricAccuracy && r.Fallback.MaxDrop > 0:
+		return r.Fallback.MaxDrop
 	}
-	return r.MaxDrop
+	return DefaultMaxDrop
 }
 
 // sqnrRef returns the SQNR reference in effect.
@@ -138,7 +142,7 @@ type phase struct {
 
 // phaseOrder is the pipeline order timings are listed in; other names
 // follow alphabetically.
-var phaseOrder = []string{"load", "train", "traverse", "prepare", "calibrate", "convert", "evaluate", "sensitivity", "fallback", "report"}
+var phaseOrder = []string{"load", "train", "quantize", "traverse", "prepare", "calibrate", "convert", "evaluate", "sensitivity", "fallback", "report"}
 
 // phases returns the timings in pipeline order, or the quantizer's phase
 // times when Timings is empty.

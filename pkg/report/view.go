@@ -16,6 +16,7 @@ type view struct {
 	SQNRRef, SQNRVeryLow       string
 	Layers                     []layerRow
 	Traversal                  []travRow
+	HasOverrides               bool
 	Notes                      []string
 	Calibration                *calView
 	Sensitivity                *sensView
@@ -123,6 +124,7 @@ func newView(r *Run, charts []Chart) *view {
 		}
 		v.Layers = append(v.Layers, row)
 		t := travRow{Name: l.Name, Kind: l.Kind, Role: l.Role, Reason: l.Reason, Overrides: strings.Join(l.Overrides, "; ")}
+		v.HasOverrides = v.HasOverrides || t.Overrides != ""
 		switch {
 		case l.FusedInto != "":
 			t.Fused = "into " + l.FusedInto
