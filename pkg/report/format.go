@@ -104,10 +104,19 @@ func convergedAt(c *ptq.CalibrationReport) string {
 	case c == nil:
 		return "no calibration"
 	case c.Converged:
-		return fmt.Sprintf("batch %d of %d", c.ConvergedAt, c.Batches)
+		return fmt.Sprintf("converged at batch %d of %d", c.ConvergedAt, c.Batches)
 	default:
 		return fmt.Sprintf("not converged after %d batches", c.Batches)
 	}
+}
+
+// change formats a relative change as a percentage with three significant
+// digits.
+func change(v float64) string {
+	if 100*v >= 1000 {
+		return strconv.FormatFloat(100*v, 'f', 0, 64) + "%"
+	}
+	return strconv.FormatFloat(100*v, 'g', 3, 64) + "%"
 }
 
 // tolerance formats a relative tolerance as a percentage.

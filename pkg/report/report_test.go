@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -16,6 +17,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 )
 
@@ -574,6 +578,59 @@ func TestOverridesColumn(t *testing.T) {
 				if !strings.Contains(page, o) || !strings.Contains(md, o) {
 					t.Errorf("override %q not shown", o)
 				}
+			}
+		})
+	}
+}
+
+func TestOtherQuantizationModes(t *testing.T) {
+	mlp, err := models.MLP(1, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dyn, err := ptq.QuantizeDynamic(mlp, ptq.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := nn.Sequential([]int{4}, nn.NewReLU(), nn.NewSoftmax())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fp32, err := ptq.NewQuantizer(ptq.DefaultConfig()).Quantize(context.Background(), plain, datasets.Gaussian(8, []int{4}, 0, 1, 1).Source(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		rep      *ptq.Report
+		mode     string
+		sections []string
+		charts   int
+	}{
+		{"dynamic", dyn, "dynamic", []string{"summary", "accuracy", "layers", "weights", "traversal", "timings"}, 2},
+		{"nothing to quantize", fp32, "fp32", []string{"summary", "accuracy", "layers", "traversal", "timings"}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.rep.Mode != tc.mode {
+				t.Fatalf("mode %q, want %q", tc.rep.Mode, tc.mode)
+			}
+			r := &Run{FP32Accuracy: 0.9, Int8Accuracy: 0.9, Quant: tc.rep}
+			page := render(t, WriteHTML, r)
+			sections, svgs, err := htmlOutline(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(sections, tc.sections) || svgs != tc.charts {
+				t.Errorf("sections %v with %d charts, want %v with %d", sections, svgs, tc.sections, tc.charts)
+			}
+			for _, n := range tc.rep.Notes {
+				if !bytes.Contains(page, []byte(n)) {
+					t.Errorf("note %q not shown", n)
+				}
+			}
+			if !bytes.Contains(page, []byte("no calibration ("+tc.mode+" mode)")) {
+				t.Error("the calibration card does not say there was none")
 			}
 		})
 	}

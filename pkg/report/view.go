@@ -218,7 +218,7 @@ func calibrationView(c *ptq.CalibrationReport) *calView {
 		case math.IsInf(s.MaxScaleChange, 1):
 			h.Change = "new tensor"
 		default:
-			h.Change = tolerance(s.MaxScaleChange)
+			h.Change = change(s.MaxScaleChange)
 		}
 		v.History = append(v.History, h)
 	}
