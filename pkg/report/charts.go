@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 
@@ -161,8 +162,16 @@ func sqnrFigure(r *Run) *figure {
 		case "very-low":
 			c = colVeryLow
 		}
-		m.rects = append(m.rects, rect{0, min(v, xMax), y - 0.32, y + 0.32, c})
-		m.notes = append(m.notes, note{x: min(v, xMax), y: y, dx: 3, text: db(v), style: ls})
+		end := min(v, xMax)
+		m.rects = append(m.rects, rect{0, end, y - 0.32, y + 0.32, c})
+		if end > 0.85*xMax {
+			// No room right of the bar: white text inside its end.
+			in := ls
+			in.Color, in.XAlign = color.White, draw.XRight
+			m.notes = append(m.notes, note{x: end, y: y, dx: -3, text: db(v), style: in})
+			continue
+		}
+		m.notes = append(m.notes, note{x: end, y: y, dx: 3, text: db(v), style: ls})
 	}
 	m.lines = []refLine{{vertical: true, v: ref, style: dashed(colBudget, 1), label: dbShort(ref) + " reference"}}
 	p.Add(valueGrid{vertical: true}, m)

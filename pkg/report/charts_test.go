@@ -280,6 +280,7 @@ func TestLogTicks(t *testing.T) {
 		{"one decade", 0.001, 0.012, []string{"0.001", "0.002", "0.003", "0.005", "0.01"}, true},
 		{"two decades", 1e-3, 0.1, []string{"0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"}, true},
 		{"many decades", 1e-7, 10, []string{"1e-7", "1e-6", "1e-5", "0.0001", "0.001", "0.01", "0.1", "1", "10"}, true},
+		{"twelve decades", 1e-9, 1e3, []string{"1e-8", "1e-6", "0.0001", "0.01", "1", "100"}, true},
 		{"empty range", 1, 1, nil, false},
 		{"non-positive", 0, 1, nil, false},
 	}
@@ -327,6 +328,81 @@ func TestLinearTicks(t *testing.T) {
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("ticks %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExtremeValuesRender(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(r *Run)
+	}{
+		{"zero accuracy", func(r *Run) { r.FP32Accuracy, r.Int8Accuracy = 0, 0 }},
+		{"total loss", func(r *Run) { r.FP32Accuracy, r.Int8Accuracy = 1, 0 }},
+		{"whole budget", func(r *Run) { r.MaxDrop = 1 }},
+		{"identical layers", func(r *Run) {
+			for i := range r.Quant.Layers {
+				if r.Quant.Layers[i].SQNR != nil {
+					v := 200.0
+					r.Quant.Layers[i].SQNR = &v
+				}
+			}
+		}},
+		{"silent layers", func(r *Run) {
+			for i := range r.Quant.Layers {
+				if r.Quant.Layers[i].SQNR != nil {
+					v := 0.0
+					r.Quant.Layers[i].SQNR = &v
+				}
+			}
+		}},
+		{"scales over twelve decades", func(r *Run) {
+			for i := range r.Quant.Layers {
+				if w := r.Quant.Layers[i].Weights; w != nil {
+					w.ScaleMin, w.ScaleMax, w.ScaleMean = 1e-9, 1e3, 1
+				}
+			}
+		}},
+		{"flat sensitivity without threshold", func(r *Run) {
+			r.Sensitivity.Threshold = 0
+			for i := range r.Sensitivity.Layers {
+				l := &r.Sensitivity.Layers[i]
+				l.Drop, l.Recovery, l.Sensitive = 0, 0, false
+			}
+		}},
+		{"every layer reverted, budget not met", func(r *Run) {
+			r.Fallback.Met = false
+			for i := range r.Fallback.Reverted {
+				r.Fallback.Reverted[i].Metric, r.Fallback.Reverted[i].Drop = 0.5, r.Fallback.FP32-0.5
+			}
+		}},
+		{"long names", func(r *Run) {
+			r.Quant.Layers[0].Name = strings.Repeat("very_long_layer_name_", 4)
+			r.Title = strings.Repeat("A long title ", 12)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRun(t)
+			tc.change(r)
+			cs, err := Charts(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != 6 {
+				t.Errorf("%d charts, want 6", len(cs))
+			}
+			for _, c := range cs {
+				if root, _ := svgTexts(t, c.SVG); root != "svg" {
+					t.Errorf("%s: root %q", c.Name, root)
+				}
+				if bytes.Contains(c.SVG, []byte("NaN")) || bytes.Contains(c.SVG, []byte("Inf")) {
+					t.Errorf("%s: non-finite coordinate in the SVG", c.Name)
+				}
+			}
+			if err := WriteHTML(io.Discard, r); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

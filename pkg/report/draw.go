@@ -377,6 +377,8 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	case decades < 2.1:
 		labelled[2], labelled[5] = true, true
 	}
+	// Over many decades, label every step-th power of ten only.
+	step := max(1, int(math.Ceil(float64(e1-e0+1)/9)))
 	var ticks []plot.Tick
 	for e := e0; e <= e1; e++ {
 		for m := 1; m <= 9; m++ {
@@ -385,7 +387,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if labelled[m] {
+			if labelled[m] && (m > 1 || e%step == 0) {
 				t.Label = logLabel(m, e)
 			}
 			ticks = append(ticks, t)
