@@ -12,8 +12,8 @@ import (
 
 // Defaults of the thresholds a Run is judged against.
 const (
-	// DefaultMaxDrop is the accuracy budget used when Run.MaxDrop is 0:
-	// one percentage point.
+	// DefaultMaxDrop is the accuracy budget used when Run.MaxDrop is 0
+	// and Run.Fallback has no accuracy budget: one percentage point.
 	DefaultMaxDrop = 0.01
 	// DefaultSQNRReference is the per-layer SQNR, in dB, used as the
 	// reference line and the "low SQNR" cue when Run.SQNRReference is 0.
