@@ -2,6 +2,7 @@ package ptq
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,15 +19,48 @@ import (
 // CalibrationStep records one calibration batch.
 type CalibrationStep struct {
 	// Batch is the 0-based batch index; Samples the samples seen so far.
-	Batch, Samples int
+	Batch   int `json:"batch"`
+	Samples int `json:"samples"`
 	// MaxScaleChange is the largest relative change of any activation scale
-	// caused by this batch (0 for the first batch), and Worst the tensor it
-	// happened on ("" when no scale moved).
-	MaxScaleChange float64
-	Worst          string
+	// caused by this batch (0 for the first batch; +Inf, written as null in
+	// JSON, when a tensor got its first scale after the first batch), and
+	// Worst the tensor it happened on ("" when no scale moved).
+	MaxScaleChange float64 `json:"max_scale_change"`
+	Worst          string  `json:"worst,omitempty"`
 	// Converged reports whether calibration counted as converged after this
 	// batch.
-	Converged bool
+	Converged bool `json:"converged"`
+}
+
+// MarshalJSON writes an infinite MaxScaleChange as null, which JSON can
+// hold and encoding/json's float encoder refuses.
+func (s CalibrationStep) MarshalJSON() ([]byte, error) {
+	type plain CalibrationStep
+	if !math.IsInf(s.MaxScaleChange, 0) && !math.IsNaN(s.MaxScaleChange) {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		MaxScaleChange *float64 `json:"max_scale_change"`
+	}{plain: plain(s)})
+}
+
+// UnmarshalJSON reads null as an infinite MaxScaleChange.
+func (s *CalibrationStep) UnmarshalJSON(b []byte) error {
+	type plain CalibrationStep
+	var v struct {
+		plain
+		MaxScaleChange *float64 `json:"max_scale_change"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = CalibrationStep(v.plain)
+	s.MaxScaleChange = math.Inf(1)
+	if v.MaxScaleChange != nil {
+		s.MaxScaleChange = *v.MaxScaleChange
+	}
+	return nil
 }
 
 // Calibrator runs the FP32 model on calibration batches and feeds every

@@ -2,6 +2,7 @@ package ptq
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -285,5 +286,27 @@ func TestObservedTensorsAreTheCalibratedOnes(t *testing.T) {
 	}
 	if _, ok := pr.Stats("pool"); ok {
 		t.Error("the pass-through node pool has statistics")
+	}
+}
+
+func TestCalibrationStepJSON(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		step CalibrationStep
+		want string
+	}{
+		{"finite", CalibrationStep{Batch: 2, Samples: 30, MaxScaleChange: 0.25, Worst: "fc1"}, `{"batch":2,"samples":30,"max_scale_change":0.25,"worst":"fc1","converged":false}`},
+		{"infinite", CalibrationStep{Batch: 1, Samples: 20, MaxScaleChange: math.Inf(1), Worst: "fc2", Converged: true}, `{"batch":1,"samples":20,"worst":"fc2","converged":true,"max_scale_change":null}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := json.Marshal(c.step)
+			if err != nil || string(b) != c.want {
+				t.Fatalf("marshal = %s, %v; want %s", b, err, c.want)
+			}
+			var back CalibrationStep
+			if err := json.Unmarshal(b, &back); err != nil || back != c.step {
+				t.Fatalf("round trip = %+v, %v; want %+v", back, err, c.step)
+			}
+		})
 	}
 }

@@ -90,7 +90,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source,
 		return nil, nil, err
 	}
 	rep.Final = rep.AllInt8
-	if rep.FP32-rep.AllInt8 <= opts.MaxDrop {
+	if within(rep.FP32-rep.AllInt8, opts.MaxDrop) {
 		rep.Met, rep.Seconds = true, time.Since(t0).Seconds()
 		return m, rep, nil
 	}
@@ -111,7 +111,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source,
 		}
 		rep.Reverted = append(rep.Reverted, FallbackStep{Layer: layer, Metric: score, Drop: rep.FP32 - score})
 		rep.Final = score
-		if rep.FP32-score <= opts.MaxDrop {
+		if within(rep.FP32-score, opts.MaxDrop) {
 			rep.Met = true
 			break
 		}
@@ -142,3 +142,9 @@ func better(a, b LayerSensitivity) bool {
 	}
 	return a.Drop > b.Drop
 }
+
+// budgetSlack absorbs float rounding in drop comparisons: 1 - 0.99 is a
+// little more than 0.01, and a drop of exactly the budget meets it.
+const budgetSlack = 1e-9
+
+func within(drop, budget float64) bool { return drop <= budget+budgetSlack }
