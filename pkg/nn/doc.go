@@ -31,8 +31,9 @@
 // loss gradient, summing it where a node feeds several consumers, into each
 // parameter's Grad. SoftmaxCrossEntropy is the loss; SGD and Adam (with
 // PyTorch's update rules) are the optimizers; Fit is the training loop
-// (seeded shuffling, mini-batches, per-epoch EpochStats); Evaluate and
-// Predict run a data set in Eval mode on all processors.
+// (seeded shuffling, mini-batches, optional per-epoch learning-rate decay,
+// per-epoch EpochStats); Evaluate and Predict run a data set in Eval mode
+// on all processors.
 //
 // Save and Load (SaveFile, LoadFile) write and read the format below.
 //
