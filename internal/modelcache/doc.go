@@ -5,11 +5,11 @@
 //
 // Get(name, seed, epochs) returns the model of pkg/models named name
 // ("mlp", "cnn", ...), initialised with seed and trained for epochs on the
-// 60,000 MNIST training images with the settings of Recipe (models.DefaultTrainConfig's,
-// with the exceptions Recipe lists; the shuffling seed is seed), with its
-// TrainInfo (test accuracy, timing). The
-// first call trains and stores the model; later calls, in this or any
-// other process, load it. Train trains without the cache (ptq train uses
+// 60,000 MNIST training images with the settings of
+// models.DefaultTrainConfig(name) (the shuffling seed is seed), with its
+// TrainInfo (test accuracy, timing). The first call
+// trains and stores the model; later calls, in this or any other process,
+// load it. Train trains without the cache (ptq train uses
 // it, with an optional limit on the training images).
 //
 // The cache folder is $PTQSPEC_CACHE if set, otherwise .cache/models at the
