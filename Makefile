@@ -9,8 +9,12 @@ TAGS      ?= ~@slow
 ## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict)
 test: fmt-check vet test-race
 
+# Files git would track (ignored scratch folders are skipped); all .go
+# files when this is not a git checkout.
+GOFILES = $$(git ls-files -co --exclude-standard -- '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')
+
 fmt-check:
-	@unformatted="$$(gofmt -l .)"; \
+	@unformatted="$$(gofmt -l $(GOFILES))"; \
 	if [ -n "$$unformatted" ]; then \
 		echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; \
 	fi
