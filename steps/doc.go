@@ -21,9 +21,25 @@
 //
 // # Organisation
 //
-// Step definitions are grouped by domain concept, one file each
-// (tensors.go, models.go, data.go, quantization.go, calibration.go,
-// reports.go), not by feature file. Each file declares
+// Step definitions are grouped by domain concept, one file each, not by
+// feature file:
+//
+//	tensors.go      tensors, reshapes, batches
+//	data.go         MNIST files, IDX corruption, synthetic data
+//	models.go       training, MNIST accuracy, save and load
+//	ptqmodels.go    models described as layer tables for quantization
+//	traversal.go    the traversal plan: roles, fusions, boundaries
+//	calibration.go  observers, statistics, convergence, early stop
+//	quantization.go static quantization, traces, accuracy against FP32
+//	dynamic.go      dynamic quantization
+//	config.go       schemes, granularity, calibration methods, golden qparams
+//	onnx.go         ONNX operator examples
+//	reports.go      the quantization report
+//	sensitivity.go  per-layer sensitivity and its report files
+//	fallback.go     per-layer FP32 fallback and the accuracy budget
+//	e2e.go          end-to-end PTQ on MNIST
+//
+// Each file declares
 //
 //	func init() { addSteps("models", registerModelSteps) }
 //	func registerModelSteps(sc *godog.ScenarioContext) { sc.Step(`^...$`, ...) }
@@ -41,6 +57,8 @@
 //     (strict mode) and when its tag filter selects no scenario at all
 //     (see ErrNoScenarios): godog's tag syntax is "@a && ~@b", and a
 //     Cucumber-style "not @slow" silently matches nothing.
-//   - Expensive fixtures (trained models) are cached on disk, never in
-//     memory across scenarios.
+//   - Trained MNIST models are cached on disk (internal/modelcache), keyed
+//     by everything that shaped them. Small synthetic fixtures that take
+//     a moment to train are built once per process, and every scenario
+//     works on its own clone, so no scenario sees another's changes.
 package steps
