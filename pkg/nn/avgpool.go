@@ -2,7 +2,6 @@ package nn
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -52,56 +51,35 @@ func (l *AvgPool2D) Kind() string { return "AvgPool2D" }
 
 // OutputShape returns [C, OH, OW] for an input shape [C, H, W].
 func (l *AvgPool2D) OutputShape(inputs [][]int) ([]int, error) {
-	if err := checkPool(l.Kind(), l.K, l.Stride); err != nil {
-		return nil, err
-	}
-	s, err := oneShape(l.Kind(), inputs)
-	if err != nil {
-		return nil, err
-	}
-	oh, ow, err := poolOut(l.Kind(), l.K, l.Stride, s, batchShape(s))
-	if err != nil {
-		return nil, err
-	}
-	return []int{s[0], oh, ow}, nil
+	return poolOutputShape(l.Kind(), l.K, l.Stride, inputs)
 }
 
 // Forward average-pools a batch [N, C, H, W]. Each window is summed in
 // row-major order, then divided by K·K.
 func (l *AvgPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, error) {
-	if err := checkPool(l.Kind(), l.K, l.Stride); err != nil {
-		return nil, err
-	}
-	x, err := oneInput(l.Kind(), inputs)
+	x, g, err := poolInput(l.Kind(), l.K, l.Stride, inputs)
 	if err != nil {
 		return nil, err
 	}
-	shape := x.Shape()
-	oh, ow, err := poolOut(l.Kind(), l.K, l.Stride, shape[1:], fmt.Sprint(shape))
-	if err != nil {
-		return nil, err
-	}
-	n, c, h, w := shape[0], shape[1], shape[2], shape[3]
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.New(g.n, g.c, g.oh, g.ow)
 	xd, yd := x.Data(), y.Data()
-	area := float32(l.K * l.K)
-	parallelFor(n*c, workers(n), func(_, p int) {
-		xp := xd[p*h*w : (p+1)*h*w]
-		for oy := range oh {
-			for ox := range ow {
-				var s float32
-				for ky := range l.K {
-					row := (oy*l.Stride+ky)*w + ox*l.Stride
-					for _, v := range xp[row : row+l.K] {
-						s += v
-					}
+	area := float32(g.k * g.k)
+	plane, planeOut := g.h*g.w, g.oh*g.ow
+	parallelFor(g.n*g.c, workers(g.n), func(_, p int) {
+		xp := xd[p*plane : (p+1)*plane]
+		g.windows(func(o, at int) {
+			var s float32
+			for ky := range g.k {
+				row := at + ky*g.w
+				for _, v := range xp[row : row+g.k] {
+					s += v
 				}
-				yd[p*oh*ow+oy*ow+ox] = s / area
 			}
-		}
+			yd[p*planeOut+o] = s / area
+		})
 	})
 	if mode == Train {
-		l.shape = shape
+		l.shape = x.Shape()
 	}
 	return y, nil
 }
@@ -111,27 +89,25 @@ func (l *AvgPool2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	if l.shape == nil {
 		return nil, noForwardError(l.Kind())
 	}
-	n, c, h, w := l.shape[0], l.shape[1], l.shape[2], l.shape[3]
-	oh, ow := ConvOutputSize(h, l.K, l.Stride, 0), ConvOutputSize(w, l.K, l.Stride, 0)
-	if err := checkGradOut(l.Kind(), gradOut, []int{n, c, oh, ow}); err != nil {
+	g := poolGeomOf(l.shape, l.K, l.Stride)
+	if err := checkGradOut(l.Kind(), gradOut, []int{g.n, g.c, g.oh, g.ow}); err != nil {
 		return nil, err
 	}
 	dx := tensor.New(l.shape...)
-	g, d := gradOut.Data(), dx.Data()
-	area := float32(l.K * l.K)
-	for p := range n * c {
-		dp := d[p*h*w : (p+1)*h*w]
-		for oy := range oh {
-			for ox := range ow {
-				v := g[p*oh*ow+oy*ow+ox] / area
-				for ky := range l.K {
-					row := (oy*l.Stride+ky)*w + ox*l.Stride
-					for kx := range l.K {
-						dp[row+kx] += v
-					}
+	gd, d := gradOut.Data(), dx.Data()
+	area := float32(g.k * g.k)
+	plane, planeOut := g.h*g.w, g.oh*g.ow
+	for p := range g.n * g.c {
+		dp, gp := d[p*plane:(p+1)*plane], gd[p*planeOut:(p+1)*planeOut]
+		g.windows(func(o, at int) {
+			v := gp[o] / area
+			for ky := range g.k {
+				row := at + ky*g.w
+				for kx := range g.k {
+					dp[row+kx] += v
 				}
 			}
-		}
+		})
 	}
 	return []*tensor.Tensor{dx}, nil
 }
