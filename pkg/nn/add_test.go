@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -45,12 +44,7 @@ func TestAddValuesAndGradients(t *testing.T) {
 }
 
 func TestAddErrors(t *testing.T) {
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"one input shape", func() error { _, err := NewAdd().OutputShape([][]int{{4}}); return err },
 			ErrLayerShape, "nn: Add: takes 2 or more inputs, got 1"},
 		{"mismatched shapes", func() error { _, err := NewAdd().OutputShape([][]int{{16, 7, 7}, {16, 7, 7}, {8, 7, 7}}); return err },
@@ -63,17 +57,7 @@ func TestAddErrors(t *testing.T) {
 			ErrLayerShape, "nn: Add: input 1 is a nil tensor"},
 		{"backward first", func() error { _, err := NewAdd().Backward(tensor.New(1, 3)); return err }, ErrNoForward, ""},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func ExampleAdd() {

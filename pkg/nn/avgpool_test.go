@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,30 +10,40 @@ import (
 )
 
 func TestAvgPool2DValues(t *testing.T) {
-	cases := []struct {
-		name      string
-		k, stride int
-		x         []float32
-		h, w      int
-		want      []float32
-		wantGrad  []float32 // input gradient for an output gradient of ones
-	}{
+	checkPoolValues(t, func(k, stride int) Layer { return NewAvgPool2D(k, stride) }, []poolCase{
 		{"2x2 stride 2", 2, 2, []float32{1, 5, 2, 0, 3, 4, 8, 2, 0, 0, 1, 1, -1, 1, 1, 7}, 4, 4,
 			[]float32{3.25, 3, 0, 2.5}, slices.Repeat([]float32{0.25}, 16)},
 		{"2x2 stride 1 overlapping", 2, 1, []float32{1, 2, 3, 4, 5, 6}, 2, 3,
 			[]float32{3, 4}, []float32{0.25, 0.5, 0.25, 0.25, 0.5, 0.25}},
 		{"odd size drops the leftover", 2, 2, []float32{1, 2, 9, 3, 4, 9, 9, 9, 9}, 3, 3,
 			[]float32{2.5}, []float32{0.25, 0.25, 0, 0.25, 0.25, 0, 0, 0, 0}},
-	}
+	})
+}
+
+// poolCase is a K×K pooling with the given stride of one [1, 1, h, w]
+// plane x: its output and the input gradient of an output gradient of ones.
+type poolCase struct {
+	name      string
+	k, stride int
+	x         []float32
+	h, w      int
+	want      []float32
+	wantGrad  []float32 // input gradient for an output gradient of ones
+}
+
+// checkPoolValues runs each case on the layer newPool builds. Outputs must
+// equal want exactly, with NaN matching NaN; gradients must equal wantGrad.
+func checkPoolValues(t *testing.T, newPool func(k, stride int) Layer, cases []poolCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := NewAvgPool2D(c.k, c.stride)
+			l := newPool(c.k, c.stride)
 			x := tensor.MustFromData(c.x, 1, 1, c.h, c.w)
 			y, err := l.Forward([]*tensor.Tensor{x}, Train)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(y.Data(), c.want) {
+			if !equalOrBothNaN(y.Data(), c.want) {
 				t.Fatalf("output %v, want %v", y.Data(), c.want)
 			}
 			ones := tensor.New(y.Shape()...)
@@ -91,12 +100,7 @@ func TestGlobalAvgPoolValues(t *testing.T) {
 }
 
 func TestAvgPoolErrors(t *testing.T) {
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"avg too small", func() error { _, err := NewAvgPool2D(4, 4).OutputShape([][]int{{1, 3, 8}}); return err },
 			ErrLayerShape, "nn: AvgPool2D: input shape [N 1 3 8] is smaller than the 4x4 window"},
 		{"avg forward rank", func() error {
@@ -115,26 +119,10 @@ func TestAvgPoolErrors(t *testing.T) {
 		}, ErrLayerShape, "nn: GlobalAvgPool: input shape [2 16] does not fit [N C H W] with H, W > 0"},
 		{"global backward first", func() error { _, err := NewGlobalAvgPool().Backward(tensor.New(1, 1)); return err },
 			ErrNoForward, ""},
-		{"global gradient shape", func() error {
-			l := NewGlobalAvgPool()
-			if _, err := l.Forward([]*tensor.Tensor{tensor.New(2, 3, 2, 2)}, Train); err != nil {
-				return err
-			}
-			_, err := l.Backward(tensor.New(2, 3, 1, 1))
-			return err
-		}, ErrLayerShape, "nn: GlobalAvgPool: output gradient shape [2 3 1 1] does not fit output shape [2 3]"},
+		{"global gradient shape", backwardAfterTrain(NewGlobalAvgPool(), tensor.New(2, 3, 1, 1), tensor.New(2, 3, 2, 2)),
+			ErrLayerShape, "nn: GlobalAvgPool: output gradient shape [2 3 1 1] does not fit output shape [2 3]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func ExampleGlobalAvgPool() {

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -99,60 +98,38 @@ func TestBatchNorm2DParamsAndBuffers(t *testing.T) {
 
 func TestBatchNorm2DErrors(t *testing.T) {
 	l := NewBatchNorm2D(16)
-	x := func(shape ...int) []*tensor.Tensor { return []*tensor.Tensor{tensor.New(shape...)} }
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"output shape channels", func() error { _, err := l.OutputShape([][]int{{8, 5, 5}}); return err },
 			ErrLayerShape, "nn: BatchNorm2D: input shape [N 8 5 5] does not fit 16 channels [N 16 H W]"},
-		{"forward rank", func() error { _, err := l.Forward(x(4, 16), Eval); return err },
+		{"forward rank", func() error { _, err := l.Forward(zerosIn(4, 16), Eval); return err },
 			ErrLayerShape, "nn: BatchNorm2D: input shape [4 16] does not fit 16 channels [N 16 H W]"},
-		{"one value per channel", func() error { _, err := l.Forward(x(1, 16, 1, 1), Train); return err },
+		{"one value per channel", func() error { _, err := l.Forward(zerosIn(1, 16, 1, 1), Train); return err },
 			ErrLayerShape, "nn: BatchNorm2D: input shape [1 16 1 1]: training needs more than 1 value per channel"},
 		{"bad momentum", func() error {
 			m := NewBatchNorm2D(1)
 			m.Momentum = 2
-			_, err := m.Forward(x(2, 1, 1, 1), Train)
+			_, err := m.Forward(zerosIn(2, 1, 1, 1), Train)
 			return err
 		}, ErrLayerConfig, "nn: BatchNorm2D: 1 channels, eps 1e-05, momentum 2: want channels > 0, finite eps >= 0, momentum in [0, 1]"},
 		{"missing buffer", func() error {
 			m := NewBatchNorm2D(2)
 			m.RunningVar = nil
-			_, err := m.Forward(x(2, 2, 1, 1), Eval)
+			_, err := m.Forward(zerosIn(2, 2, 1, 1), Eval)
 			return err
 		}, ErrLayerConfig, "nn: BatchNorm2D: running variance is nil"},
 		{"backward first", func() error { _, err := l.Backward(tensor.New(2, 16, 1, 1)); return err }, ErrNoForward, ""},
 		{"backward after eval only", func() error {
 			m := NewBatchNorm2D(1)
-			if _, err := m.Forward(x(2, 1, 2, 2), Eval); err != nil {
+			if _, err := m.Forward(zerosIn(2, 1, 2, 2), Eval); err != nil {
 				return err
 			}
 			_, err := m.Backward(tensor.New(2, 1, 2, 2))
 			return err
 		}, ErrNoForward, ""},
-		{"gradient shape", func() error {
-			m := NewBatchNorm2D(1)
-			if _, err := m.Forward(x(2, 1, 2, 2), Train); err != nil {
-				return err
-			}
-			_, err := m.Backward(tensor.New(2, 1, 2, 3))
-			return err
-		}, ErrLayerShape, "nn: BatchNorm2D: output gradient shape [2 1 2 3] does not fit output shape [2 1 2 2]"},
+		{"gradient shape", backwardAfterTrain(NewBatchNorm2D(1), tensor.New(2, 1, 2, 3), tensor.New(2, 1, 2, 2)),
+			ErrLayerShape, "nn: BatchNorm2D: output gradient shape [2 1 2 3] does not fit output shape [2 1 2 2]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func ExampleBatchNorm2D() {

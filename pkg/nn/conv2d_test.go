@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -313,13 +312,7 @@ func TestConvOutputSize(t *testing.T) {
 
 func TestConv2DErrors(t *testing.T) {
 	l := NewConv2D(1, 16, 3, 1, 1, nil)
-	x := func(shape ...int) []*tensor.Tensor { return []*tensor.Tensor{tensor.New(shape...)} }
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"output shape channels", func() error { _, err := l.OutputShape([][]int{{3, 28, 28}}); return err },
 			ErrLayerShape, "nn: Conv2D: input shape [N 3 28 28] does not fit weight [16 1 3 3]"},
 		{"output shape rank", func() error { _, err := l.OutputShape([][]int{{784}}); return err },
@@ -328,44 +321,28 @@ func TestConv2DErrors(t *testing.T) {
 			_, err := NewConv2D(1, 2, 5, 1, 0, nil).OutputShape([][]int{{1, 4, 9}})
 			return err
 		}, ErrLayerShape, "nn: Conv2D: input shape [N 1 4 9] is smaller than the 5x5 kernel with padding 0"},
-		{"forward channels", func() error { _, err := l.Forward(x(8, 3, 28, 28), Eval); return err },
+		{"forward channels", func() error { _, err := l.Forward(zerosIn(8, 3, 28, 28), Eval); return err },
 			ErrLayerShape, "nn: Conv2D: input shape [8 3 28 28] does not fit weight [16 1 3 3]"},
-		{"forward rank", func() error { _, err := l.Forward(x(8, 784), Eval); return err },
+		{"forward rank", func() error { _, err := l.Forward(zerosIn(8, 784), Eval); return err },
 			ErrLayerShape, "nn: Conv2D: input shape [8 784] does not fit weight [16 1 3 3]"},
 		{"bad stride", func() error {
 			m := NewConv2D(1, 1, 1, 1, 0, nil)
 			m.Stride = 0
-			_, err := m.Forward(x(1, 1, 2, 2), Eval)
+			_, err := m.Forward(zerosIn(1, 1, 2, 2), Eval)
 			return err
 		}, ErrLayerConfig, "nn: Conv2D: channels 1->1, kernel 1x1, stride 0, pad 0: sizes and stride must be positive, pad non-negative"},
 		{"bias shape", func() error {
 			m := NewConv2D(1, 2, 1, 1, 0, nil)
 			m.Bias.Value = tensor.New(3)
-			_, err := m.Forward(x(1, 1, 2, 2), Eval)
+			_, err := m.Forward(zerosIn(1, 1, 2, 2), Eval)
 			return err
 		}, ErrLayerConfig, "nn: Conv2D: bias has shape [3], want [2]"},
 		{"backward first", func() error { _, err := l.Backward(tensor.New(1, 16, 28, 28)); return err },
 			ErrNoForward, ""},
-		{"gradient shape", func() error {
-			m := NewConv2D(1, 2, 3, 1, 0, nil)
-			if _, err := m.Forward(x(2, 1, 5, 5), Train); err != nil {
-				return err
-			}
-			_, err := m.Backward(tensor.New(2, 2, 5, 5))
-			return err
-		}, ErrLayerShape, "nn: Conv2D: output gradient shape [2 2 5 5] does not fit output shape [2 2 3 3]"},
+		{"gradient shape", backwardAfterTrain(NewConv2D(1, 2, 3, 1, 0, nil), tensor.New(2, 2, 5, 5), tensor.New(2, 1, 5, 5)),
+			ErrLayerShape, "nn: Conv2D: output gradient shape [2 2 5 5] does not fit output shape [2 2 3 3]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func ExampleConv2D() {

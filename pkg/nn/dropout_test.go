@@ -2,6 +2,7 @@ package nn
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -112,17 +113,14 @@ func TestDropoutGradients(t *testing.T) {
 }
 
 func TestDropoutErrors(t *testing.T) {
+	var cases []errCase
 	for _, p := range []float32{-0.1, 1.5, float32(math.NaN())} {
-		if _, err := (&Dropout{P: p}).Forward([]*tensor.Tensor{tensor.New(1, 2)}, Eval); !errors.Is(err, ErrLayerConfig) {
-			t.Fatalf("p %g: err = %v, want ErrLayerConfig", p, err)
-		}
+		cases = append(cases, errCase{fmt.Sprintf("p %g", p), func() error {
+			_, err := (&Dropout{P: p}).Forward(zerosIn(1, 2), Eval)
+			return err
+		}, ErrLayerConfig, ""})
 	}
-	l := NewDropout(0.5, 1)
-	if _, err := l.Forward([]*tensor.Tensor{tensor.New(2, 3)}, Train); err != nil {
-		t.Fatal(err)
-	}
-	_, err := l.Backward(tensor.New(2, 4))
-	if want := "nn: Dropout: output gradient shape [2 4] does not fit output shape [2 3]"; err == nil || err.Error() != want {
-		t.Fatalf("err = %v, want %s", err, want)
-	}
+	cases = append(cases, errCase{"gradient shape", backwardAfterTrain(NewDropout(0.5, 1), tensor.New(2, 4), tensor.New(2, 3)),
+		ErrLayerShape, "nn: Dropout: output gradient shape [2 4] does not fit output shape [2 3]"})
+	checkErrCases(t, cases)
 }

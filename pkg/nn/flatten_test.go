@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -50,33 +49,12 @@ func TestFlattenShapes(t *testing.T) {
 }
 
 func TestFlattenErrors(t *testing.T) {
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"no inputs", func() error { _, err := NewFlatten().OutputShape(nil); return err },
 			ErrLayerShape, "nn: Flatten: takes 1 input, got 0"},
 		{"backward first", func() error { _, err := NewFlatten().Backward(tensor.New(1, 3)); return err }, ErrNoForward, ""},
-		{"gradient shape", func() error {
-			l := NewFlatten()
-			if _, err := l.Forward([]*tensor.Tensor{tensor.New(2, 3, 4)}, Train); err != nil {
-				return err
-			}
-			_, err := l.Backward(tensor.New(2, 3, 4))
-			return err
-		}, ErrLayerShape, "nn: Flatten: output gradient shape [2 3 4] does not fit output shape [2 12]"},
+		{"gradient shape", backwardAfterTrain(NewFlatten(), tensor.New(2, 3, 4), tensor.New(2, 3, 4)),
+			ErrLayerShape, "nn: Flatten: output gradient shape [2 3 4] does not fit output shape [2 12]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }

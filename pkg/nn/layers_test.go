@@ -63,14 +63,19 @@ func TestBuiltinKindsRegistered(t *testing.T) {
 	}
 }
 
-// paramShapes lists "name shape" for the parameters, then the buffers.
-func paramShapes(l Layer) []string {
+// paramsAndBuffers returns l's parameters, then its buffers.
+func paramsAndBuffers(l Layer) []*Param {
 	ps := l.Params()
 	if b, ok := l.(Buffered); ok {
 		ps = append(ps, b.Buffers()...)
 	}
+	return ps
+}
+
+// paramShapes lists "name shape" for the parameters, then the buffers.
+func paramShapes(l Layer) []string {
 	var out []string
-	for _, p := range ps {
+	for _, p := range paramsAndBuffers(l) {
 		out = append(out, p.Name+" "+tensorShape(p.Value))
 	}
 	return out
@@ -230,13 +235,10 @@ func TestConcurrentEvalForward(t *testing.T) {
 	}
 }
 
+// paramValues concatenates the values of l's parameters, then its buffers.
 func paramValues(l Layer) []float32 {
-	ps := l.Params()
-	if b, ok := l.(Buffered); ok {
-		ps = append(ps, b.Buffers()...)
-	}
 	var v []float32
-	for _, p := range ps {
+	for _, p := range paramsAndBuffers(l) {
 		v = append(v, p.Value.Data()...)
 	}
 	return v
@@ -262,11 +264,7 @@ func TestCloneIsDeep(t *testing.T) {
 				t.Fatalf("clone Backward: %v, want ErrNoForward", err)
 			}
 			before := paramValues(l)
-			ps := cl.Params()
-			if b, ok := cl.(Buffered); ok {
-				ps = append(ps, b.Buffers()...)
-			}
-			for _, p := range ps {
+			for _, p := range paramsAndBuffers(cl) {
 				p.Value.Fill(42)
 				if p.Grad != nil {
 					p.Grad.Fill(42)

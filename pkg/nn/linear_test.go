@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -148,51 +147,29 @@ func TestLinearErrors(t *testing.T) {
 	l := NewLinear(784, 10, nil)
 	badW := NewLinear(4, 2, nil)
 	badW.Weight.Value = tensor.New(2, 5)
-	x := func(shape ...int) []*tensor.Tensor { return []*tensor.Tensor{tensor.New(shape...)} }
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"output shape", func() error { _, err := l.OutputShape([][]int{{783}}); return err },
 			ErrLayerShape, "nn: Linear: input shape [N 783] does not fit weight [10 784]"},
 		{"output shape rank", func() error { _, err := l.OutputShape([][]int{{28, 28}}); return err },
 			ErrLayerShape, "nn: Linear: input shape [N 28 28] does not fit weight [10 784]"},
 		{"two input shapes", func() error { _, err := l.OutputShape([][]int{{784}, {784}}); return err },
 			ErrLayerShape, "nn: Linear: takes 1 input, got 2"},
-		{"forward width", func() error { _, err := l.Forward(x(64, 783), Eval); return err },
+		{"forward width", func() error { _, err := l.Forward(zerosIn(64, 783), Eval); return err },
 			ErrLayerShape, "nn: Linear: input shape [64 783] does not fit weight [10 784]"},
-		{"forward rank", func() error { _, err := l.Forward(x(64, 1, 28, 28), Eval); return err },
+		{"forward rank", func() error { _, err := l.Forward(zerosIn(64, 1, 28, 28), Eval); return err },
 			ErrLayerShape, "nn: Linear: input shape [64 1 28 28] does not fit weight [10 784]"},
 		{"forward nil", func() error { _, err := l.Forward([]*tensor.Tensor{nil}, Eval); return err },
 			ErrLayerShape, "nn: Linear: input is a nil tensor"},
 		{"forward no inputs", func() error { _, err := l.Forward(nil, Eval); return err },
 			ErrLayerShape, "nn: Linear: takes 1 input, got 0"},
-		{"weight shape", func() error { _, err := badW.Forward(x(1, 4), Eval); return err },
+		{"weight shape", func() error { _, err := badW.Forward(zerosIn(1, 4), Eval); return err },
 			ErrLayerConfig, "nn: Linear: weight has shape [2 5], want [2 4]"},
 		{"backward first", func() error { _, err := NewLinear(2, 2, nil).Backward(tensor.New(1, 2)); return err },
 			ErrNoForward, ""},
-		{"gradient shape", func() error {
-			m := NewLinear(3, 2, nil)
-			if _, err := m.Forward(x(4, 3), Train); err != nil {
-				return err
-			}
-			_, err := m.Backward(tensor.New(4, 3))
-			return err
-		}, ErrLayerShape, "nn: Linear: output gradient shape [4 3] does not fit output shape [4 2]"},
+		{"gradient shape", backwardAfterTrain(NewLinear(3, 2, nil), tensor.New(4, 3), tensor.New(4, 3)),
+			ErrLayerShape, "nn: Linear: output gradient shape [4 3] does not fit output shape [4 2]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func TestLinearEmptyBatch(t *testing.T) {

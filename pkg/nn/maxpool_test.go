@@ -1,11 +1,9 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -13,14 +11,7 @@ import (
 
 func TestMaxPool2DValues(t *testing.T) {
 	nan := float32(math.NaN())
-	cases := []struct {
-		name      string
-		k, stride int
-		x         []float32
-		h, w      int
-		want      []float32
-		wantGrad  []float32 // input gradient for an output gradient of ones
-	}{
+	checkPoolValues(t, func(k, stride int) Layer { return NewMaxPool2D(k, stride) }, []poolCase{
 		{"2x2 stride 2", 2, 2, []float32{1, 5, 2, 0, 3, 4, 8, 1, 0, 0, 1, 1, -1, 2, 1, 7}, 4, 4,
 			[]float32{5, 8, 2, 7}, []float32{0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1}},
 		{"3x3 stride 1 overlapping", 3, 1, []float32{1, 2, 3, 4, 6, 9, 7, 8, 5, 0, 0, 0}, 3, 4,
@@ -31,29 +22,7 @@ func TestMaxPool2DValues(t *testing.T) {
 			[]float32{4}, []float32{0, 0, 0, 0, 1, 0, 0, 0, 0}},
 		{"NaN propagates", 2, 2, []float32{1, nan, 7, 2}, 2, 2,
 			[]float32{nan}, []float32{0, 1, 0, 0}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l := NewMaxPool2D(c.k, c.stride)
-			x := tensor.MustFromData(c.x, 1, 1, c.h, c.w)
-			y, err := l.Forward([]*tensor.Tensor{x}, Train)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.EqualFunc(y.Data(), c.want, func(a, b float32) bool { return a == b || (a != a && b != b) }) {
-				t.Fatalf("output %v, want %v", y.Data(), c.want)
-			}
-			ones := tensor.New(y.Shape()...)
-			ones.Fill(1)
-			dx, err := l.Backward(ones)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(dx[0].Data(), c.wantGrad) {
-				t.Fatalf("input gradient %v, want %v", dx[0].Data(), c.wantGrad)
-			}
-		})
-	}
+	})
 }
 
 func TestMaxPool2DGradients(t *testing.T) {
@@ -73,12 +42,7 @@ func TestMaxPool2DGradients(t *testing.T) {
 
 func TestMaxPool2DErrors(t *testing.T) {
 	l := NewMaxPool2D(2, 2)
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"output shape rank", func() error { _, err := l.OutputShape([][]int{{10}}); return err },
 			ErrLayerShape, "nn: MaxPool2D: input shape [N 10] does not fit [N C H W]"},
 		{"too small", func() error { _, err := NewMaxPool2D(3, 1).OutputShape([][]int{{1, 2, 5}}); return err },
@@ -90,26 +54,10 @@ func TestMaxPool2DErrors(t *testing.T) {
 			return err
 		}, ErrLayerConfig, "nn: MaxPool2D: kernel 2 and stride 0 must be positive"},
 		{"backward first", func() error { _, err := l.Backward(tensor.New(1, 1, 1, 1)); return err }, ErrNoForward, ""},
-		{"gradient shape", func() error {
-			m := NewMaxPool2D(2, 2)
-			if _, err := m.Forward([]*tensor.Tensor{tensor.New(1, 2, 4, 4)}, Train); err != nil {
-				return err
-			}
-			_, err := m.Backward(tensor.New(1, 2, 4, 4))
-			return err
-		}, ErrLayerShape, "nn: MaxPool2D: output gradient shape [1 2 4 4] does not fit output shape [1 2 2 2]"},
+		{"gradient shape", backwardAfterTrain(NewMaxPool2D(2, 2), tensor.New(1, 2, 4, 4), tensor.New(1, 2, 4, 4)),
+			ErrLayerShape, "nn: MaxPool2D: output gradient shape [1 2 4 4] does not fit output shape [1 2 2 2]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }
 
 func ExampleMaxPool2D() {

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -19,7 +18,7 @@ func TestReLUValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []float32{0, 0, 0, 0.5, 3, nan}
-	if !slices.EqualFunc(y.Data(), want, func(a, b float32) bool { return a == b || (a != a && b != b) }) {
+	if !equalOrBothNaN(y.Data(), want) {
 		t.Fatalf("output %v, want %v", y.Data(), want)
 	}
 	g := tensor.MustFromData([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
@@ -38,35 +37,14 @@ func TestReLUGradients(t *testing.T) {
 }
 
 func TestReLUErrors(t *testing.T) {
-	cases := []struct {
-		name    string
-		run     func() error
-		want    error
-		wantMsg string
-	}{
+	cases := []errCase{
 		{"two shapes", func() error { _, err := NewReLU().OutputShape([][]int{{3}, {3}}); return err },
 			ErrLayerShape, "nn: ReLU: takes 1 input, got 2"},
 		{"scalar", func() error { _, err := NewReLU().Forward([]*tensor.Tensor{tensor.New()}, Eval); return err },
 			ErrLayerShape, "nn: ReLU: input is a scalar; want a batch [N ...]"},
 		{"backward first", func() error { _, err := NewReLU().Backward(tensor.New(1, 3)); return err }, ErrNoForward, ""},
-		{"gradient shape", func() error {
-			l := NewReLU()
-			if _, err := l.Forward([]*tensor.Tensor{tensor.New(2, 3)}, Train); err != nil {
-				return err
-			}
-			_, err := l.Backward(tensor.New(3, 2))
-			return err
-		}, ErrLayerShape, "nn: ReLU: output gradient shape [3 2] does not fit output shape [2 3]"},
+		{"gradient shape", backwardAfterTrain(NewReLU(), tensor.New(3, 2), tensor.New(2, 3)),
+			ErrLayerShape, "nn: ReLU: output gradient shape [3 2] does not fit output shape [2 3]"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
-			}
-		})
-	}
+	checkErrCases(t, cases)
 }

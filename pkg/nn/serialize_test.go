@@ -121,16 +121,39 @@ func TestSaveLayout(t *testing.T) {
 	}
 }
 
+// loadErrCase is a file Load must refuse with an error prefixed "nn: load: "
+// that contains want and, when is is set, matches it with errors.Is.
+type loadErrCase struct {
+	name string
+	data []byte
+	is   error
+	want string
+}
+
+// checkLoadErrors loads each case's file in a subtest.
+func checkLoadErrors(t *testing.T, cases []loadErrCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(bytes.NewReader(c.data))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("errors.Is(%v, %v) = false", err, c.is)
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "nn: load: ") {
+				t.Errorf("error %q, want prefix \"nn: load: \" and %q", err, c.want)
+			}
+		})
+	}
+}
+
 func TestLoadCorruptFiles(t *testing.T) {
 	good := saved(t, trainedDiamond(t))
 	h := int(binary.LittleEndian.Uint32(good[12:]))
 	edit := func(f func(d []byte) []byte) []byte { return f(slices.Clone(good)) }
-	cases := []struct {
-		name string
-		data []byte
-		is   error
-		want string
-	}{
+	cases := []loadErrCase{
 		{"empty file", nil, ErrTruncated, "the magic number needs 8 bytes at byte offset 0, but the file ends at byte 0"},
 		{"bad magic", edit(func(d []byte) []byte { copy(d, "GGUF"); return d }), ErrBadMagic, `file starts with "GGUFPEC\x00", want "PTQSPEC\x00"`},
 		{"unknown version", edit(func(d []byte) []byte { d[8] = 2; return d }), ErrVersion, "unsupported format version 2 (this code reads version 1)"},
@@ -154,20 +177,7 @@ func TestLoadCorruptFiles(t *testing.T) {
 		}), ErrTruncated, `tensor "fc1.weight" values needs`},
 		{"invalid header JSON", rechecksum(edit(func(d []byte) []byte { d[16] = '['; return d })), nil, "architecture header at byte offset 16"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := Load(bytes.NewReader(c.data))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if c.is != nil && !errors.Is(err, c.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, c.is)
-			}
-			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "nn: load: ") {
-				t.Errorf("error %q, want prefix \"nn: load: \" and %q", err, c.want)
-			}
-		})
-	}
+	checkLoadErrors(t, cases)
 }
 
 // TestLoadArchitectureMismatch writes internally consistent files (valid
@@ -186,12 +196,7 @@ func TestLoadArchitectureMismatch(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	cases := []struct {
-		name string
-		data []byte
-		is   error
-		want string
-	}{
+	cases := []loadErrCase{
 		{"unknown kind", saved(t, mustBuild(t, NewBuilder("x", 3).Add("mystery", &tUnregistered{}))), ErrUnknownKind,
 			`node "mystery": unknown layer kind "TUnregistered" (registered: [`},
 		{"param shape", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor {
@@ -228,20 +233,7 @@ func TestLoadArchitectureMismatch(t *testing.T) {
 			return ts
 		}), ErrUnknownInput, `node "tanh1" (TTanh): unknown input "ghost"`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := Load(bytes.NewReader(c.data))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if c.is != nil && !errors.Is(err, c.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, c.is)
-			}
-			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "nn: load: ") {
-				t.Errorf("error %q, want prefix \"nn: load: \" and %q", err, c.want)
-			}
-		})
-	}
+	checkLoadErrors(t, cases)
 }
 
 func mustBuild(t *testing.T, b *Builder) *Graph {

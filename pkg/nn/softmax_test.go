@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -62,37 +61,16 @@ func TestSoftmaxGradients(t *testing.T) {
 
 func TestSoftmaxErrors(t *testing.T) {
 	for _, l := range []Layer{NewSoftmax(), NewLogSoftmax()} {
-		cases := []struct {
-			name    string
-			run     func() error
-			want    error
-			wantMsg string
-		}{
+		cases := []errCase{
 			{"scalar samples", func() error { _, err := l.OutputShape([][]int{{}}); return err },
 				ErrLayerShape, "nn: " + l.Kind() + ": input shape [N] has no last dimension to normalize over"},
 			{"batch only", func() error { _, err := l.Forward([]*tensor.Tensor{tensor.New(4)}, Eval); return err },
 				ErrLayerShape, "nn: " + l.Kind() + ": input shape [4] has no last dimension to normalize over besides the batch"},
 			{"backward first", func() error { _, err := l.Clone().Backward(tensor.New(1, 3)); return err }, ErrNoForward, ""},
-			{"gradient shape", func() error {
-				m := l.Clone()
-				if _, err := m.Forward([]*tensor.Tensor{tensor.New(2, 3)}, Train); err != nil {
-					return err
-				}
-				_, err := m.Backward(tensor.New(2, 2))
-				return err
-			}, ErrLayerShape, "nn: " + l.Kind() + ": output gradient shape [2 2] does not fit output shape [2 3]"},
+			{"gradient shape", backwardAfterTrain(l.Clone(), tensor.New(2, 2), tensor.New(2, 3)),
+				ErrLayerShape, "nn: " + l.Kind() + ": output gradient shape [2 2] does not fit output shape [2 3]"},
 		}
-		for _, c := range cases {
-			t.Run(l.Kind()+" "+c.name, func(t *testing.T) {
-				err := c.run()
-				if !errors.Is(err, c.want) {
-					t.Fatalf("err = %v, want %v", err, c.want)
-				}
-				if c.wantMsg != "" && err.Error() != c.wantMsg {
-					t.Fatalf("message %q, want %q", err, c.wantMsg)
-				}
-			})
-		}
+		t.Run(l.Kind(), func(t *testing.T) { checkErrCases(t, cases) })
 	}
 }
 

@@ -226,3 +226,9 @@ func diamond(seed uint64) (*Graph, error) {
 		Add("fc3", newTDense(5, 3, rng)).
 		Build()
 }
+
+// equalOrBothNaN reports whether a and b hold the same values, counting a
+// NaN equal to a NaN.
+func equalOrBothNaN(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return x == y || (x != x && y != y) })
+}

@@ -1,0 +1,50 @@
+package nn
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// errCase is one misuse of a layer: run returns its error, which must match
+// want with errors.Is and, when wantMsg is set, read exactly wantMsg (which
+// names the layer kind and, for a shape, both shapes).
+type errCase struct {
+	name    string
+	run     func() error
+	want    error
+	wantMsg string
+}
+
+// checkErrCases runs each case as a subtest.
+func checkErrCases(t *testing.T, cases []errCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if c.wantMsg != "" && err.Error() != c.wantMsg {
+				t.Fatalf("message %q, want %q", err, c.wantMsg)
+			}
+		})
+	}
+}
+
+// backwardAfterTrain returns an errCase run that passes inputs through l in
+// Train mode, then gradOut back, and returns the first error.
+func backwardAfterTrain(l Layer, gradOut *tensor.Tensor, inputs ...*tensor.Tensor) func() error {
+	return func() error {
+		if _, err := l.Forward(inputs, Train); err != nil {
+			return err
+		}
+		_, err := l.Backward(gradOut)
+		return err
+	}
+}
+
+// zerosIn returns the inputs of a one-input layer: a zero tensor of the
+// given shape.
+func zerosIn(shape ...int) []*tensor.Tensor { return []*tensor.Tensor{tensor.New(shape...)} }
