@@ -9,9 +9,9 @@
 // Commands:
 //
 //	train        train a model on MNIST, save it and print its test accuracy
-//	quantize     quantize a saved model (added with pkg/ptq)
-//	sensitivity  per-layer sensitivity of a saved model (added with pkg/ptq)
-//	mnist        the demo: train, quantize and report on MNIST (added with pkg/ptq)
+//	quantize     quantize a saved model to INT8 on MNIST calibration images and report
+//	sensitivity  rank the layers of a saved model by what INT8 costs each on MNIST
+//	mnist        the demo: train (or load from the cache), quantize and report on MNIST
 //
 // `ptq <command> -h` lists a command's flags. A command given bad flags or
 // arguments prints its usage and exits with status 2; a command that fails
@@ -25,6 +25,52 @@
 // trains a fresh model with the recipe of internal/modelcache (the one the
 // acceptance features use) on the MNIST training set, or its first -limit
 // images, evaluates it on the 10,000 test images and saves it to FILE.
+//
+// mnist:
+//
+//	ptq mnist [-model mlp|cnn] [-seed S] [-epochs N] [-limit N] [-calib 1000] [-calib-batch 100]
+//	          [-method minmax|moving_average|percentile|entropy|mse] [-eval N] [-sens-eval 2000]
+//	          [-threshold 0.5] [-budget 1.0] [-fallback] [-out reports/mnist-MODEL] [-json]
+//
+// is the end-to-end demo. It takes the model from the model cache of
+// internal/modelcache (training and storing it on the first run; with
+// -limit it trains afresh on the first N training images and caches
+// nothing), quantizes it statically to INT8 with calibration on the first
+// -calib training images only (1,000 by default), evaluates FP32 and INT8
+// on all 10,000 test images (or the first -eval), and runs the per-layer
+// sensitivity analysis on the first -sens-eval test images (2,000 by
+// default, so that it stays quick; 0 skips it). It prints FP32 and INT8
+// accuracy, the drop in points against the -budget, model bytes and their
+// ratio, calibration samples and convergence, the per-layer table, the
+// sensitivity ranking, phase timings and where the report is. The report
+// folder (-out, reports/mnist-MODEL by default, "" for none) receives
+// report.html (with SVG charts), report.md and report.json from
+// pkg/report, the charts as SVG files, and sensitivity.csv,
+// sensitivity.json and sensitivity.md. With -fallback, when INT8 loses
+// more than -budget points on the test images, the accuracy-aware fallback
+// (ptq.QuantizeWithBudget, judged on the sensitivity images) reverts the
+// most sensitive layers to FP32 and the final model is reported.
+//
+// The -json line of mnist and quantize holds at least model,
+// calibration_samples, test_images, fp32_accuracy and int8_accuracy
+// (fractions in [0, 1]), accuracy_drop and budget (percentage points,
+// unlike report.json whose accuracy_drop is a fraction), within_budget,
+// fp32_model_bytes, int8_model_bytes, size_ratio, ranking,
+// sensitive_layers, reverted_layers, report_dir, files, phase_seconds
+// (load_data, train or load_model, traverse, calibrate, convert,
+// layer_sqnr, evaluate_fp32, evaluate_int8, sensitivity, fallback, report)
+// and total_seconds.
+//
+// quantize and sensitivity:
+//
+//	ptq quantize -model FILE [-calib 1000] [-method M] [-eval N] [-sens-eval 0] [-threshold 0.5]
+//	             [-budget 1.0] [-fallback] [-out DIR] [-json]
+//	ptq sensitivity -model FILE [-calib 1000] [-method M] [-sens-eval 2000] [-threshold 0.5] [-out DIR] [-json]
+//
+// do the same on a model file saved by train: quantize runs the mnist
+// pipeline after training (no sensitivity analysis unless -sens-eval is
+// set, no report files unless -out is); sensitivity only ranks the layers
+// and writes the sensitivity files.
 //
 // # Adding a command
 //
