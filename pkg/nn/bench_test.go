@@ -16,6 +16,41 @@ import (
 // benchSink keeps results alive so the compiler cannot drop the work.
 var benchSink float32
 
+// benchPass times one pass per iteration: the naive baseline if naive is
+// set, else the layer pass run. Each gives its result, of which one element
+// goes to benchSink.
+func benchPass(b *testing.B, naive bool, baseline func() float32, run func() (*tensor.Tensor, error)) {
+	for b.Loop() {
+		if naive {
+			benchSink += baseline()
+			continue
+		}
+		y, err := run()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += y.Data()[0]
+	}
+}
+
+// evalForward returns a pass of x through l in Eval mode.
+func evalForward(l Layer, x *tensor.Tensor) func() (*tensor.Tensor, error) {
+	in := []*tensor.Tensor{x}
+	return func() (*tensor.Tensor, error) { return l.Forward(in, Eval) }
+}
+
+// inputGrad returns a Backward of dy through l, giving the gradient of its
+// first input.
+func inputGrad(l Layer, dy *tensor.Tensor) func() (*tensor.Tensor, error) {
+	return func() (*tensor.Tensor, error) {
+		gs, err := l.Backward(dy)
+		if err != nil {
+			return nil, err
+		}
+		return gs[0], nil
+	}
+}
+
 var (
 	benchConv1 = convGeom{n: 64, inC: 1, outC: 16, h: 28, w: 28, k: 3, stride: 1, pad: 1}
 	benchConv2 = convGeom{n: 64, inC: 16, outC: 32, h: 14, w: 14, k: 3, stride: 1, pad: 1}
@@ -34,19 +69,10 @@ func benchConvForward(b *testing.B, g convGeom, naive bool) {
 	l, x, _ := benchConvLayer(g)
 	oh, ow := g.outHW()
 	y := make([]float32, g.n*g.outC*oh*ow)
-	in := []*tensor.Tensor{x}
-	for b.Loop() {
-		if naive {
-			naiveConvForward(g, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
-			benchSink += y[0]
-			continue
-		}
-		out, err := l.Forward(in, Eval)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchSink += out.Data()[0]
-	}
+	benchPass(b, naive, func() float32 {
+		naiveConvForward(g, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
+		return y[0]
+	}, evalForward(l, x))
 }
 
 func benchConvBackward(b *testing.B, g convGeom, naive bool) {
@@ -55,18 +81,10 @@ func benchConvBackward(b *testing.B, g convGeom, naive bool) {
 	if _, err := l.Forward([]*tensor.Tensor{x}, Train); err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		if naive {
-			naiveConvBackward(g, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
-			benchSink += dx[0]
-			continue
-		}
-		gs, err := l.Backward(dy)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchSink += gs[0].Data()[0]
-	}
+	benchPass(b, naive, func() float32 {
+		naiveConvBackward(g, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
+		return dx[0]
+	}, inputGrad(l, dy))
 }
 
 func BenchmarkConv2DForward1to16x28(b *testing.B)       { benchConvForward(b, benchConv1, false) }
@@ -119,19 +137,10 @@ func benchLinearLayer(n, in, out int) (*Linear, *tensor.Tensor, *tensor.Tensor) 
 func benchLinearForward(b *testing.B, n, in, out int, naive bool) {
 	l, x, _ := benchLinearLayer(n, in, out)
 	y := make([]float32, n*out)
-	xs := []*tensor.Tensor{x}
-	for b.Loop() {
-		if naive {
-			naiveLinearForward(n, in, out, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
-			benchSink += y[0]
-			continue
-		}
-		r, err := l.Forward(xs, Eval)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchSink += r.Data()[0]
-	}
+	benchPass(b, naive, func() float32 {
+		naiveLinearForward(n, in, out, x.Data(), l.Weight.Value.Data(), l.Bias.Value.Data(), y)
+		return y[0]
+	}, evalForward(l, x))
 }
 
 func benchLinearBackward(b *testing.B, n, in, out int, naive bool) {
@@ -140,18 +149,10 @@ func benchLinearBackward(b *testing.B, n, in, out int, naive bool) {
 	if _, err := l.Forward([]*tensor.Tensor{x}, Train); err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		if naive {
-			naiveLinearBackward(n, in, out, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
-			benchSink += dx[0]
-			continue
-		}
-		gs, err := l.Backward(dy)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchSink += gs[0].Data()[0]
-	}
+	benchPass(b, naive, func() float32 {
+		naiveLinearBackward(n, in, out, x.Data(), l.Weight.Value.Data(), dy.Data(), dx, l.Weight.Grad.Data(), l.Bias.Grad.Data())
+		return dx[0]
+	}, inputGrad(l, dy))
 }
 
 func BenchmarkLinearForward784to256(b *testing.B)      { benchLinearForward(b, 64, 784, 256, false) }

@@ -21,6 +21,17 @@ type builtinCase struct {
 	inputs [][]int // batch shapes of the inputs
 }
 
+// randInputs draws a batch of each of c's input shapes, uniform in [-1, 1).
+func (c builtinCase) randInputs(rng *rand.Rand) []*tensor.Tensor {
+	inputs := make([]*tensor.Tensor, len(c.inputs))
+	for i, s := range c.inputs {
+		inputs[i] = randTensorIn(rng, -1, 1, s...)
+	}
+	return inputs
+}
+
+// builtinCases lists every built-in layer kind (Conv2D with and without
+// bias) with inputs it accepts.
 func builtinCases() []builtinCase {
 	noBias := func(rng *rand.Rand) Layer {
 		l := NewConv2D(2, 3, 3, 2, 1, rng)
@@ -192,10 +203,7 @@ func TestConcurrentEvalForward(t *testing.T) {
 	for _, c := range builtinCases() {
 		t.Run(c.kind, func(t *testing.T) {
 			l := c.layer(rng)
-			inputs := make([]*tensor.Tensor, len(c.inputs))
-			for i, s := range c.inputs {
-				inputs[i] = randTensorIn(rng, -1, 1, s...)
-			}
+			inputs := c.randInputs(rng)
 			before := paramValues(l)
 			want, err := l.Forward(inputs, Eval)
 			if err != nil {
@@ -251,10 +259,7 @@ func TestCloneIsDeep(t *testing.T) {
 	for _, c := range builtinCases() {
 		t.Run(c.kind, func(t *testing.T) {
 			l := c.layer(rng)
-			inputs := make([]*tensor.Tensor, len(c.inputs))
-			for i, s := range c.inputs {
-				inputs[i] = randTensorIn(rng, -1, 1, s...)
-			}
+			inputs := c.randInputs(rng)
 			y, err := l.Forward(inputs, Train)
 			if err != nil {
 				t.Fatal(err)
