@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -273,18 +274,28 @@ func tensorGetsQParams(ctx context.Context, name string, scale float64, zp int) 
 	return nil
 }
 
-func weightsGetScales(ctx context.Context, name, list string) error {
+// quantizedWeights returns the int8 weights of one layer of the quantized
+// model.
+func quantizedWeights(ctx context.Context, name string) (*quant.QTensor, error) {
 	s, err := quantizedModel(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	w, ok := s.quantized.Weights(name)
+	if !ok {
+		return nil, fmt.Errorf("layer %q has no quantized weights", name)
+	}
+	return w, nil
+}
+
+func weightsGetScales(ctx context.Context, name, list string) error {
 	want, err := parseFloats(strings.ReplaceAll(list, " and ", ", "))
 	if err != nil {
 		return err
 	}
-	w, ok := s.quantized.Weights(name)
-	if !ok {
-		return fmt.Errorf("layer %q has no quantized weights", name)
+	w, err := quantizedWeights(ctx, name)
+	if err != nil {
+		return err
 	}
 	p := w.Params()
 	if len(p.Scale) != len(want) {
@@ -299,13 +310,9 @@ func weightsGetScales(ctx context.Context, name, list string) error {
 }
 
 func weightsAreCodes(ctx context.Context, name string, table *godog.Table) error {
-	s, err := quantizedModel(ctx)
+	w, err := quantizedWeights(ctx, name)
 	if err != nil {
 		return err
-	}
-	w, ok := s.quantized.Weights(name)
-	if !ok {
-		return fmt.Errorf("layer %q has no quantized weights", name)
 	}
 	var want []int32
 	for _, r := range table.Rows {
@@ -378,14 +385,18 @@ func everyScalePositive(ctx context.Context) error {
 	return nil
 }
 
-// convergedAt returns the 1-based number of batches after which
-// calibration converged.
-func convergedAt(s *ptqState) (int, error) {
+// convergedAt returns the state of a scenario whose calibration converged
+// and the 1-based number of batches after which it did.
+func convergedAt(ctx context.Context) (*ptqState, int, error) {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	ok, at := s.prepared.Converged()
 	if !ok {
-		return 0, fmt.Errorf("calibration did not converge in %d batches (history: %s)", s.prepared.Batches(), historyString(s.prepared.History()))
+		return nil, 0, fmt.Errorf("calibration did not converge in %d batches (history: %s)", s.prepared.Batches(), historyString(s.prepared.History()))
 	}
-	return at + 1, nil
+	return s, at + 1, nil
 }
 
 func historyString(h []ptq.CalibrationStep) string {
@@ -397,11 +408,7 @@ func historyString(h []ptq.CalibrationStep) string {
 }
 
 func convergedWithin(ctx context.Context, n int) error {
-	s, err := calibrated(ctx)
-	if err != nil {
-		return err
-	}
-	at, err := convergedAt(s)
+	_, at, err := convergedAt(ctx)
 	if err != nil {
 		return err
 	}
@@ -423,11 +430,7 @@ func wentThroughAll(ctx context.Context, n int) error {
 }
 
 func stoppedAtConvergence(ctx context.Context) error {
-	s, err := calibrated(ctx)
-	if err != nil {
-		return err
-	}
-	at, err := convergedAt(s)
+	s, at, err := convergedAt(ctx)
 	if err != nil {
 		return err
 	}

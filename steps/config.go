@@ -214,7 +214,7 @@ func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) 
 // granularity of every layer with int8 weights and, if a range is given,
 // that the layer's weight codes are bounded by it.
 func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
-	s, rep, err := theDynamicReport(ctx)
+	s, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity, l
 }
 
 func everyOutputIs(ctx context.Context, dtype string) error {
-	_, rep, err := theDynamicReport(ctx)
+	_, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}

@@ -35,16 +35,8 @@ func registerDynamicSteps(sc *godog.ScenarioContext) {
 
 func theModelIsQuantizedDynamically(ctx context.Context) error {
 	s := ptqOf(ctx)
-	if err := s.needModel(); err != nil {
+	if err := s.recordFP32(); err != nil {
 		return err
-	}
-	s.before = snapshotParams(s.model)
-	if s.heldOut != nil {
-		out, err := s.model.Forward(s.heldOut, nn.Eval)
-		if err != nil {
-			return err
-		}
-		s.beforeOut = out
 	}
 	m, rep, err := ptq.QuantizeDynamic(s.model, s.cfg)
 	stateFrom(ctx).setErr(err)
@@ -65,21 +57,8 @@ func heldOutMultipliedBy(ctx context.Context, factor float64) error {
 	return nil
 }
 
-// theDynamicReport returns the report of the last quantization and checks
-// there is one.
-func theDynamicReport(ctx context.Context) (*ptqState, *ptq.Report, error) {
-	s, err := quantizedModel(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.report == nil {
-		return nil, nil, errors.New("the scenario has no report: the model must be quantized")
-	}
-	return s, s.report, nil
-}
-
 func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
-	_, rep, err := theDynamicReport(ctx)
+	_, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
@@ -117,7 +96,7 @@ func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
 // the whole layer) divided by div, and that the report's smallest and
 // largest scales are those.
 func weightScalesFollowWeights(ctx context.Context, div int) error {
-	s, rep, err := theDynamicReport(ctx)
+	s, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
@@ -165,7 +144,7 @@ func weightScalesFollowWeights(ctx context.Context, div int) error {
 }
 
 func noActivationQParams(ctx context.Context) error {
-	_, rep, err := theDynamicReport(ctx)
+	_, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
@@ -181,7 +160,7 @@ func noActivationQParams(ctx context.Context) error {
 }
 
 func quantizedModelStores(ctx context.Context, int8Bytes, fp32Bytes string) error {
-	s, rep, err := theDynamicReport(ctx)
+	s, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}

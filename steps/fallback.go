@@ -43,11 +43,8 @@ func registerFallbackSteps(sc *godog.ScenarioContext) {
 }
 
 func nodesOutputFP32(ctx context.Context, list string) error {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return err
 	}
 	tr, err := s.quantized.Trace(s.heldOut)

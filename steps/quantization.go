@@ -188,8 +188,10 @@ func snapshotParams(g *nn.Graph) [][]float32 {
 	return out
 }
 
-func theModelIsQuantizedStatically(ctx context.Context) error {
-	s := ptqOf(ctx)
+// recordFP32 copies the FP32 model's parameters and buffers, and its output
+// on the held-out set if there is one, so that fp32Unchanged can tell
+// whether quantizing it changed anything.
+func (s *ptqState) recordFP32() error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
@@ -200,6 +202,14 @@ func theModelIsQuantizedStatically(ctx context.Context) error {
 			return err
 		}
 		s.beforeOut = out
+	}
+	return nil
+}
+
+func theModelIsQuantizedStatically(ctx context.Context) error {
+	s := ptqOf(ctx)
+	if err := s.recordFP32(); err != nil {
+		return err
 	}
 	m, rep, err := ptq.NewQuantizer(s.cfg).Quantize(ctx, s.model, s.calib)
 	stateFrom(ctx).setErr(err)
@@ -233,6 +243,16 @@ func quantizedModel(ctx context.Context) (*ptqState, error) {
 	return s, s.needQuantized()
 }
 
+// quantizedWithHeldOut is quantizedModel for a scenario that also has a
+// held-out set.
+func quantizedWithHeldOut(ctx context.Context) (*ptqState, error) {
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.needHeldOut()
+}
+
 func theLayersHoldInt8Weights(ctx context.Context, list string) error {
 	s, err := quantizedModel(ctx)
 	if err != nil {
@@ -251,11 +271,8 @@ func theLayersHoldInt8Weights(ctx context.Context, list string) error {
 }
 
 func heldOutOutputTypes(ctx context.Context, table *godog.Table) error {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return err
 	}
 	rows, err := tableRows(table, "node", "output")
@@ -288,11 +305,8 @@ func heldOutOutputTypes(ctx context.Context, table *godog.Table) error {
 
 // heldOutOutputs returns the FP32 and quantized outputs on the held-out set.
 func heldOutOutputs(ctx context.Context) (want, got *tensor.Tensor, err error) {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return nil, nil, err
 	}
 	if want, err = s.model.Forward(s.heldOut, nn.Eval); err != nil {

@@ -30,14 +30,15 @@ func registerReportSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^every other Conv2D and Linear layer in the report is int8$`, everyOtherInt8)
 }
 
-// theReport returns the report of the last quantization.
+// theReport returns the report of the last quantization, static or
+// dynamic.
 func theReport(ctx context.Context) (*ptqState, *ptq.Report, error) {
 	s, err := quantizedModel(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if s.report == nil {
-		return nil, nil, errors.New("the scenario has no report: the model must be quantized statically")
+		return nil, nil, errors.New("the scenario has no report: the model must be quantized")
 	}
 	return s, s.report, nil
 }
@@ -197,7 +198,7 @@ func reportTimes(ctx context.Context) error {
 func fp32Unchanged(ctx context.Context) error {
 	s := ptqOf(ctx)
 	if s.before == nil {
-		return errors.New("the model was not quantized statically")
+		return errors.New("the model was not quantized")
 	}
 	after := snapshotParams(s.model)
 	if len(after) != len(s.before) {

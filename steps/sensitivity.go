@@ -250,20 +250,20 @@ func analysisLayer(rep *ptq.SensitivityReport, name string) (ptq.LayerSensitivit
 	return ptq.LayerSensitivity{}, fmt.Errorf("the analysis has no layer %q; it has %q", name, rep.Ranking())
 }
 
-// accuracyMetric checks the analysis measured accuracy.
-func accuracyMetric(rep *ptq.SensitivityReport) error {
-	if rep.Metric != ptq.MetricAccuracy {
-		return fmt.Errorf("the analysis measured %q, not accuracy", rep.Metric)
-	}
-	return nil
-}
+// metricNames words the metrics of a sensitivity analysis.
+var metricNames = map[string]string{ptq.MetricAccuracy: "accuracy", ptq.MetricSQNR: "the output SQNR"}
 
-// sqnrMetric checks the analysis measured the output SQNR.
-func sqnrMetric(rep *ptq.SensitivityReport) error {
-	if rep.Metric != ptq.MetricSQNR {
-		return fmt.Errorf("the analysis measured %q, not the output SQNR", rep.Metric)
+// analysisOf returns the scenario's sensitivity report, which must have
+// measured metric.
+func analysisOf(ctx context.Context, metric string) (*ptq.SensitivityReport, error) {
+	rep, err := theAnalysis(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if rep.Metric != metric {
+		return nil, fmt.Errorf("the analysis measured %q, not %s", rep.Metric, metricNames[metric])
+	}
+	return rep, nil
 }
 
 // sameFloat compares derived quantities computed in float64.
@@ -301,11 +301,8 @@ func analysisReportsLayers(ctx context.Context, list string) error {
 }
 
 func noDropOrRecoveryExceeds(ctx context.Context, points float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricAccuracy)
 	if err != nil {
-		return err
-	}
-	if err := accuracyMetric(rep); err != nil {
 		return err
 	}
 	var bad []string
@@ -334,11 +331,8 @@ func everyLayerSQNRAtLeast(ctx context.Context, db float64) error {
 }
 
 func allInt8Within(ctx context.Context, points float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricAccuracy)
 	if err != nil {
-		return err
-	}
-	if err := accuracyMetric(rep); err != nil {
 		return err
 	}
 	if d := math.Abs(rep.AllInt8 - rep.FP32); d > points/100+1e-9 {
@@ -360,11 +354,8 @@ func isMostSensitive(ctx context.Context, name string) error {
 }
 
 func ranksFirstInBothViews(ctx context.Context, name string, points float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricAccuracy)
 	if err != nil {
-		return err
-	}
-	if err := accuracyMetric(rep); err != nil {
 		return err
 	}
 	top, err := analysisLayer(rep, name)
@@ -383,23 +374,33 @@ func ranksFirstInBothViews(ctx context.Context, name string, points float64) err
 	return nil
 }
 
+// oneBelowOthersAtLeast checks that, of every layer's value in dB, that of
+// the layer name is below below and every other at least others. what
+// words a layer's value, as in "%q has an SQNR of %.2f dB".
+func oneBelowOthersAtLeast(rep *ptq.SensitivityReport, name string, below, others float64,
+	value func(ptq.LayerSensitivity) float64, what string) error {
+	if _, err := analysisLayer(rep, name); err != nil {
+		return err
+	}
+	for _, l := range rep.Layers {
+		v := value(l)
+		if l.Layer == name && !(v < below) {
+			return fmt.Errorf(what+", want below %g dB", name, v, below)
+		}
+		if l.Layer != name && !(v >= others) {
+			return fmt.Errorf(what+", want at least %g dB", l.Layer, v, others)
+		}
+	}
+	return nil
+}
+
 func layerSQNRBelowOthers(ctx context.Context, name string, below, others float64) error {
 	rep, err := theAnalysis(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := analysisLayer(rep, name); err != nil {
-		return err
-	}
-	for _, l := range rep.Layers {
-		if l.Layer == name && !(l.SQNR < below) {
-			return fmt.Errorf("%q has an SQNR of %.2f dB, want below %g dB", name, l.SQNR, below)
-		}
-		if l.Layer != name && !(l.SQNR >= others) {
-			return fmt.Errorf("%q has an SQNR of %.2f dB, want at least %g dB", l.Layer, l.SQNR, others)
-		}
-	}
-	return nil
+	return oneBelowOthersAtLeast(rep, name, below, others,
+		func(l ptq.LayerSensitivity) float64 { return l.SQNR }, "%q has an SQNR of %.2f dB")
 }
 
 // namesOrNone reads a list of names, "none" being the empty list.
@@ -428,11 +429,8 @@ func theSensitiveLayersAre(ctx context.Context, list string) error {
 }
 
 func theMetricIsOutputSQNR(ctx context.Context, db float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricSQNR)
 	if err != nil {
-		return err
-	}
-	if err := sqnrMetric(rep); err != nil {
 		return err
 	}
 	if rep.FP32 != db {
@@ -442,33 +440,17 @@ func theMetricIsOutputSQNR(ctx context.Context, db float64) error {
 }
 
 func onlyThisInt8SQNR(ctx context.Context, name string, below, others float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricSQNR)
 	if err != nil {
 		return err
 	}
-	if err := sqnrMetric(rep); err != nil {
-		return err
-	}
-	if _, err := analysisLayer(rep, name); err != nil {
-		return err
-	}
-	for _, l := range rep.Layers {
-		if l.Layer == name && !(l.OnlyThisInt8 < below) {
-			return fmt.Errorf("with only %q in int8 the output SQNR is %.2f dB, want below %g dB", name, l.OnlyThisInt8, below)
-		}
-		if l.Layer != name && !(l.OnlyThisInt8 >= others) {
-			return fmt.Errorf("with only %q in int8 the output SQNR is %.2f dB, want at least %g dB", l.Layer, l.OnlyThisInt8, others)
-		}
-	}
-	return nil
+	return oneBelowOthersAtLeast(rep, name, below, others,
+		func(l ptq.LayerSensitivity) float64 { return l.OnlyThisInt8 }, "with only %q in int8 the output SQNR is %.2f dB")
 }
 
 func keepingOnlyRaisesSQNR(ctx context.Context, name string, db float64) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricSQNR)
 	if err != nil {
-		return err
-	}
-	if err := sqnrMetric(rep); err != nil {
 		return err
 	}
 	l, err := analysisLayer(rep, name)
@@ -530,11 +512,8 @@ func splitRow(line string) []string {
 }
 
 func markdownReport(ctx context.Context, columns string, decimals int) error {
-	rep, err := theAnalysis(ctx)
+	rep, err := analysisOf(ctx, ptq.MetricAccuracy)
 	if err != nil {
-		return err
-	}
-	if err := accuracyMetric(rep); err != nil {
 		return err
 	}
 	md := rep.Markdown()

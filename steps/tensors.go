@@ -129,12 +129,18 @@ func namedBatch(ctx context.Context, name string) (*tensor.Tensor, error) {
 	return t, nil
 }
 
-func batchesAreConcatenated(ctx context.Context, a, b string) error {
+// namedBatches returns the batches named a and b.
+func namedBatches(ctx context.Context, a, b string) (*tensor.Tensor, *tensor.Tensor, error) {
 	ta, err := namedBatch(ctx, a)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	tb, err := namedBatch(ctx, b)
+	return ta, tb, err
+}
+
+func batchesAreConcatenated(ctx context.Context, a, b string) error {
+	ta, tb, err := namedBatches(ctx, a, b)
 	if err != nil {
 		return err
 	}
@@ -153,11 +159,7 @@ func theResultIsABatchOf(ctx context.Context, n int, size string) error {
 }
 
 func itsImagesAreThoseOf(ctx context.Context, a, b string) error {
-	ta, err := namedBatch(ctx, a)
-	if err != nil {
-		return err
-	}
-	tb, err := namedBatch(ctx, b)
+	ta, tb, err := namedBatches(ctx, a, b)
 	if err != nil {
 		return err
 	}

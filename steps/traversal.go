@@ -181,11 +181,8 @@ func fp32Outputs(g *nn.Graph, x *tensor.Tensor) (map[string]*tensor.Tensor, erro
 }
 
 func groupOutputMatches(ctx context.Context, qnode, fnode string, minDB float64) error {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return err
 	}
 	got, err := s.quantized.Outputs(s.heldOut)
@@ -208,11 +205,8 @@ func groupOutputMatches(ctx context.Context, qnode, fnode string, minDB float64)
 }
 
 func nodesCarryOutput(ctx context.Context, list, head string) error {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return err
 	}
 	tr, err := s.quantized.Trace(s.heldOut)
@@ -324,11 +318,8 @@ func outputWithinAbs(ctx context.Context, tol float64) error {
 }
 
 func structurePreserved(ctx context.Context) error {
-	s, err := quantizedModel(ctx)
+	s, err := quantizedWithHeldOut(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needHeldOut(); err != nil {
 		return err
 	}
 	want, err := fp32Outputs(s.model, s.heldOut)
