@@ -1,0 +1,166 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/ptq"
+)
+
+func init() { addSteps("e2e", registerE2ESteps) }
+
+// e2eState holds the accuracies of the FP32 model and of its quantized
+// twin on the MNIST test images a scenario classified.
+type e2eState struct {
+	images     int // how many test images were classified; 0 before
+	fp32, int8 float64
+}
+
+func registerE2ESteps(sc *godog.ScenarioContext) {
+	sc.Step(`^an MLP for MNIST with one hidden layer of (\d+) units, seed (\d+), trained for one epoch on the first ([\d,]+) MNIST training images$`, aSmallMNISTMLP)
+	sc.Step(`^it is quantized statically to int8, calibrated on the first ([\d,]+) MNIST training images in batches of (\d+)$`, quantizedOnMNIST)
+	sc.Step(`^the FP32 and int8 models classify the (first )?([\d,]+) MNIST test images$`, bothModelsClassify)
+	sc.Step(`^the FP32 model's accuracy is at least ([\d.]+)%$`, fp32AccuracyAtLeast)
+	sc.Step(`^the int8 model's accuracy is less than (\d+(?:\.\d+)?) points? below the FP32 model's$`, int8DropLessThan)
+}
+
+// mnistFirst returns the first n images of an MNIST set, all of it when
+// whole is set, in which case n must be the set's size.
+func mnistFirst(set *datasets.Dataset, n int, whole bool) (*datasets.Dataset, error) {
+	if whole {
+		if set.Len() != n {
+			return nil, fmt.Errorf("the MNIST %s holds %d images, the scenario says %d", set.Name, set.Len(), n)
+		}
+		return set, nil
+	}
+	if n <= 0 || n > set.Len() {
+		return nil, fmt.Errorf("cannot take the first %d of the %d images of %s", n, set.Len(), set.Name)
+	}
+	return set.Subset(0, n)
+}
+
+func aSmallMNISTMLP(ctx context.Context, hidden int, seed uint64, count string) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	train, _, err := datasets.LoadMNIST("")
+	if err != nil {
+		return err
+	}
+	sub, err := mnistFirst(train, n, false)
+	if err != nil {
+		return err
+	}
+	g, err := models.MLP(seed, hidden)
+	if err != nil {
+		return err
+	}
+	cfg := models.DefaultTrainConfig("mlp")
+	cfg.Epochs, cfg.Seed = 1, seed
+	if _, err := nn.Fit(g, sub.X, sub.Labels, cfg); err != nil {
+		return err
+	}
+	domainState[modelState](ctx).model = g
+	return nil
+}
+
+// quantizedOnMNIST quantizes the scenario's trained model (modelState)
+// with the scenario's configuration, default unless a step changed it,
+// and leaves the model and its int8 twin to the quantization and report
+// steps (ptqState).
+func quantizedOnMNIST(ctx context.Context, count string, batch int) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	g := domainState[modelState](ctx).model
+	if g == nil {
+		return errors.New("the scenario has no trained model: a Given step must train or load one")
+	}
+	train, _, err := datasets.LoadMNIST("")
+	if err != nil {
+		return err
+	}
+	calib, err := mnistFirst(train, n, false)
+	if err != nil {
+		return err
+	}
+	s := ptqOf(ctx)
+	s.model, s.before = g, snapshotParams(g)
+	s.calib, s.calibX, s.calibBatch = calib.Source(batch), calib.X, batch
+	m, rep, err := ptq.NewQuantizer(s.cfg).Quantize(ctx, g, s.calib)
+	stateFrom(ctx).setErr(err)
+	s.quantized, s.report = m, rep
+	return nil
+}
+
+func bothModelsClassify(ctx context.Context, first, count string) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	s, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	_, test, err := datasets.LoadMNIST("")
+	if err != nil {
+		return err
+	}
+	eval, err := mnistFirst(test, n, first == "")
+	if err != nil {
+		return err
+	}
+	es := domainState[e2eState](ctx)
+	if es.fp32, err = ptq.Accuracy(ptq.FP32Model(s.model), eval.X, eval.Labels, evalBatchSize); err != nil {
+		return fmt.Errorf("FP32 model: %w", err)
+	}
+	if es.int8, err = ptq.Accuracy(s.quantized, eval.X, eval.Labels, evalBatchSize); err != nil {
+		return fmt.Errorf("int8 model: %w", err)
+	}
+	es.images = n
+	return nil
+}
+
+// classified returns the accuracies a When step measured.
+func classified(ctx context.Context) (*e2eState, error) {
+	es := domainState[e2eState](ctx)
+	if es.images == 0 {
+		return nil, errors.New("no test images were classified: a When step must run the FP32 and int8 models on them")
+	}
+	return es, nil
+}
+
+func fp32AccuracyAtLeast(ctx context.Context, pct string) error {
+	want, err := parsePercent(pct)
+	if err != nil {
+		return err
+	}
+	es, err := classified(ctx)
+	if err != nil {
+		return err
+	}
+	if es.fp32 < want {
+		return fmt.Errorf("the FP32 model classifies %.2f%% of the %d test images correctly, want at least %s%%", 100*es.fp32, es.images, pct)
+	}
+	return nil
+}
+
+func int8DropLessThan(ctx context.Context, points float64) error {
+	es, err := classified(ctx)
+	if err != nil {
+		return err
+	}
+	if d := 100 * (es.fp32 - es.int8); !(d < points) {
+		return fmt.Errorf("on %d test images the int8 model scores %.2f%%, the FP32 model %.2f%%: %.2f points below, want less than %g",
+			es.images, 100*es.int8, 100*es.fp32, d, points)
+	}
+	return nil
+}
