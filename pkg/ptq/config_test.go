@@ -79,10 +79,7 @@ func TestOverridePrecedence(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := withOverrides(c.overrides...)
-			p, err := Traverse(overrideGraph(t), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustTraverse(t, overrideGraph(t), cfg)
 			n, _ := p.Node(c.node)
 			got := n.Config
 			if got.KeepFP32 != c.want.KeepFP32 || got.Weights != c.want.Weights || got.Activations != c.want.Activations ||
@@ -99,10 +96,7 @@ func TestOverridePrecedence(t *testing.T) {
 func TestOverrideAppliesToObservers(t *testing.T) {
 	uint8Act := quant.Spec{DType: quant.UInt8, Scheme: quant.Affine, Granularity: quant.PerTensor}
 	cfg := withOverrides(Override{Name: "fc2", Activations: &uint8Act, Method: MethodMovingAverage})
-	p, err := Traverse(overrideGraph(t), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustTraverse(t, overrideGraph(t), cfg)
 	for _, o := range p.ObservedTensors() {
 		wantSpec, wantMethod := quant.ActivationDefault, MethodMinMax
 		if o.Owner == "fc2" {

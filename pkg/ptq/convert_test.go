@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
@@ -315,51 +314,17 @@ func TestStaticForwardRefusesBadInput(t *testing.T) {
 	m, _ := quantizeStatic(t, g, normal(g, 16, 8).Source(16))
 	inf := normal(g, 3, 1).X
 	inf.Data()[2*64+7] = float32(math.Inf(-1))
-	cases := []struct {
-		name string
-		x    *tensor.Tensor
-		want error
-		msgs []string
-	}{
+	checkForwardRefusals(t, m, []forwardRefusal{
 		{"Inf in sample 2", inf, ErrNonFinite, []string{"sample 2", `"conv1"`}},
 		{"wrong shape", tensor.New(3, 1, 4, 4), ErrShape, []string{"[3 1 4 4]", "[N 1 8 8]"}},
 		{"nil", nil, ErrShape, []string{"[N 1 8 8]"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := m.Forward(c.x)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("Forward = %v, want %v", err, c.want)
-			}
-			for _, s := range c.msgs {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not name %q", err, s)
-				}
-			}
-		})
-	}
+	})
 }
 
 func TestStaticConcurrentForward(t *testing.T) {
 	g := withBatchNormStats(residual(t))
 	m, _ := quantizeStatic(t, g, normal(g, 32, 14).Source(16))
-	x := normal(g, 6, 15).X
-	want, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	outs := make([]*tensor.Tensor, 4)
-	errs := make([]error, 4)
-	for i := range outs {
-		wg.Go(func() { outs[i], errs[i] = m.Forward(x) })
-	}
-	wg.Wait()
-	for i := range outs {
-		if errs[i] != nil || !sameFloat32Bits(outs[i].Data(), want.Data()) {
-			t.Errorf("goroutine %d: err %v or different outputs", i, errs[i])
-		}
-	}
+	checkConcurrentForward(t, m, normal(g, 6, 15).X)
 }
 
 func TestReportPerLayer(t *testing.T) {

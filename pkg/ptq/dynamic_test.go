@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
@@ -294,26 +293,7 @@ func TestQuantizeDynamicConcurrentForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := datasets.Gaussian(16, g.InputShape(), 0, 1, 13).X
-	want, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	outs := make([]*tensor.Tensor, 4)
-	errs := make([]error, 4)
-	for i := range outs {
-		wg.Go(func() { outs[i], errs[i] = m.Forward(x) })
-	}
-	wg.Wait()
-	for i, o := range outs {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		if !slices.Equal(o.Data(), want.Data()) {
-			t.Errorf("goroutine %d got different outputs", i)
-		}
-	}
+	checkConcurrentForward(t, m, datasets.Gaussian(16, g.InputShape(), 0, 1, 13).X)
 }
 
 func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
@@ -324,26 +304,10 @@ func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
 	}
 	nan := datasets.Gaussian(2, g.InputShape(), 0, 1, 1).X
 	nan.Data()[17] = float32(math.Inf(1))
-	cases := []struct {
-		name string
-		x    *tensor.Tensor
-		want error
-		node string
-	}{
-		{"Inf in the input", nan, ErrNonFinite, "sample 0"},
-		{"wrong input shape", tensor.New(2, 1, 14, 14), ErrShape, "[2 1 14 14]"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := m.Forward(c.x)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if !strings.Contains(err.Error(), c.node) {
-				t.Errorf("error %q does not name %s", err, c.node)
-			}
-		})
-	}
+	checkForwardRefusals(t, m, []forwardRefusal{
+		{"Inf in the input", nan, ErrNonFinite, []string{"sample 0"}},
+		{"wrong input shape", tensor.New(2, 1, 14, 14), ErrShape, []string{"[2 1 14 14]"}},
+	})
 }
 
 // Dynamic quantization of an MLP: int8 weights, FP32 at every boundary.

@@ -194,14 +194,8 @@ func TestTraverseRoles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := DefaultConfig()
-			if c.cfg != nil {
-				c.cfg(&cfg)
-			}
-			p, err := Traverse(c.graph(t), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := configWith(c.cfg)
+			p := mustTraverse(t, c.graph(t), cfg)
 			if len(p.Nodes) != len(c.roles) {
 				t.Fatalf("plan has %d nodes, want %d:\n%s", len(p.Nodes), len(c.roles), p)
 			}
@@ -255,14 +249,8 @@ func TestObservedTensors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := DefaultConfig()
-			if c.cfg != nil {
-				c.cfg(&cfg)
-			}
-			p, err := Traverse(c.graph(t), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := configWith(c.cfg)
+			p := mustTraverse(t, c.graph(t), cfg)
 			var got []string
 			for _, o := range p.ObservedTensors() {
 				got = append(got, o.Tensor+" <- "+o.Owner)
@@ -278,10 +266,7 @@ func TestObservedTensors(t *testing.T) {
 }
 
 func TestPlanString(t *testing.T) {
-	p, err := Traverse(convBNReLUGraph(t), DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustTraverse(t, convBNReLUGraph(t), DefaultConfig())
 	lines := strings.Split(strings.TrimRight(p.String(), "\n"), "\n")
 	if len(lines) != 1+len(p.Nodes) {
 		t.Fatalf("%d lines for %d nodes:\n%s", len(lines), len(p.Nodes), p)
@@ -327,6 +312,26 @@ func TestTraverseRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// configWith returns DefaultConfig changed by edit, if edit is not nil.
+func configWith(edit func(*Config)) Config {
+	cfg := DefaultConfig()
+	if edit != nil {
+		edit(&cfg)
+	}
+	return cfg
+}
+
+// mustTraverse returns the plan of g under cfg, failing the test if there
+// is none.
+func mustTraverse(t testing.TB, g *nn.Graph, cfg Config) *Plan {
+	t.Helper()
+	p, err := Traverse(g, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // withOverrides returns DefaultConfig with the overrides.
