@@ -184,29 +184,28 @@ func (pr *Prepared) convertQuantized(n *nn.Node, np *NodePlan, s *step, acts map
 	wr := weightReport(qw, np.Config.Weights, w)
 	s.layer.Weights = &wr
 	s.qweights = qw
+	var k int8Kernel
 	switch l := n.Layer.(type) {
 	case *nn.Linear:
-		k, err := qnn.NewLinear(qweights, l.In, l.Out, bias, in, out, relu)
-		if err != nil {
-			return fmt.Errorf("ptq: layer %q: %w", n.Name, err)
-		}
-		s.weightBytes = k.Bytes()
-		s.run = func(vs []value) (value, error) {
-			y, err := k.Forward(toInt8(vs[0], in))
-			return value{q: y}, err
-		}
+		k, err = qnn.NewLinear(qweights, l.In, l.Out, bias, in, out, relu)
 	case *nn.Conv2D:
-		k, err := qnn.NewConv2D(qweights, l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad, bias, in, out, relu)
-		if err != nil {
-			return fmt.Errorf("ptq: layer %q: %w", n.Name, err)
-		}
-		s.weightBytes = k.Bytes()
-		s.run = func(vs []value) (value, error) {
-			y, err := k.Forward(toInt8(vs[0], in))
-			return value{q: y}, err
-		}
+		k, err = qnn.NewConv2D(qweights, l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad, bias, in, out, relu)
+	}
+	if err != nil {
+		return fmt.Errorf("ptq: layer %q: %w", n.Name, err)
+	}
+	s.weightBytes = k.Bytes()
+	s.run = func(vs []value) (value, error) {
+		y, err := k.Forward(toInt8(vs[0], in))
+		return value{q: y}, err
 	}
 	return nil
+}
+
+// int8Kernel is what convertQuantized needs of qnn.Linear and qnn.Conv2D.
+type int8Kernel interface {
+	Forward(x *qnn.Tensor) (*qnn.Tensor, error)
+	Bytes() int
 }
 
 func paramValue(p *nn.Param) *tensor.Tensor {
