@@ -89,7 +89,6 @@ func (m *Model) run(x *tensor.Tensor, visit func(s *step, v value)) (value, erro
 		if visit != nil {
 			visit(s, v)
 		}
-		m.release(vals, s)
 	}
 	return vals[m.output], nil
 }
@@ -104,10 +103,6 @@ func (m *Model) readers(name string) []string {
 	}
 	return r
 }
-
-// release is a hook for freeing values no later node reads; values are
-// garbage collected with the map, so it does nothing yet.
-func (m *Model) release(map[string]value, *step) {}
 
 // TraceEntry is one node's output in an inference trace.
 type TraceEntry struct {

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -11,24 +10,6 @@ import (
 
 // percent formats a fraction as a percentage with two decimals.
 func percent(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) }
-
-// signedPoints formats an accuracy change (a fraction) in percentage
-// points with an explicit sign; a drop is negative.
-func signedPoints(change float64) string {
-	return signed(100*change, 2) + " pt"
-}
-
-// signed formats v with prec decimals, an explicit sign and a true minus.
-func signed(v float64, prec int) string {
-	s := strconv.FormatFloat(math.Abs(v), 'f', prec, 64)
-	if z, _ := strconv.ParseFloat(s, 64); z == 0 {
-		return "±" + s
-	}
-	if v < 0 {
-		return "−" + s
-	}
-	return "+" + s
-}
 
 // points formats a fraction in percentage points, trimming zeros: 0.01 is
 // "1 pt".
