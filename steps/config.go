@@ -214,58 +214,30 @@ func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) 
 // granularity of every layer with int8 weights and, if a range is given,
 // that the layer's weight codes are bounded by it.
 func everyLayerReportsWeights(ctx context.Context, dtype, scheme, granularity, lo, hi string) error {
-	s, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
 	spec, err := parseSpec(dtype, scheme, granularity, lo, hi)
 	if err != nil {
 		return err
 	}
 	want := dtype + " " + scheme + " " + granularity
-	n := 0
-	for _, l := range rep.Layers {
-		if l.Weights == nil {
-			continue
-		}
-		n++
+	return eachInt8WeightLayer(ctx, func(_ *ptqState, l ptq.LayerReport, w *quant.QTensor) error {
 		if got := l.Weights.DType + " " + l.Weights.Scheme + " " + l.Weights.Granularity; got != want {
 			return fmt.Errorf("layer %q reports %s weights, want %s", l.Name, got, want)
-		}
-		w, ok := s.quantized.Weights(l.Name)
-		if !ok {
-			return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
 		}
 		a, b := w.Params().Bounds()
 		if qa, qb := spec.Bounds(); a != qa || b != qb {
 			return fmt.Errorf("layer %q holds weights over [%d, %d], want [%d, %d]", l.Name, a, b, qa, qb)
 		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has int8 weights")
-	}
-	return nil
+		return nil
+	})
 }
 
 func everyOutputIs(ctx context.Context, dtype string) error {
-	_, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, l := range rep.Layers {
-		if l.Output == nil {
-			continue
-		}
-		n++
+	return eachInt8Output(ctx, func(l ptq.LayerReport) error {
 		if l.Output.DType != dtype {
 			return fmt.Errorf("layer %q reports a %s output, want %s", l.Name, l.Output.DType, dtype)
 		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has an int8 output")
-	}
-	return nil
+		return nil
+	})
 }
 
 func refusedAsInvalidConfig(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
 func init() { addSteps("dynamic", registerDynamicSteps) }
@@ -96,16 +97,7 @@ func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
 // the whole layer) divided by div, and that the report's smallest and
 // largest scales are those.
 func weightScalesFollowWeights(ctx context.Context, div int) error {
-	s, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, l := range rep.Layers {
-		if l.Weights == nil {
-			continue
-		}
-		n++
+	return eachInt8WeightLayer(ctx, func(s *ptqState, l ptq.LayerReport, qw *quant.QTensor) error {
 		node, ok := s.model.Node(l.Name)
 		if !ok {
 			return fmt.Errorf("the FP32 model has no layer %q", l.Name)
@@ -113,10 +105,6 @@ func weightScalesFollowWeights(ctx context.Context, div int) error {
 		lin, ok := node.Layer.(*nn.Linear)
 		if !ok {
 			return fmt.Errorf("layer %q is a %s, not a Linear layer", l.Name, l.Kind)
-		}
-		qw, ok := s.quantized.Weights(l.Name)
-		if !ok {
-			return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
 		}
 		scales := qw.Params().Scale
 		w := lin.Weight.Value.Data()
@@ -136,11 +124,8 @@ func weightScalesFollowWeights(ctx context.Context, div int) error {
 			return fmt.Errorf("layer %q: the report gives scales %g to %g, the weights hold %g to %g",
 				l.Name, l.Weights.ScaleMin, l.Weights.ScaleMax, slices.Min(scales), slices.Max(scales))
 		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has int8 weights")
-	}
-	return nil
+		return nil
+	})
 }
 
 func noActivationQParams(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
 func init() { addSteps("reports", registerReportSteps) }
@@ -41,6 +42,57 @@ func theReport(ctx context.Context) (*ptqState, *ptq.Report, error) {
 		return nil, nil, errors.New("the scenario has no report: the model must be quantized")
 	}
 	return s, s.report, nil
+}
+
+// eachInt8WeightLayer calls check with every layer of the last report that
+// has int8 weights and those weights as the quantized model holds them. It
+// fails if no layer has int8 weights.
+func eachInt8WeightLayer(ctx context.Context, check func(s *ptqState, l ptq.LayerReport, w *quant.QTensor) error) error {
+	s, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Weights == nil {
+			continue
+		}
+		n++
+		w, ok := s.quantized.Weights(l.Name)
+		if !ok {
+			return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
+		}
+		if err := check(s, l, w); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has int8 weights")
+	}
+	return nil
+}
+
+// eachInt8Output calls check with every layer of the last report that has
+// int8 output qparams. It fails if no layer has.
+func eachInt8Output(ctx context.Context, check func(l ptq.LayerReport) error) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Output == nil {
+			continue
+		}
+		n++
+		if err := check(l); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return errors.New("no layer in the report has an int8 output")
+	}
+	return nil
 }
 
 // weightsColumn renders a layer's weights as the features write them:
@@ -75,20 +127,7 @@ func theReportListsLayers(ctx context.Context, table *godog.Table) error {
 }
 
 func weightScaleSummaries(ctx context.Context) error {
-	s, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, l := range rep.Layers {
-		if l.Weights == nil {
-			continue
-		}
-		n++
-		w, ok := s.quantized.Weights(l.Name)
-		if !ok {
-			return fmt.Errorf("layer %q reports weights the model does not hold", l.Name)
-		}
+	return eachInt8WeightLayer(ctx, func(_ *ptqState, l ptq.LayerReport, w *quant.QTensor) error {
 		p := w.Params()
 		outC := w.Shape()[0]
 		if l.Weights.Channels != outC || len(p.Scale) != outC {
@@ -104,33 +143,18 @@ func weightScaleSummaries(ctx context.Context) error {
 			return fmt.Errorf("layer %q reports scales %g..%g (mean %g); its weights have %g..%g (mean %g)",
 				l.Name, wr.ScaleMin, wr.ScaleMax, wr.ScaleMean, lo, hi, mean)
 		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has int8 weights")
-	}
-	return nil
+		return nil
+	})
 }
 
 func int8OutputsReported(ctx context.Context, qmin, qmax int) error {
-	_, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, l := range rep.Layers {
+	return eachInt8Output(ctx, func(l ptq.LayerReport) error {
 		o := l.Output
-		if o == nil {
-			continue
-		}
-		n++
 		if !(o.Scale > 0) || math.IsInf(float64(o.Scale), 0) || o.ZeroPoint < int32(qmin) || o.ZeroPoint > int32(qmax) || o.Min > 0 || o.Max < 0 {
 			return fmt.Errorf("layer %q reports output %s scale %g, zero point %d, range [%g, %g]", l.Name, o.DType, o.Scale, o.ZeroPoint, o.Min, o.Max)
 		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has an int8 output")
-	}
-	return nil
+		return nil
+	})
 }
 
 func everyLayerSQNR(ctx context.Context, minDB float64) error {
