@@ -8,8 +8,19 @@ import (
 // Integer matrix products with zero points and int32 accumulation, as ONNX
 // MatMulInteger defines them. All matrices are row-major and dense.
 //
-// The kernels are pure Go and are the reference for any faster twin. How
-// they go fast without SIMD:
+// Two paths compute the same integers. The pair path (gemm_pair.go) runs
+// where its micro-kernels are in assembly (amd64 with AVX2, see
+// gemm_amd64.s): zero points are subtracted while packing, so every
+// operand is an int16 in [-255, 255] (or at least within int16 for any
+// zero point in [-32512, 32767] after the +128 shift of int8), B is packed
+// in panels of 16 columns holding k in pairs, and a 6×16 register tile
+// multiplies pairs with VPMADDWD (exact, unlike the saturating
+// VPMADDUBSW) into int32. It needs no correction terms. Zero points outside
+// that range, and machines without AVX2 or builds with the noasm tag, use
+// the lane path below, which is pure Go and the oracle of the tests. The
+// package variable usePairs selects the path.
+//
+// How the lane path goes fast without SIMD:
 //
 //   - Operands are moved to the unsigned domain (int8 v becomes v+128, its
 //     zero point too), so every product is in [0, 65025] < 2²¹.
@@ -26,13 +37,15 @@ import (
 //   - Packed B is walked in panels that stay in cache while every row pair
 //     streams past, and large products are split by rows over GOMAXPROCS
 //     goroutines.
-//   - B can be packed once (PackB, PackBT) and reused by GemmIntPacked, as
-//     a quantized layer does with its constant weights; GemmInt and
-//     GemmIntNT pack on every call.
+//
+// B can be packed once (PackB, PackBT) and reused by GemmIntPacked, as a
+// quantized layer does with its constant weights; GemmInt and GemmIntNT
+// pack on every call.
 //
 // Results are exact whenever the true value fits in int32 (intermediate
 // sums wrap modulo 2³² and the corrections undo it), which holds for any
-// realistic k: |Σ| <= k·2¹⁶.
+// realistic k: |Σ| <= k·2¹⁶. Both paths compute modulo 2³², so they agree
+// bit for bit even beyond.
 //
 // Lengths that do not match the dimensions are programming errors: the
 // kernels panic with an error wrapping ErrShape.
@@ -63,7 +76,13 @@ func GemmIntPacked[A int8 | uint8](m int, a []A, aZero []int32, b *PackedB, c []
 		clear(c)
 		return
 	}
-	g := &gemmOperands{PackedB: b, m: m, c: c}
+	if usePairs && pairZerosFit(aZero, offset[A]()) {
+		if pp := b.pairLayout(); pp != nil {
+			gemmPairs(m, a, aZero, pp, c)
+			return
+		}
+	}
+	g := &gemmOperands{lanePack: b.laneLayout(), m: m, c: c}
 	packA(g, a, aZero)
 	workers := runtime.GOMAXPROCS(0)
 	pairs := (m + 1) / 2
@@ -121,20 +140,23 @@ func offset[T int8 | uint8]() int32 {
 }
 
 // PackedB is the right-hand operand of an integer product (k×n, n output
-// channels), shifted to unsigned and packed three columns to a 64-bit word
-// with its column sums and zero points, ready for GemmIntPacked. It is
-// immutable and safe for concurrent use. It takes 8·k·ceil(n/3) bytes.
+// channels), packed once for GemmIntPacked. It keeps the operand shifted
+// to unsigned (one byte per element, column by column) and the per-column
+// zero points, and builds from them the layout of whichever kernel runs:
+// three columns to a 64-bit word for the pure-Go path (8·k·ceil(n/3)
+// bytes), or zero-point-free int16 pairs in panels of 16 columns for the
+// assembly path (2·16·ceil(k/2)·ceil(n/16) bytes). PackB and PackBT build
+// the layout of the selected kernel; the other one is built on first use.
+// A PackedB is immutable and safe for concurrent use.
 type PackedB struct {
 	n, k int
-	// words holds the column sextets, for each p the word of columns
-	// 6s..6s+2 then the word of 6s+3..6s+5, then, when 1 to 3 columns are
-	// left over, one word per p for them. 4 or 5 left-over columns make a
-	// last, partly filled sextet. Missing columns are zero lanes.
-	words   []uint64
-	sextets int
-	lone    bool
-	colSum  []int32 // Σ_p B'[p, j] of the shifted values
-	zb      []int32 // shifted zero point per column
+	bt   []uint8 // B' = B shifted to [0, 255], n×k: row j is column j of B
+	zb   []int32 // shifted zero point per column
+
+	lanesOnce sync.Once
+	lanes     *lanePack
+	pairsOnce sync.Once
+	pairs     *pairPack // nil when a zero point leaves int16
 }
 
 // Dims returns n (columns, output channels) and k (the reduced dimension).
@@ -148,32 +170,35 @@ func newPackedB(n, k int, bZero []int32, off int32) *PackedB {
 	if len(bZero) != 1 && len(bZero) != n {
 		shapePanic("pack: %d zero points, want 1 or n = %d", len(bZero), n)
 	}
-	pb := &PackedB{n: n, k: k, sextets: n / 6, colSum: make([]int32, n), zb: make([]int32, n)}
-	rest := n - 6*pb.sextets
-	if rest > 3 {
-		pb.sextets++
-		rest = 0
-	}
-	pb.lone = rest > 0
-	words := 2 * pb.sextets * k
-	if pb.lone {
-		words += k
-	}
-	pb.words = make([]uint64, words)
+	pb := &PackedB{n: n, k: k, bt: make([]uint8, n*k), zb: make([]int32, n)}
 	for j := range n {
 		pb.zb[j] = bZero[min(j, len(bZero)-1)] + off
 	}
 	return pb
 }
 
-// column returns where column j's lanes live: the word of p is
-// words[base + p·stride], at bit shift.
-func (b *PackedB) column(j int) (base, stride int, shift uint) {
-	shift = uint(laneBits * (j % 3))
-	if s := j / 6; s < b.sextets {
-		return s*2*b.k + (j%6)/3, 2, shift
+// laneLayout returns the packing of the pure-Go kernels, building it on
+// first use.
+func (b *PackedB) laneLayout() *lanePack {
+	b.lanesOnce.Do(func() { b.lanes = newLanePack(b) })
+	return b.lanes
+}
+
+// pairLayout returns the packing of the pair kernels, building it on first
+// use; nil when a zero point does not allow it.
+func (b *PackedB) pairLayout() *pairPack {
+	b.pairsOnce.Do(func() { b.pairs = newPairPack(b) })
+	return b.pairs
+}
+
+// prepare builds the layout the selected kernel will use, so that the
+// first product does not pay for it.
+func (b *PackedB) prepare() *PackedB {
+	if usePairs && b.pairLayout() != nil {
+		return b
 	}
-	return 2 * b.sextets * b.k, 1, shift
+	b.laneLayout()
+	return b
 }
 
 // PackB packs b, k×n row-major (as GemmInt takes it), with zero points
@@ -184,22 +209,13 @@ func PackB[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
 	}
 	off := offset[B]()
 	pb := newPackedB(n, k, bZero, off)
-	if k == 0 {
-		return pb // nothing to pack: every product is empty
-	}
 	flip := uint8(off) // v ^ 0x80 is v+128 for int8
-	for j := range n {
-		base, stride, shift := pb.column(j)
-		w := pb.words[base:]
-		var sum int32
-		for p := range k {
-			u := uint8(b[p*n+j]) ^ flip
-			w[p*stride] |= uint64(u) << shift
-			sum += int32(u)
+	for p := range k {
+		for j, v := range b[p*n : p*n+n] {
+			pb.bt[j*k+p] = uint8(v) ^ flip
 		}
-		pb.colSum[j] = sum
 	}
-	return pb
+	return pb.prepare()
 }
 
 // PackBT packs b, n×k row-major (as GemmIntNT takes it: Linear weights
@@ -210,27 +226,72 @@ func PackBT[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
 	}
 	off := offset[B]()
 	pb := newPackedB(n, k, bZero, off)
-	if k == 0 {
-		return pb // nothing to pack: every product is empty
-	}
 	flip := uint8(off)
+	for i, v := range b {
+		pb.bt[i] = uint8(v) ^ flip
+	}
+	return pb.prepare()
+}
+
+// lanePack is the layout of the pure-Go kernels: three columns to a 64-bit
+// word in 21-bit lanes, with column sums and zero points.
+type lanePack struct {
+	n, k int
+	// words holds the column sextets, for each p the word of columns
+	// 6s..6s+2 then the word of 6s+3..6s+5, then, when 1 to 3 columns are
+	// left over, one word per p for them. 4 or 5 left-over columns make a
+	// last, partly filled sextet. Missing columns are zero lanes.
+	words   []uint64
+	sextets int
+	lone    bool
+	colSum  []int32 // Σ_p B'[p, j] of the shifted values
+	zb      []int32 // shifted zero point per column
+}
+
+// newLanePack packs the shifted operand of b into lanes.
+func newLanePack(b *PackedB) *lanePack {
+	n, k := b.n, b.k
+	lp := &lanePack{n: n, k: k, sextets: n / 6, colSum: make([]int32, n), zb: b.zb}
+	rest := n - 6*lp.sextets
+	if rest > 3 {
+		lp.sextets++
+		rest = 0
+	}
+	lp.lone = rest > 0
+	words := 2 * lp.sextets * k
+	if lp.lone {
+		words += k
+	}
+	lp.words = make([]uint64, words)
+	if k == 0 {
+		return lp // nothing to pack: every product is empty
+	}
 	for j := range n {
-		base, stride, shift := pb.column(j)
-		w := pb.words[base:]
+		base, stride, shift := lp.column(j)
+		w := lp.words[base:]
 		var sum int32
-		for p, v := range b[j*k : j*k+k] {
-			u := uint8(v) ^ flip
+		for p, u := range b.bt[j*k : j*k+k] {
 			w[p*stride] |= uint64(u) << shift
 			sum += int32(u)
 		}
-		pb.colSum[j] = sum
+		lp.colSum[j] = sum
 	}
-	return pb
+	return lp
+}
+
+// column returns where column j's lanes live: the word of p is
+// words[base + p·stride], at bit shift.
+func (b *lanePack) column(j int) (base, stride int, shift uint) {
+	shift = uint(laneBits * (j % 3))
+	if s := j / 6; s < b.sextets {
+		return s*2*b.k + (j%6)/3, 2, shift
+	}
+	return 2 * b.sextets * b.k, 1, shift
 }
 
 // gemmOperands is what the row kernels share.
 type gemmOperands struct {
-	*PackedB
+	*lanePack
 	m      int
 	a2     []uint8 // row pairs of A, interleaved: a2[q·2k + 2p + r] = A'[2q+r, p]
 	za     []int32 // shifted zero point per row

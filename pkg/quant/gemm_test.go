@@ -126,21 +126,115 @@ func checkGemmCase[A, B int8 | uint8](t *testing.T, r *rand.Rand, m, n, k int, p
 	}
 }
 
+// gemmPath is one way of computing the products: the lane path, or the
+// pair path with the Go twins of its kernels or with the assembly ones.
+type gemmPath struct {
+	name    string
+	pairs   bool
+	kernels pairKernels
+}
+
+// gemmPaths lists the paths this build and CPU can run.
+func gemmPaths() []gemmPath {
+	paths := []gemmPath{{"lanes", false, goPairKernels}, {"pairs-go", true, goPairKernels}}
+	if haveAsmPairKernels {
+		paths = append(paths, gemmPath{"pairs-asm", true, asmPairKernels})
+	}
+	return paths
+}
+
+// use selects the path until the end of the test.
+func (p gemmPath) use(t *testing.T) {
+	savedPairs, savedKernels := usePairs, pairKernelsInUse
+	usePairs, pairKernelsInUse = p.pairs, p.kernels
+	t.Cleanup(func() { usePairs, pairKernelsInUse = savedPairs, savedKernels })
+}
+
 func TestGemmIntMatchesNaive(t *testing.T) {
 	dims := []struct{ m, n, k int }{
 		{1, 1, 1}, {1, 7, 5}, {3, 1, 4}, {2, 3, 0}, {5, 5, 5}, {4, 6, 8}, {7, 9, 33},
 		{64, 10, 256}, {17, 31, 9}, {130, 129, 131}, // the last one runs in parallel
+		// Pair tiles: every m mod 6 and n mod 16, k odd and even, around
+		// the vector width of the widening (16).
+		{6, 16, 2}, {11, 17, 15}, {12, 32, 16}, {13, 47, 17}, {18, 48, 31}, {23, 63, 32}, {24, 64, 33}, {9, 40, 1},
+		// More than one block of panels (k = 2048: 64 KiB a panel).
+		{7, 65, 2048},
 	}
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, d := range dims {
-		for _, zp := range []struct{ row, col bool }{{false, false}, {true, true}, {false, true}} {
-			name := fmt.Sprintf("%dx%dx%d/rowzp=%v/colzp=%v", d.m, d.n, d.k, zp.row, zp.col)
-			t.Run(name, func(t *testing.T) {
-				checkGemmCase[int8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
-				checkGemmCase[uint8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
-				checkGemmCase[uint8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
-				checkGemmCase[int8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+	for _, path := range gemmPaths() {
+		t.Run(path.name, func(t *testing.T) {
+			path.use(t)
+			r := rand.New(rand.NewPCG(1, 2))
+			for _, d := range dims {
+				zps := []struct{ row, col bool }{{false, false}, {true, true}, {false, true}}
+				if d.m*d.n*d.k > 1<<19 {
+					zps = zps[1:2] // large: one setting keeps the test fast under -race
+				}
+				for _, zp := range zps {
+					name := fmt.Sprintf("%dx%dx%d/rowzp=%v/colzp=%v", d.m, d.n, d.k, zp.row, zp.col)
+					t.Run(name, func(t *testing.T) {
+						checkGemmCase[int8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+						checkGemmCase[uint8, int8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+						checkGemmCase[uint8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+						checkGemmCase[int8, uint8](t, r, d.m, d.n, d.k, zp.row, zp.col)
+					})
+				}
+			}
+		})
+	}
+}
+
+// TestGemmIntPathsAgree compares the paths with each other on random
+// shapes, random zero points anywhere in the pair path's range and beyond
+// it (where it falls back to the lane path), and with B packed under one
+// path and multiplied under another.
+func TestGemmIntPathsAgree(t *testing.T) {
+	paths := gemmPaths()
+	r := rand.New(rand.NewPCG(3, 4))
+	zero := func() int32 {
+		switch r.IntN(4) {
+		case 0:
+			return int32(r.IntN(65536) - 32768) // around the int16 limits
+		case 1:
+			return []int32{-32640, -32641, 32639, 32640, 32767, -32512, 1 << 20}[r.IntN(7)]
+		}
+		return int32(r.IntN(512) - 256)
+	}
+	for trial := range 60 {
+		m, n, k := 1+r.IntN(40), 1+r.IntN(50), r.IntN(70)
+		a := randInts[int8](r, m*k)
+		b := randInts[uint8](r, n*k)
+		az := []int32{zero()}
+		if r.IntN(2) == 0 {
+			az = make([]int32, m)
+			for i := range az {
+				az[i] = zero()
+			}
+		}
+		bz := []int32{zero()}
+		if r.IntN(2) == 0 {
+			bz = make([]int32, n)
+			for j := range bz {
+				bz[j] = zero()
+			}
+		}
+		want := gemmNaive(m, n, k, a, az, b, bz, true)
+		for _, packPath := range paths {
+			var pb *PackedB
+			t.Run(packPath.name, func(t *testing.T) {
+				packPath.use(t)
+				pb = PackBT(n, k, b, bz)
 			})
+			for _, runPath := range paths {
+				name := fmt.Sprintf("trial%d/%dx%dx%d/packed-%s/run-%s", trial, m, n, k, packPath.name, runPath.name)
+				t.Run(name, func(t *testing.T) {
+					runPath.use(t)
+					c := make([]int32, m*n)
+					GemmIntPacked(m, a, az, pb, c)
+					if !slices.Equal(c, want) {
+						t.Fatalf("differs from the naive product (za=%v zb=%v)", az, bz)
+					}
+				})
+			}
 		}
 	}
 }
