@@ -17,16 +17,21 @@
 
 // WIDEN_ROWS is the body of the widening kernels, after the arguments are
 // loaded; extend is VPMOVSXBW or VPMOVZXBW and load MOVBQSX or MOVBQZX.
+// Rows are widened 16 values at a time while 16 bytes remain in src from
+// the current position, even past the end of the row: the values that
+// spill into the next row's place in dst are rewritten when that row is
+// widened, and the padding after k is zeroed last. Short rows near the end
+// of src go one value at a time.
 //
 // Registers: SI the current row of src, DI that of dst, BX lda, R8 the row
 // stride of dst in bytes, R9 k, R10 the rows left, R11 the current zero
 // point, R12 len(za) then its step (4 for one zero point per row, else
-// 0), R13 the zero point, DX k-16, CX the column; Y1 the zero point in
-// each word.
+// 0), R13 the zero point, DX the bytes of src from the current row on, CX
+// the column, AX scratch; Y1 the zero point in each word.
 #define WIDEN_ROWS(extend, load) \
 	LEAQ         (BX)(BX*1), R8; \
 	MOVQ         R9, DX; \
-	SUBQ         $16, DX; \
+	IMULQ        R10, DX; \
 	CMPQ         R12, $1; \
 	MOVQ         $4, R12; \
 	JNE          start; \
@@ -39,12 +44,15 @@ row: \
 	VPBROADCASTW (R11), Y1; \
 	XORQ         CX, CX; \
 vec: \
-	CMPQ         CX, DX; \
+	CMPQ         CX, R9; \
+	JGE          pad; \
+	LEAQ         16(CX), AX; \
+	CMPQ         AX, DX; \
 	JGT          tail; \
 	extend       (SI)(CX*1), Y0; \
 	VPSUBW       Y1, Y0, Y0; \
 	VMOVDQU      Y0, (DI)(CX*2); \
-	ADDQ         $16, CX; \
+	MOVQ         AX, CX; \
 	JMP          vec; \
 tail: \
 	CMPQ         CX, R9; \
@@ -55,13 +63,16 @@ tail: \
 	INCQ         CX; \
 	JMP          tail; \
 pad: \
+	MOVQ         R9, CX; \
+padding: \
 	CMPQ         CX, BX; \
 	JGE          next; \
 	MOVW         $0, (DI)(CX*2); \
 	INCQ         CX; \
-	JMP          pad; \
+	JMP          padding; \
 next: \
 	ADDQ         R9, SI; \
+	SUBQ         R9, DX; \
 	ADDQ         R8, DI; \
 	ADDQ         R12, R11; \
 	DECQ         R10; \
