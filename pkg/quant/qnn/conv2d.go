@@ -68,12 +68,8 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 				im2row(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), rows)
 				// acc[pos, c] = Σ (rows[pos, :] - zIn)(W[c, :] - zW[c])
 				quant.GemmIntPacked(oh*ow, rows, zero, l.wt, acc)
-				out := y.Data[s*outSize : (s+1)*outSize]
-				for pos := range oh * ow {
-					for c, a := range acc[pos*l.OutC : (pos+1)*l.OutC] {
-						out[c*oh*ow+pos] = l.rq.apply(a, c)
-					}
-				}
+				// acc is [pos, c]; the output planes are [c, pos].
+				l.rq.requantize(acc, oh*ow, l.OutC, y.Data[s*outSize:(s+1)*outSize], 1, oh*ow)
 			}
 		}()
 	}

@@ -45,12 +45,7 @@ func (l *Linear) Forward(x *Tensor) (*Tensor, error) {
 	acc := make([]int32, n*l.Out)
 	quant.GemmIntPacked(n, x.Data, []int32{l.InAct.Zero}, l.wt, acc)
 	y := &Tensor{Shape: []int{n, l.Out}, Data: make([]int8, n*l.Out), Act: l.OutAct}
-	for i := range n {
-		row := acc[i*l.Out : (i+1)*l.Out]
-		for c, a := range row {
-			y.Data[i*l.Out+c] = l.rq.apply(a, c)
-		}
-	}
+	l.rq.requantize(acc, n, l.Out, y.Data, l.Out, 1)
 	return y, nil
 }
 
