@@ -83,7 +83,9 @@
 //
 // Kernels:
 //   - GemmInt, GemmIntNT and GemmIntPacked are exact: int32 results equal the textbook
-//     Σ (a - za)(b - zb) whenever it fits in int32.
+//     Σ (a - za)(b - zb) whenever it fits in int32. On amd64 with AVX2 they
+//     run assembly kernels, elsewhere (and with the noasm build tag) pure
+//     Go; both compute modulo 2³² and agree bit for bit.
 //   - Requantization multiplies by a float32 M = scaleA·scaleW/scaleY (as
 //     ONNX Runtime's MLAS), clamps, rounds half to even and adds the output
 //     zero point; biases are int32 with scale scaleA·scaleW and zero

@@ -227,8 +227,9 @@ func PackBT[B int8 | uint8](n, k int, b []B, bZero []int32) *PackedB {
 	off := offset[B]()
 	pb := newPackedB(n, k, bZero, off)
 	flip := uint8(off)
+	bt := pb.bt[:len(b)]
 	for i, v := range b {
-		pb.bt[i] = uint8(v) ^ flip
+		bt[i] = uint8(v) ^ flip
 	}
 	return pb.prepare()
 }

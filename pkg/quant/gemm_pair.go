@@ -76,8 +76,13 @@ func newPairPack(b *PackedB) *pairPack {
 	for j := range n {
 		col := pp.w[(j/pairCols)*pp.pairs*2*pairCols+2*(j%pairCols):]
 		z := b.zb[j]
-		for p, u := range b.bt[j*k : j*k+k] {
-			col[(p/2)*2*pairCols+p%2] = int16(int32(u) - z)
+		src := b.bt[j*k : j*k+k]
+		for q := range k / 2 {
+			x := col[q*2*pairCols : q*2*pairCols+2]
+			x[0], x[1] = int16(int32(src[2*q])-z), int16(int32(src[2*q+1])-z)
+		}
+		if k%2 == 1 {
+			col[(k/2)*2*pairCols] = int16(int32(src[k-1]) - z)
 		}
 	}
 	return pp
