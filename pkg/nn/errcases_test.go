@@ -2,6 +2,7 @@ package nn
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -30,6 +31,21 @@ func checkErrCases(t *testing.T, cases []errCase) {
 				t.Fatalf("message %q, want %q", err, c.wantMsg)
 			}
 		})
+	}
+}
+
+// checkErrPrefixed checks that err is not nil, starts with prefix, contains
+// want and, when is is set, matches it with errors.Is.
+func checkErrPrefixed(t *testing.T, err, is error, prefix, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if is != nil && !errors.Is(err, is) {
+		t.Errorf("errors.Is(%v, %v) = false", err, is)
+	}
+	if !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), prefix) {
+		t.Errorf("error %q, want prefix %q and %q", err, prefix, want)
 	}
 }
 

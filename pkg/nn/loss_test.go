@@ -1,9 +1,7 @@
 package nn
 
 import (
-	"errors"
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -66,15 +64,7 @@ func TestSoftmaxCrossEntropyErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := SoftmaxCrossEntropy(c.logits, c.labels)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if c.is != nil && !errors.Is(err, c.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, c.is)
-			}
-			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "nn: softmax cross-entropy: ") {
-				t.Errorf("error %q, want prefixed and containing %q", err, c.want)
-			}
+			checkErrPrefixed(t, err, c.is, "nn: softmax cross-entropy: ", c.want)
 		})
 	}
 }

@@ -136,15 +136,7 @@ func checkLoadErrors(t *testing.T, cases []loadErrCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Load(bytes.NewReader(c.data))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if c.is != nil && !errors.Is(err, c.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, c.is)
-			}
-			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "nn: load: ") {
-				t.Errorf("error %q, want prefix \"nn: load: \" and %q", err, c.want)
-			}
+			checkErrPrefixed(t, err, c.is, "nn: load: ", c.want)
 		})
 	}
 }
