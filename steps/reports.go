@@ -44,55 +44,48 @@ func theReport(ctx context.Context) (*ptqState, *ptq.Report, error) {
 	return s, s.report, nil
 }
 
-// eachInt8WeightLayer calls check with every layer of the last report that
-// has int8 weights and those weights as the quantized model holds them. It
-// fails if no layer has int8 weights.
-func eachInt8WeightLayer(ctx context.Context, check func(s *ptqState, l ptq.LayerReport, w *quant.QTensor) error) error {
+// eachReportedLayer calls check with every layer of the last report that
+// has what (has tells which do), and fails if none has.
+func eachReportedLayer(ctx context.Context, what string, has func(ptq.LayerReport) bool, check func(s *ptqState, l ptq.LayerReport) error) error {
 	s, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
 	n := 0
 	for _, l := range rep.Layers {
-		if l.Weights == nil {
+		if !has(l) {
 			continue
 		}
 		n++
-		w, ok := s.quantized.Weights(l.Name)
-		if !ok {
-			return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
-		}
-		if err := check(s, l, w); err != nil {
+		if err := check(s, l); err != nil {
 			return err
 		}
 	}
 	if n == 0 {
-		return errors.New("no layer in the report has int8 weights")
+		return fmt.Errorf("no layer in the report has %s", what)
 	}
 	return nil
+}
+
+// eachInt8WeightLayer calls check with every layer of the last report that
+// has int8 weights and those weights as the quantized model holds them. It
+// fails if no layer has int8 weights.
+func eachInt8WeightLayer(ctx context.Context, check func(s *ptqState, l ptq.LayerReport, w *quant.QTensor) error) error {
+	return eachReportedLayer(ctx, "int8 weights", func(l ptq.LayerReport) bool { return l.Weights != nil },
+		func(s *ptqState, l ptq.LayerReport) error {
+			w, ok := s.quantized.Weights(l.Name)
+			if !ok {
+				return fmt.Errorf("the quantized model holds no weights for %q", l.Name)
+			}
+			return check(s, l, w)
+		})
 }
 
 // eachInt8Output calls check with every layer of the last report that has
 // int8 output qparams. It fails if no layer has.
 func eachInt8Output(ctx context.Context, check func(l ptq.LayerReport) error) error {
-	_, rep, err := theReport(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, l := range rep.Layers {
-		if l.Output == nil {
-			continue
-		}
-		n++
-		if err := check(l); err != nil {
-			return err
-		}
-	}
-	if n == 0 {
-		return errors.New("no layer in the report has an int8 output")
-	}
-	return nil
+	return eachReportedLayer(ctx, "an int8 output", func(l ptq.LayerReport) bool { return l.Output != nil },
+		func(_ *ptqState, l ptq.LayerReport) error { return check(l) })
 }
 
 // weightsColumn renders a layer's weights as the features write them:
