@@ -106,10 +106,7 @@ func TestSequentialNames(t *testing.T) {
 }
 
 func TestGraphStructure(t *testing.T) {
-	g, err := diamond(3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 3)
 	cases := []struct {
 		node string
 		want []string
@@ -150,10 +147,7 @@ func TestGraphStructure(t *testing.T) {
 }
 
 func TestForwardInputShapeError(t *testing.T) {
-	g, err := diamond(4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 4)
 	cases := []struct {
 		name string
 		x    *tensor.Tensor
@@ -177,10 +171,7 @@ func TestForwardInputShapeError(t *testing.T) {
 }
 
 func TestRunHook(t *testing.T) {
-	g, err := diamond(5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 5)
 	x := randTensor(testRNG(6), 3, 4)
 	var seen []string
 	out, err := g.Run(x, Eval, func(n *Node, out *tensor.Tensor) error {
@@ -230,10 +221,7 @@ func lossOf(t *testing.T, g *Graph, x *tensor.Tensor, labels []int) float64 {
 // with fan-out (summed gradients) against central differences.
 func TestBackwardFiniteDifferences(t *testing.T) {
 	const eps, tol = 1e-2, 2e-3 // float32 forward: absolute tolerance on d(loss)/dw
-	g, err := diamond(7)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 7)
 	rng := testRNG(8)
 	x := randTensor(rng, 5, 4)
 	labels := []int{0, 2, 1, 1, 0}
@@ -303,10 +291,7 @@ func TestBackwardSameInputTwice(t *testing.T) {
 }
 
 func TestBackwardErrors(t *testing.T) {
-	g, err := diamond(10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 10)
 	x := randTensor(testRNG(11), 2, 4)
 	if err := g.Backward(tensor.New(2, 3)); !errors.Is(err, ErrNoForward) {
 		t.Errorf("Backward before any forward: %v, want ErrNoForward", err)
@@ -335,10 +320,7 @@ func TestBackwardErrors(t *testing.T) {
 }
 
 func TestZeroGrad(t *testing.T) {
-	g, err := diamond(12)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 12)
 	out, err := g.Forward(randTensor(testRNG(13), 2, 4), Train)
 	if err != nil {
 		t.Fatal(err)
@@ -359,10 +341,7 @@ func TestZeroGrad(t *testing.T) {
 }
 
 func TestClone(t *testing.T) {
-	g, err := diamond(14)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 14)
 	c := g.Clone()
 	x := randTensor(testRNG(15), 3, 4)
 	a, err := g.Forward(x, Eval)
@@ -387,10 +366,7 @@ func TestClone(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	g, err := diamond(16)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 16)
 	s := g.Summary()
 	for _, want := range []string{"NAME", "KIND", "INPUTS", "OUTPUT", "PARAMS", "x ", "Input", "fc2b", "TDense", "tanh2,fc2a", "[5]", "30", "9 nodes, 118 trainable parameters"} {
 		if !strings.Contains(s, want) {
@@ -402,10 +378,7 @@ func TestSummary(t *testing.T) {
 // TestConcurrentEval runs Eval forwards on one graph from several
 // goroutines (meaningful under -race) and checks they agree.
 func TestConcurrentEval(t *testing.T) {
-	g, err := diamond(17)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 17)
 	x := randTensor(testRNG(18), 8, 4)
 	want, err := g.Forward(x, Eval)
 	if err != nil {

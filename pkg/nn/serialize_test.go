@@ -25,10 +25,7 @@ func (l *tUnregistered) Attrs() any   { return map[string]int{"answer": 42} }
 // counter buffer is non-zero.
 func trainedDiamond(t *testing.T) *Graph {
 	t.Helper()
-	g, err := diamond(90)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := diamond(t, 90)
 	x := randTensor(testRNG(91), 6, 4)
 	if _, err := Fit(g, x, []int{0, 1, 2, 0, 1, 2}, TrainConfig{Epochs: 1, BatchSize: 3, Optimizer: NewSGD(0.1, 0)}); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -212,9 +213,10 @@ func randTensor(rng *rand.Rand, shape ...int) *tensor.Tensor {
 // diamond builds input[4] -> fc1(4->6) -> tanh -> {fc2a, fc2b}(6->5) -> add
 // -> tanh2 -> skip add with fc2a -> fc3(5->3): a graph where two nodes feed
 // several consumers.
-func diamond(seed uint64) (*Graph, error) {
+func diamond(t testing.TB, seed uint64) *Graph {
+	t.Helper()
 	rng := testRNG(seed)
-	return NewBuilder("x", 4).
+	g, err := NewBuilder("x", 4).
 		Add("fc1", newTDense(4, 6, rng)).
 		Add("tanh1", &tTanh{}).
 		Add("fc2a", newTDense(6, 5, rng), "tanh1").
@@ -225,6 +227,10 @@ func diamond(seed uint64) (*Graph, error) {
 		Add("counter", newTCounter()).
 		Add("fc3", newTDense(5, 3, rng)).
 		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // equalOrBothNaN reports whether a and b hold the same values, counting a
