@@ -75,8 +75,6 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	ph := newPhases()
 	train, test, err := loadMNIST(ph)
 	if err != nil {
@@ -92,6 +90,10 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Training cannot be cancelled, so an interrupt keeps its default
+	// effect until here; from now on it cancels the quantization.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	j := &job{
 		model: f.model, title: fmt.Sprintf("MNIST %s: static INT8 post-training quantization", f.model),
 		graph: g, flags: f.ptqFlags, train: train, test: test, ph: ph,
@@ -128,7 +130,7 @@ func mnistModel(f mnistFlags, ph *phases, w io.Writer) (*nn.Graph, modelcache.Tr
 		})
 	} else {
 		fmt.Fprintf(w, "loading %s (seed %d, %s on all MNIST training images) from the model cache; "+
-			"a first run trains it (about 30 s for mlp, 3 to 4 min for cnn on 2 cores)\n", f.model, f.seed, plural(f.epochs, "epoch"))
+			"a first run trains it (about 20 s for mlp, 3 min for cnn on 2 cores)\n", f.model, f.seed, plural(f.epochs, "epoch"))
 		t := time.Now()
 		g, info, err = modelcache.Get(f.model, f.seed, f.epochs)
 		phase := "train"
