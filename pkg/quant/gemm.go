@@ -11,14 +11,14 @@ import (
 // Two paths compute the same integers. The pair path (gemm_pair.go) runs
 // where its micro-kernels are in assembly (amd64 with AVX2, see
 // gemm_amd64.s): zero points are subtracted while packing, so every
-// operand is an int16 in [-255, 255] (or at least within int16 for any
-// zero point in [-32512, 32767] after the +128 shift of int8), B is packed
-// in panels of 16 columns holding k in pairs, and a 6×16 register tile
-// multiplies pairs with VPMADDWD (exact, unlike the saturating
-// VPMADDUBSW) into int32. It needs no correction terms. Zero points outside
-// that range, and machines without AVX2 or builds with the noasm tag, use
-// the lane path below, which is pure Go and the oracle of the tests. The
-// package variable usePairs selects the path.
+// operand is an int16 (in [-255, 255] for zero points within the type's
+// range), B is packed in panels of 16 columns holding k in pairs, and a
+// 6×16 register tile multiplies pairs with VPMADDWD (exact, unlike the
+// saturating VPMADDUBSW) into int32. It needs no correction terms. Zero
+// points for which a difference leaves int16 (shifted to unsigned as
+// below, outside [-32512, 32767]), machines without AVX2 and builds with
+// the noasm tag use the lane path below, which is pure Go and the oracle
+// of the tests. The package variable usePairs selects the path.
 //
 // How the lane path goes fast without SIMD:
 //
