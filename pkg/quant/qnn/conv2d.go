@@ -62,10 +62,14 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 		go func() {
 			defer wg.Done()
 			rows := make([]int8, oh*ow*k)
+			var padded []int8
+			if l.Pad > 0 {
+				padded = make([]int8, l.InC*(h+2*l.Pad)*(w+2*l.Pad))
+			}
 			acc := make([]int32, outSize)
 			zero := []int32{l.InAct.Zero}
 			for s := wkr; s < n; s += workers {
-				im2row(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), rows)
+				im2row(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), rows, padded)
 				// acc[pos, c] = Σ (rows[pos, :] - zIn)(W[c, :] - zW[c])
 				quant.GemmIntPacked(oh*ow, rows, zero, l.wt, acc)
 				// acc is [pos, c]; the output planes are [c, pos].
@@ -77,31 +81,87 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 	return y, nil
 }
 
-// im2row lays one sample out as a [OH*OW, C*KH*KW] matrix, one row per
-// output position holding the window it reads; positions in the padding
-// read pad (the input zero point).
-func im2row(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, rows []int8) {
+// im2row lays one sample [C, H, W] out as a [OH*OW, C*KH*KW] matrix, one
+// row per output position holding the window it reads; positions in the
+// padding read padv (the input zero point). With padding, the sample is
+// first copied into padded, [C, H+2·pad, W+2·pad], row by row with
+// copy(), only the border filled with padv, so that every window lies
+// inside it and is gathered without bounds tests: a window's row of KW
+// codes is one run of the (padded) input row, whatever the stride.
+func im2row(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, rows, padded []int8) {
+	src, hp, wp := x[:c*h*w], h, w
+	if pad > 0 {
+		hp, wp = h+2*pad, w+2*pad
+		src = padded[:c*hp*wp]
+		padPlanes(src, x, c, h, w, pad, padv)
+	}
 	k := c * kh * kw
+	rows = rows[:oh*ow*k]
 	for oy := range oh {
-		for ox := range ow {
-			dst := rows[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
-			i := 0
-			for ch := range c {
-				plane := x[ch*h*w : (ch+1)*h*w]
-				for ky := range kh {
-					iy := oy*stride + ky - pad
-					for kx := range kw {
-						ix := ox*stride + kx - pad
-						if iy < 0 || iy >= h || ix < 0 || ix >= w {
-							dst[i] = padv
-						} else {
-							dst[i] = plane[iy*w+ix]
-						}
-						i++
-					}
-				}
+		out := rows[oy*ow*k : (oy+1)*ow*k]
+		for ch := range c {
+			for ky := range kh {
+				// The input row this (channel, kernel row) reads for output
+				// row oy, and where its runs go in each output row.
+				srow := src[(ch*hp+oy*stride+ky)*wp : (ch*hp+oy*stride+ky+1)*wp]
+				gatherRuns(out[(ch*kh+ky)*kw:], srow, ow, k, kw, stride)
 			}
 		}
+	}
+}
+
+// gatherRuns copies, for each of n output positions p, the run
+// srow[p·stride : p·stride+kw] to dst[p·k : p·k+kw]. Runs of 1 and 3
+// codes (1x1 and 3x3 kernels) are moved by assignment, longer ones with
+// copy().
+func gatherRuns(dst, srow []int8, n, k, kw, stride int) {
+	switch kw {
+	case 1:
+		if stride == 1 {
+			srow = srow[:n]
+			for p, v := range srow {
+				dst[p*k] = v
+			}
+			return
+		}
+		for p := range n {
+			dst[p*k] = srow[p*stride]
+		}
+	case 3:
+		for p := range n {
+			s := srow[p*stride : p*stride+3]
+			d := dst[p*k : p*k+3]
+			d[0], d[1], d[2] = s[0], s[1], s[2]
+		}
+	default:
+		for p := range n {
+			copy(dst[p*k:p*k+kw], srow[p*stride:p*stride+kw])
+		}
+	}
+}
+
+// padPlanes copies c planes of h×w codes from x into dst as planes of
+// (h+2·pad)×(w+2·pad) codes, each input row copied whole, and fills the
+// border of pad codes around them with padv.
+func padPlanes(dst, x []int8, c, h, w, pad int, padv int8) {
+	hp, wp := h+2*pad, w+2*pad
+	for ch := range c {
+		plane := dst[ch*hp*wp : (ch+1)*hp*wp]
+		fill(plane[:pad*wp], padv)
+		for y := range h {
+			row := plane[(y+pad)*wp : (y+pad+1)*wp]
+			fill(row[:pad], padv)
+			copy(row[pad:pad+w], x[(ch*h+y)*w:(ch*h+y+1)*w])
+			fill(row[pad+w:], padv)
+		}
+		fill(plane[(h+pad)*wp:], padv)
+	}
+}
+
+// fill sets every element of s to v.
+func fill(s []int8, v int8) {
+	for i := range s {
+		s[i] = v
 	}
 }
 
