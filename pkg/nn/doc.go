@@ -35,7 +35,11 @@
 // per-epoch EpochStats); Evaluate and Predict run a data set in Eval mode
 // on all processors.
 //
-// Save and Load (SaveFile, LoadFile) write and read the format below.
+// Save and Load (SaveFile, LoadFile) write and read the format below. The
+// pieces of it that package ptq's int8 model file shares are exported:
+// LayerAttrs and NewLayer encode and rebuild one layer, Cursor reads a
+// file with byte offsets in its errors, WriteFileAtomic replaces a file
+// whole.
 //
 // # Invariants
 //

@@ -85,13 +85,9 @@ func contents(g *Graph) (fileHeader, []fileTensor, error) {
 	h := fileHeader{Input: fileInput{Name: g.inputName, Shape: g.inputShape}}
 	var ts []fileTensor
 	for _, n := range g.nodes {
-		s, ok := n.Layer.(Serializable)
-		if !ok {
-			return h, nil, wrap(nodeErr(n, ErrNotSerializable), "nn: save")
-		}
-		attrs, err := json.Marshal(s.Attrs())
+		attrs, err := LayerAttrs(n.Layer)
 		if err != nil {
-			return h, nil, wrap(nodeErr(n, fmt.Errorf("attributes: %w", err)), "nn: save")
+			return h, nil, wrap(nodeErr(n, err), "nn: save")
 		}
 		h.Nodes = append(h.Nodes, fileNode{Name: n.Name, Kind: n.Layer.Kind(), Inputs: n.Inputs, Attrs: attrs, Shape: n.Shape})
 		for _, p := range nodeTensors(n) {
@@ -99,6 +95,40 @@ func contents(g *Graph) (fileHeader, []fileTensor, error) {
 		}
 	}
 	return h, ts, nil
+}
+
+// LayerAttrs returns the attributes Save writes for a layer: its Attrs()
+// as JSON. A layer that is not Serializable is an error wrapping
+// ErrNotSerializable.
+func LayerAttrs(l Layer) (json.RawMessage, error) {
+	s, ok := l.(Serializable)
+	if !ok {
+		return nil, ErrNotSerializable
+	}
+	attrs, err := json.Marshal(s.Attrs())
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	return attrs, nil
+}
+
+// NewLayer builds a layer of a registered kind from its JSON attributes,
+// as Load does. An unregistered kind is an error wrapping ErrUnknownKind
+// that lists the registered kinds; a constructor's error is returned
+// wrapped with the attributes it refused.
+func NewLayer(kind string, attrs json.RawMessage) (Layer, error) {
+	ctor, ok := Lookup(kind)
+	if !ok {
+		return nil, fmt.Errorf("%w %q (registered: %v)", ErrUnknownKind, kind, Kinds())
+	}
+	l, err := ctor(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("attributes %s: %w", attrs, err)
+	}
+	if l == nil || l.Kind() != kind {
+		return nil, fmt.Errorf("constructor of kind %q returned a different layer", kind)
+	}
+	return l, nil
 }
 
 type roleParam struct {
@@ -168,25 +198,32 @@ func encode(w io.Writer, h fileHeader, ts []fileTensor) error {
 	return nil
 }
 
-// SaveFile saves g to path, atomically: it writes a temporary file in the
-// same directory and renames it over path.
+// SaveFile saves g to path, atomically (see WriteFileAtomic).
 func SaveFile(path string, g *Graph) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("nn: save %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	if err := Save(f, g); err != nil {
-		f.Close()
+	if err := WriteFileAtomic(path, func(w io.Writer) error { return Save(w, g) }); err != nil {
 		return wrapReplacing(err, "nn: save: ", "nn: save %s", path)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("nn: save %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("nn: save %s: %w", path, err)
-	}
 	return nil
+}
+
+// WriteFileAtomic writes a file with write, atomically: write fills a
+// temporary file in path's directory, which is renamed over path once it
+// is complete and closed, so that path never holds a partial file and a
+// failure leaves nothing behind. write's error is returned as it is.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // LoadFile loads a graph saved by SaveFile or Save; errors name the path.
@@ -220,58 +257,99 @@ func Load(r io.Reader) (*Graph, error) {
 	return rebuild(h, ts)
 }
 
-// cursor reads the file structure, reporting truncation with offsets.
-type cursor struct {
-	data []byte
-	off  int
+// Cursor reads a file's bytes front to back for a decoder. A read past
+// the end is an error wrapping ErrTruncated that says what was being
+// read, how many bytes it needs, at which byte offset, and where the
+// file ends.
+type Cursor struct {
+	data   []byte
+	off    int
+	prefix string
 }
 
-func (c *cursor) next(n int, what string) ([]byte, error) {
+// NewCursor returns a cursor at the start of data whose errors start with
+// prefix, such as "nn: load".
+func NewCursor(data []byte, prefix string) *Cursor {
+	return &Cursor{data: data, prefix: prefix}
+}
+
+// Offset returns the byte offset of the next read.
+func (c *Cursor) Offset() int { return c.off }
+
+// Next returns the next n bytes; what names them in the error.
+func (c *Cursor) Next(n int, what string) ([]byte, error) {
 	if n < 0 || len(c.data)-c.off < n {
-		return nil, fmt.Errorf("nn: load: %w: %s needs %d bytes at byte offset %d, but the file ends at byte %d",
-			ErrTruncated, what, n, c.off, len(c.data))
+		return nil, fmt.Errorf("%s: %w: %s needs %d bytes at byte offset %d, but the file ends at byte %d",
+			c.prefix, ErrTruncated, what, n, c.off, len(c.data))
 	}
 	b := c.data[c.off : c.off+n]
 	c.off += n
 	return b, nil
 }
 
-func (c *cursor) u32(what string) (uint32, error) {
-	b, err := c.next(4, what)
+// Uint32 reads a little-endian uint32.
+func (c *Cursor) Uint32(what string) (uint32, error) {
+	b, err := c.Next(4, what)
 	if err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(b), nil
 }
 
+// Shape reads rank dimensions, each a little-endian uint32, and returns
+// them with the number of elements they hold. The product is capped far
+// above any real file, so that a corrupt shape cannot overflow: reading
+// the elements then reports the file truncated.
+func (c *Cursor) Shape(rank int, what string) ([]int, int, error) {
+	const maxElems = 1 << 40
+	shape := make([]int, rank)
+	elems := uint64(1)
+	for k := range shape {
+		d, err := c.Uint32(what)
+		if err != nil {
+			return nil, 0, err
+		}
+		shape[k] = int(d)
+		if d != 0 && elems > maxElems/uint64(d) {
+			elems = maxElems
+		} else {
+			elems *= uint64(d)
+		}
+	}
+	if slices.Contains(shape, 0) {
+		elems = 0
+	}
+	return shape, int(elems), nil
+}
+
 // decode checks the binary structure and the checksum and parses the header.
 func decode(data []byte) (fileHeader, []fileTensor, error) {
 	var h fileHeader
-	c := &cursor{data: data}
-	magic, err := c.next(len(fileMagic), "the magic number")
+	c := NewCursor(data, "nn: load")
+	magic, err := c.Next(len(fileMagic), "the magic number")
 	if err != nil {
 		return h, nil, err
 	}
 	if string(magic) != fileMagic {
 		return h, nil, fmt.Errorf("nn: load: %w: file starts with %q, want %q", ErrBadMagic, magic, fileMagic)
 	}
-	version, err := c.u32("the format version")
+	version, err := c.Uint32("the format version")
 	if err != nil {
 		return h, nil, err
 	}
 	if version != fileVersion {
 		return h, nil, fmt.Errorf("nn: load: %w %d (this code reads version %d)", ErrVersion, version, fileVersion)
 	}
-	hlen, err := c.u32("the header length")
+	hlen, err := c.Uint32("the header length")
 	if err != nil {
 		return h, nil, err
 	}
 	hdrOff := c.off
-	js, err := c.next(int(hlen), "the architecture header")
+	js, err := c.Next(int(hlen), "the architecture header")
 	if err != nil {
 		return h, nil, err
 	}
-	count, err := c.u32("the tensor count")
+	count, err := c.Uint32("the tensor count")
 	if err != nil {
 		return h, nil, err
 	}
@@ -282,16 +360,16 @@ func decode(data []byte) (fileHeader, []fileTensor, error) {
 	var recs []record
 	for i := range int(count) {
 		what := fmt.Sprintf("tensor %d", i)
-		nl, err := c.next(2, what+" name length")
+		nl, err := c.Next(2, what+" name length")
 		if err != nil {
 			return h, nil, err
 		}
-		name, err := c.next(int(binary.LittleEndian.Uint16(nl)), what+" name")
+		name, err := c.Next(int(binary.LittleEndian.Uint16(nl)), what+" name")
 		if err != nil {
 			return h, nil, err
 		}
 		what = fmt.Sprintf("tensor %q", name)
-		rr, err := c.next(2, what+" role and rank")
+		rr, err := c.Next(2, what+" role and rank")
 		if err != nil {
 			return h, nil, err
 		}
@@ -301,33 +379,19 @@ func decode(data []byte) (fileHeader, []fileTensor, error) {
 		if rr[1] > maxRank {
 			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: rank %d exceeds %d", what, c.off-1, rr[1], maxRank)
 		}
-		t := fileTensor{name: string(name), buffer: rr[0] == 'B', shape: make([]int, rr[1])}
-		// Multiply in uint64, capped far above any real file, so a corrupt
-		// shape cannot overflow; next then reports the truncation.
-		const maxElems = 1 << 40
-		elems := uint64(1)
-		for k := range t.shape {
-			d, err := c.u32(what + " dimensions")
-			if err != nil {
-				return h, nil, err
-			}
-			t.shape[k] = int(d)
-			if d != 0 && elems > maxElems/uint64(d) {
-				elems = maxElems
-			} else {
-				elems *= uint64(d)
-			}
+		t := fileTensor{name: string(name), buffer: rr[0] == 'B'}
+		shape, elems, err := c.Shape(int(rr[1]), what+" dimensions")
+		if err != nil {
+			return h, nil, err
 		}
-		if slices.Contains(t.shape, 0) {
-			elems = 0
-		}
-		raw, err := c.next(4*int(elems), what+" values")
+		t.shape = shape
+		raw, err := c.Next(4*elems, what+" values")
 		if err != nil {
 			return h, nil, err
 		}
 		recs = append(recs, record{t, raw})
 	}
-	sum, err := c.u32("the CRC-32 checksum")
+	sum, err := c.Uint32("the CRC-32 checksum")
 	if err != nil {
 		return h, nil, err
 	}
@@ -358,16 +422,12 @@ func decode(data []byte) (fileHeader, []fileTensor, error) {
 func rebuild(h fileHeader, ts []fileTensor) (*Graph, error) {
 	b := NewBuilder(h.Input.Name, h.Input.Shape...)
 	for _, fn := range h.Nodes {
-		ctor, ok := Lookup(fn.Kind)
-		if !ok {
-			return nil, fmt.Errorf("nn: load: node %q: %w %q (registered: %v)", fn.Name, ErrUnknownKind, fn.Kind, Kinds())
-		}
-		l, err := ctor(fn.Attrs)
-		if err != nil {
-			return nil, wrap(&NodeError{Node: fn.Name, Kind: fn.Kind, Err: fmt.Errorf("attributes %s: %w", fn.Attrs, err)}, "nn: load")
-		}
-		if l == nil || l.Kind() != fn.Kind {
-			return nil, fmt.Errorf("nn: load: node %q: constructor of kind %q returned a different layer", fn.Name, fn.Kind)
+		l, err := NewLayer(fn.Kind, fn.Attrs)
+		switch {
+		case errors.Is(err, ErrUnknownKind):
+			return nil, fmt.Errorf("nn: load: node %q: %w", fn.Name, err)
+		case err != nil:
+			return nil, wrap(&NodeError{Node: fn.Name, Kind: fn.Kind, Err: err}, "nn: load")
 		}
 		if len(fn.Inputs) == 0 {
 			return nil, fmt.Errorf("nn: load: node %q (%s) lists no inputs", fn.Name, fn.Kind)

@@ -73,17 +73,16 @@ func (pr *Prepared) Convert() (*Model, error) {
 		case Fused:
 			head, _ := pr.Plan.Node(np.FusedInto)
 			acts[n.Name] = acts[head.Name]
-			s.run = func(ins []value) (value, error) { return ins[0], nil }
+			s.runFused()
 		case Transparent:
 			if np.Int8Out {
 				acts[n.Name] = acts[n.Inputs[0]]
-				s.run, err = int8Transparent(n)
+				err = s.runInt8(n.Layer.Clone())
 			} else {
-				s.run = fp32Step(n)
+				s.runFP32(n.Layer.Clone())
 			}
 		case FP32:
-			s.weightBytes = layerBytes(n.Layer)
-			s.run = fp32Step(n)
+			s.runFP32(n.Layer.Clone())
 		}
 		if err != nil {
 			return nil, err
@@ -131,15 +130,7 @@ func (pr *Prepared) convertQuantized(n *nn.Node, np *NodePlan, s *step, acts map
 		}
 	}
 	if np.Kind == "Add" {
-		s.weightBytes = 8
-		s.run = func(vs []value) (value, error) {
-			qs := make([]*qnn.Tensor, len(vs))
-			for i, v := range vs {
-				qs[i] = toInt8(v, ins[i])
-			}
-			y, err := qnn.Add(out, qs...)
-			return value{q: y}, err
-		}
+		s.runAdd(ins, out)
 		return nil
 	}
 	relu := false
@@ -180,25 +171,20 @@ func (pr *Prepared) convertQuantized(n *nn.Node, np *NodePlan, s *step, acts map
 	if b != nil {
 		bias = b.Data()
 	}
-	in := ins[0]
 	wr := weightReport(qw, np.Config.Weights, w)
 	s.layer.Weights = &wr
 	s.qweights = qw
 	var k int8Kernel
 	switch l := n.Layer.(type) {
 	case *nn.Linear:
-		k, err = qnn.NewLinear(qweights, l.In, l.Out, bias, in, out, relu)
+		k, err = qnn.NewLinear(qweights, l.In, l.Out, bias, ins[0], out, relu)
 	case *nn.Conv2D:
-		k, err = qnn.NewConv2D(qweights, l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad, bias, in, out, relu)
+		k, err = qnn.NewConv2D(qweights, l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad, bias, ins[0], out, relu)
 	}
 	if err != nil {
 		return fmt.Errorf("ptq: layer %q: %w", n.Name, err)
 	}
-	s.weightBytes = k.Bytes()
-	s.run = func(vs []value) (value, error) {
-		y, err := k.Forward(toInt8(vs[0], in))
-		return value{q: y}, err
-	}
+	s.runKernel(k)
 	return nil
 }
 
@@ -240,10 +226,11 @@ func foldBatchNorm(w, b *tensor.Tensor, bn *nn.BatchNorm2D) (*tensor.Tensor, *te
 	return fw, fb
 }
 
-// int8Transparent returns the int8 run function of a Transparent node.
-func int8Transparent(n *nn.Node) (func([]value) (value, error), error) {
+// int8Transparent returns the int8 run function of node's Transparent
+// layer.
+func int8Transparent(node string, layer nn.Layer) (func([]value) (value, error), error) {
 	pass := func(vs []value) (value, error) { return vs[0], nil }
-	switch l := n.Layer.(type) {
+	switch l := layer.(type) {
 	case *nn.ReLU:
 		return func(vs []value) (value, error) { return value{q: qnn.ReLU(vs[0].q)}, nil }, nil
 	case *nn.MaxPool2D:
@@ -273,5 +260,5 @@ func int8Transparent(n *nn.Node) (func([]value) (value, error), error) {
 	case *nn.Dropout, *nn.Identity:
 		return pass, nil
 	}
-	return nil, fmt.Errorf("ptq: node %q: no int8 pass-through for layer kind %s: %w", n.Name, n.Layer.Kind(), ErrInvalidConfig)
+	return nil, fmt.Errorf("ptq: node %q: no int8 pass-through for layer kind %s: %w", node, layer.Kind(), ErrInvalidConfig)
 }

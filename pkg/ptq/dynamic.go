@@ -51,7 +51,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		s := &step{name: n.Name, kind: np.Kind, inputs: n.Inputs, role: np.Role, shape: n.Shape, layer: baseReport(np)}
 		s.layer.Quantized = np.Role == Quantized
 		if np.Role != Quantized {
-			s.weightBytes, s.run = layerBytes(n.Layer), fp32Step(n)
+			s.runFP32(n.Layer.Clone())
 			m.steps = append(m.steps, s)
 			continue
 		}
@@ -78,11 +78,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		wr := weightReport(qw, np.Config.Weights, l.Weight.Value)
 		s.layer.Weights = &wr
 		s.qweights = qw
-		s.weightBytes = k.Bytes()
-		s.run = func(vs []value) (value, error) {
-			y, err := k.Forward(vs[0].float())
-			return value{f: y}, err
-		}
+		s.runDynamic(k)
 		m.steps = append(m.steps, s)
 	}
 	if len(p.QuantizedNodes()) == 0 {

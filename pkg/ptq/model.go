@@ -37,6 +37,109 @@ type step struct {
 	layer *LayerReport
 	// qweights are the node's int8 weights (BatchNorm folded in), or nil.
 	qweights *quant.QTensor
+
+	// op says what run does; the fields below hold what it runs with, so
+	// that Save can write the step and LoadModel rebuild it (runFP32,
+	// runFused, runInt8, runAdd, runKernel and runDynamic set them).
+	op stepOp
+	// fp32 is the float layer of an opFP32 or opInt8 step.
+	fp32 nn.Layer
+	// kernel is the *qnn.Linear, *qnn.Conv2D or *qnn.DynamicLinear of an
+	// opLinear, opConv2D or opDynamic step.
+	kernel any
+	// addIn and addOut are the qparams of an opAdd step's inputs (those
+	// arriving in FP32 are quantized with them) and of its output.
+	addIn  []qnn.Act
+	addOut qnn.Act
+}
+
+// stepOp is what a step runs; its value names it in model files.
+type stepOp string
+
+const (
+	// opFP32 runs an FP32 layer, dequantizing int8 inputs.
+	opFP32 stepOp = "fp32"
+	// opFused passes its input through: the node is folded into the
+	// quantized node before it.
+	opFused stepOp = "fused"
+	// opInt8 runs a Transparent layer on int8 codes.
+	opInt8 stepOp = "int8_passthrough"
+	// opLinear, opConv2D and opAdd run int8 kernels.
+	opLinear stepOp = "int8_linear"
+	opConv2D stepOp = "int8_conv2d"
+	opAdd    stepOp = "int8_add"
+	// opDynamic runs a dynamically quantized Linear: FP32 in and out.
+	opDynamic stepOp = "dynamic_linear"
+)
+
+// runFP32 makes s run l, which it takes over, in float, dequantizing
+// int8 inputs.
+func (s *step) runFP32(l nn.Layer) {
+	s.op, s.fp32, s.weightBytes = opFP32, l, layerBytes(l)
+	s.run = func(ins []value) (value, error) {
+		xs := make([]*tensor.Tensor, len(ins))
+		for i, v := range ins {
+			xs[i] = v.float()
+		}
+		y, err := l.Forward(xs, nn.Eval)
+		return value{f: y}, err
+	}
+}
+
+// runFused makes s pass its input through.
+func (s *step) runFused() {
+	s.op = opFused
+	s.run = func(ins []value) (value, error) { return ins[0], nil }
+}
+
+// runInt8 makes s run the Transparent layer l on int8 codes.
+func (s *step) runInt8(l nn.Layer) error {
+	run, err := int8Transparent(s.name, l)
+	if err != nil {
+		return err
+	}
+	s.op, s.fp32, s.run = opInt8, l, run
+	return nil
+}
+
+// runAdd makes s add its inputs, those arriving in FP32 quantized with
+// in[i], into out.
+func (s *step) runAdd(in []qnn.Act, out qnn.Act) {
+	s.op, s.addIn, s.addOut, s.weightBytes = opAdd, in, out, 8
+	s.run = func(vs []value) (value, error) {
+		qs := make([]*qnn.Tensor, len(vs))
+		for i, v := range vs {
+			qs[i] = toInt8(v, in[i])
+		}
+		y, err := qnn.Add(out, qs...)
+		return value{q: y}, err
+	}
+}
+
+// runKernel makes s run an int8 Linear or Conv2D kernel, quantizing an
+// FP32 input with the kernel's input qparams.
+func (s *step) runKernel(k int8Kernel) {
+	var in qnn.Act
+	switch k := k.(type) {
+	case *qnn.Linear:
+		s.op, in = opLinear, k.InAct
+	case *qnn.Conv2D:
+		s.op, in = opConv2D, k.InAct
+	}
+	s.kernel, s.weightBytes = k, k.Bytes()
+	s.run = func(vs []value) (value, error) {
+		y, err := k.Forward(toInt8(vs[0], in))
+		return value{q: y}, err
+	}
+}
+
+// runDynamic makes s run a dynamically quantized Linear.
+func (s *step) runDynamic(k *qnn.DynamicLinear) {
+	s.op, s.kernel, s.weightBytes = opDynamic, k, k.Bytes()
+	s.run = func(vs []value) (value, error) {
+		y, err := k.Forward(vs[0].float())
+		return value{f: y}, err
+	}
 }
 
 // Model is a quantized model. It keeps the FP32 model's node names, edges
@@ -193,28 +296,19 @@ func fp32Bytes(g *nn.Graph) int {
 // layerBytes is what one FP32 layer's parameters and buffers take.
 func layerBytes(l nn.Layer) int {
 	n := 0
-	for _, p := range l.Params() {
+	for _, p := range layerTensors(l) {
 		n += 4 * p.Value.Len()
-	}
-	if b, ok := l.(nn.Buffered); ok {
-		for _, p := range b.Buffers() {
-			n += 4 * p.Value.Len()
-		}
 	}
 	return n
 }
 
-// fp32Step runs a cloned layer in float, dequantizing int8 inputs.
-func fp32Step(n *nn.Node) func([]value) (value, error) {
-	layer := n.Layer.Clone()
-	return func(ins []value) (value, error) {
-		xs := make([]*tensor.Tensor, len(ins))
-		for i, v := range ins {
-			xs[i] = v.float()
-		}
-		y, err := layer.Forward(xs, nn.Eval)
-		return value{f: y}, err
+// layerTensors lists a layer's parameters, then its buffers.
+func layerTensors(l nn.Layer) []*nn.Param {
+	ps := l.Params()
+	if b, ok := l.(nn.Buffered); ok {
+		ps = append(slices.Clip(ps), b.Buffers()...)
 	}
+	return ps
 }
 
 // wrapFP32 returns the model unchanged, as a Model that runs it in float.
@@ -222,8 +316,9 @@ func wrapFP32(g *nn.Graph, p *Plan) *Model {
 	m := &Model{mode: "fp32", input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
 	for _, n := range g.Nodes() {
 		np, _ := p.Node(n.Name)
-		m.steps = append(m.steps, &step{name: n.Name, kind: n.Layer.Kind(), inputs: n.Inputs, role: np.Role,
-			shape: n.Shape, weightBytes: layerBytes(n.Layer), run: fp32Step(n), layer: baseReport(np)})
+		s := &step{name: n.Name, kind: n.Layer.Kind(), inputs: n.Inputs, role: np.Role, shape: n.Shape, layer: baseReport(np)}
+		s.runFP32(n.Layer.Clone())
+		m.steps = append(m.steps, s)
 	}
 	return m
 }

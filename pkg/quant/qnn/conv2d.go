@@ -3,6 +3,7 @@ package qnn
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -24,6 +25,22 @@ type Conv2D struct {
 // NewConv2D builds the kernel from quantized weights, a float bias (or
 // nil) and the input's and output's qparams.
 func NewConv2D(w Weights, inC, outC, kh, kw, stride, pad int, bias []float32, inAct, outAct Act, relu bool) (*Conv2D, error) {
+	return newConv2D(w, inC, outC, kh, kw, stride, pad, inAct, outAct, relu, func() (Requantizer, error) {
+		return newRequantizer(inAct, w, outAct, bias, outC, relu)
+	})
+}
+
+// NewConv2DInt32Bias is NewConv2D with the bias already quantized, as
+// NewLinearInt32Bias is NewLinear's.
+func NewConv2DInt32Bias(w Weights, inC, outC, kh, kw, stride, pad int, bias []int32, inAct, outAct Act, relu bool) (*Conv2D, error) {
+	return newConv2D(w, inC, outC, kh, kw, stride, pad, inAct, outAct, relu, func() (Requantizer, error) {
+		return int32BiasRequantizer(inAct, w, outAct, bias, outC, relu)
+	})
+}
+
+// newConv2D checks the geometry and shapes, then builds the requantizer
+// with rq.
+func newConv2D(w Weights, inC, outC, kh, kw, stride, pad int, inAct, outAct Act, relu bool, rq func() (Requantizer, error)) (*Conv2D, error) {
 	if stride < 1 || pad < 0 || kh < 1 || kw < 1 {
 		return nil, fmt.Errorf("qnn: Conv2D: kernel %dx%d stride %d pad %d: %w", kh, kw, stride, pad, quant.ErrShape)
 	}
@@ -33,13 +50,16 @@ func NewConv2D(w Weights, inC, outC, kh, kw, stride, pad int, bias []float32, in
 	if len(w.Scale) != 1 && len(w.Scale) != outC {
 		return nil, fmt.Errorf("qnn: Conv2D: %d weight scales for %d output channels: %w", len(w.Scale), outC, quant.ErrShape)
 	}
-	rq, err := newRequantizer(inAct, w, outAct, bias, outC, relu)
+	r, err := rq()
 	if err != nil {
 		return nil, fmt.Errorf("qnn: Conv2D: %w", err)
 	}
-	return &Conv2D{InC: inC, OutC: outC, KH: kh, KW: kw, Stride: stride, Pad: pad, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: rq,
+	return &Conv2D{InC: inC, OutC: outC, KH: kh, KW: kw, Stride: stride, Pad: pad, W: w, InAct: inAct, OutAct: outAct, ReLU: relu, rq: r,
 		wt: quant.PackBT(outC, inC*kh*kw, w.Data, w.Zero)}, nil
 }
+
+// Int32Bias returns a copy of the kernel's bias in int32, or nil.
+func (l *Conv2D) Int32Bias() []int32 { return slices.Clone(l.rq.Bias) }
 
 // Forward convolves a batch [N, InC, H, W] into [N, OutC, OH, OW].
 func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
