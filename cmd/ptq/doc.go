@@ -30,7 +30,7 @@
 //
 //	ptq mnist [-model mlp|cnn] [-seed S] [-epochs N] [-limit N] [-calib 1000] [-calib-batch 100]
 //	          [-method minmax|moving_average|percentile|entropy|mse] [-eval N] [-sens-eval 2000]
-//	          [-threshold 0.5] [-budget 1.0] [-fallback] [-out reports/mnist-MODEL] [-json]
+//	          [-threshold 0.5] [-budget 1.0] [-fallback] [-out reports/mnist-MODEL] [-save FILE] [-json]
 //
 // is the end-to-end demo. It takes the model from the model cache of
 // internal/modelcache (training and storing it on the first run; with
@@ -49,7 +49,10 @@
 // sensitivity.json and sensitivity.md. With -fallback, when INT8 loses
 // more than -budget points on the test images, the accuracy-aware fallback
 // (ptq.QuantizeWithBudget, judged on the sensitivity images) reverts the
-// most sensitive layers to FP32 and the final model is reported.
+// most sensitive layers to FP32 and the final model is reported. With
+// -save FILE the final INT8 model (after any fallback) is written to FILE
+// in package ptq's model file format, which ptq.LoadModelFile reads back
+// into a model that computes the same outputs; FILE's folder must exist.
 //
 // The -json line of mnist and quantize holds at least model,
 // calibration_samples, test_images, fp32_accuracy and int8_accuracy
@@ -58,13 +61,14 @@
 // fp32_model_bytes, int8_model_bytes, size_ratio, ranking,
 // sensitive_layers, reverted_layers, report_dir, files, phase_seconds
 // (load_data, train or load_model, traverse, calibrate, convert,
-// layer_sqnr, evaluate_fp32, evaluate_int8, sensitivity, fallback, report)
-// and total_seconds.
+// layer_sqnr, evaluate_fp32, evaluate_int8, sensitivity, fallback,
+// save_model, report) and total_seconds; with -save, saved_model is the
+// INT8 model file.
 //
 // quantize and sensitivity:
 //
 //	ptq quantize -model FILE [-calib 1000] [-method M] [-eval N] [-sens-eval 0] [-threshold 0.5]
-//	             [-budget 1.0] [-fallback] [-out DIR] [-json]
+//	             [-budget 1.0] [-fallback] [-out DIR] [-save FILE] [-json]
 //	ptq sensitivity -model FILE [-calib 1000] [-method M] [-sens-eval 2000] [-threshold 0.5] [-out DIR] [-json]
 //
 // do the same on a model file saved by train: quantize runs the mnist

@@ -23,7 +23,7 @@ func init() {
 
 // mnistSynopsis is the flag summary of ptq mnist.
 const mnistSynopsis = "[-model mlp|cnn] [-seed S] [-epochs N] [-limit N] [-calib 1000] [-method minmax] " +
-	"[-eval N] [-sens-eval 2000] [-threshold 0.5] [-budget 1.0] [-fallback] [-out reports/mnist-MODEL] [-json]"
+	"[-eval N] [-sens-eval 2000] [-threshold 0.5] [-budget 1.0] [-fallback] [-out reports/mnist-MODEL] [-save FILE] [-json]"
 
 // mnistFlags are the parsed flags of ptq mnist.
 type mnistFlags struct {
@@ -31,6 +31,7 @@ type mnistFlags struct {
 	seed   uint64
 	epochs int
 	limit  int
+	save   string
 	ptqFlags
 }
 
@@ -43,6 +44,7 @@ func parseMnistFlags(args []string, stderr io.Writer) (mnistFlags, error) {
 	fs.IntVar(&f.epochs, "epochs", 3, "training epochs (> 0)")
 	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images only, without the model cache (0: all 60,000, cached)")
 	f.bind(fs, defaultSensEval, "", true)
+	bindSave(fs, &f.save)
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
 	}
@@ -51,6 +53,9 @@ func parseMnistFlags(args []string, stderr io.Writer) (mnistFlags, error) {
 		return f, usageErrorf("-epochs is %d, want > 0", f.epochs)
 	case f.limit < 0:
 		return f, usageErrorf("-limit is %d, want >= 0", f.limit)
+	}
+	if err := checkSave(f.save); err != nil {
+		return f, err
 	}
 	if _, err := models.ByName(f.model, f.seed); err != nil {
 		if errors.Is(err, models.ErrUnknownModel) {
@@ -103,13 +108,16 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := saveModel(f.save, o, ph, stdout); err != nil {
+		return err
+	}
 	printSummary(stdout, j, o)
 	if !f.json {
 		return nil
 	}
 	s := newSummary(j, o)
 	s.Seed, s.Epochs, s.TrainImages, s.Cached = f.seed, f.epochs, info.TrainImages, info.Cached
-	return printJSON(stdout, s)
+	return printJSON(stdout, savedSummary{s, f.save})
 }
 
 // mnistModel returns the trained model the flags name: from the model

@@ -14,11 +14,12 @@ func init() {
 
 // quantizeSynopsis is the flag summary of ptq quantize.
 const quantizeSynopsis = "-model FILE [-calib 1000] [-method minmax] [-eval N] [-sens-eval 0] " +
-	"[-threshold 0.5] [-budget 1.0] [-fallback] [-out DIR] [-json]"
+	"[-threshold 0.5] [-budget 1.0] [-fallback] [-out DIR] [-save FILE] [-json]"
 
 // quantizeFlags are the parsed flags of ptq quantize.
 type quantizeFlags struct {
 	file string
+	save string
 	ptqFlags
 }
 
@@ -28,11 +29,15 @@ func parseQuantizeFlags(args []string, stderr io.Writer) (quantizeFlags, error) 
 	fs := newFlagSet("quantize", quantizeSynopsis, stderr)
 	fs.StringVar(&f.file, "model", "", "FP32 model file saved by 'ptq train' (required)")
 	f.bind(fs, 0, "", true)
+	bindSave(fs, &f.save)
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
 	}
 	if f.file == "" {
 		return f, usageErrorf("-model is required: a model file saved by 'ptq train'")
+	}
+	if err := checkSave(f.save); err != nil {
+		return f, err
 	}
 	return f, f.check()
 }
@@ -66,11 +71,14 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := saveModel(f.save, o, ph, stdout); err != nil {
+		return err
+	}
 	printSummary(stdout, j, o)
 	if !f.json {
 		return nil
 	}
 	s := newSummary(j, o)
 	s.ModelFile = f.file
-	return printJSON(stdout, s)
+	return printJSON(stdout, savedSummary{s, f.save})
 }

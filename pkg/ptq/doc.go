@@ -127,8 +127,8 @@
 //
 // Each node names its inputs (the model input or earlier nodes), its
 // per-sample output shape, its NodePlan (the node's name, kind, inputs
-// and shape are the node's own) with the role as Role.String, and its
-// LayerReport in the JSON of Report. "op" says what the node runs and
+// and shape are the node's own; "role" as Role.String renders it) and
+// its LayerReport in the JSON of Report. "op" says what the node runs and
 // which fields and records follow:
 //
 //	op                fields    records (in this order)
