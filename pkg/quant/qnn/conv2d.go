@@ -63,18 +63,50 @@ func (l *Conv2D) Int32Bias() []int32 { return slices.Clone(l.rq.Bias) }
 
 // Forward convolves a batch [N, InC, H, W] into [N, OutC, OH, OW].
 func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
-	if len(x.Shape) != 4 || x.Shape[1] != l.InC {
-		return nil, fmt.Errorf("qnn: Conv2D: input shape %v does not fit weight [%d %d %d %d]: %w", x.Shape, l.OutC, l.InC, l.KH, l.KW, quant.ErrShape)
+	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
+	if err != nil {
+		return nil, err
 	}
 	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
-	oh := (h+2*l.Pad-l.KH)/l.Stride + 1
-	ow := (w+2*l.Pad-l.KW)/l.Stride + 1
-	if oh < 1 || ow < 1 {
-		return nil, fmt.Errorf("qnn: Conv2D: input %dx%d is smaller than kernel %dx%d with padding %d: %w", h, w, l.KH, l.KW, l.Pad, quant.ErrShape)
-	}
 	y := &Tensor{Shape: []int{n, l.OutC, oh, ow}, Data: make([]int8, n*l.OutC*oh*ow), Act: l.OutAct}
-	inSize, outSize := l.InC*h*w, l.OutC*oh*ow
-	k := l.InC * l.KH * l.KW
+	outSize := l.OutC * oh * ow
+	l.geom().accumulate(x.Data, n, h, w, oh, ow, l.InAct.Zero, l.wt, func(s int, acc []int32) {
+		// acc is [pos, c]; the output planes are [c, pos].
+		l.rq.requantize(acc, oh*ow, l.OutC, y.Data[s*outSize:(s+1)*outSize], 1, oh*ow)
+	})
+	return y, nil
+}
+
+// convGeom is the geometry of a convolution: channels, kernel, stride and
+// padding.
+type convGeom struct{ inC, outC, kh, kw, stride, pad int }
+
+func (l *Conv2D) geom() convGeom { return convGeom{l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad} }
+
+// outSize checks an input shape [N, inC, H, W] against the geometry and
+// returns the output's height and width; op names the layer in errors.
+func (g convGeom) outSize(op string, shape []int) (oh, ow int, err error) {
+	if len(shape) != 4 || shape[1] != g.inC {
+		return 0, 0, fmt.Errorf("qnn: %s: input shape %v does not fit weight [%d %d %d %d]: %w", op, shape, g.outC, g.inC, g.kh, g.kw, quant.ErrShape)
+	}
+	h, w := shape[2], shape[3]
+	oh = (h+2*g.pad-g.kh)/g.stride + 1
+	ow = (w+2*g.pad-g.kw)/g.stride + 1
+	if h+2*g.pad < g.kh || w+2*g.pad < g.kw || oh < 1 || ow < 1 {
+		return 0, 0, fmt.Errorf("qnn: %s: input %dx%d is smaller than kernel %dx%d with padding %d: %w", op, h, w, g.kh, g.kw, g.pad, quant.ErrShape)
+	}
+	return oh, ow, nil
+}
+
+// accumulate computes, for each of the n samples of x ([n, inC, h, w]
+// int8 codes with zero point zIn, which the padding reads), the int32
+// accumulators acc[pos, c] = Σ (rows[pos, :] - zIn)(W[c, :] - zW[c]) of
+// its oh×ow output positions against the packed weights wt, and hands
+// them to emit(s, acc). Samples are spread over GOMAXPROCS goroutines;
+// emit runs on the goroutine of sample s, and acc is reused after it
+// returns.
+func (g convGeom) accumulate(x []int8, n, h, w, oh, ow int, zIn int32, wt *quant.PackedB, emit func(s int, acc []int32)) {
+	inSize, k := g.inC*h*w, g.inC*g.kh*g.kw
 	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
 	for wkr := range workers {
@@ -83,22 +115,19 @@ func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 			defer wg.Done()
 			rows := make([]int8, oh*ow*k)
 			var padded []int8
-			if l.Pad > 0 {
-				padded = make([]int8, l.InC*(h+2*l.Pad)*(w+2*l.Pad))
+			if g.pad > 0 {
+				padded = make([]int8, g.inC*(h+2*g.pad)*(w+2*g.pad))
 			}
-			acc := make([]int32, outSize)
-			zero := []int32{l.InAct.Zero}
+			acc := make([]int32, oh*ow*g.outC)
+			zero := []int32{zIn}
 			for s := wkr; s < n; s += workers {
-				im2row(x.Data[s*inSize:(s+1)*inSize], l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, oh, ow, int8(l.InAct.Zero), rows, padded)
-				// acc[pos, c] = Σ (rows[pos, :] - zIn)(W[c, :] - zW[c])
-				quant.GemmIntPacked(oh*ow, rows, zero, l.wt, acc)
-				// acc is [pos, c]; the output planes are [c, pos].
-				l.rq.requantize(acc, oh*ow, l.OutC, y.Data[s*outSize:(s+1)*outSize], 1, oh*ow)
+				im2row(x[s*inSize:(s+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(zIn), rows, padded)
+				quant.GemmIntPacked(oh*ow, rows, zero, wt, acc)
+				emit(s, acc)
 			}
 		}()
 	}
 	wg.Wait()
-	return y, nil
 }
 
 // im2row lays one sample [C, H, W] out as a [OH*OW, C*KH*KW] matrix, one

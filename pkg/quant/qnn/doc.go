@@ -9,8 +9,9 @@
 // im2row), add an int32 bias and requantize the accumulator to the
 // output's int8 grid. Add rescales its inputs to one
 // output scale. ReLU, MaxPool2D, AvgPool2D and GlobalAvgPool work on int8
-// codes directly. DynamicLinear quantizes its FP32 input per call and
-// returns FP32.
+// codes directly. DynamicLinear and DynamicConv2D quantize their FP32
+// input per call (DynamicParams, per tensor, uint8) and return FP32;
+// DynamicConv2D runs Conv2D's im2row and GEMM on the codes.
 //
 // # Storage convention
 //
@@ -32,8 +33,8 @@
 //
 // # Invariants
 //
-//   - Kernels never allocate per element; Conv2D works sample by sample in
-//     parallel (GOMAXPROCS goroutines) and each output depends only on its
+//   - Kernels never allocate per element; Conv2D and DynamicConv2D work
+//     sample by sample in parallel (GOMAXPROCS goroutines) and each output depends only on its
 //     sample, so results are bit-identical for any parallelism.
 //   - Shapes are checked by the layers' constructors and Forward methods;
 //     data-dependent problems return errors, never panics.
