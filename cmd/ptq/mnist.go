@@ -81,11 +81,8 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ph := newPhases()
-	train, test, err := loadMNIST(ph)
+	train, test, err := f.loadSets(ph)
 	if err != nil {
-		return err
-	}
-	if err := f.checkSizes(train, test); err != nil {
 		return err
 	}
 	if f.limit > train.Len() {
@@ -104,20 +101,9 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 		graph: g, flags: f.ptqFlags, train: train, test: test, ph: ph,
 	}
 	fmt.Fprintf(stdout, "quantizing %s to INT8, evaluating and analysing it\n", f.model)
-	o, err := j.run(ctx)
-	if err != nil {
-		return err
-	}
-	if err := saveModel(f.save, o, ph, stdout); err != nil {
-		return err
-	}
-	printSummary(stdout, j, o)
-	if !f.json {
-		return nil
-	}
-	s := newSummary(j, o)
-	s.Seed, s.Epochs, s.TrainImages, s.Cached = f.seed, f.epochs, info.TrainImages, info.Cached
-	return printJSON(stdout, savedSummary{s, f.save})
+	return j.runAndReport(ctx, f.save, stdout, func(s *summary) {
+		s.Seed, s.Epochs, s.TrainImages, s.Cached = f.seed, f.epochs, info.TrainImages, info.Cached
+	})
 }
 
 // mnistModel returns the trained model the flags name: from the model

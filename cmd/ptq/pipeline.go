@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -183,6 +184,54 @@ func loadMNIST(ph *phases) (train, test *datasets.Dataset, err error) {
 	return train, test, err
 }
 
+// loadSets loads the MNIST training and test sets and refuses image
+// counts beyond them (checkSizes), before any model is trained or loaded.
+func (f *ptqFlags) loadSets(ph *phases) (train, test *datasets.Dataset, err error) {
+	if train, test, err = loadMNIST(ph); err != nil {
+		return nil, nil, err
+	}
+	if err := f.checkSizes(train, test); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// bindModelFile registers -model FILE, the FP32 model of ptq quantize and
+// sensitivity.
+func bindModelFile(fs *flag.FlagSet, path *string) {
+	fs.StringVar(path, "model", "", "FP32 model file saved by 'ptq train' (required)")
+}
+
+// checkModelFile refuses a missing -model FILE.
+func checkModelFile(path string) error {
+	if path == "" {
+		return usageErrorf("-model is required: a model file saved by 'ptq train'")
+	}
+	return nil
+}
+
+// fileInputs is what ptq quantize and sensitivity work on: the MNIST sets
+// and an FP32 model file.
+type fileInputs struct {
+	train, test *datasets.Dataset
+	graph       *nn.Graph
+	name        string // the model's name in reports: the file's base name
+}
+
+// loadFileInputs loads the MNIST sets (loadSets), then the model file
+// (loadModelFile).
+func loadFileInputs(f *ptqFlags, file string, ph *phases) (*fileInputs, error) {
+	train, test, err := f.loadSets(ph)
+	if err != nil {
+		return nil, err
+	}
+	g, err := loadModelFile(file, ph)
+	if err != nil {
+		return nil, err
+	}
+	return &fileInputs{train: train, test: test, graph: g, name: modelNameOf(file)}, nil
+}
+
 // first returns the first n samples of d, or all of them when n is 0.
 func first(d *datasets.Dataset, n int) (*datasets.Dataset, error) {
 	if n == 0 {
@@ -271,6 +320,27 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 		}
 	}
 	return o, nil
+}
+
+// runAndReport runs the job (ptq mnist and quantize), saves the final
+// model to save when it is set (saveModel), and prints the summary to w;
+// with -json it prints the JSON line last, after fill has added how the
+// model was obtained.
+func (j *job) runAndReport(ctx context.Context, save string, w io.Writer, fill func(*summary)) error {
+	o, err := j.run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := saveModel(save, o, j.ph, w); err != nil {
+		return err
+	}
+	printSummary(w, j, o)
+	if !j.flags.json {
+		return nil
+	}
+	s := newSummary(j, o)
+	fill(&s)
+	return printJSON(w, savedSummary{s, save})
 }
 
 // quantize quantizes j.graph with o.cfg on o.calib, recording the

@@ -27,14 +27,14 @@ type quantizeFlags struct {
 func parseQuantizeFlags(args []string, stderr io.Writer) (quantizeFlags, error) {
 	var f quantizeFlags
 	fs := newFlagSet("quantize", quantizeSynopsis, stderr)
-	fs.StringVar(&f.file, "model", "", "FP32 model file saved by 'ptq train' (required)")
+	bindModelFile(fs, &f.file)
 	f.bind(fs, 0, "", true)
 	bindSave(fs, &f.save)
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
 	}
-	if f.file == "" {
-		return f, usageErrorf("-model is required: a model file saved by 'ptq train'")
+	if err := checkModelFile(f.file); err != nil {
+		return f, err
 	}
 	if err := checkSave(f.save); err != nil {
 		return f, err
@@ -50,35 +50,14 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ph := newPhases()
-	train, test, err := loadMNIST(ph)
+	in, err := loadFileInputs(&f.ptqFlags, f.file, ph)
 	if err != nil {
 		return err
 	}
-	if err := f.checkSizes(train, test); err != nil {
-		return err
-	}
-	g, err := loadModelFile(f.file, ph)
-	if err != nil {
-		return err
-	}
-	name := modelNameOf(f.file)
-	fmt.Fprintf(stdout, "%s: %s parameters, loaded from %s\n", name, thousands(g.NumParams()), f.file)
+	fmt.Fprintf(stdout, "%s: %s parameters, loaded from %s\n", in.name, thousands(in.graph.NumParams()), f.file)
 	j := &job{
-		model: name, title: fmt.Sprintf("%s: static INT8 post-training quantization on MNIST", name),
-		graph: g, flags: f.ptqFlags, train: train, test: test, ph: ph,
+		model: in.name, title: fmt.Sprintf("%s: static INT8 post-training quantization on MNIST", in.name),
+		graph: in.graph, flags: f.ptqFlags, train: in.train, test: in.test, ph: ph,
 	}
-	o, err := j.run(ctx)
-	if err != nil {
-		return err
-	}
-	if err := saveModel(f.save, o, ph, stdout); err != nil {
-		return err
-	}
-	printSummary(stdout, j, o)
-	if !f.json {
-		return nil
-	}
-	s := newSummary(j, o)
-	s.ModelFile = f.file
-	return printJSON(stdout, savedSummary{s, f.save})
+	return j.runAndReport(ctx, f.save, stdout, func(s *summary) { s.ModelFile = f.file })
 }

@@ -21,35 +21,51 @@ const budgetSlack = 1e-9
 // percentage points (unlike report.json, whose accuracy_drop is a
 // fraction).
 type summary struct {
-	Model              string             `json:"model"`
-	ModelFile          string             `json:"model_file,omitempty"`
-	Seed               uint64             `json:"seed,omitempty"`
-	Epochs             int                `json:"epochs,omitempty"`
-	TrainImages        int                `json:"train_images,omitempty"`
-	Cached             bool               `json:"cached"`
-	Method             string             `json:"method"`
-	CalibrationSamples int                `json:"calibration_samples"`
-	CalibrationBatches int                `json:"calibration_batches"`
-	Converged          bool               `json:"calibration_converged"`
-	ConvergedAt        int                `json:"converged_at_batch"`
-	TestImages         int                `json:"test_images"`
-	FP32Accuracy       float64            `json:"fp32_accuracy"`
-	Int8Accuracy       float64            `json:"int8_accuracy"`
-	AccuracyDrop       float64            `json:"accuracy_drop"`
-	Budget             float64            `json:"budget"`
-	WithinBudget       bool               `json:"within_budget"`
-	FP32Bytes          int                `json:"fp32_model_bytes"`
-	Int8Bytes          int                `json:"int8_model_bytes"`
-	SizeRatio          float64            `json:"size_ratio"`
-	OutputSQNR         float64            `json:"output_sqnr_db"`
-	SensitivityImages  int                `json:"sensitivity_images"`
-	Ranking            []string           `json:"ranking"`
-	SensitiveLayers    []string           `json:"sensitive_layers"`
-	RevertedLayers     []string           `json:"reverted_layers"`
-	ReportDir          string             `json:"report_dir"`
-	Files              []string           `json:"files"`
-	PhaseSeconds       map[string]float64 `json:"phase_seconds"`
-	TotalSeconds       float64            `json:"total_seconds"`
+	Model              string   `json:"model"`
+	ModelFile          string   `json:"model_file,omitempty"`
+	Seed               uint64   `json:"seed,omitempty"`
+	Epochs             int      `json:"epochs,omitempty"`
+	TrainImages        int      `json:"train_images,omitempty"`
+	Cached             bool     `json:"cached"`
+	Method             string   `json:"method"`
+	CalibrationSamples int      `json:"calibration_samples"`
+	CalibrationBatches int      `json:"calibration_batches"`
+	Converged          bool     `json:"calibration_converged"`
+	ConvergedAt        int      `json:"converged_at_batch"`
+	TestImages         int      `json:"test_images"`
+	FP32Accuracy       float64  `json:"fp32_accuracy"`
+	Int8Accuracy       float64  `json:"int8_accuracy"`
+	AccuracyDrop       float64  `json:"accuracy_drop"`
+	Budget             float64  `json:"budget"`
+	WithinBudget       bool     `json:"within_budget"`
+	FP32Bytes          int      `json:"fp32_model_bytes"`
+	Int8Bytes          int      `json:"int8_model_bytes"`
+	SizeRatio          float64  `json:"size_ratio"`
+	OutputSQNR         float64  `json:"output_sqnr_db"`
+	SensitivityImages  int      `json:"sensitivity_images"`
+	Ranking            []string `json:"ranking"`
+	SensitiveLayers    []string `json:"sensitive_layers"`
+	RevertedLayers     []string `json:"reverted_layers"`
+	reportOutputs
+}
+
+// reportOutputs closes the JSON line of every command: where the report
+// files went and how long each phase took.
+type reportOutputs struct {
+	ReportDir    string             `json:"report_dir"`
+	Files        []string           `json:"files"`
+	PhaseSeconds map[string]float64 `json:"phase_seconds"`
+	TotalSeconds float64            `json:"total_seconds"`
+}
+
+// outputsOf returns the report folder, the files written in it (an empty
+// list, not null, when there are none) and the phases, with the seconds
+// since the command started.
+func outputsOf(dir string, files []string, ph *phases) reportOutputs {
+	if files == nil {
+		files = []string{}
+	}
+	return reportOutputs{ReportDir: dir, Files: files, PhaseSeconds: ph.secs, TotalSeconds: ph.total()}
 }
 
 // newSummary gathers the JSON summary of a job; the caller fills in how
@@ -60,11 +76,7 @@ func newSummary(j *job, o *outcome) summary {
 		FP32Accuracy: o.fp32, Int8Accuracy: o.int8, AccuracyDrop: roundPoints(o.drop()), Budget: j.flags.budget,
 		WithinBudget: o.drop() <= j.flags.budget+budgetSlack,
 		FP32Bytes:    o.rep.FP32Bytes, Int8Bytes: o.rep.Int8Bytes, OutputSQNR: o.rep.OutputSQNR,
-		Ranking: []string{}, SensitiveLayers: []string{}, RevertedLayers: o.reverted(),
-		ReportDir: j.flags.out, Files: o.files, PhaseSeconds: j.ph.secs, ConvergedAt: -1,
-	}
-	if s.Files == nil {
-		s.Files = []string{}
+		Ranking: []string{}, SensitiveLayers: []string{}, RevertedLayers: o.reverted(), ConvergedAt: -1,
 	}
 	if c := o.rep.Calibration; c != nil {
 		s.CalibrationSamples, s.CalibrationBatches, s.Converged = c.Samples, c.Batches, c.Converged
@@ -80,7 +92,7 @@ func newSummary(j *job, o *outcome) summary {
 		s.Ranking = o.sens.Ranking()
 		s.SensitiveLayers = append(s.SensitiveLayers, o.sens.Sensitive...)
 	}
-	s.TotalSeconds = j.ph.total()
+	s.reportOutputs = outputsOf(j.flags.out, o.files, j.ph)
 	return s
 }
 
