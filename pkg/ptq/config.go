@@ -39,6 +39,13 @@ type Config struct {
 	// NoFusion disables folding BatchNorm2D and ReLU into the preceding
 	// Conv2D or Linear.
 	NoFusion bool
+	// DynamicConv2D makes QuantizeDynamic quantize Conv2D layers too, as
+	// it does Linear layers: int8 weights (Weights), the FP32 input
+	// quantized per call, the output dequantized to FP32. A BatchNorm2D
+	// after such a Conv2D is not folded: it runs in FP32. Only
+	// QuantizeDynamic reads it; static quantization always quantizes
+	// Conv2D layers.
+	DynamicConv2D bool
 }
 
 // CalibrationOptions control how calibration consumes data and when it is

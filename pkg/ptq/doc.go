@@ -31,8 +31,9 @@
 //     passes int8 tensors between int8 kernels (package qnn) and keeps the
 //     FP32 model's node names, edges and output shapes.
 //
-// QuantizeDynamic quantizes Linear weights only and quantizes activations
-// per call, keeping every layer boundary FP32.
+// QuantizeDynamic quantizes Linear weights (and Conv2D weights when
+// Config.DynamicConv2D is set) and quantizes activations per call,
+// keeping every layer boundary FP32.
 //
 // AnalyzeSensitivity tells which layers cost accuracy, in two views per
 // layer (only this layer int8; only this layer FP32) plus its output SQNR,
@@ -145,23 +146,24 @@
 //	                            the output
 //	int8_linear,      kernel    "node.weight": codes in the declared dtype
 //	int8_conv2d,                ('i' or 'u'), [out, in] or [out, in, kh, kw];
-//	dynamic_linear              "node.weight_scale": 'f' [channels];
-//	                            "node.weight_zero_point": 'I' [channels];
+//	dynamic_linear,             "node.weight_scale": 'f' [channels];
+//	dynamic_conv2d              "node.weight_zero_point": 'I' [channels];
 //	                            "node.bias" when "bias": 'I' [out] at scale
 //	                            sIn·sW[c] (int8 kernels), 'f' [out]
-//	                            (dynamic_linear)
+//	                            (dynamic_linear, dynamic_conv2d)
 //
 // "attrs" is the layer's nn attributes (nn.LayerAttrs), rebuilt with the
 // constructor registered for "kind" (nn.NewLayer). In "kernel", "in" and
 // "out" count features or channels, channels is 1 for per-tensor weights
 // (axis -1) or "out" (axis 0), "relu" is a fused ReLU clamping the int8
 // output at its zero point, and "input" and "output" are the activation
-// qparams of int8 kernels (absent for dynamic_linear, which quantizes per
-// call). Activation and weight qparams are as declared, int8 or uint8,
-// with "qmin" and "qmax" the saturation bounds (both 0: the dtype's
-// range). Which ops a role may run depends on the mode: static runs int8
-// ops, fused and fp32 nodes; dynamic runs dynamic_linear and fp32; fp32
-// runs fp32 only.
+// qparams of int8 kernels (absent for dynamic_linear and dynamic_conv2d,
+// which quantize per call and fuse no ReLU); "conv" is the geometry of
+// int8_conv2d and dynamic_conv2d. Activation and weight qparams are as
+// declared, int8 or uint8, with "qmin" and "qmax" the saturation bounds
+// (both 0: the dtype's range). Which ops a role may run depends on the
+// mode: static runs int8 ops, fused and fp32 nodes; dynamic runs
+// dynamic_linear, dynamic_conv2d and fp32; fp32 runs fp32 only.
 //
 // LoadModel reads the whole stream and checks the magic (nn.ErrBadMagic),
 // the version (nn.ErrVersion), the record structure (nn.ErrTruncated, with

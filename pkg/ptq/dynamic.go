@@ -8,6 +8,7 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // QuantizeDynamic quantizes every Linear layer of g dynamically: weights
@@ -18,9 +19,11 @@ import (
 // Overrides with KeepFP32 leave layers in float; cfg.Activations,
 // cfg.Method and cfg.Calibration are not used, so they need not be set
 // (overrides are still checked). g is never modified. Conv2D layers stay
-// FP32: dynamic quantization pays where weights dominate, in Linear
-// layers. A model with no Linear layer left to quantize is returned as
-// it is, in FP32, with Mode "fp32" and a note saying so.
+// FP32 unless cfg.DynamicConv2D is set: dynamic quantization pays where
+// weights dominate, in Linear layers. With it, Conv2D layers are
+// quantized the same way (qnn.DynamicConv2D), and a BatchNorm2D after one
+// runs in FP32, unfolded. A model with no layer left to quantize is
+// returned as it is, in FP32, with Mode "fp32" and a note saying so.
 func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	t0 := time.Now()
 	if g == nil {
@@ -40,6 +43,8 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		switch {
 		case np.Kind == "Linear" && np.Role == Quantized:
 			np.Reason = "Linear: int8 weights, input quantized per call to uint8, output dequantized to FP32"
+		case np.Kind == "Conv2D" && np.Role == Quantized && cfg.DynamicConv2D:
+			np.Reason = "Conv2D: int8 weights, input quantized per call to uint8, output dequantized to FP32"
 		case np.Role == FP32:
 		default:
 			np.Role, np.Reason = FP32, np.Kind+" runs in FP32 under dynamic quantization"
@@ -55,27 +60,14 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 			m.steps = append(m.steps, s)
 			continue
 		}
-		l := n.Layer.(*nn.Linear)
-		qw, err := quantizeWeights(l.Weight.Value, np.Config.Weights)
+		k, qw, err := dynamicKernelOf(n.Layer, np.Config.Weights)
 		if err != nil {
 			if errors.Is(err, quant.ErrNonFinite) {
 				return nil, nil, fmt.Errorf("ptq: layer %q: weights hold NaN or Inf: %w", n.Name, ErrNonFinite)
 			}
 			return nil, nil, fmt.Errorf("ptq: layer %q: weights: %w", n.Name, err)
 		}
-		w, err := qnn.NewWeights(qw)
-		if err != nil {
-			return nil, nil, fmt.Errorf("ptq: layer %q: %w", n.Name, err)
-		}
-		var bias []float32
-		if l.Bias != nil {
-			bias = l.Bias.Value.Clone().Data()
-		}
-		k, err := qnn.NewDynamicLinear(w, l.In, l.Out, bias)
-		if err != nil {
-			return nil, nil, fmt.Errorf("ptq: layer %q: %w", n.Name, err)
-		}
-		wr := weightReport(qw, np.Config.Weights, l.Weight.Value)
+		wr := weightReport(qw, np.Config.Weights, layerWeight(n.Layer))
 		s.layer.Weights = &wr
 		s.qweights = qw
 		s.runDynamic(k)
@@ -87,7 +79,53 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	rep := &Report{Mode: m.mode, Layers: m.Layers(), FP32Bytes: fp32Bytes(g), Int8Bytes: m.Bytes()}
 	rep.Times.Convert = time.Since(t0)
 	if m.mode == "fp32" {
-		rep.Notes = append(rep.Notes, "the model has no quantizable layer for dynamic quantization (no Linear layer): returned unchanged, in FP32")
+		what := "no Linear layer"
+		if cfg.DynamicConv2D {
+			what = "no Linear or Conv2D layer"
+		}
+		rep.Notes = append(rep.Notes, "the model has no quantizable layer for dynamic quantization ("+what+"): returned unchanged, in FP32")
 	}
 	return m, rep, nil
+}
+
+// layerWeight returns the weight of a Linear or Conv2D layer.
+func layerWeight(l nn.Layer) *tensor.Tensor {
+	if c, ok := l.(*nn.Conv2D); ok {
+		return c.Weight.Value
+	}
+	return l.(*nn.Linear).Weight.Value
+}
+
+// dynamicKernelOf quantizes the weights of a Linear or Conv2D layer with
+// spec and builds its dynamic kernel. Errors from quantizing the weights
+// are returned as they are, for the caller to name the layer.
+func dynamicKernelOf(l nn.Layer, spec quant.Spec) (dynamicKernel, *quant.QTensor, error) {
+	qw, err := quantizeWeights(layerWeight(l), spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := qnn.NewWeights(qw)
+	if err != nil {
+		return nil, nil, err
+	}
+	var bias *nn.Param
+	switch l := l.(type) {
+	case *nn.Linear:
+		bias = l.Bias
+	case *nn.Conv2D:
+		bias = l.Bias
+	}
+	var b []float32
+	if bias != nil {
+		b = bias.Value.Clone().Data()
+	}
+	switch l := l.(type) {
+	case *nn.Conv2D:
+		k, err := qnn.NewDynamicConv2D(w, l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad, b)
+		return k, qw, err
+	default:
+		lin := l.(*nn.Linear)
+		k, err := qnn.NewDynamicLinear(w, lin.In, lin.Out, b)
+		return k, qw, err
+	}
 }

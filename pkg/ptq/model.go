@@ -44,8 +44,9 @@ type step struct {
 	op stepOp
 	// fp32 is the float layer of an opFP32 or opInt8 step.
 	fp32 nn.Layer
-	// kernel is the *qnn.Linear, *qnn.Conv2D or *qnn.DynamicLinear of an
-	// opLinear, opConv2D or opDynamic step.
+	// kernel is the *qnn.Linear, *qnn.Conv2D, *qnn.DynamicLinear or
+	// *qnn.DynamicConv2D of an opLinear, opConv2D, opDynamic or
+	// opDynamicConv2D step.
 	kernel any
 	// addIn and addOut are the qparams of an opAdd step's inputs (those
 	// arriving in FP32 are quantized with them) and of its output.
@@ -70,6 +71,9 @@ const (
 	opAdd    stepOp = "int8_add"
 	// opDynamic runs a dynamically quantized Linear: FP32 in and out.
 	opDynamic stepOp = "dynamic_linear"
+	// opDynamicConv2D runs a dynamically quantized Conv2D: FP32 in and
+	// out.
+	opDynamicConv2D stepOp = "dynamic_conv2d"
 )
 
 // runFP32 makes s run l, which it takes over, in float, dequantizing
@@ -133,9 +137,20 @@ func (s *step) runKernel(k int8Kernel) {
 	}
 }
 
-// runDynamic makes s run a dynamically quantized Linear.
-func (s *step) runDynamic(k *qnn.DynamicLinear) {
-	s.op, s.kernel, s.weightBytes = opDynamic, k, k.Bytes()
+// dynamicKernel is a dynamically quantized layer: *qnn.DynamicLinear or
+// *qnn.DynamicConv2D.
+type dynamicKernel interface {
+	Forward(x *tensor.Tensor) (*tensor.Tensor, error)
+	Bytes() int
+}
+
+// runDynamic makes s run a dynamically quantized Linear or Conv2D.
+func (s *step) runDynamic(k dynamicKernel) {
+	s.op = opDynamic
+	if _, ok := k.(*qnn.DynamicConv2D); ok {
+		s.op = opDynamicConv2D
+	}
+	s.kernel, s.weightBytes = k, k.Bytes()
 	s.run = func(vs []value) (value, error) {
 		y, err := k.Forward(vs[0].float())
 		return value{f: y}, err

@@ -73,7 +73,8 @@ type nodeHeader struct {
 	Report LayerReport `json:"report"`
 	// Attrs are the nn attributes of an fp32 or int8_passthrough layer.
 	Attrs json.RawMessage `json:"attrs,omitempty"`
-	// Kernel describes an int8_linear, int8_conv2d or dynamic_linear node.
+	// Kernel describes an int8_linear, int8_conv2d, dynamic_linear or
+	// dynamic_conv2d node.
 	Kernel *kernelHeader `json:"kernel,omitempty"`
 	// Add holds the qparams of an int8_add node.
 	Add *addHeader `json:"add,omitempty"`
@@ -110,7 +111,8 @@ type specHeader struct {
 }
 
 // kernelHeader describes an int8 Linear or Conv2D kernel or a dynamic
-// Linear; the weight codes, scales, zero points and bias are records.
+// Linear or Conv2D; the weight codes, scales, zero points and bias are
+// records.
 type kernelHeader struct {
 	// In and Out are features (Linear) or channels (Conv2D).
 	In      int           `json:"in"`
@@ -220,7 +222,7 @@ func (m *Model) contents() (modelHeader, []record, error) {
 			for _, p := range layerTensors(s.fp32) {
 				recs = append(recs, record{name: s.name + "." + p.Name, elem: elemFloat32, shape: p.Value.Shape(), data: p.Value.Data()})
 			}
-		case opLinear, opConv2D, opDynamic:
+		case opLinear, opConv2D, opDynamic, opDynamicConv2D:
 			var rs []record
 			nh.Kernel, rs = kernelContents(s)
 			recs = append(recs, rs...)
@@ -235,10 +237,10 @@ func (m *Model) contents() (modelHeader, []record, error) {
 	return h, recs, nil
 }
 
-// kernelContents describes the kernel of an opLinear, opConv2D or
-// opDynamic step: weight codes as declared (int8 or uint8), one scale and
-// zero point per channel, and the bias (int32 for static kernels, float32
-// for dynamic ones).
+// kernelContents describes the kernel of an opLinear, opConv2D, opDynamic
+// or opDynamicConv2D step: weight codes as declared (int8 or uint8), one
+// scale and zero point per channel, and the bias (int32 for static
+// kernels, float32 for dynamic ones).
 func kernelContents(s *step) (*kernelHeader, []record) {
 	qw := s.qweights
 	p := qw.Params()
@@ -258,6 +260,10 @@ func kernelContents(s *step) (*kernelHeader, []record) {
 		bias.data, kh.Bias = b, b != nil
 	case *qnn.DynamicLinear:
 		kh.In, kh.Out = k.In, k.Out
+		bias.elem, bias.data, kh.Bias = elemFloat32, k.Bias, k.Bias != nil
+	case *qnn.DynamicConv2D:
+		kh.In, kh.Out = k.InC, k.OutC
+		kh.Conv = &convHeader{KH: k.KH, KW: k.KW, Stride: k.Stride, Pad: k.Pad}
 		bias.elem, bias.data, kh.Bias = elemFloat32, k.Bias, k.Bias != nil
 	}
 	bias.shape = []int{kh.Out}
@@ -493,7 +499,7 @@ type loader struct {
 // modeOps are the model modes, and for each the ops each role may run.
 var modeOps = map[string]map[Role][]stepOp{
 	"static":  {Quantized: {opLinear, opConv2D, opAdd}, Fused: {opFused}, Transparent: {opInt8, opFP32}, FP32: {opFP32}},
-	"dynamic": {Quantized: {opDynamic}, FP32: {opFP32}},
+	"dynamic": {Quantized: {opDynamic, opDynamicConv2D}, FP32: {opFP32}},
 	"fp32":    {Quantized: {opFP32}, Fused: {opFP32}, Transparent: {opFP32}, FP32: {opFP32}},
 }
 
@@ -598,7 +604,7 @@ func (ld *loader) node(nh nodeHeader, ops map[Role][]stepOp, shapes map[string][
 		if err := ld.add(s, nh, inShapes); err != nil {
 			return nil, nil, err
 		}
-	case opLinear, opConv2D, opDynamic:
+	case opLinear, opConv2D, opDynamic, opDynamicConv2D:
 		if want, err = ld.kernel(s, nh, inShapes); err != nil {
 			return nil, nil, err
 		}
@@ -653,21 +659,25 @@ func (ld *loader) add(s *step, nh nodeHeader, inShapes [][]int) error {
 	return nil
 }
 
-// kernel rebuilds an int8 Linear or Conv2D or a dynamic Linear and
-// returns the output shape it computes from its input's.
+// kernel rebuilds an int8 Linear or Conv2D or a dynamic Linear or Conv2D
+// and returns the output shape it computes from its input's.
 func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error) {
 	k := nh.Kernel
+	conv := nh.Op == opConv2D || nh.Op == opDynamicConv2D
+	dynamic := nh.Op == opDynamic || nh.Op == opDynamicConv2D
 	switch {
 	case k == nil || len(nh.Inputs) != 1:
 		return nil, fmt.Errorf("op %s needs one input and a kernel", nh.Op)
-	case (nh.Op == opConv2D) != (k.Conv != nil):
+	case conv != (k.Conv != nil):
 		return nil, fmt.Errorf("op %s with conv geometry %v", nh.Op, k.Conv)
-	case nh.Op == opDynamic && (k.Input != nil || k.Output != nil):
+	case dynamic && (k.Input != nil || k.Output != nil):
 		return nil, fmt.Errorf("op %s quantizes its input per call: it keeps no activation qparams", nh.Op)
-	case nh.Op != opDynamic && (k.Input == nil || k.Output == nil):
+	case dynamic && k.ReLU:
+		return nil, fmt.Errorf("op %s fuses no ReLU", nh.Op)
+	case !dynamic && (k.Input == nil || k.Output == nil):
 		return nil, fmt.Errorf("op %s needs input and output qparams", nh.Op)
 	}
-	kind := map[stepOp]string{opLinear: "Linear", opDynamic: "Linear", opConv2D: "Conv2D"}[nh.Op]
+	kind := map[stepOp]string{opLinear: "Linear", opDynamic: "Linear", opConv2D: "Conv2D", opDynamicConv2D: "Conv2D"}[nh.Op]
 	if nh.Kind != kind {
 		return nil, fmt.Errorf("op %s runs a %s layer", nh.Op, kind)
 	}
@@ -689,7 +699,7 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	var bias record
 	if k.Bias {
 		elem := elemInt32
-		if nh.Op == opDynamic {
+		if dynamic {
 			elem = elemFloat32
 		}
 		if bias, err = ld.take(nh.Name, "bias", byte(elem), []int{k.Out}); err != nil {
@@ -707,6 +717,19 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 		}
 		s.runDynamic(dl)
 		return []int{k.Out}, checkInputShape(inShapes[0], k.In)
+	}
+	if nh.Op == opDynamicConv2D {
+		var b []float32
+		if k.Bias {
+			b = float32s(bias.raw)
+		}
+		c := k.Conv
+		dc, err := qnn.NewDynamicConv2D(w, k.In, k.Out, c.KH, c.KW, c.Stride, c.Pad, b)
+		if err != nil {
+			return nil, err
+		}
+		s.runDynamic(dc)
+		return convOutShape(inShapes[0], k.In, k.Out, c)
 	}
 	in, err := actOf(*k.Input)
 	if err != nil {
@@ -734,15 +757,20 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 		return nil, err
 	}
 	s.runKernel(l)
-	x := inShapes[0]
-	if len(x) != 3 || x[0] != k.In {
-		return nil, fmt.Errorf("input shape %v, the kernel reads [%d H W]", x, k.In)
+	return convOutShape(inShapes[0], k.In, k.Out, c)
+}
+
+// convOutShape returns the per-sample output shape [out, OH, OW] of a
+// convolution of in channels reading per-sample inputs of shape x, or
+// an error when x is not [in H W] or is smaller than the padded kernel.
+func convOutShape(x []int, in, out int, c *convHeader) ([]int, error) {
+	if len(x) != 3 || x[0] != in {
+		return nil, fmt.Errorf("input shape %v, the kernel reads [%d H W]", x, in)
 	}
-	oh, ow := (x[1]+2*c.Pad-c.KH)/c.Stride+1, (x[2]+2*c.Pad-c.KW)/c.Stride+1
-	if oh < 1 || ow < 1 {
+	if x[1]+2*c.Pad < c.KH || x[2]+2*c.Pad < c.KW {
 		return nil, fmt.Errorf("input %dx%d is smaller than kernel %dx%d with padding %d", x[1], x[2], c.KH, c.KW, c.Pad)
 	}
-	return []int{k.Out, oh, ow}, nil
+	return []int{out, (x[1]+2*c.Pad-c.KH)/c.Stride + 1, (x[2]+2*c.Pad-c.KW)/c.Stride + 1}, nil
 }
 
 // checkInputShape refuses a Linear input other than [in].

@@ -79,6 +79,15 @@ func savedCases() []savedCase {
 				c.Overrides = []Override{{Name: "linear2", KeepFP32: true}}
 			}))
 		}, "dynamic", []stepOp{opDynamic, opFP32}},
+		{"dynamic CNN, Conv2D quantized on request, BatchNorm FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
+			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), configWith(func(c *Config) { c.DynamicConv2D = true }))
+		}, "dynamic", []stepOp{opDynamicConv2D, opFP32, opDynamic}},
+		{"dynamic CNN, uint8 per-tensor weights, FC kept FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
+			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), configWith(func(c *Config) {
+				c.DynamicConv2D, c.Weights = true, uint8Affine
+				c.Overrides = []Override{{Name: "fc", KeepFP32: true}}
+			}))
+		}, "dynamic", []stepOp{opDynamicConv2D, opFP32}},
 		{"fp32 unchanged, every layer kept", func(t *testing.T) (*Model, *tensor.Tensor) {
 			return quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)),
 				withOverrides(Override{Kind: "Conv2D", KeepFP32: true}, Override{Kind: "Linear", KeepFP32: true}))
