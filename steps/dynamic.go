@@ -26,8 +26,9 @@ func init() { addSteps("dynamic", registerDynamicSteps) }
 func registerDynamicSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the model is quantized dynamically$`, theModelIsQuantizedDynamically)
 	sc.Step(`^the held-out samples are multiplied by (\d+(?:\.\d+)?)$`, heldOutMultipliedBy)
+	sc.Step(`^Conv2D layers are configured to be quantized dynamically too$`, conv2DQuantizedDynamically)
 
-	sc.Step(`^the report lists the int8 weights of every Linear layer as:$`, reportListsLinearWeights)
+	sc.Step(`^the report lists the int8 weights of every (Linear|Conv2D and Linear) layer as:$`, reportListsLayerWeights)
 	sc.Step(`^every weight scale is the largest absolute weight it covers divided by (\d+)$`, weightScalesFollowWeights)
 	sc.Step(`^no layer in the report holds an activation scale or zero point, and no calibration was run$`, noActivationQParams)
 	sc.Step(`^the quantized model stores ([\d,]+) bytes of parameters against ([\d,]+) in FP32$`, quantizedModelStores)
@@ -58,7 +59,17 @@ func heldOutMultipliedBy(ctx context.Context, factor float64) error {
 	return nil
 }
 
-func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
+// conv2DQuantizedDynamically asks dynamic quantization to quantize Conv2D
+// layers as it does Linear layers.
+func conv2DQuantizedDynamically(ctx context.Context) error {
+	ptqOf(ctx).cfg.DynamicConv2D = true
+	return nil
+}
+
+// reportListsLayerWeights compares the weights the report gives every
+// layer of the named kinds ("Linear" or "Conv2D and Linear"), in model
+// order, with the table.
+func reportListsLayerWeights(ctx context.Context, kinds string, table *godog.Table) error {
 	_, rep, err := theReport(ctx)
 	if err != nil {
 		return err
@@ -69,7 +80,7 @@ func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
 	}
 	var got, want []string
 	for _, l := range rep.Layers {
-		if l.Kind != "Linear" {
+		if !slices.Contains(strings.Split(kinds, " and "), l.Kind) {
 			continue
 		}
 		if l.Weights == nil {
@@ -87,7 +98,7 @@ func reportListsLinearWeights(ctx context.Context, table *godog.Table) error {
 		want = append(want, strings.Join([]string{r["layer"], r["dtype"], r["scheme"], r["granularity"], r["scales"], r["zero points"]}, " | "))
 	}
 	if !slices.Equal(got, want) {
-		return fmt.Errorf("the report lists the Linear layers as\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		return fmt.Errorf("the report lists the %s layers as\n  %s\nwant\n  %s", kinds, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 	return nil
 }
