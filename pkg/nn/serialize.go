@@ -296,6 +296,34 @@ func (c *Cursor) Uint32(what string) (uint32, error) {
 	return binary.LittleEndian.Uint32(b), nil
 }
 
+// Finish reads the trailing CRC-32, which must end the file, and checks it
+// against every byte before it: trailing bytes are an error naming their
+// offset, a mismatch one wrapping ErrChecksum.
+func (c *Cursor) Finish() error {
+	sum, err := c.Uint32("the CRC-32 checksum")
+	if err != nil {
+		return err
+	}
+	if c.off != len(c.data) {
+		return fmt.Errorf("%s: %d unexpected bytes after the checksum at byte offset %d", c.prefix, len(c.data)-c.off, c.off)
+	}
+	if got := crc32.ChecksumIEEE(c.data[:c.off-4]); got != sum {
+		return fmt.Errorf("%s: %w: stored CRC-32 %08x, contents hash to %08x", c.prefix, ErrChecksum, sum, got)
+	}
+	return nil
+}
+
+// DecodeHeader decodes a JSON header strictly (unknown fields are errors)
+// into v; what and off name it in the error.
+func (c *Cursor) DecodeHeader(js []byte, v any, what string, off int) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %s at byte offset %d: %w", c.prefix, what, off, err)
+	}
+	return nil
+}
+
 // Shape reads rank dimensions, each a little-endian uint32, and returns
 // them with the number of elements they hold. The product is capped far
 // above any real file, so that a corrupt shape cannot overflow: reading
@@ -391,20 +419,11 @@ func decode(data []byte) (fileHeader, []fileTensor, error) {
 		}
 		recs = append(recs, record{t, raw})
 	}
-	sum, err := c.Uint32("the CRC-32 checksum")
-	if err != nil {
+	if err := c.Finish(); err != nil {
 		return h, nil, err
 	}
-	if c.off != len(data) {
-		return h, nil, fmt.Errorf("nn: load: %d unexpected bytes after the checksum at byte offset %d", len(data)-c.off, c.off)
-	}
-	if got := crc32.ChecksumIEEE(data[:c.off-4]); got != sum {
-		return h, nil, fmt.Errorf("nn: load: %w: stored CRC-32 %08x, contents hash to %08x", ErrChecksum, sum, got)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return h, nil, fmt.Errorf("nn: load: architecture header at byte offset %d: %w", hdrOff, err)
+	if err := c.DecodeHeader(js, &h, "architecture header", hdrOff); err != nil {
+		return h, nil, err
 	}
 	ts := make([]fileTensor, len(recs))
 	for i, r := range recs {

@@ -471,20 +471,11 @@ func decodeModel(data []byte, prefix string) (modelHeader, []record, error) {
 		}
 		recs = append(recs, record{name: string(name), elem: er[0], shape: shape, raw: raw, off: off})
 	}
-	sum, err := c.Uint32("the CRC-32 checksum")
-	if err != nil {
+	if err := c.Finish(); err != nil {
 		return h, nil, err
 	}
-	if c.Offset() != len(data) {
-		return h, nil, fmt.Errorf("%s: %d unexpected bytes after the checksum at byte offset %d", prefix, len(data)-c.Offset(), c.Offset())
-	}
-	if got := crc32.ChecksumIEEE(data[:c.Offset()-4]); got != sum {
-		return h, nil, fmt.Errorf("%s: %w: stored CRC-32 %08x, contents hash to %08x", prefix, nn.ErrChecksum, sum, got)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return h, nil, fmt.Errorf("%s: model header at byte offset %d: %w", prefix, hdrOff, err)
+	if err := c.DecodeHeader(js, &h, "model header", hdrOff); err != nil {
+		return h, nil, err
 	}
 	return h, recs, nil
 }
