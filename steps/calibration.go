@@ -412,10 +412,10 @@ func convergedWithin(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	if at > n {
+	c := criterion{measured: "batch at which calibration converged", unit: "batches", direction: atMost, threshold: float64(n), value: float64(at)}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("calibration converged after %d batches, want at most %d", at, n)
-	}
-	return nil
+	})
 }
 
 func wentThroughAll(ctx context.Context, n int) error {
@@ -448,10 +448,11 @@ func sawAtMost(ctx context.Context, n, total int) error {
 	if s.calibX == nil || s.calibBatch == 0 || (s.calibX.Dim(0)+s.calibBatch-1)/s.calibBatch != total {
 		return fmt.Errorf("the calibration set does not come in %d batches", total)
 	}
-	if b := s.prepared.Batches(); b > n {
+	b := s.prepared.Batches()
+	c := criterion{measured: "calibration batches seen", unit: "batches", direction: atMost, threshold: float64(n), value: float64(b)}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("calibration saw %d of the %d batches, want at most %d", b, total, n)
-	}
-	return nil
+	})
 }
 
 func historyEntries(ctx context.Context, n, per int) error {

@@ -449,10 +449,9 @@ func theSQNRIsAtLeast(ctx context.Context, minDB float64) error {
 	if err != nil {
 		return err
 	}
-	if !(r.sqnr >= minDB) {
+	return check(ctx, criterion{measured: cs.last + " SQNR", unit: "dB", direction: atLeast, threshold: minDB, value: r.sqnr}, func() error {
 		return fmt.Errorf("%s quantization has an SQNR of %.2f dB, want at least %g dB", cs.last, r.sqnr, minDB)
-	}
-	return nil
+	})
 }
 
 func quantizationBeats(ctx context.Context, winner, loser string, margin float64) error {
@@ -461,11 +460,11 @@ func quantizationBeats(ctx context.Context, winner, loser string, margin float64
 	if w == nil || l == nil {
 		return fmt.Errorf("the scenario did not quantize both %s and %s", winner, loser)
 	}
-	if d := w.sqnr - l.sqnr; !(d >= margin) {
+	d := w.sqnr - l.sqnr
+	return check(ctx, criterion{measured: "SQNR gain of " + winner + " over " + loser, unit: "dB", direction: atLeast, threshold: margin, value: d}, func() error {
 		return fmt.Errorf("%s has an SQNR of %.2f dB and %s %.2f dB: a margin of %.2f dB, want at least %g dB",
 			winner, w.sqnr, loser, l.sqnr, d, margin)
-	}
-	return nil
+	})
 }
 
 func schemesWithin(ctx context.Context, margin float64) error {
@@ -474,10 +473,10 @@ func schemesWithin(ctx context.Context, margin float64) error {
 	if a == nil || b == nil {
 		return errors.New("the scenario did not quantize with both schemes")
 	}
-	if d := math.Abs(a.sqnr - b.sqnr); !(d <= margin) {
+	d := math.Abs(a.sqnr - b.sqnr)
+	return check(ctx, criterion{measured: "SQNR difference of symmetric and affine", unit: "dB", direction: within, threshold: margin, value: d}, func() error {
 		return fmt.Errorf("symmetric %.2f dB and affine %.2f dB differ by %.2f dB, want at most %g dB", a.sqnr, b.sqnr, d, margin)
-	}
-	return nil
+	})
 }
 
 func samplesWithOutliers(ctx context.Context, n int, count string, pct float64, factor, batch int) error {
@@ -550,10 +549,10 @@ func bulkSQNR(ctx context.Context, k int, cmp string, db float64) error {
 	}
 	domainState[bulkSigmas](ctx).k = float64(k)
 	v := cs.bulkOf(r, float64(k))
-	if (cmp == "at least" && !(v >= db)) || (cmp == "at most" && !(v <= db)) {
+	c := criterion{measured: fmt.Sprintf("%s SQNR within %d standard deviations", cs.last, k), unit: "dB", direction: cmp, threshold: db, value: v}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("%s: the SQNR on the values within %d standard deviations is %.2f dB, want %s %g dB", cs.last, k, v, cmp, db)
-	}
-	return nil
+	})
 }
 
 func beatsMinMaxOnBulk(ctx context.Context, margin float64) error {
@@ -568,11 +567,11 @@ func beatsMinMaxOnBulk(ctx context.Context, margin float64) error {
 		return errors.New("say first which values are compared (the SQNR on the values within N standard deviations)")
 	}
 	a, b := cs.bulkOf(r, k), cs.bulkOf(base, k)
-	if !(a-b >= margin) {
+	c := criterion{measured: fmt.Sprintf("SQNR gain of %s over MinMax within %g standard deviations", cs.last, k), unit: "dB", direction: atLeast, threshold: margin, value: a - b}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("%s gives %.2f dB and MinMax %.2f dB on the values within %g standard deviations: %.2f dB better, want at least %g dB",
 			cs.last, a, b, k, a-b, margin)
-	}
-	return nil
+	})
 }
 
 func allValuesSQNR(ctx context.Context, db float64) error {
@@ -581,10 +580,9 @@ func allValuesSQNR(ctx context.Context, db float64) error {
 	if err != nil {
 		return err
 	}
-	if !(r.sqnr >= db) {
+	return check(ctx, criterion{measured: cs.last + " SQNR over all values", unit: "dB", direction: atLeast, threshold: db, value: r.sqnr}, func() error {
 		return fmt.Errorf("%s: the SQNR over all values is %.2f dB, want at least %g dB", cs.last, r.sqnr, db)
-	}
-	return nil
+	})
 }
 
 func rangeReachesLargest(ctx context.Context) error {

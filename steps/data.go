@@ -121,10 +121,17 @@ func everyLabelIsADigit(ctx context.Context, minTrain, minTest string) error {
 			}
 			counts[y]++
 		}
+		rare := 0
 		for d, n := range counts {
-			if n < least {
-				return fmt.Errorf("%s: digit %d appears %d times, want at least %d (counts %v)", c.set.Name, d, n, least, counts)
+			if n < counts[rare] {
+				rare = d
 			}
+		}
+		cr := criterion{measured: fmt.Sprintf("%s: images of the rarest digit (%d)", c.set.Name, rare), unit: "images", direction: atLeast, threshold: float64(least), value: float64(counts[rare])}
+		if err := check(ctx, cr, func() error {
+			return fmt.Errorf("%s: digit %d appears %d times, want at least %d (counts %v)", c.set.Name, rare, counts[rare], least, counts)
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -190,8 +190,9 @@ func largestOutputError(ctx context.Context, pct float64) error {
 	if maxRef == 0 {
 		return errors.New("the FP32 outputs on the held-out set are all zero")
 	}
-	if rel := 100 * maxErr / maxRef; !(rel <= pct) {
+	rel := 100 * maxErr / maxRef
+	c := criterion{measured: "largest output error on the held-out set, of the largest FP32 output", unit: "%", direction: atMost, threshold: pct, value: rel}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the largest output error is %.3g, %.2f%% of the largest FP32 output magnitude %.3g, want at most %g%%", maxErr, rel, maxRef, pct)
-	}
-	return nil
+	})
 }

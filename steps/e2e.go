@@ -147,10 +147,10 @@ func fp32AccuracyAtLeast(ctx context.Context, pct string) error {
 	if err != nil {
 		return err
 	}
-	if es.fp32 < want {
+	c := criterion{measured: fmt.Sprintf("FP32 accuracy on %d MNIST test images", es.images), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * es.fp32}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the FP32 model classifies %.2f%% of the %d test images correctly, want at least %s%%", 100*es.fp32, es.images, pct)
-	}
-	return nil
+	})
 }
 
 func int8DropLessThan(ctx context.Context, points float64) error {
@@ -158,9 +158,10 @@ func int8DropLessThan(ctx context.Context, points float64) error {
 	if err != nil {
 		return err
 	}
-	if d := 100 * (es.fp32 - es.int8); !(d < points) {
+	d := 100 * (es.fp32 - es.int8)
+	c := criterion{measured: fmt.Sprintf("int8 accuracy drop on %d MNIST test images", es.images), unit: "points", direction: lessThan, threshold: points, value: d}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("on %d test images the int8 model scores %.2f%%, the FP32 model %.2f%%: %.2f points below, want less than %g",
 			es.images, 100*es.int8, 100*es.fp32, d, points)
-	}
-	return nil
+	})
 }

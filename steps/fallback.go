@@ -123,10 +123,11 @@ func quantizedAccuracyWithin(ctx context.Context, points float64) error {
 	if err != nil {
 		return err
 	}
-	if d := 100 * math.Abs(q-f); d > points+1e-9 {
+	d := 100 * math.Abs(q-f)
+	c := criterion{measured: "accuracy difference to FP32 on the held-out samples", unit: "points", direction: within, threshold: points, value: d, slack: 1e-9}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, FP32's %.2f%%: %.2f points apart, want at most %g", 100*q, 100*f, d, points)
-	}
-	return nil
+	})
 }
 
 func quantizedAccuracyBelow(ctx context.Context, bound string, points float64) error {
@@ -135,10 +136,10 @@ func quantizedAccuracyBelow(ctx context.Context, bound string, points float64) e
 		return err
 	}
 	d := 100 * (f - q)
-	if (bound == "at least" && d < points-1e-9) || (bound == "at most" && d > points+1e-9) {
+	c := criterion{measured: "accuracy drop from FP32 on the held-out samples", unit: "points", direction: bound, threshold: points, value: d, slack: 1e-9}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, FP32's %.2f%%: %.2f points below, want %s %g", 100*q, 100*f, d, bound, points)
-	}
-	return nil
+	})
 }
 
 func quantizedAccuracyAtLeastAllInt8(ctx context.Context, pct float64) error {
@@ -150,11 +151,15 @@ func quantizedAccuracyAtLeastAllInt8(ctx context.Context, pct float64) error {
 	if err != nil {
 		return err
 	}
-	if q < fs.allInt8 || 100*q < pct-1e-9 {
+	if q < fs.allInt8 {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, the all-int8 model's %.2f%%, want at least that and at least %g%%",
 			100*q, 100*fs.allInt8, pct)
 	}
-	return nil
+	c := criterion{measured: "quantized accuracy on the held-out samples", unit: "%", direction: atLeast, threshold: pct, value: 100 * q, slack: 1e-9}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("the quantized model's accuracy is %.2f%%, the all-int8 model's %.2f%%, want at least that and at least %g%%",
+			100*q, 100*fs.allInt8, pct)
+	})
 }
 
 // keepFP32 returns cfg with the layers kept in FP32 by name overrides.

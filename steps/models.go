@@ -91,10 +91,10 @@ func heldOutAccuracy(ctx context.Context, bound, pct string) error {
 	if err != nil {
 		return err
 	}
-	if (bound == "at least" && acc < want) || (bound == "at most" && acc > want) {
+	c := criterion{measured: "accuracy on the held-out samples", unit: "%", direction: bound, threshold: 100 * want, value: 100 * acc}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("held-out accuracy is %.2f%%, want %s %s%%", 100*acc, bound, pct)
-	}
-	return nil
+	})
 }
 
 func trainedOnTheOtherSamples(ctx context.Context, epochs int) error {
@@ -272,9 +272,9 @@ func mnistTestAccuracy(ctx context.Context, count, pct string) error {
 	if err != nil {
 		return err
 	}
-	if acc < want {
+	c := criterion{measured: fmt.Sprintf("%s accuracy on %d MNIST test images", ms.info.Model, n), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * acc}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("%s (seed %d, %d epochs, trained in %.0f s) reaches %.2f%% test accuracy, want at least %s%%",
 			ms.info.Model, ms.info.Seed, ms.info.Epochs, ms.info.TrainSeconds, 100*acc, pct)
-	}
-	return nil
+	})
 }

@@ -326,10 +326,10 @@ func heldOutSQNRAtLeast(ctx context.Context, minDB float64) error {
 	if err != nil {
 		return err
 	}
-	if v := quant.SQNR(want.Data(), got.Data()); !(v >= minDB) {
+	v := quant.SQNR(want.Data(), got.Data())
+	return check(ctx, criterion{measured: "output SQNR on the held-out set", unit: "dB", direction: atLeast, threshold: minDB, value: v}, func() error {
 		return fmt.Errorf("held-out output SQNR is %.2f dB, want at least %g dB", v, minDB)
-	}
-	return nil
+	})
 }
 
 func heldOutCosineAtLeast(ctx context.Context, minCos float64) error {
@@ -337,10 +337,10 @@ func heldOutCosineAtLeast(ctx context.Context, minCos float64) error {
 	if err != nil {
 		return err
 	}
-	if v := quant.CosineSimilarity(want.Data(), got.Data()); !(v >= minCos) {
+	v := quant.CosineSimilarity(want.Data(), got.Data())
+	return check(ctx, criterion{measured: "output cosine similarity on the held-out set", direction: atLeast, threshold: minCos, value: v}, func() error {
 		return fmt.Errorf("held-out cosine similarity is %.6f, want at least %g", v, minCos)
-	}
-	return nil
+	})
 }
 
 func heldOutBitIdentical(ctx context.Context) error {
@@ -371,11 +371,11 @@ func int8BytesAtMost(ctx context.Context, pct int) error {
 		return err
 	}
 	q, f := s.quantized.Bytes(), paramBytes(s.model)
-	if 100*q > pct*f {
+	c := criterion{measured: "quantized parameter bytes, of FP32's", unit: "%", direction: atMost, threshold: float64(pct), value: 100 * float64(q) / float64(f), slack: 1e-9}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model takes %d bytes, %.1f%% of the FP32 model's %d, want at most %d%%",
 			q, 100*float64(q)/float64(f), f, pct)
-	}
-	return nil
+	})
 }
 
 // bothRuns returns the two models of a repeated quantization.

@@ -141,13 +141,31 @@ func weightScaleSummaries(ctx context.Context) error {
 }
 
 func int8OutputsReported(ctx context.Context, qmin, qmax int) error {
-	return eachInt8Output(ctx, func(l ptq.LayerReport) error {
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	var loName, hiName string
+	err := eachInt8Output(ctx, func(l ptq.LayerReport) error {
 		o := l.Output
+		if o.ZeroPoint < lo {
+			lo, loName = o.ZeroPoint, l.Name
+		}
+		if o.ZeroPoint > hi {
+			hi, hiName = o.ZeroPoint, l.Name
+		}
 		if !(o.Scale > 0) || math.IsInf(float64(o.Scale), 0) || o.ZeroPoint < int32(qmin) || o.ZeroPoint > int32(qmax) || o.Min > 0 || o.Max < 0 {
 			return fmt.Errorf("layer %q reports output %s scale %g, zero point %d, range [%g, %g]", l.Name, o.DType, o.Scale, o.ZeroPoint, o.Min, o.Max)
 		}
 		return nil
 	})
+	if loName == "" {
+		return err
+	}
+	if cerr := checkAll(ctx, func() error { return err },
+		criterion{measured: "smallest output zero point (" + loName + ")", direction: atLeast, threshold: float64(qmin), value: float64(lo)},
+		criterion{measured: "largest output zero point (" + hiName + ")", direction: atMost, threshold: float64(qmax), value: float64(hi)},
+	); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 func everyLayerSQNR(ctx context.Context, minDB float64) error {
@@ -156,9 +174,13 @@ func everyLayerSQNR(ctx context.Context, minDB float64) error {
 		return err
 	}
 	var bad []string
+	worst, worstName := math.Inf(1), ""
 	for _, l := range rep.Layers {
 		if l.Role != ptq.Quantized.String() {
 			continue
+		}
+		if l.SQNR != nil && !(*l.SQNR >= worst) {
+			worst, worstName = *l.SQNR, l.Name
 		}
 		switch {
 		case l.SQNR == nil:
@@ -167,8 +189,15 @@ func everyLayerSQNR(ctx context.Context, minDB float64) error {
 			bad = append(bad, fmt.Sprintf("%s %.2f dB", l.Name, *l.SQNR))
 		}
 	}
+	fail := func() error { return fmt.Errorf("below %g dB: %s", minDB, strings.Join(bad, ", ")) }
+	if worstName != "" {
+		c := criterion{measured: "lowest layer SQNR in the report (" + worstName + ")", unit: "dB", direction: atLeast, threshold: minDB, value: worst}
+		if err := check(ctx, c, fail); err != nil {
+			return err
+		}
+	}
 	if len(bad) > 0 {
-		return fmt.Errorf("below %g dB: %s", minDB, strings.Join(bad, ", "))
+		return fail()
 	}
 	return nil
 }
@@ -178,10 +207,9 @@ func reportOutputSQNR(ctx context.Context, minDB float64) error {
 	if err != nil {
 		return err
 	}
-	if !(rep.OutputSQNR >= minDB) {
+	return check(ctx, criterion{measured: "output SQNR in the report", unit: "dB", direction: atLeast, threshold: minDB, value: rep.OutputSQNR}, func() error {
 		return fmt.Errorf("the report gives an output SQNR of %.2f dB, want at least %g dB", rep.OutputSQNR, minDB)
-	}
-	return nil
+	})
 }
 
 func reportCalibration(ctx context.Context, batches, samples int) error {

@@ -306,13 +306,24 @@ func noDropOrRecoveryExceeds(ctx context.Context, points float64) error {
 		return err
 	}
 	var bad []string
+	worst, worstName := math.Inf(-1), ""
 	for _, l := range rep.Layers {
+		if v := 100 * max(l.Drop, l.Recovery); !(v <= worst) {
+			worst, worstName = v, l.Layer
+		}
 		if l.Drop > points/100+1e-9 || l.Recovery > points/100+1e-9 {
 			bad = append(bad, fmt.Sprintf("%s: drop %.2f, recovery %.2f points", l.Layer, 100*l.Drop, 100*l.Recovery))
 		}
 	}
+	fail := func() error { return fmt.Errorf("above %g points: %s", points, strings.Join(bad, "; ")) }
+	if worstName != "" {
+		c := criterion{measured: "largest drop or recovery (" + worstName + ")", unit: "points", direction: atMost, threshold: points, value: worst, slack: 1e-7}
+		if err := check(ctx, c, fail); err != nil {
+			return err
+		}
+	}
 	if len(bad) > 0 {
-		return fmt.Errorf("above %g points: %s", points, strings.Join(bad, "; "))
+		return fail()
 	}
 	return nil
 }
@@ -322,12 +333,19 @@ func everyLayerSQNRAtLeast(ctx context.Context, db float64) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range rep.Layers {
-		if !(l.SQNR >= db) {
-			return fmt.Errorf("layer %q has an SQNR of %.2f dB, want at least %g dB", l.Layer, l.SQNR, db)
+	var worst *ptq.LayerSensitivity
+	for i, l := range rep.Layers {
+		if worst == nil || !(l.SQNR >= worst.SQNR) {
+			worst = &rep.Layers[i]
 		}
 	}
-	return nil
+	if worst == nil {
+		return nil
+	}
+	c := criterion{measured: "lowest layer SQNR (" + worst.Layer + ")", unit: "dB", direction: atLeast, threshold: db, value: worst.SQNR}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("layer %q has an SQNR of %.2f dB, want at least %g dB", worst.Layer, worst.SQNR, db)
+	})
 }
 
 func allInt8Within(ctx context.Context, points float64) error {
@@ -335,11 +353,12 @@ func allInt8Within(ctx context.Context, points float64) error {
 	if err != nil {
 		return err
 	}
-	if d := math.Abs(rep.AllInt8 - rep.FP32); d > points/100+1e-9 {
+	d := math.Abs(rep.AllInt8 - rep.FP32)
+	c := criterion{measured: "all-int8 accuracy difference to FP32", unit: "points", direction: within, threshold: points, value: 100 * d, slack: 1e-7}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the all-int8 model's accuracy is %.2f%%, FP32's %.2f%%: %.2f points apart, want at most %g",
 			100*rep.AllInt8, 100*rep.FP32, 100*d, points)
-	}
-	return nil
+	})
 }
 
 func isMostSensitive(ctx context.Context, name string) error {
@@ -362,36 +381,52 @@ func ranksFirstInBothViews(ctx context.Context, name string, points float64) err
 	if err != nil {
 		return err
 	}
-	for _, l := range rep.Layers {
+	var next *ptq.LayerSensitivity
+	lead := math.Inf(1)
+	for i, l := range rep.Layers {
 		if l.Layer == name {
 			continue
 		}
-		if top.Drop-l.Drop < points/100 || top.Recovery-l.Recovery < points/100 {
-			return fmt.Errorf("%q (drop %.2f, recovery %.2f points) is not %g points ahead of %q (drop %.2f, recovery %.2f points)",
-				name, 100*top.Drop, 100*top.Recovery, points, l.Layer, 100*l.Drop, 100*l.Recovery)
+		if v := 100 * min(top.Drop-l.Drop, top.Recovery-l.Recovery); !(v >= lead) {
+			lead, next = v, &rep.Layers[i]
 		}
 	}
-	return nil
+	if next == nil {
+		return nil
+	}
+	c := criterion{measured: fmt.Sprintf("lead of %q over the next layer (%s) in drop and recovery", name, next.Layer), unit: "points", direction: atLeast, threshold: points, value: lead}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("%q (drop %.2f, recovery %.2f points) is not %g points ahead of %q (drop %.2f, recovery %.2f points)",
+			name, 100*top.Drop, 100*top.Recovery, points, next.Layer, 100*next.Drop, 100*next.Recovery)
+	})
 }
 
 // oneBelowOthersAtLeast checks that, of every layer's value in dB, that of
 // the layer name is below below and every other at least others. what
 // words a layer's value, as in "%q has an SQNR of %.2f dB".
-func oneBelowOthersAtLeast(rep *ptq.SensitivityReport, name string, below, others float64,
-	value func(ptq.LayerSensitivity) float64, what string) error {
-	if _, err := analysisLayer(rep, name); err != nil {
+func oneBelowOthersAtLeast(ctx context.Context, rep *ptq.SensitivityReport, name string, below, others float64,
+	value func(ptq.LayerSensitivity) float64, what, label string) error {
+	top, err := analysisLayer(rep, name)
+	if err != nil {
 		return err
 	}
-	for _, l := range rep.Layers {
-		v := value(l)
-		if l.Layer == name && !(v < below) {
-			return fmt.Errorf(what+", want below %g dB", name, v, below)
-		}
-		if l.Layer != name && !(v >= others) {
-			return fmt.Errorf(what+", want at least %g dB", l.Layer, v, others)
+	v := value(top)
+	c := criterion{measured: fmt.Sprintf(label, name), unit: "dB", direction: lessThan, threshold: below, value: v}
+	if err := check(ctx, c, func() error { return fmt.Errorf(what+", want below %g dB", name, v, below) }); err != nil {
+		return err
+	}
+	var worst *ptq.LayerSensitivity
+	for i, l := range rep.Layers {
+		if l.Layer != name && (worst == nil || !(value(l) >= value(*worst))) {
+			worst = &rep.Layers[i]
 		}
 	}
-	return nil
+	if worst == nil {
+		return nil
+	}
+	w := value(*worst)
+	c = criterion{measured: "lowest of the others: " + fmt.Sprintf(label, worst.Layer), unit: "dB", direction: atLeast, threshold: others, value: w}
+	return check(ctx, c, func() error { return fmt.Errorf(what+", want at least %g dB", worst.Layer, w, others) })
 }
 
 func layerSQNRBelowOthers(ctx context.Context, name string, below, others float64) error {
@@ -399,8 +434,8 @@ func layerSQNRBelowOthers(ctx context.Context, name string, below, others float6
 	if err != nil {
 		return err
 	}
-	return oneBelowOthersAtLeast(rep, name, below, others,
-		func(l ptq.LayerSensitivity) float64 { return l.SQNR }, "%q has an SQNR of %.2f dB")
+	return oneBelowOthersAtLeast(ctx, rep, name, below, others,
+		func(l ptq.LayerSensitivity) float64 { return l.SQNR }, "%q has an SQNR of %.2f dB", "SQNR of %q")
 }
 
 // namesOrNone reads a list of names, "none" being the empty list.
@@ -444,8 +479,8 @@ func onlyThisInt8SQNR(ctx context.Context, name string, below, others float64) e
 	if err != nil {
 		return err
 	}
-	return oneBelowOthersAtLeast(rep, name, below, others,
-		func(l ptq.LayerSensitivity) float64 { return l.OnlyThisInt8 }, "with only %q in int8 the output SQNR is %.2f dB")
+	return oneBelowOthersAtLeast(ctx, rep, name, below, others,
+		func(l ptq.LayerSensitivity) float64 { return l.OnlyThisInt8 }, "with only %q in int8 the output SQNR is %.2f dB", "output SQNR with only %q in int8")
 }
 
 func keepingOnlyRaisesSQNR(ctx context.Context, name string, db float64) error {
@@ -457,11 +492,11 @@ func keepingOnlyRaisesSQNR(ctx context.Context, name string, db float64) error {
 	if err != nil {
 		return err
 	}
-	if !(l.Recovery >= db) {
+	c := criterion{measured: fmt.Sprintf("output SQNR gain from keeping only %q in FP32", name), unit: "dB", direction: atLeast, threshold: db, value: l.Recovery}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("keeping only %q in FP32 gives %.2f dB against %.2f dB all-int8: %.2f dB more, want at least %g",
 			name, l.OnlyThisFP32, rep.AllInt8, l.Recovery, db)
-	}
-	return nil
+	})
 }
 
 func bothAnalysesAlike(ctx context.Context) error {

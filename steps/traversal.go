@@ -198,10 +198,11 @@ func groupOutputMatches(ctx context.Context, qnode, fnode string, minDB float64)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("no node %q in the quantized model or %q in the FP32 model", qnode, fnode)
 	}
-	if v := quant.SQNR(f.Data(), q.Data()); !(v >= minDB) {
+	v := quant.SQNR(f.Data(), q.Data())
+	c := criterion{measured: fmt.Sprintf("SQNR of %q against FP32 %q on the held-out set", qnode, fnode), unit: "dB", direction: atLeast, threshold: minDB, value: v}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the output of %q has an SQNR of %.2f dB against FP32 %q, want at least %g dB", qnode, v, fnode, minDB)
-	}
-	return nil
+	})
 }
 
 func nodesCarryOutput(ctx context.Context, list, head string) error {
@@ -274,11 +275,12 @@ func addWithinOneStep(ctx context.Context, name string) error {
 		}
 	}
 	// One step of the output grid, with room for float32 rounding.
-	if step := float64(out.Scale); worst > step*(1+1e-5) {
+	step := float64(out.Scale)
+	c := criterion{measured: fmt.Sprintf("largest error of %q against the sum of its inputs on the calibration set", name), unit: "output steps", direction: within, threshold: 1, value: worst / step, slack: 1e-5}
+	return check(ctx, c, func() error {
 		return fmt.Errorf("the output of %q differs from the sum of its inputs by %g (%.2f output steps of %g) at element %d",
 			name, worst, worst/step, step, at)
-	}
-	return nil
+	})
 }
 
 // quantizedHeldOut returns the quantized model's output on the held-out
@@ -294,16 +296,23 @@ func rowsSumToOne(ctx context.Context, tol float64) error {
 		return err
 	}
 	row := got.RowLen()
+	worst, worstRow, worstSum := -1.0, 0, 0.0
 	for i := range got.Dim(0) {
 		sum := 0.0
 		for _, v := range got.Data()[i*row : (i+1)*row] {
 			sum += float64(v)
 		}
-		if math.Abs(sum-1) > tol {
-			return fmt.Errorf("row %d sums to %.9g, want 1 within %g", i, sum, tol)
+		if d := math.Abs(sum - 1); !(d <= worst) {
+			worst, worstRow, worstSum = d, i, sum
 		}
 	}
-	return nil
+	if worst < 0 {
+		return nil
+	}
+	c := criterion{measured: "largest distance of a row sum from 1 on the held-out set", direction: within, threshold: tol, value: worst}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("row %d sums to %.9g, want 1 within %g", worstRow, worstSum, tol)
+	})
 }
 
 func outputWithinAbs(ctx context.Context, tol float64) error {
@@ -311,10 +320,10 @@ func outputWithinAbs(ctx context.Context, tol float64) error {
 	if err != nil {
 		return err
 	}
-	if d := quant.MaxAbsError(want.Data(), got.Data()); d > tol {
+	d := quant.MaxAbsError(want.Data(), got.Data())
+	return check(ctx, criterion{measured: "largest output error against FP32 on the held-out set", direction: within, threshold: tol, value: d}, func() error {
 		return fmt.Errorf("the quantized output differs from FP32 by up to %g, want at most %g", d, tol)
-	}
-	return nil
+	})
 }
 
 func structurePreserved(ctx context.Context) error {
