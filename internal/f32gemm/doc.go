@@ -1,0 +1,35 @@
+// Package f32gemm multiplies float32 matrices for the training and FP32
+// inference of package nn: C = op(A)·op(B) + beta·C with either operand
+// optionally transposed, on one goroutine (Gemm) or several (GemmParallel).
+//
+// # Overview
+//
+// The product is blocked and packed in the manner of BLIS: a k-block of
+// op(B) is copied into strips NR columns wide and a block of op(A) into
+// strips MR rows high, and a register-blocked micro-kernel computes each
+// MR×NR tile of C with fused multiply-adds. The micro-kernel is chosen once,
+// at start-up, from what the processor and the operating system support:
+//
+//	avx512   8×32 tile in ZMM registers (AVX-512F)
+//	avx2     6×16 tile in YMM registers (AVX2 and FMA)
+//	go       pure Go, every multiply-add an exactly emulated float32 FMA
+//
+// Builds with the noasm tag, and processors or architectures without these
+// extensions, use the Go kernel. Kernel reports which one runs.
+//
+// # Invariants
+//
+// Every element of C is one chain of single-rounding float32 fused
+// multiply-adds over k in increasing order, starting from 0 (beta = 0),
+// from C (beta = 1) or from float32(beta·C) (any other beta). Blocking,
+// tiling, the kernel (assembly or Go) and the number of goroutines change
+// neither the operations nor their order, so the result is bit-identical
+// across all of them for finite data, and one row of C does not depend on
+// the other rows of A. The Go kernel's fma32 rounds exactly as the
+// hardware instruction does, including the double-rounding cases a plain
+// float32(math.FMA(...)) gets wrong; the tests compare it with math/big.
+//
+// Gemm panics with a message prefixed "f32gemm:" when the sizes, leading
+// dimensions or slice lengths do not fit: like gonum's blas32, these are
+// programmer errors, not data errors.
+package f32gemm

@@ -1,0 +1,54 @@
+//go:build !noasm
+
+package f32gemm
+
+import "golang.org/x/sys/cpu"
+
+// kernel6x16 is the AVX2/FMA micro-kernel: mr = 6, nr = 16, the tile in
+// twelve YMM accumulators. It computes what kernelGo4x8 does (with mr = 6,
+// nr = 16), c and the packed strips passed by their first element:
+//
+//	for r := range 6 {
+//		for j := range 16 {
+//			s := 0 (or c[r*ldc+j] with load)
+//			for p := range k {
+//				s = fma32(a[p*6+r], b[p*16+j], s)
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+//go:noescape
+func kernel6x16(k int, a, b, c *float32, ldc int, load bool)
+
+// kernel8x32 is the AVX-512F micro-kernel: mr = 8, nr = 32, the tile in
+// sixteen ZMM accumulators, with the reference loop of kernel6x16 for
+// 8 rows and 32 columns.
+//
+//go:noescape
+func kernel8x32(k int, a, b, c *float32, ldc int, load bool)
+
+var (
+	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, run: func(k int, a, b, c []float32, ldc int, load bool) {
+		_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
+		kernel6x16(k, &a[0], &b[0], &c[0], ldc, load)
+	}}
+	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, run: func(k int, a, b, c []float32, ldc int, load bool) {
+		_, _, _ = a[8*k-1], b[32*k-1], c[7*ldc+31]
+		kernel8x32(k, &a[0], &b[0], &c[0], ldc, load)
+	}}
+)
+
+// kernels lists the micro-kernels this processor can run, fastest first.
+func kernels() []*microKernel {
+	var ks []*microKernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2Kernel)
+	}
+	return append(ks, goKernel)
+}
+
+func bestKernel() *microKernel { return kernels()[0] }

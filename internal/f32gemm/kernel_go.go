@@ -1,0 +1,37 @@
+package f32gemm
+
+// goKernel is the pure-Go micro-kernel: the reference every assembly
+// kernel must match bit for bit. Its tile shape is free; 4×8 keeps edge
+// tiles small.
+var goKernel = &microKernel{name: "go", mr: 4, nr: 8, run: kernelGo4x8}
+
+// kernelGo4x8 is the reference micro-kernel:
+//
+//	for r := range mr {
+//		for j := range nr {
+//			s := 0 (or c[r*ldc+j] with load)
+//			for p := range k {
+//				s = fma32(a[p*mr+r], b[p*nr+j], s)
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+func kernelGo4x8(k int, a, b, c []float32, ldc int, load bool) {
+	const mr, nr = 4, 8
+	a, b = a[:k*mr], b[:k*nr]
+	for r := range mr {
+		row := c[r*ldc : r*ldc+nr]
+		var acc [nr]float32
+		if load {
+			copy(acc[:], row)
+		}
+		for p := range k {
+			av := a[p*mr+r]
+			bp := b[p*nr : p*nr+nr]
+			for j := range acc {
+				acc[j] = fma32(av, bp[j], acc[j])
+			}
+		}
+		copy(row, acc[:])
+	}
+}
