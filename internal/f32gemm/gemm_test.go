@@ -181,9 +181,15 @@ func TestGemmPanics(t *testing.T) {
 		want string
 	}{
 		{"negative size", func() { Gemm(false, false, -1, 1, 1, nil, 1, nil, 1, 0, nil, 1) }, "negative size"},
-		{"short A", func() { Gemm(false, false, 2, 2, 2, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }, "A is 2×2"},
-		{"small ldb", func() { Gemm(false, true, 2, 3, 2, make([]float32, 4), 2, make([]float32, 6), 1, 0, make([]float32, 6), 3) }, "B is 3×2 with leading dimension 1"},
-		{"short C", func() { Gemm(false, false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) }, "C is 2×2"},
+		{"short A", func() {
+			Gemm(false, false, 2, 2, 2, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}, "A is 2×2"},
+		{"small ldb", func() {
+			Gemm(false, true, 2, 3, 2, make([]float32, 4), 2, make([]float32, 6), 1, 0, make([]float32, 6), 3)
+		}, "B is 3×2 with leading dimension 1"},
+		{"short C", func() {
+			Gemm(false, false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		}, "C is 2×2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
