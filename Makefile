@@ -4,7 +4,7 @@ GO        ?= go
 BENCHTIME ?= 1s
 TAGS      ?= ~@slow
 
-.PHONY: test fmt-check vet test-race test-slow bench demo report
+.PHONY: test fmt-check vet test-race test-slow bench demo report tools
 
 ## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict)
 test: fmt-check vet test-race
@@ -42,3 +42,11 @@ report:
 	mkdir -p reports
 	cd steps && $(GO) test -count=1 -run '^TestFeatures$$' -godog.tags='$(TAGS)' -godog.concurrency=1 \
 		-godog.format=pretty,cucumber:../reports/cucumber.json,junit:../reports/junit.xml
+
+## tools: install the pinned ONNX Runtime (onnxruntime-node 1.30.0) that the tests use as a judge.
+## --ignore-scripts: its postinstall fetches GPU parts from a host we cannot reach; the CPU library ships in the package.
+tools: tools/onnxruntime/node_modules/.ptqspec-installed
+
+tools/onnxruntime/node_modules/.ptqspec-installed: tools/onnxruntime/package.json tools/onnxruntime/package-lock.json
+	cd tools/onnxruntime && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
