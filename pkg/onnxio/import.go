@@ -105,13 +105,13 @@ type importer struct {
 
 	b         *nn.Builder
 	inputName string
-	values    map[string]*value    // ONNX tensor name -> what it is
+	values    map[string]*value // ONNX tensor name -> what it is
 	inits     map[string]*onnxpb.TensorProto
 	consumers map[string][]*onnxpb.NodeProto
 	outputs   map[string]bool // graph output names
 	absorbed  map[*onnxpb.NodeProto]bool
-	used      map[string]bool // nn node names (and the input's)
-	last      string          // the last nn node added
+	used      map[string]bool  // nn node names (and the input's)
+	last      string           // the last nn node added
 	nnShapes  map[string][]int // nn node name (or the input's) -> per-sample shape
 }
 
@@ -447,4 +447,3 @@ func opType(n *onnxpb.NodeProto) string {
 	}
 	return n.GetOpType()
 }
-
