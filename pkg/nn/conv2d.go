@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -35,10 +34,10 @@ func init() {
 // OW likewise.
 //
 // The batch is spread over runtime.GOMAXPROCS goroutines, each sample
-// computed on its own through Im2Col and blas32 Gemm (a batch smaller than
-// GOMAXPROCS spreads each sample's products instead). Every output
-// element is the in-order sum over (input channel, kernel row, kernel
-// column) of its products, then the bias; weight gradients are summed over
+// computed on its own through Im2Col and one matrix product (a batch
+// smaller than GOMAXPROCS spreads each sample's products instead). Every
+// output element is one chain of fused multiply-adds over (input channel,
+// kernel row, kernel column) in order, then the bias; weight gradients are summed over
 // the batch in sample order. Results are therefore bit-identical whatever
 // GOMAXPROCS is, and a sample's output does not depend on the rest of its
 // batch.
@@ -192,7 +191,7 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 			Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, col)
 		}
 		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
-		mul(false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
+		mul(false, false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
 		for o, b := range bias {
 			row := yi[o*ohw : (o+1)*ohw]
 			for j := range row {
@@ -232,14 +231,11 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	if l.Bias != nil {
 		db = gradOf(l.Bias)
 	}
-	// The weight gradient of one sample, dY·colᵀ, is [OutC, K]. Its axpy
-	// kernels run over the longer of OutC and K: with K >= OutC as
-	// dY[OutC,OHW]·colT[OHW,K], else transposed as col[K,OHW]·dYᵀ[OHW,OutC].
-	// Both sum the same products in the same order.
-	byRows := k >= outC
+	// The weight gradient of one sample is dY[OutC,OHW]·colᵀ, col read
+	// transposed by the product's packing.
 	nw := workers(n)
 	mul := samplesGemm(n)
-	type scratch struct{ dcol, col, dyT []float32 }
+	type scratch struct{ dcol, col []float32 }
 	scr := make([]scratch, nw)
 	// Samples are handled in groups whose per-sample weight gradients stay
 	// within about 16 MiB; the reduction order is the sample order whatever
@@ -254,25 +250,16 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 			if s.dcol == nil {
 				s.dcol = make([]float32, k*ohw)
 				s.col = make([]float32, k*ohw)
-				if !byRows {
-					s.dyT = make([]float32, ohw*outC)
-				}
 			}
 			i := g0 + j
 			xi, dyi := xd[i*chw:(i+1)*chw], gd[i*outC*ohw:(i+1)*outC*ohw]
 			// Input gradient: dcol[K,OHW] = Wᵀ·dY, scattered back by col2im.
-			mul(true, k, ohw, outC, wd, k, dyi, ohw, 0, s.dcol, ohw)
+			mul(true, false, k, ohw, outC, wd, k, dyi, ohw, 0, s.dcol, ohw)
 			col2im(s.dcol, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, dxd[i*chw:(i+1)*chw])
 			// Weight gradient of sample i.
 			part := dwPart[j*outC*k : (j+1)*outC*k]
-			if byRows {
-				im2colT(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
-				mul(false, outC, k, ohw, dyi, ohw, s.col, k, 0, part, k)
-			} else {
-				Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
-				transposeInto(s.dyT, dyi, outC, ohw)
-				mul(false, k, outC, ohw, s.col, ohw, s.dyT, outC, 0, part, outC)
-			}
+			Im2Col(xi, l.InC, h, w, l.KH, l.KW, l.Stride, l.Pad, s.col)
+			mul(false, true, outC, k, ohw, dyi, ohw, s.col, ohw, 0, part, k)
 			if db != nil {
 				for o := range outC {
 					var sum float32
@@ -285,17 +272,8 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		})
 		// Reduce in sample order.
 		for j := range gn {
-			part := dwPart[j*outC*k : (j+1)*outC*k]
-			if byRows {
-				for e, v := range part {
-					dw[e] += v
-				}
-			} else {
-				for r := range k {
-					for o := range outC {
-						dw[o*k+r] += part[r*outC+o]
-					}
-				}
+			for e, v := range dwPart[j*outC*k : (j+1)*outC*k] {
+				dw[e] += v
 			}
 			for o := range db {
 				db[o] += dbPart[j*outC+o]
@@ -303,27 +281,6 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 	}
 	return []*tensor.Tensor{dx}, nil
-}
-
-// samplesGemm returns the matrix product for a convolution that computes
-// its n samples on separate goroutines: one tile loop per sample, unless
-// there are fewer samples than processors, when each product spreads its
-// own tiles. Both give the same bits.
-func samplesGemm(n int) func(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if n < runtime.GOMAXPROCS(0) {
-		return gemm
-	}
-	return gemmSerial
-}
-
-// transposeInto writes the [cols, rows] transpose of the row-major
-// [rows, cols] matrix a into t.
-func transposeInto(t, a []float32, rows, cols int) {
-	for i := range rows {
-		for j, v := range a[i*cols : (i+1)*cols] {
-			t[j*rows+i] = v
-		}
-	}
 }
 
 // Params returns the weight, then the bias if there is one.
@@ -383,34 +340,6 @@ func Im2Col(x []float32, c, h, w, kh, kw, stride, pad int, col []float32) {
 						} else {
 							drow[ox] = 0
 						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// im2colT is Im2Col transposed: colT has shape [oh·ow, c·kh·kw], one row per
-// output position.
-func im2colT(x []float32, c, h, w, kh, kw, stride, pad int, colT []float32) {
-	oh, ow := ConvOutputSize(h, kh, stride, pad), ConvOutputSize(w, kw, stride, pad)
-	k := c * kh * kw
-	for oy := range oh {
-		for ox := range ow {
-			dst := colT[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
-			r := 0
-			for ci := range c {
-				xc := x[ci*h*w : (ci+1)*h*w]
-				for ky := range kh {
-					iy := oy*stride + ky - pad
-					for kx := range kw {
-						ix := ox*stride + kx - pad
-						if iy >= 0 && iy < h && ix >= 0 && ix < w {
-							dst[r] = xc[iy*w+ix]
-						} else {
-							dst[r] = 0
-						}
-						r++
 					}
 				}
 			}

@@ -5,21 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // This file holds the plumbing shared by the built-in layers: their sentinel
-// errors, shape messages, parameter allocation, attribute decoding and the
-// worker pool that spreads a batch over the available processors.
+// errors, shape messages, parameter allocation and attribute decoding.
+// The goroutines that spread a batch over the processors are in
+// parallel.go, the matrix products in gemm.go.
 
 // Sentinel errors of the built-in layers, matched with errors.Is.
 var (
@@ -178,97 +173,3 @@ func decodeAttrs(kind string, raw json.RawMessage, v any) error {
 // noAttrs is the Attrs value of layers without hyperparameters; it marshals
 // to {}.
 type noAttrs struct{}
-
-// workers returns how many goroutines to spread n independent items over.
-func workers(n int) int {
-	return max(1, min(n, runtime.GOMAXPROCS(0)))
-}
-
-// parallelFor calls fn(worker, i) for every i in [0, n), spread over w
-// goroutines (w from workers(n)) that pull indices in turn. worker is in
-// [0, w) and lets fn use per-worker scratch space. Results must not depend on
-// which worker handles which index: fn writes only what belongs to i.
-func parallelFor(n, w int, fn func(worker, i int)) {
-	if w <= 1 || n <= 1 {
-		for i := range n {
-			fn(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for wk := range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(wk, i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// gemmSerial sets C = op(A)·B + beta·C for C [m,n] and B [k,n], with
-// op(A) = A for A [m,k] or, with transA, Aᵀ for A [k,m], on the calling
-// goroutine; see gemmTiles.
-func gemmSerial(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmTiles(1, transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
-}
-
-// gemm is gemmSerial spread over GOMAXPROCS goroutines for products of a
-// million multiply-adds or more; below that goroutines cost more than they
-// save. Both give the same bits.
-func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	w := 1
-	if m*n*k >= 1<<20 {
-		w = runtime.GOMAXPROCS(0)
-	}
-	gemmTiles(w, transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
-}
-
-// gemmTiles computes C = op(A)·B + beta·C (see gemmSerial) by calling
-// blas32 Gemm on balanced tiles of C of at most 64×192, spread over up to w
-// goroutines. gonum computes such a tile on the calling goroutine (it goes
-// parallel from 4 blocks of 64×64, and then splits k into blocks of 64,
-// which costs more calls), so the caller decides the parallelism. Neither
-// tiling nor w changes a bit of the result: the NoTrans·NoTrans and
-// Trans·NoTrans kernels update each element of C by axpy, summing its
-// products in k order.
-func gemmTiles(w int, transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	tileM := ceilDiv(m, ceilDiv(m, 64))
-	cols := ceilDiv(n, 192)
-	if rows := ceilDiv(m, tileM); w > 1 && rows*cols < 2*w {
-		cols = min(ceilDiv(n, 32), ceilDiv(2*w, rows)) // more, narrower tiles
-	}
-	tileN := ceilDiv(n, cols)
-	cols = ceilDiv(n, tileN)
-	tiles := ceilDiv(m, tileM) * cols
-	tA := blas.NoTrans
-	if transA {
-		tA = blas.Trans
-	}
-	tile := func(_, t int) {
-		i0, j0 := (t/cols)*tileM, (t%cols)*tileN
-		mi, nj := min(tileM, m-i0), min(tileN, n-j0)
-		var sa blas32.General
-		if transA {
-			sa = blas32.General{Rows: k, Cols: mi, Stride: lda, Data: a[i0:]}
-		} else {
-			sa = blas32.General{Rows: mi, Cols: k, Stride: lda, Data: a[i0*lda:]}
-		}
-		blas32.Gemm(tA, blas.NoTrans, 1, sa,
-			blas32.General{Rows: k, Cols: nj, Stride: ldb, Data: b[j0:]},
-			beta, blas32.General{Rows: mi, Cols: nj, Stride: ldc, Data: c[i0*ldc+j0:]})
-	}
-	parallelFor(tiles, min(w, tiles), tile)
-}
-
-func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -8,9 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -284,71 +281,6 @@ func TestCloneIsDeep(t *testing.T) {
 						t.Fatal("clone shares gradient storage")
 					}
 				}
-			}
-		})
-	}
-}
-
-// TestGemmTiles checks the tiled product against a direct loop for shapes
-// that need several tiles in both directions, with and without a
-// transposed A, and shows that neither tiling nor the number of goroutines
-// changes a bit: every element of C is the same in-order sum as one untiled
-// blas32 Gemm computes.
-func TestGemmTiles(t *testing.T) {
-	rng := rand.New(rand.NewPCG(17, 18))
-	cases := []struct {
-		name    string
-		m, n, k int
-		transA  bool
-		beta    float32
-	}{
-		{"one tile", 20, 30, 7, false, 0},
-		{"rows and columns tiled, k over 64", 150, 400, 100, false, 0},
-		{"transposed A tiled", 150, 400, 33, true, 0},
-		{"accumulate into C", 70, 200, 5, true, 1},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			a := randTensorIn(rng, -1, 1, c.m*c.k).Data()
-			b := randTensorIn(rng, -1, 1, c.k*c.n).Data()
-			c0 := randTensorIn(rng, -1, 1, c.m*c.n).Data()
-			lda, tA := c.k, blas.NoTrans
-			if c.transA {
-				lda, tA = c.m, blas.Trans
-			}
-			got := slices.Clone(c0)
-			gemmSerial(c.transA, c.m, c.n, c.k, a, lda, b, c.n, c.beta, got, c.n)
-			for _, w := range []int{2, 3, 8} {
-				par := slices.Clone(c0)
-				gemmTiles(w, c.transA, c.m, c.n, c.k, a, lda, b, c.n, c.beta, par, c.n)
-				if !slices.Equal(par, got) {
-					t.Fatalf("%d goroutines give different bits from 1", w)
-				}
-			}
-			want := make([]float32, c.m*c.n)
-			for i := range c.m {
-				for j := range c.n {
-					s := c.beta * c0[i*c.n+j]
-					for l := range c.k {
-						av := a[i*c.k+l]
-						if c.transA {
-							av = a[l*c.m+i]
-						}
-						s += av * b[l*c.n+j]
-					}
-					want[i*c.n+j] = s
-				}
-			}
-			assertClose(t, "C", got, want, 1e-5)
-			whole := slices.Clone(c0)
-			ga := blas32.General{Rows: c.m, Cols: c.k, Stride: lda, Data: a}
-			if c.transA {
-				ga.Rows, ga.Cols = c.k, c.m
-			}
-			blas32.Gemm(tA, blas.NoTrans, 1, ga, blas32.General{Rows: c.k, Cols: c.n, Stride: c.n, Data: b},
-				c.beta, blas32.General{Rows: c.m, Cols: c.n, Stride: c.n, Data: whole})
-			if !slices.Equal(got, whole) {
-				t.Fatal("tiled product differs in bits from one untiled Gemm")
 			}
 		})
 	}

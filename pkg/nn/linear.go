@@ -141,37 +141,11 @@ func (l *Linear) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	return y, nil
 }
 
-// linearForward sets y[n,out] = x[n,in]·w[out,in]ᵀ. It uses only gonum's
-// axpy-based kernels (no dot products, whose rounding depends on the
-// alignment of the data), so each element is the in-order sum of its
-// products in both forms it may pick: the one with the longer axpy rows,
-// over out (transposing the weight) or over n (transposing the input).
+// linearForward sets y[n,out] = x[n,in]·w[out,in]ᵀ: the weight is read
+// transposed by the product's packing, and every element of y is one
+// in-order chain of fused multiply-adds over in, whatever n is.
 func linearForward(n, in, out int, x, w, y []float32) {
-	if n == 0 {
-		return
-	}
-	if out < n {
-		// yᵀ[out,n] = w[out,in]·xᵀ[in,n], then transpose back.
-		yt := make([]float32, out*n)
-		gemm(false, out, n, in, w, in, transpose(x, n, in), n, 0, yt, n)
-		transposeInto(y, yt, out, n)
-		return
-	}
-	// y[n,out] = x[n,in]·wᵀ[in,out].
-	gemm(false, n, out, in, x, in, transpose(w, out, in), out, 0, y, out)
-}
-
-// transpose returns the [cols, rows] transpose of the row-major [rows, cols]
-// matrix a.
-func transpose(a []float32, rows, cols int) []float32 {
-	t := make([]float32, rows*cols)
-	for i := range rows {
-		row := a[i*cols : (i+1)*cols]
-		for j, v := range row {
-			t[j*rows+i] = v
-		}
-	}
-	return t
+	gemm(false, true, n, out, in, x, in, w, in, 0, y, out)
 }
 
 // Backward adds gradOutᵀ·x to the weight gradient and the column sums of
@@ -192,7 +166,7 @@ func (l *Linear) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	}
 	g := gradOut.Data()
 	// dW[out,in] += dYᵀ·X: every element sums over the batch in order.
-	gemm(true, l.Out, l.In, n, g, l.Out, l.x.Data(), l.In, 1, gradOf(l.Weight), l.In)
+	gemm(true, false, l.Out, l.In, n, g, l.Out, l.x.Data(), l.In, 1, gradOf(l.Weight), l.In)
 	if l.Bias != nil {
 		db := gradOf(l.Bias)
 		for i := range n {
@@ -202,7 +176,7 @@ func (l *Linear) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 	}
 	dx := tensor.New(n, l.In)
-	gemm(false, n, l.In, l.Out, g, l.Out, l.Weight.Value.Data(), l.In, 0, dx.Data(), l.In)
+	gemm(false, false, n, l.In, l.Out, g, l.Out, l.Weight.Value.Data(), l.In, 0, dx.Data(), l.In)
 	return []*tensor.Tensor{dx}, nil
 }
 
