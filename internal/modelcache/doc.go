@@ -21,7 +21,7 @@
 //   - An entry is keyed by everything that shaped it: model name, seed,
 //     epochs, FormatVersion (bumped when the data, the training code or
 //     the file format changes) and a fingerprint of the initial weights and
-//     the recipe, as in "mlp-s1-e3-v1-6c1f0a3b".
+//     the recipe, as in "mlp-s1-e3-v2-6c1f0a3b".
 //   - Entries are written atomically (temporary file, then rename), so a
 //     reader never sees half a model; an unreadable or mismatched entry is
 //     retrained and replaced, never returned.

@@ -18,6 +18,6 @@ func ExampleKey() {
 	fmt.Println(key[:strings.LastIndex(key, "-")])
 	fmt.Println(len(key[strings.LastIndex(key, "-")+1:]), "hex digits of fingerprint")
 	// Output:
-	// mlp-s1-e3-v1
+	// mlp-s1-e3-v2
 	// 8 hex digits of fingerprint
 }

@@ -21,7 +21,7 @@ import (
 // data, the training code (pkg/nn's Fit) or the model file format changes,
 // so stale entries are never reused; initial weights and training settings
 // are covered by the key's fingerprint.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // DirEnv names the environment variable that overrides the cache folder.
 const DirEnv = "PTQSPEC_CACHE"
@@ -77,7 +77,7 @@ type Options struct {
 
 // Key returns the cache key of a model: its name, seed, epochs,
 // FormatVersion and a fingerprint of its initial weights and training
-// recipe, such as "mlp-s1-e3-v1-6c1f0a3b". The fingerprint changes when
+// recipe, such as "mlp-s1-e3-v2-6c1f0a3b". The fingerprint changes when
 // pkg/models changes the architecture or initialisation or the recipe
 // changes, so an entry is never reused for a model it does not describe.
 func Key(name string, seed uint64, epochs int) (string, error) {

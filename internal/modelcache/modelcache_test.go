@@ -59,8 +59,8 @@ func TestKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`^mlp-s1-e3-v1-[0-9a-f]{8}$`).MatchString(base) {
-		t.Fatalf("Key = %q, want mlp-s1-e3-v1-<8 hex digits>", base)
+	if !regexp.MustCompile(`^mlp-s1-e3-v2-[0-9a-f]{8}$`).MatchString(base) {
+		t.Fatalf("Key = %q, want mlp-s1-e3-v2-<8 hex digits>", base)
 	}
 	cases := []struct {
 		name    string
@@ -71,9 +71,9 @@ func TestKey(t *testing.T) {
 		wantErr bool
 	}{
 		{"same request", "mlp", 1, 3, "^" + base + "$", false},
-		{"other seed", "mlp", 2, 3, `^mlp-s2-e3-v1-[0-9a-f]{8}$`, false},
-		{"other epochs", "mlp", 1, 1, `^mlp-s1-e1-v1-[0-9a-f]{8}$`, false},
-		{"cnn", "cnn", 1 << 40, 3, `^cnn-s1099511627776-e3-v1-[0-9a-f]{8}$`, false},
+		{"other seed", "mlp", 2, 3, `^mlp-s2-e3-v2-[0-9a-f]{8}$`, false},
+		{"other epochs", "mlp", 1, 1, `^mlp-s1-e1-v2-[0-9a-f]{8}$`, false},
+		{"cnn", "cnn", 1 << 40, 3, `^cnn-s1099511627776-e3-v2-[0-9a-f]{8}$`, false},
 		{"unknown model", "vgg", 1, 3, "", true},
 		{"zero epochs", "mlp", 1, 0, "", true},
 	}
