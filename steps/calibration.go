@@ -63,7 +63,7 @@ func registerCalibrationSteps(sc *godog.ScenarioContext) {
 // setCalibration makes d, in batches of size, the scenario's calibration
 // set.
 func (s *ptqState) setCalibration(d *datasets.Dataset, size int) {
-	s.calib, s.calibX, s.calibBatch = d.Source(size), d.X, size
+	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(d.X, size), d.X, size
 }
 
 func aNormalCalibrationSet(ctx context.Context, n, size int) error {
@@ -130,7 +130,7 @@ func aCalibrationSetWithNaN(ctx context.Context, batches, size, sample, batch in
 
 func anEmptyCalibrationSet(ctx context.Context) error {
 	s := ptqOf(ctx)
-	s.calib, s.calibX, s.calibBatch = datasets.TensorSource(), nil, 0
+	s.calib, s.calibX, s.calibBatch = func(func(*tensor.Tensor, error) bool) {}, nil, 0
 	return nil
 }
 
@@ -344,7 +344,7 @@ func sameAsOneBatch(ctx context.Context, n int) error {
 	if s.calibX == nil || s.calibX.Dim(0) != n {
 		return fmt.Errorf("the calibration set does not hold %d samples", n)
 	}
-	ref, err := ptq.Prepare(s.model, s.cfg)
+	ref, err := ptq.Prepare(s.model, &s.cfg)
 	if err != nil {
 		return err
 	}
@@ -476,20 +476,20 @@ func historyEntries(ctx context.Context, n, per int) error {
 // returns, per batch, the largest relative change of any observed
 // tensor's scale, computed here independently of the library's history.
 func replayChanges(ctx context.Context, s *ptqState) ([]float64, error) {
-	pr, err := ptq.Prepare(s.model, s.cfg)
+	pr, err := ptq.Prepare(s.model, &s.cfg)
 	if err != nil {
 		return nil, err
 	}
 	prev := map[string]float32{}
 	var changes []float64
-	for b, err := range s.calib.Batches() {
+	for x, err := range s.calib {
 		if err != nil {
 			return nil, err
 		}
 		if len(changes) == s.prepared.Batches() {
 			break
 		}
-		if err := pr.Observe(b.X); err != nil {
+		if err := pr.Observe(x); err != nil {
 			return nil, err
 		}
 		ch := 0.0
@@ -541,7 +541,8 @@ func historyConvergedFlags(ctx context.Context) error {
 	// The rule as the feature states it: converged after the first batch
 	// that ends a run of Patience consecutive batches, none moving any
 	// scale by more than Tolerance.
-	tol, patience := s.cfg.Calibration.Tolerance, max(1, s.cfg.Calibration.Patience)
+	cal := s.cfg.WithDefaults().Calibration
+	tol, patience := cal.Tolerance, cal.Patience
 	conv, run := -1, 0
 	for i, c := range changes {
 		if i > 0 && c <= tol {

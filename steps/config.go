@@ -160,7 +160,7 @@ func weightsConfiguredAs(ctx context.Context, dtype, scheme, granularity, lo, hi
 	if err != nil {
 		return err
 	}
-	ptqOf(ctx).cfg.Weights = spec
+	ptqOf(ctx).cfg.Weights = &spec
 	return nil
 }
 
@@ -173,7 +173,7 @@ func activationsConfiguredAs(ctx context.Context, dtype, scheme, granularity, lo
 			return err
 		}
 	}
-	ptqOf(ctx).cfg.Activations = spec
+	ptqOf(ctx).cfg.Activations = &spec
 	return nil
 }
 
@@ -195,8 +195,8 @@ func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) 
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Activations = spec
-		m, rep, err := ptq.NewQuantizer(cfg).Quantize(ctx, s.model, s.calib)
+		cfg.Activations = &spec
+		m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &cfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("quantizing with %s activations: %w", dtype, err)
 		}

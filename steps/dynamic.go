@@ -40,7 +40,7 @@ func theModelIsQuantizedDynamically(ctx context.Context) error {
 	if err := s.recordFP32(); err != nil {
 		return err
 	}
-	m, rep, err := ptq.QuantizeDynamic(s.model, s.cfg)
+	m, rep, err := ptq.QuantizeDynamic(ctx, s.model, &ptq.DynamicConfig{Weights: s.cfg.Weights, Overrides: s.cfg.Overrides, Conv2D: s.dynamicConv2D})
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil
@@ -62,7 +62,7 @@ func heldOutMultipliedBy(ctx context.Context, factor float64) error {
 // conv2DQuantizedDynamically asks dynamic quantization to quantize Conv2D
 // layers as it does Linear layers.
 func conv2DQuantizedDynamically(ctx context.Context) error {
-	ptqOf(ctx).cfg.DynamicConv2D = true
+	ptqOf(ctx).dynamicConv2D = true
 	return nil
 }
 

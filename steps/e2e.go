@@ -94,8 +94,8 @@ func quantizedOnMNIST(ctx context.Context, count string, batch int) error {
 	}
 	s := ptqOf(ctx)
 	s.model, s.before = g, snapshotParams(g)
-	s.calib, s.calibX, s.calibBatch = calib.Source(batch), calib.X, batch
-	m, rep, err := ptq.NewQuantizer(s.cfg).Quantize(ctx, g, s.calib)
+	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(calib.X, batch), calib.X, batch
+	m, rep, err := ptq.Quantize(ctx, g, s.calib, &s.cfg)
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil
@@ -119,10 +119,10 @@ func bothModelsClassify(ctx context.Context, first, count string) error {
 		return err
 	}
 	es := domainState[e2eState](ctx)
-	if es.fp32, err = ptq.Accuracy(ptq.FP32Model(s.model), eval.X, eval.Labels, evalBatchSize); err != nil {
+	if es.fp32, err = ptq.Accuracy(ptq.FP32Model(s.model), ptq.Data{X: eval.X, Labels: eval.Labels}, evalBatchSize); err != nil {
 		return fmt.Errorf("FP32 model: %w", err)
 	}
-	if es.int8, err = ptq.Accuracy(s.quantized, eval.X, eval.Labels, evalBatchSize); err != nil {
+	if es.int8, err = ptq.Accuracy(s.quantized, ptq.Data{X: eval.X, Labels: eval.Labels}, evalBatchSize); err != nil {
 		return fmt.Errorf("int8 model: %w", err)
 	}
 	es.images = n

@@ -111,10 +111,10 @@ func accuracies(ctx context.Context) (q, f float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if q, err = ptq.Accuracy(s.quantized, eval.X, eval.Labels, blobEvalBatch); err != nil {
+	if q, err = ptq.Accuracy(s.quantized, ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch); err != nil {
 		return 0, 0, err
 	}
-	f, err = ptq.Accuracy(ptq.FP32Model(s.model), eval.X, eval.Labels, blobEvalBatch)
+	f, err = ptq.Accuracy(ptq.FP32Model(s.model), ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
 	return q, f, err
 }
 
@@ -179,11 +179,11 @@ func quantizedAccuracyWith(ctx context.Context, cfg ptq.Config) (float64, error)
 	if err != nil {
 		return 0, err
 	}
-	m, _, err := ptq.NewQuantizer(cfg).Quantize(ctx, s.model, s.calib)
+	m, _, err := ptq.Quantize(ctx, s.model, s.calib, &cfg)
 	if err != nil {
 		return 0, err
 	}
-	return ptq.Accuracy(m, eval.X, eval.Labels, blobEvalBatch)
+	return ptq.Accuracy(m, ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
 }
 
 func topKKeptFP32(ctx context.Context, k int) error {
@@ -200,7 +200,7 @@ func topKKeptFP32(ctx context.Context, k int) error {
 		return err
 	}
 	fs.allInt8Set = true
-	m, qrep, err := ptq.NewQuantizer(keepFP32(s.cfg, rep.Ranking()[:k])).Quantize(ctx, s.model, s.calib)
+	m, qrep, err := ptq.Quantize(ctx, s.model, s.calib, new(keepFP32(s.cfg, rep.Ranking()[:k])))
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, qrep
 	return nil
@@ -236,8 +236,7 @@ func quantizedWithBudget(ctx context.Context, points float64) error {
 	if err != nil {
 		return err
 	}
-	m, rep, err := ptq.QuantizeWithBudget(ctx, s.model, s.calib, eval,
-		ptq.FallbackOptions{Config: s.cfg, MaxDrop: points / 100, BatchSize: blobEvalBatch})
+	m, rep, err := ptq.QuantizeWithBudget(ctx, s.model, s.calib, ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: s.cfg, MaxDrop: points / 100, BatchSize: blobEvalBatch})
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, nil
 	domainState[fallbackState](ctx).report = rep
@@ -320,7 +319,7 @@ func fallbackRecordedAccuracy(ctx context.Context) error {
 		if err != nil {
 			return 0, err
 		}
-		return ptq.Accuracy(ptq.FP32Model(s.model), eval.X, eval.Labels, blobEvalBatch)
+		return ptq.Accuracy(ptq.FP32Model(s.model), ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
 	}()
 	if err != nil {
 		return err

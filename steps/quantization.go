@@ -11,7 +11,6 @@ import (
 
 	"github.com/cucumber/godog"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -33,12 +32,14 @@ type ptqState struct {
 	// before it was quantized, if there is a held-out set.
 	beforeOut *tensor.Tensor
 	// cfg is the configuration of the next action; cfgSet says it was
-	// initialised to ptq.DefaultConfig.
+	// initialised to the defaults.
 	cfg    ptq.Config
 	cfgSet bool
+	// dynamicConv2D asks dynamic quantization to quantize Conv2D layers.
+	dynamicConv2D bool
 	// calib is the calibration source; calibX holds all its samples (nil
 	// when it has none) and calibBatch its batch size.
-	calib      datasets.Source
+	calib      ptq.Batches
 	calibX     *tensor.Tensor
 	calibBatch int
 	// heldOut holds samples calibration never saw.
@@ -57,7 +58,7 @@ type ptqState struct {
 func ptqOf(ctx context.Context) *ptqState {
 	s := domainState[ptqState](ctx)
 	if !s.cfgSet {
-		s.cfg, s.cfgSet = ptq.DefaultConfig(), true
+		s.cfg, s.cfgSet = ptq.Config{}, true
 	}
 	return s
 }
@@ -132,7 +133,7 @@ func anOverrideKeepsFP32(ctx context.Context, selector, value string) error {
 func (s *ptqState) calibrate(ctx context.Context) bool {
 	st := stateFrom(ctx)
 	s.prepared, s.quantized = nil, nil
-	pr, err := ptq.Prepare(s.model, s.cfg)
+	pr, err := ptq.Prepare(s.model, &s.cfg)
 	if err == nil {
 		s.prepared = pr
 		err = pr.Run(ctx, s.calib)
@@ -169,7 +170,7 @@ func convertedBeforeCalibration(ctx context.Context) error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
-	pr, err := ptq.Prepare(s.model, s.cfg)
+	pr, err := ptq.Prepare(s.model, &s.cfg)
 	if err != nil {
 		return fmt.Errorf("preparing the model: %w", err)
 	}
@@ -211,7 +212,7 @@ func theModelIsQuantizedStatically(ctx context.Context) error {
 	if err := s.recordFP32(); err != nil {
 		return err
 	}
-	m, rep, err := ptq.NewQuantizer(s.cfg).Quantize(ctx, s.model, s.calib)
+	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &s.cfg)
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil
@@ -225,7 +226,7 @@ func theModelIsQuantizedStaticallyTwice(ctx context.Context) error {
 	if err := stateFrom(ctx).lastErr(); err != nil {
 		return fmt.Errorf("the first run was refused: %w", err)
 	}
-	m, rep, err := ptq.NewQuantizer(s.cfg).Quantize(ctx, s.model, s.calib)
+	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &s.cfg)
 	if err != nil {
 		return fmt.Errorf("the second run was refused: %w", err)
 	}

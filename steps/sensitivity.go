@@ -125,7 +125,7 @@ func useBlobClassifier(ctx context.Context, outliers []models.Outlier) error {
 	}
 	s := ptqOf(ctx)
 	s.model = task.Model
-	s.calib, s.calibX, s.calibBatch = task.Train.Source(blobCalibBatch), task.Train.X, blobCalibBatch
+	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(task.Train.X, blobCalibBatch), task.Train.X, blobCalibBatch
 	s.heldOut = task.Eval.X
 	ms, ds := domainState[modelState](ctx), domainState[dataState](ctx)
 	ms.model = task.Model
@@ -196,8 +196,7 @@ func analyse(ctx context.Context, threshold float64, workers int) (*ptq.Sensitiv
 	if err != nil {
 		return nil, err
 	}
-	return ptq.AnalyzeSensitivity(ctx, s.model, s.calib, eval,
-		ptq.SensitivityOptions{Config: s.cfg, Threshold: threshold, Workers: workers, BatchSize: blobEvalBatch})
+	return ptq.AnalyzeSensitivity(ctx, s.model, s.calib, ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: s.cfg, Threshold: threshold, Workers: workers, BatchSize: blobEvalBatch})
 }
 
 func sensitivityAnalysed(ctx context.Context, points string) error {

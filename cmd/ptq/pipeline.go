@@ -114,14 +114,15 @@ func (f *ptqFlags) checkSizes(train, test *datasets.Dataset) error {
 
 // config returns the quantization configuration the flags ask for.
 func (f *ptqFlags) config() ptq.Config {
-	cfg := ptq.DefaultConfig()
+	cfg := ptq.Config{}
 	cfg.Method = f.method
 	return cfg
 }
 
 // describeConfig renders a configuration in one line for reports.
-func describeConfig(cfg ptq.Config) string {
-	return fmt.Sprintf("weights %v, activations %v, %s calibration", cfg.Weights, cfg.Activations, cfg.Method)
+func describeConfig(c ptq.Config) string {
+	cfg := c.WithDefaults()
+	return fmt.Sprintf("weights %v, activations %v, %s calibration", *cfg.Weights, *cfg.Activations, cfg.Method)
 }
 
 // phases records the wall-clock seconds of each phase of a command, in
@@ -292,7 +293,7 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 		return nil, err
 	}
 	if err := j.ph.time("evaluate_fp32", func() (err error) {
-		o.fp32, err = ptq.Accuracy(ptq.FP32Model(j.graph), o.eval.X, o.eval.Labels, evalBatch)
+		o.fp32, err = ptq.Accuracy(ptq.FP32Model(j.graph), ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("FP32 model on %s: %w", o.eval.Name, err)
@@ -302,8 +303,7 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 	}
 	if o.sensEval != nil {
 		if err := j.ph.time("sensitivity", func() (err error) {
-			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, o.calib.Source(f.calibBatch), o.sensEval,
-				ptq.SensitivityOptions{Config: o.cfg, Threshold: f.threshold / 100, BatchSize: evalBatch})
+			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels}, &ptq.SensitivityOptions{Config: o.cfg, Threshold: f.threshold / 100, BatchSize: evalBatch})
 			return err
 		}); err != nil {
 			return nil, err
@@ -346,7 +346,7 @@ func (j *job) runAndReport(ctx context.Context, save string, w io.Writer, fill f
 // quantize quantizes j.graph with o.cfg on o.calib, recording the
 // quantizer's phases.
 func (j *job) quantize(ctx context.Context, o *outcome) error {
-	m, rep, err := ptq.NewQuantizer(o.cfg).Quantize(ctx, j.graph, o.calib.Source(j.flags.calibBatch))
+	m, rep, err := ptq.Quantize(ctx, j.graph, ptq.BatchesOf(o.calib.X, j.flags.calibBatch), &o.cfg)
 	if err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func (j *job) quantize(ctx context.Context, o *outcome) error {
 // evaluateInt8 measures the accuracy of o.model on o.eval.
 func (j *job) evaluateInt8(o *outcome) error {
 	err := j.ph.time("evaluate_int8", func() (err error) {
-		o.int8, err = ptq.Accuracy(o.model, o.eval.X, o.eval.Labels, evalBatch)
+		o.int8, err = ptq.Accuracy(o.model, ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
 		return err
 	})
 	if err != nil {
@@ -377,8 +377,7 @@ func (j *job) evaluateInt8(o *outcome) error {
 func (j *job) applyFallback(ctx context.Context, o *outcome) error {
 	f := &j.flags
 	err := j.ph.time("fallback", func() (err error) {
-		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, o.calib.Source(f.calibBatch), o.sensEval,
-			ptq.FallbackOptions{Config: o.cfg, MaxDrop: f.budget / 100, BatchSize: evalBatch})
+		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels}, &ptq.SensitivityOptions{Config: o.cfg, MaxDrop: f.budget / 100, BatchSize: evalBatch})
 		return err
 	})
 	if err != nil {

@@ -92,7 +92,7 @@ func TestQuantizeSavesTheInt8Model(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := ptq.Accuracy(m, eval.X, eval.Labels, evalBatch)
+	acc, err := ptq.Accuracy(m, ptq.Data{X: eval.X, Labels: eval.Labels}, evalBatch)
 	if err != nil {
 		t.Fatal(err)
 	}

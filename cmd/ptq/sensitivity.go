@@ -81,8 +81,7 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 		in.name, thousands(in.graph.NumParams()), f.file, thousands(calib.Len()))
 	var rep *ptq.SensitivityReport
 	if err := ph.time("sensitivity", func() (err error) {
-		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, calib.Source(f.calibBatch), eval,
-			ptq.SensitivityOptions{Config: f.config(), Threshold: f.threshold / 100, BatchSize: evalBatch})
+		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, ptq.BatchesOf(calib.X, f.calibBatch), ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: f.config(), Threshold: f.threshold / 100, BatchSize: evalBatch})
 		return err
 	}); err != nil {
 		return err

@@ -14,6 +14,10 @@ type microKernel struct {
 	// k groups of mr values (one column of the A strip each), b k groups of
 	// nr values (one row of the B strip each).
 	run func(k int, a, b, c []float32, ldc int, load bool)
+	// peak, where the kernel has one, runs iters times peakMACs
+	// register-only multiply-adds with the kernel's instructions.
+	peak     func(iters int)
+	peakMACs int
 }
 
 // active is the micro-kernel Gemm uses; see kernels_*.go.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refGemm is the definition every kernel must match bit for bit: per
@@ -201,6 +202,21 @@ func TestGemmPanics(t *testing.T) {
 				}
 			}()
 			c.run()
+		})
+	}
+}
+
+// TestPeakGFLOPS checks that every kernel's register-only loop runs and
+// reports a positive rate, and that the Go kernel, which has none, reports
+// 0. (Rates themselves are compared in ptq bench, not here: a shared
+// machine makes any bound on them flaky.)
+func TestPeakGFLOPS(t *testing.T) {
+	for _, kern := range kernels() {
+		t.Run(kern.name, func(t *testing.T) {
+			peak := peakGFLOPS(kern, 5*time.Millisecond)
+			if (kern.peak == nil) != (peak == 0) || peak < 0 {
+				t.Fatalf("peak %g GFLOP/s, want > 0 exactly when the kernel has a register loop (%v)", peak, kern.peak != nil)
+			}
 		})
 	}
 }

@@ -28,12 +28,25 @@ func kernel6x16(k int, a, b, c *float32, ldc int, load bool)
 //go:noescape
 func kernel8x32(k int, a, b, c *float32, ldc int, load bool)
 
+// peakFMA512 runs iters times 24 independent VFMADD231PS on ZMM registers
+// (768 float32 multiply-adds): the register-only limit of the AVX-512
+// kernel, with no loads or stores.
+//
+//go:noescape
+func peakFMA512(iters int)
+
+// peakFMA256 runs iters times 12 independent VFMADD231PS on YMM registers
+// (96 float32 multiply-adds), the limit of the AVX2 kernel.
+//
+//go:noescape
+func peakFMA256(iters int)
+
 var (
-	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, run: func(k int, a, b, c []float32, ldc int, load bool) {
+	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, peak: peakFMA256, peakMACs: 96, run: func(k int, a, b, c []float32, ldc int, load bool) {
 		_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
 		kernel6x16(k, &a[0], &b[0], &c[0], ldc, load)
 	}}
-	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, run: func(k int, a, b, c []float32, ldc int, load bool) {
+	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 768, run: func(k int, a, b, c []float32, ldc int, load bool) {
 		_, _, _ = a[8*k-1], b[32*k-1], c[7*ldc+31]
 		kernel8x32(k, &a[0], &b[0], &c[0], ldc, load)
 	}}

@@ -30,8 +30,8 @@ func benchSmallCNN(b *testing.B, int8 bool) {
 	x := datasets.Gaussian(64, g.InputShape(), 0, 1, 2).X
 	forward := func() (*tensor.Tensor, error) { return g.Forward(x, nn.Eval) }
 	if int8 {
-		calib := datasets.Gaussian(128, g.InputShape(), 0, 1, 3).Source(32)
-		m, _, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib)
+		calib := BatchesOf(datasets.Gaussian(128, g.InputShape(), 0, 1, 3).X, 32)
+		m, _, err := Quantize(context.Background(), g, calib, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -83,14 +82,21 @@ type Calibrator struct {
 }
 
 // NewCalibrator attaches one observer, of the method and spec the plan
-// resolved, to every tensor the plan needs calibrated.
+// resolved, to every tensor the plan needs calibrated. Zero fields of opts
+// mean their defaults (see CalibrationOptions).
 func NewCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions) (*Calibrator, error) {
 	return newCalibrator(g, p, opts, p.ObservedTensors())
 }
 
 // newCalibrator observes the given points, which may be more than p needs.
 func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Observed) (*Calibrator, error) {
-	c := &Calibrator{graph: g, plan: p, opts: opts, points: points, tracked: p.ObservedTensors(),
+	if g == nil {
+		return nil, fmt.Errorf("ptq: calibrator: %w", ErrNilModel)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("ptq: calibrator: nil plan: %w", ErrInvalidConfig)
+	}
+	c := &Calibrator{graph: g, plan: p, opts: opts.withDefaults(), points: points, tracked: p.ObservedTensors(),
 		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
 	for _, o := range c.points {
 		obs, err := quant.NewObserver(o.Method, o.Spec)
@@ -272,22 +278,23 @@ func (c *Calibrator) record() {
 // Run observes every batch of src in order, stopping after MaxBatches, on
 // convergence when EarlyStop is set, or when ctx is cancelled. A source
 // that yields no batch gives ErrNoCalibrationData.
-func (c *Calibrator) Run(ctx context.Context, src datasets.Source) error {
+func (c *Calibrator) Run(ctx context.Context, src Batches) error {
 	if src == nil {
 		return fmt.Errorf("ptq: calibration source is nil: %w", ErrNoCalibrationData)
 	}
-	start := c.batches
-	for b, err := range src.Batches() {
+	start, i := c.batches, 0
+	for x, err := range src {
 		if err != nil {
-			return fmt.Errorf("ptq: calibration batch %d: %w", b.Index, err)
+			return fmt.Errorf("ptq: calibration batch %d: %w", i, err)
 		}
+		i++
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ptq: calibration stopped before batch %d: %w", c.batches, err)
 		}
-		if b.X == nil || b.X.Len() == 0 {
+		if x == nil || x.Len() == 0 {
 			continue
 		}
-		if err := c.Observe(b.X); err != nil {
+		if err := c.Observe(x); err != nil {
 			return err
 		}
 		if c.opts.MaxBatches > 0 && c.batches >= c.opts.MaxBatches {

@@ -27,12 +27,23 @@ func normal(g *nn.Graph, n int, seed uint64) *datasets.Dataset {
 }
 
 // repeated yields the same batch k times.
-func repeated(x *tensor.Tensor, k int) datasets.Source {
+// tensorBatches yields the given tensors, in order, as Batches.
+func tensorBatches(xs ...*tensor.Tensor) Batches {
+	return func(yield func(*tensor.Tensor, error) bool) {
+		for _, x := range xs {
+			if !yield(x, nil) {
+				return
+			}
+		}
+	}
+}
+
+func repeated(x *tensor.Tensor, k int) Batches {
 	bs := make([]*tensor.Tensor, k)
 	for i := range bs {
 		bs[i] = x
 	}
-	return datasets.TensorSource(bs...)
+	return tensorBatches(bs...)
 }
 
 func TestCalibrationConvergence(t *testing.T) {
@@ -48,7 +59,8 @@ func TestCalibrationConvergence(t *testing.T) {
 	}{
 		{"patience 3, no early stop", CalibrationOptions{Tolerance: 0.01, Patience: 3}, 8, 8, 3},
 		{"patience 3, early stop", CalibrationOptions{Tolerance: 0.01, Patience: 3, EarlyStop: true}, 8, 4, 3},
-		{"patience 0 counts as 1", CalibrationOptions{Tolerance: 0, Patience: 0, EarlyStop: true}, 8, 2, 1},
+		{"zero options mean the defaults: 1%, patience 3", CalibrationOptions{EarlyStop: true}, 8, 4, 3},
+		{"patience 1", CalibrationOptions{Tolerance: 0.01, Patience: 1, EarlyStop: true}, 8, 2, 1},
 		{"too few batches to converge", CalibrationOptions{Tolerance: 0.01, Patience: 5, EarlyStop: true}, 4, 4, -1},
 		{"batch limit first", CalibrationOptions{Tolerance: 0.01, Patience: 3, MaxBatches: 2, EarlyStop: true}, 8, 2, -1},
 		{"one batch never converges", CalibrationOptions{Tolerance: 1, Patience: 1}, 1, 1, -1},
@@ -57,9 +69,9 @@ func TestCalibrationConvergence(t *testing.T) {
 	x := normal(g, 16, 1).X
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := Config{}
 			cfg.Calibration = c.opts
-			pr, err := Prepare(g, cfg)
+			pr, err := Prepare(g, &cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,11 +114,11 @@ func TestCalibrationHistoryRecordsScaleChanges(t *testing.T) {
 		}
 		bs = append(bs, x)
 	}
-	pr, err := Prepare(g, DefaultConfig())
+	pr, err := Prepare(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pr.Run(context.Background(), datasets.TensorSource(bs...)); err != nil {
+	if err := pr.Run(context.Background(), tensorBatches(bs...)); err != nil {
 		t.Fatal(err)
 	}
 	h := pr.History()
@@ -123,7 +135,7 @@ func TestCalibrationHistoryRecordsScaleChanges(t *testing.T) {
 func TestMinMaxIndependentOfBatchSize(t *testing.T) {
 	g := residual(t)
 	d := normal(g, 64, 7)
-	ref, err := Prepare(g, DefaultConfig())
+	ref, err := Prepare(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +144,11 @@ func TestMinMaxIndependentOfBatchSize(t *testing.T) {
 	}
 	for _, size := range []int{1, 7, 64} {
 		t.Run("batches of "+strconv.Itoa(size), func(t *testing.T) {
-			pr, err := Prepare(g, DefaultConfig())
+			pr, err := Prepare(g, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := pr.Run(context.Background(), d.Source(size)); err != nil {
+			if err := pr.Run(context.Background(), BatchesOf(d.X, size)); err != nil {
 				t.Fatal(err)
 			}
 			if want := (64 + size - 1) / size; pr.Batches() != want || pr.Samples() != 64 {
@@ -170,10 +182,10 @@ func TestCalibrationRefusals(t *testing.T) {
 			planNode{name: "fc", layer: nn.NewLinear(32, 2, r)},
 		)
 	}
-	withNaN := func(batch, sample int) datasets.Source {
+	withNaN := func(batch, sample int) Batches {
 		d := datasets.Gaussian(32, []int{2, 4, 4}, 0, 1, 3)
 		d.X.Data()[(batch*8+sample)*32+5] = float32(math.NaN())
-		return d.Source(8)
+		return BatchesOf(d.X, 8)
 	}
 	huge := func(t testing.TB) *nn.Graph {
 		l := nn.NewLinear(2, 1, nil)
@@ -183,23 +195,23 @@ func TestCalibrationRefusals(t *testing.T) {
 	cases := []struct {
 		name    string
 		graph   func(testing.TB) *nn.Graph
-		src     datasets.Source
+		src     Batches
 		want    error
 		msgs    []string
 		batches int // batches calibration kept before the refusal
 	}{
 		{"nil source", conv, nil, ErrNoCalibrationData, []string{"nil"}, 0},
-		{"empty source", conv, datasets.TensorSource(), ErrNoCalibrationData, []string{"no samples"}, 0},
+		{"empty source", conv, tensorBatches(), ErrNoCalibrationData, []string{"no samples"}, 0},
 		{"NaN in batch 0", conv, withNaN(0, 0), ErrNonFinite, []string{"calibration batch 0", "sample 0", `"conv1"`}, 0},
 		{"NaN in batch 2", conv, withNaN(2, 5), ErrNonFinite, []string{"calibration batch 2", "sample 5", `"conv1"`}, 2},
-		{"overflow inside the model", huge, datasets.Constant(4, []int{2}, 1).Source(2), ErrNonFinite,
+		{"overflow inside the model", huge, BatchesOf(datasets.Constant(4, []int{2}, 1).X, 2), ErrNonFinite,
 			[]string{"calibration batch 0", `layer "huge" (Linear)`, "+Inf"}, 0},
-		{"wrong shape", conv, datasets.Gaussian(4, []int{1, 4, 4}, 0, 1, 1).Source(4), ErrShape,
+		{"wrong shape", conv, BatchesOf(datasets.Gaussian(4, []int{1, 4, 4}, 0, 1, 1).X, 4), ErrShape,
 			[]string{"[4 1 4 4]", "[N 2 4 4]"}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			pr, err := Prepare(c.graph(t), DefaultConfig())
+			pr, err := Prepare(c.graph(t), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +238,7 @@ func TestCalibrationRefusals(t *testing.T) {
 }
 
 func TestQParamsBeforeCalibration(t *testing.T) {
-	pr, err := Prepare(residual(t), DefaultConfig())
+	pr, err := Prepare(residual(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +263,13 @@ func TestQParamsBeforeCalibration(t *testing.T) {
 
 func TestCalibrationStopsOnCancel(t *testing.T) {
 	g := residual(t)
-	pr, err := Prepare(g, DefaultConfig())
+	pr, err := Prepare(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = pr.Run(ctx, normal(g, 8, 1).Source(4))
+	err = pr.Run(ctx, BatchesOf(normal(g, 8, 1).X, 4))
 	if !errors.Is(err, context.Canceled) || pr.Batches() != 0 {
 		t.Fatalf("Run on a cancelled context = %v after %d batches, want context.Canceled before any", err, pr.Batches())
 	}
@@ -265,11 +277,11 @@ func TestCalibrationStopsOnCancel(t *testing.T) {
 
 func TestObservedTensorsAreTheCalibratedOnes(t *testing.T) {
 	g := residual(t)
-	pr, err := Prepare(g, DefaultConfig())
+	pr, err := Prepare(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pr.Run(context.Background(), normal(g, 16, 4).Source(8)); err != nil {
+	if err := pr.Run(context.Background(), BatchesOf(normal(g, 16, 4).X, 8)); err != nil {
 		t.Fatal(err)
 	}
 	var names []string

@@ -21,16 +21,31 @@ const (
 // Methods lists the calibration methods in a stable order.
 var Methods = []string{MethodMinMax, MethodMovingAverage, MethodPercentile, MethodEntropy, MethodMSE}
 
-// Config says how a model is quantized. Start from DefaultConfig and change
-// what differs; the zero Config is not valid (it has no method).
+// Default calibration convergence: every activation scale moves less than
+// 1% for 3 consecutive batches.
+const (
+	DefaultTolerance = 0.01
+	DefaultPatience  = 3
+)
+
+// Config says how Quantize, Traverse, Prepare, AnalyzeSensitivity and
+// QuantizeWithBudget quantize a model statically. The zero Config, and a
+// nil *Config, mean the defaults: per-channel symmetric int8 weights
+// (quant.WeightDefault), per-tensor affine int8 activations
+// (quant.ActivationDefault), MinMax calibration converged when every scale
+// moves less than 1% for 3 consecutive batches, without early stop, and
+// BatchNorm2D and ReLU fused into the layer before them. Set only what
+// differs. QuantizeDynamic, which has no activation qparams, takes a
+// DynamicConfig instead.
 type Config struct {
-	// Weights is the spec of every quantized layer's weights.
-	Weights quant.Spec
-	// Activations is the spec of every activation between int8 layers. It
-	// must be per-tensor.
-	Activations quant.Spec
+	// Weights is the spec of every quantized layer's weights; nil means
+	// quant.WeightDefault.
+	Weights *quant.Spec
+	// Activations is the spec of every activation between int8 layers;
+	// nil means quant.ActivationDefault. It must be per-tensor.
+	Activations *quant.Spec
 	// Method is the calibration method of activation observers, one of
-	// Methods.
+	// the Method constants; "" means MethodMinMax.
 	Method string
 	// Calibration controls batching, convergence and early stop.
 	Calibration CalibrationOptions
@@ -39,39 +54,94 @@ type Config struct {
 	// NoFusion disables folding BatchNorm2D and ReLU into the preceding
 	// Conv2D or Linear.
 	NoFusion bool
-	// DynamicConv2D makes QuantizeDynamic quantize Conv2D layers too, as
-	// it does Linear layers: int8 weights (Weights), the FP32 input
-	// quantized per call, the output dequantized to FP32. A BatchNorm2D
-	// after such a Conv2D is not folded: it runs in FP32. Only
-	// QuantizeDynamic reads it; static quantization always quantizes
-	// Conv2D layers.
-	DynamicConv2D bool
+}
+
+// DynamicConfig says how QuantizeDynamic quantizes a model. The zero
+// DynamicConfig, and a nil *DynamicConfig, mean per-channel symmetric int8
+// weights (quant.WeightDefault) on every Linear layer, Conv2D layers kept
+// FP32.
+type DynamicConfig struct {
+	// Weights is the spec of every quantized layer's weights; nil means
+	// quant.WeightDefault.
+	Weights *quant.Spec
+	// Overrides keep layers FP32 (KeepFP32) or change their Weights.
+	// Their Activations and Method are not read: dynamic quantization
+	// has no activation qparams and no calibration.
+	Overrides []Override
+	// Conv2D quantizes Conv2D layers too, as Linear layers are: int8
+	// weights, the FP32 input quantized per call, the output dequantized
+	// to FP32. A BatchNorm2D after such a Conv2D is not folded: it runs in
+	// FP32.
+	Conv2D bool
 }
 
 // CalibrationOptions control how calibration consumes data and when it is
-// considered converged.
+// considered converged. The zero value means every batch,
+// DefaultTolerance, DefaultPatience and no early stop.
 type CalibrationOptions struct {
 	// MaxBatches stops calibration after this many batches; 0 means all.
 	MaxBatches int
 	// Tolerance is the largest relative change of any activation scale
-	// between consecutive batches that still counts as converged.
+	// between consecutive batches that still counts as converged; 0 means
+	// DefaultTolerance.
 	Tolerance float64
-	// Patience is how many consecutive batches must stay under Tolerance.
+	// Patience is how many consecutive batches must stay under Tolerance;
+	// 0 means DefaultPatience.
 	Patience int
 	// EarlyStop ends calibration as soon as it has converged.
 	EarlyStop bool
 }
 
-// DefaultConfig returns per-channel symmetric int8 weights, per-tensor affine
-// int8 activations and MinMax calibration, converged when every scale moves
-// less than 1% for 3 consecutive batches, without early stop.
-func DefaultConfig() Config {
-	return Config{
-		Weights:     quant.WeightDefault,
-		Activations: quant.ActivationDefault,
-		Method:      MethodMinMax,
-		Calibration: CalibrationOptions{Tolerance: 0.01, Patience: 3},
+// withDefaults returns o with its zero fields set to their defaults.
+func (o CalibrationOptions) withDefaults() CalibrationOptions {
+	if o.Tolerance == 0 {
+		o.Tolerance = DefaultTolerance
 	}
+	if o.Patience == 0 {
+		o.Patience = DefaultPatience
+	}
+	return o
+}
+
+// WithDefaults returns a copy of the configuration with every field left
+// to its default set to that default: what a quantizer reads. A nil c
+// gives the default configuration. Overrides are copied, not resolved.
+func (c *Config) WithDefaults() Config {
+	var r Config
+	if c != nil {
+		r = *c
+		r.Overrides = slices.Clone(c.Overrides)
+	}
+	if r.Weights == nil {
+		w := quant.WeightDefault
+		r.Weights = &w
+	} else {
+		w := *r.Weights
+		r.Weights = &w
+	}
+	if r.Activations == nil {
+		a := quant.ActivationDefault
+		r.Activations = &a
+	} else {
+		a := *r.Activations
+		r.Activations = &a
+	}
+	if r.Method == "" {
+		r.Method = MethodMinMax
+	}
+	r.Calibration = r.Calibration.withDefaults()
+	return r
+}
+
+// static returns the configuration static quantization runs for a dynamic
+// one: its weights and overrides, no fusion.
+func (c *DynamicConfig) static() Config {
+	var r Config
+	if c != nil {
+		r.Weights, r.Overrides = c.Weights, c.Overrides
+	}
+	r.NoFusion = true
+	return r.WithDefaults()
 }
 
 // Override changes the configuration of the nodes it matches. Exactly one of
@@ -172,21 +242,23 @@ func validateActivations(s quant.Spec) error {
 }
 
 // Validate reports a configuration no quantizer can honour, wrapping
-// ErrInvalidConfig or the quant package's spec errors.
-func (c Config) Validate() error {
-	if err := c.Weights.Validate(); err != nil {
+// ErrInvalidConfig or the quant package's spec errors. A nil or zero
+// Config is valid.
+func (c *Config) Validate() error {
+	r := c.WithDefaults()
+	if err := r.Weights.Validate(); err != nil {
 		return fmt.Errorf("ptq: weights: %w", err)
 	}
-	if err := validateActivations(c.Activations); err != nil {
+	if err := validateActivations(*r.Activations); err != nil {
 		return fmt.Errorf("ptq: %w", err)
 	}
-	if !slices.Contains(Methods, c.Method) {
-		return fmt.Errorf("ptq: unknown calibration method %q (known: %s): %w", c.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
+	if !slices.Contains(Methods, r.Method) {
+		return fmt.Errorf("ptq: unknown calibration method %q (known: %s): %w", r.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
 	}
-	if c.Calibration.MaxBatches < 0 || c.Calibration.Tolerance < 0 || c.Calibration.Patience < 0 {
-		return fmt.Errorf("ptq: calibration options %+v: negative value: %w", c.Calibration, ErrInvalidConfig)
+	if r.Calibration.MaxBatches < 0 || r.Calibration.Tolerance < 0 || r.Calibration.Patience < 0 {
+		return fmt.Errorf("ptq: calibration options %+v: negative value: %w", r.Calibration, ErrInvalidConfig)
 	}
-	for _, o := range c.Overrides {
+	for _, o := range r.Overrides {
 		if err := o.validate(); err != nil {
 			return err
 		}
@@ -205,8 +277,9 @@ type LayerConfig struct {
 }
 
 // resolve applies the matching overrides to one node and marks them used.
-func (c Config) resolve(name, kind string, used []bool) LayerConfig {
-	lc := LayerConfig{Weights: c.Weights, Activations: c.Activations, Method: c.Method}
+// c has its defaults set (WithDefaults).
+func (c *Config) resolve(name, kind string, used []bool) LayerConfig {
+	lc := LayerConfig{Weights: *c.Weights, Activations: *c.Activations, Method: c.Method}
 	for level := range 3 {
 		for i, o := range c.Overrides {
 			if o.level() != level || !o.matches(name, kind) {

@@ -118,9 +118,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"default", func(*Config) {}, nil, ""},
 		{"every method", func(c *Config) { c.Method = MethodEntropy }, nil, ""},
-		{"no method", func(c *Config) { c.Method = "" }, ErrInvalidConfig, `unknown calibration method ""`},
+		{"no method means minmax", func(c *Config) { c.Method = "" }, nil, ""},
 		{"unknown method", func(c *Config) { c.Method = "kl" }, ErrInvalidConfig, `"kl"`},
-		{"per-channel activations", func(c *Config) { c.Activations = perChannelAct }, ErrInvalidConfig, "activations are quantized per tensor"},
+		{"per-channel activations", func(c *Config) { c.Activations = &perChannelAct }, ErrInvalidConfig, "activations are quantized per tensor"},
 		{"negative patience", func(c *Config) { c.Calibration.Patience = -1 }, ErrInvalidConfig, "negative"},
 		{"negative tolerance", func(c *Config) { c.Calibration.Tolerance = -0.1 }, ErrInvalidConfig, "negative"},
 		{"negative max batches", func(c *Config) { c.Calibration.MaxBatches = -3 }, ErrInvalidConfig, "negative"},
@@ -133,7 +133,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := Config{}
 			c.change(&cfg)
 			err := cfg.Validate()
 			if c.want == nil {
@@ -150,9 +150,10 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestDefaultConfig(t *testing.T) {
-	c := DefaultConfig()
-	if c.Weights != quant.WeightDefault || c.Activations != quant.ActivationDefault || c.Method != MethodMinMax {
-		t.Errorf("DefaultConfig() = %+v", c)
+	var zero *Config
+	c := zero.WithDefaults()
+	if *c.Weights != quant.WeightDefault || *c.Activations != quant.ActivationDefault || c.Method != MethodMinMax {
+		t.Errorf("Config{} = %+v", c)
 	}
 	if c.Calibration != (CalibrationOptions{Tolerance: 0.01, Patience: 3}) {
 		t.Errorf("calibration options %+v, want 1%% tolerance, patience 3, no early stop, no limit", c.Calibration)

@@ -18,25 +18,27 @@ type Prepared struct {
 	*Calibrator
 	Plan  *Plan
 	graph *nn.Graph
-	cfg   Config
+	cfg   Config // with its defaults set
 }
 
-// Prepare traverses g and attaches observers. g is cloned: later changes to
-// it do not affect the preparation, and it is never modified.
-func Prepare(g *nn.Graph, cfg Config) (*Prepared, error) {
+// Prepare traverses g and attaches observers. A nil cfg means the defaults
+// (see Config). g is cloned: later changes to it do not affect the
+// preparation, and it is never modified.
+func Prepare(g *nn.Graph, cfg *Config) (*Prepared, error) {
 	if g == nil {
-		return nil, fmt.Errorf("ptq: nil model: %w", ErrInvalidConfig)
+		return nil, fmt.Errorf("ptq: prepare: %w", ErrNilModel)
 	}
+	c := cfg.WithDefaults()
 	g = g.Clone()
-	p, err := Traverse(g, cfg)
+	p, err := Traverse(g, &c)
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewCalibrator(g, p, cfg.Calibration)
+	cal, err := NewCalibrator(g, p, c.Calibration)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{Calibrator: c, Plan: p, graph: g, cfg: cfg}, nil
+	return &Prepared{Calibrator: cal, Plan: p, graph: g, cfg: c}, nil
 }
 
 // Convert builds the int8 model from the calibrated observers. Before any

@@ -56,9 +56,9 @@ func withBatchNormStats(g *nn.Graph) *nn.Graph {
 }
 
 // quantizeStatic runs the Quantizer with the default configuration.
-func quantizeStatic(t testing.TB, g *nn.Graph, calib datasets.Source) (*Model, *Report) {
+func quantizeStatic(t testing.TB, g *nn.Graph, calib Batches) (*Model, *Report) {
 	t.Helper()
-	m, rep, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib)
+	m, rep, err := Quantize(context.Background(), g, calib, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestStaticAccuracyOnHeldOutData(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := c.graph(t)
-			m, rep := quantizeStatic(t, g, normal(g, 64, 11).Source(32))
+			m, rep := quantizeStatic(t, g, BatchesOf(normal(g, 64, 11).X, 32))
 			x := normal(g, 32, 12).X
 			want, err := g.Forward(x, nn.Eval)
 			if err != nil {
@@ -150,8 +150,8 @@ func noBias(c *nn.Conv2D) *nn.Conv2D {
 func TestQuantizeIsDeterministic(t *testing.T) {
 	g := withBatchNormStats(residual(t))
 	calib := normal(g, 64, 21)
-	m1, r1 := quantizeStatic(t, g, calib.Source(16))
-	m2, r2 := quantizeStatic(t, g, calib.Source(16))
+	m1, r1 := quantizeStatic(t, g, BatchesOf(calib.X, 16))
+	m2, r2 := quantizeStatic(t, g, BatchesOf(calib.X, 16))
 	weights := 0
 	for _, l := range r1.Layers {
 		w1, ok1 := m1.Weights(l.Name)
@@ -190,7 +190,7 @@ func sameFloat32Bits(a, b []float32) bool {
 }
 
 func TestConvertBeforeCalibration(t *testing.T) {
-	pr, err := Prepare(convBNReLUGraph(t), DefaultConfig())
+	pr, err := Prepare(convBNReLUGraph(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,17 +205,17 @@ func TestQuantizeRefusals(t *testing.T) {
 	cases := []struct {
 		name  string
 		cfg   Config
-		calib datasets.Source
+		calib Batches
 		want  error
 		msg   string
 	}{
-		{"empty calibration set", DefaultConfig(), datasets.TensorSource(), ErrNoCalibrationData, "no samples"},
-		{"unmatched override", withOverrides(Override{Glob: "conv9*", KeepFP32: true}), normal(g, 8, 1).Source(8), ErrUnmatchedOverride, `glob "conv9*"`},
-		{"wrong data shape", DefaultConfig(), datasets.Gaussian(8, []int{3, 8, 8}, 0, 1, 1).Source(8), ErrShape, "[8 3 8 8]"},
+		{"empty calibration set", Config{}, tensorBatches(), ErrNoCalibrationData, "no samples"},
+		{"unmatched override", withOverrides(Override{Glob: "conv9*", KeepFP32: true}), BatchesOf(normal(g, 8, 1).X, 8), ErrUnmatchedOverride, `glob "conv9*"`},
+		{"wrong data shape", Config{}, BatchesOf(datasets.Gaussian(8, []int{3, 8, 8}, 0, 1, 1).X, 8), ErrShape, "[8 3 8 8]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, rep, err := NewQuantizer(c.cfg).Quantize(context.Background(), g, c.calib)
+			m, rep, err := Quantize(context.Background(), g, c.calib, &c.cfg)
 			if m != nil || rep != nil || !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("Quantize = %v, %v, %v; want %v naming %q", m, rep, err, c.want, c.msg)
 			}
@@ -229,7 +229,7 @@ func TestNothingToQuantizeIsReturnedUnchanged(t *testing.T) {
 		planNode{name: "flat", layer: nn.NewFlatten()},
 		planNode{name: "softmax", layer: nn.NewSoftmax()})
 	// The calibration source is never read: an empty one is fine.
-	m, rep, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, datasets.TensorSource())
+	m, rep, err := Quantize(context.Background(), g, tensorBatches(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestQuantizeLeavesTheModelAlone(t *testing.T) {
 	before := paramBits(g)
 	x := normal(g, 8, 5).X
 	want, _ := g.Forward(x, nn.Eval)
-	m, _ := quantizeStatic(t, g, normal(g, 32, 6).Source(16))
+	m, _ := quantizeStatic(t, g, BatchesOf(normal(g, 32, 6).X, 16))
 	if !slices.EqualFunc(before, paramBits(g), slices.Equal) {
 		t.Fatal("quantization changed the FP32 model's parameters or buffers")
 	}
@@ -271,7 +271,7 @@ func TestQuantizeLeavesTheModelAlone(t *testing.T) {
 
 func TestStaticModelStructureAndTrace(t *testing.T) {
 	g := convBNReLUGraph(t)
-	m, _ := quantizeStatic(t, g, normal(g, 32, 8).Source(16))
+	m, _ := quantizeStatic(t, g, BatchesOf(normal(g, 32, 8).X, 16))
 	x := normal(g, 5, 9).X
 	tr, err := m.Trace(x)
 	if err != nil {
@@ -311,7 +311,7 @@ func TestStaticModelStructureAndTrace(t *testing.T) {
 
 func TestStaticForwardRefusesBadInput(t *testing.T) {
 	g := convBNReLUGraph(t)
-	m, _ := quantizeStatic(t, g, normal(g, 16, 8).Source(16))
+	m, _ := quantizeStatic(t, g, BatchesOf(normal(g, 16, 8).X, 16))
 	inf := normal(g, 3, 1).X
 	inf.Data()[2*64+7] = float32(math.Inf(-1))
 	checkForwardRefusals(t, m, []forwardRefusal{
@@ -323,13 +323,13 @@ func TestStaticForwardRefusesBadInput(t *testing.T) {
 
 func TestStaticConcurrentForward(t *testing.T) {
 	g := withBatchNormStats(residual(t))
-	m, _ := quantizeStatic(t, g, normal(g, 32, 14).Source(16))
+	m, _ := quantizeStatic(t, g, BatchesOf(normal(g, 32, 14).X, 16))
 	checkConcurrentForward(t, m, normal(g, 6, 15).X)
 }
 
 func TestReportPerLayer(t *testing.T) {
 	g := withBatchNormStats(residual(t))
-	_, rep := quantizeStatic(t, g, normal(g, 64, 16).Source(16))
+	_, rep := quantizeStatic(t, g, BatchesOf(normal(g, 64, 16).X, 16))
 	if rep.Calibration == nil || rep.Calibration.Batches != 4 || rep.Calibration.Samples != 64 || rep.Calibration.Method != MethodMinMax {
 		t.Fatalf("calibration report %+v", rep.Calibration)
 	}
@@ -357,7 +357,7 @@ func TestReportPerLayer(t *testing.T) {
 }
 
 // Quantize a small classifier in one call and print its plan.
-func ExampleQuantizer() {
+func ExampleQuantize() {
 	g, err := nn.NewBuilder("input", 1, 6, 6).
 		Add("conv", nn.NewConv2D(1, 2, 3, 1, 1, testRand())).
 		Add("bn", nn.NewBatchNorm2D(2)).
@@ -371,8 +371,8 @@ func ExampleQuantizer() {
 		fmt.Println(err)
 		return
 	}
-	calib := datasets.Gaussian(64, g.InputShape(), 0, 1, 1).Source(16)
-	m, rep, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib)
+	calib := BatchesOf(datasets.Gaussian(64, g.InputShape(), 0, 1, 1).X, 16)
+	m, rep, err := Quantize(context.Background(), g, calib, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

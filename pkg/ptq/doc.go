@@ -5,7 +5,7 @@
 //
 // One call does the whole static job:
 //
-//	m, rep, err := ptq.NewQuantizer(ptq.DefaultConfig()).Quantize(ctx, model, calibration)
+//	m, rep, err := ptq.Quantize(ctx, model, ptq.BatchesOf(x, 100), nil) // nil: the default Config
 //
 // It runs four phases, each also available on its own:
 //
@@ -31,11 +31,12 @@
 //     passes int8 tensors between int8 kernels (package qnn) and keeps the
 //     FP32 model's node names, edges and output shapes.
 //
-// QuantizeDynamic quantizes Linear weights (and Conv2D weights when
-// Config.DynamicConv2D is set) and quantizes activations per call,
-// keeping every layer boundary FP32.
+// QuantizeDynamic(ctx, model, cfg) quantizes Linear weights (and Conv2D
+// weights when DynamicConfig.Conv2D is set) and quantizes activations per
+// call, keeping every layer boundary FP32.
 //
-// AnalyzeSensitivity tells which layers cost accuracy, in two views per
+// AnalyzeSensitivity(ctx, model, calib, eval, opts) tells which layers
+// cost accuracy, in two views per
 // layer (only this layer int8; only this layer FP32) plus its output SQNR,
 // and writes Markdown, CSV and JSON (SensitivitySchema). QuantizeWithBudget
 // reverts the most sensitive layers to FP32 one at a time until the
@@ -45,10 +46,20 @@
 // converted model, static, dynamic or FP32, in the format below, so that
 // the int8 model ships without the FP32 one and without calibration data.
 //
+// # Data
+//
+// Calibration data is read as Batches, an iter.Seq2[*tensor.Tensor, error]
+// that ptq defines and any data source can produce (BatchesOf splits one
+// tensor); evaluation data is Data, samples and optional labels in memory.
+// ptq does not depend on package datasets.
+//
 // # Configuration
 //
-// DefaultConfig is per-channel symmetric int8 weights over [-127, 127],
-// per-tensor affine int8 activations and MinMax calibration. Overrides
+// The zero Config (and a nil *Config) is per-channel symmetric int8
+// weights over [-127, 127], per-tensor affine int8 activations and MinMax
+// calibration; set only the fields that differ. DynamicConfig holds what
+// dynamic quantization reads, SensitivityOptions what AnalyzeSensitivity
+// and QuantizeWithBudget read. Overrides
 // select layers by exact Name, by Glob (path.Match) or by Kind and change
 // their weight spec, activation spec, method, or keep them FP32. Kind
 // overrides apply first, then globs, then names. An override that matches
@@ -57,8 +68,8 @@
 // # Errors
 //
 // Errors name what was wrong: the node, the calibration batch, both shapes.
-// Sentinels for errors.Is: ErrNoCalibrationData (no batch was seen: no
-// made-up scale of 1 is ever used), ErrNotCalibrated (a tensor calibration
+// Sentinels for errors.Is: ErrNilModel, ErrNoCalibrationData (no batch
+// was seen: no made-up scale of 1 is ever used), ErrNoEvaluationData, ErrNotCalibrated (a tensor calibration
 // never reached), ErrNonFinite (NaN or Inf in data, activations or
 // weights), ErrShape, ErrUnmatchedOverride and ErrInvalidConfig.
 //
@@ -79,101 +90,15 @@
 //     saved, and reports the same Mode, Plan, Layers, Trace, Weights and
 //     Bytes; saving it again gives the same bytes.
 //
-// # Model file format
+// # Model files
 //
-// Version 1 of the quantized model file. Its container is that of package
-// nn's FP32 model file with another magic and typed tensor records. All
-// integers are little-endian.
-//
-//	offset   size  field
-//	0        8     magic "PTQSPECQ" (50 54 51 53 50 45 43 51)
-//	8        4     format version (uint32) = 1
-//	12       4     header length H (uint32)
-//	16       H     model header, UTF-8 JSON (see below)
-//	16+H     4     tensor record count T (uint32)
-//	               T tensor records, in node order (see below), each:
-//	                 2    name length L (uint16)
-//	                 L    name "node.tensor", e.g. "fc1.weight"
-//	                 1    element type: 'f' float32 (IEEE-754), 'i' int8,
-//	                      'u' uint8, 'I' int32 (two's complement)
-//	                 1    rank R (at most 8)
-//	                 4R   dimensions (uint32 each)
-//	                 s·n  the n = product-of-dimensions values, row-major,
-//	                      s = 4 bytes for 'f' and 'I', 1 for 'i' and 'u'
-//	end-4    4     CRC-32 (IEEE polynomial, hash/crc32.ChecksumIEEE) of
-//	               every preceding byte
-//
-// The header is a JSON object:
-//
-//	{"mode": "static",                       // "static", "dynamic" or "fp32"
-//	 "input": {"name": "input", "shape": [1, 28, 28]},
-//	 "output": "fc",                          // the last node
-//	 "nodes": [{
-//	   "name": "conv1", "kind": "Conv2D", "inputs": ["input"], "shape": [8, 28, 28],
-//	   "op": "int8_conv2d",
-//	   "plan": {"role": "int8", "reason": "...", "consumers": ["bn1"],
-//	            "fused_into": "", "fused": ["bn1", "relu1"], "int8_out": true,
-//	            "quantize_inputs": ["input"], "dequantize_inputs": null,
-//	            "config": {"keep_fp32": false, "method": "minmax", "overrides": null,
-//	                       "weights": {"dtype": "int8", "scheme": "symmetric",
-//	                                   "granularity": "per-channel", "axis": 0,
-//	                                   "restricted": true, "reduce_range": false},
-//	                       "activations": {...}}},
-//	   "report": {...},                       // the node's LayerReport
-//	   "kernel": {"in": 1, "out": 8, "conv": {"kh": 3, "kw": 3, "stride": 1, "pad": 1},
-//	              "weights": {"dtype": "int8", "axis": 0, "qmin": -127, "qmax": 127},
-//	              "bias": true, "relu": true,
-//	              "input":  {"dtype": "int8", "scale": 0.0275, "zero_point": -1, "qmin": -128, "qmax": 127},
-//	              "output": {...}}}, ...]}
-//
-// Each node names its inputs (the model input or earlier nodes), its
-// per-sample output shape, its NodePlan (the node's name, kind, inputs
-// and shape are the node's own; "role" as Role.String renders it) and
-// its LayerReport in the JSON of Report. "op" says what the node runs and
-// which fields and records follow:
-//
-//	op                fields    records (in this order)
-//	fp32              attrs     the layer's parameters, then its buffers:
-//	                            "node.param", 'f', named and shaped as in
-//	                            package nn's format
-//	int8_passthrough  attrs     as fp32 (the built-in pass-through layers
-//	                            have none): ReLU, pooling, Flatten, Dropout,
-//	                            Identity on int8 codes
-//	fused             -         -: the node passes on its input, folded
-//	                            into the int8 node before it
-//	int8_add          add       -: "add" holds the qparams of each input
-//	                            (FP32 inputs are quantized with them) and of
-//	                            the output
-//	int8_linear,      kernel    "node.weight": codes in the declared dtype
-//	int8_conv2d,                ('i' or 'u'), [out, in] or [out, in, kh, kw];
-//	dynamic_linear,             "node.weight_scale": 'f' [channels];
-//	dynamic_conv2d              "node.weight_zero_point": 'I' [channels];
-//	                            "node.bias" when "bias": 'I' [out] at scale
-//	                            sIn·sW[c] (int8 kernels), 'f' [out]
-//	                            (dynamic_linear, dynamic_conv2d)
-//
-// "attrs" is the layer's nn attributes (nn.LayerAttrs), rebuilt with the
-// constructor registered for "kind" (nn.NewLayer). In "kernel", "in" and
-// "out" count features or channels, channels is 1 for per-tensor weights
-// (axis -1) or "out" (axis 0), "relu" is a fused ReLU clamping the int8
-// output at its zero point, and "input" and "output" are the activation
-// qparams of int8 kernels (absent for dynamic_linear and dynamic_conv2d,
-// which quantize per call and fuse no ReLU); "conv" is the geometry of
-// int8_conv2d and dynamic_conv2d. Activation and weight qparams are as
-// declared, int8 or uint8, with "qmin" and "qmax" the saturation bounds
-// (both 0: the dtype's range). Which ops a role may run depends on the
-// mode: static runs int8 ops, fused and fp32 nodes; dynamic runs
-// dynamic_linear, dynamic_conv2d and fp32; fp32 runs fp32 only.
-//
-// LoadModel reads the whole stream and checks the magic (nn.ErrBadMagic),
-// the version (nn.ErrVersion), the record structure (nn.ErrTruncated, with
-// the byte offset where the file ends) and the checksum (nn.ErrChecksum)
-// before it trusts any content. It then rebuilds node after node, checking
-// that each input exists, that each op fits its mode, role and kind, that
-// the output shape in the header is the one the layer or kernel computes,
-// that qparams are valid, that int8 pass-through nodes read int8 codes and
-// that an int8 input arrives with the qparams its reader expects, and fails with nn.ErrParamShape, naming the node and the record's
-// byte offset, on a missing, extra, misnamed, mistyped or misshapen
-// record. Save refuses an FP32 layer that is not nn.Serializable
-// (nn.ErrNotSerializable, naming the node) before writing anything.
+// Model.Save writes, and LoadModel reads, version 1 of the int8 model
+// file: package nn's container (magic, version, JSON header, tensor
+// records, CRC-32) with magic "PTQSPECQ" and typed records; Model.Save
+// documents it byte by byte. LoadModel checks the magic (nn.ErrBadMagic),
+// the version (nn.ErrVersion), the record structure (nn.ErrTruncated) and
+// the checksum (nn.ErrChecksum) before it trusts any content, and checks
+// every declared size against the bytes the file holds before it builds
+// anything, so a small file cannot make it allocate much more than its
+// own size.
 package ptq

@@ -1,6 +1,7 @@
 package ptq
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -15,26 +16,23 @@ import (
 // become int8 with cfg.Weights (per-channel symmetric by default), and each
 // call quantizes the layer's FP32 input per tensor to uint8 as ONNX
 // DynamicQuantizeLinear does and dequantizes its output, so every layer's
-// inputs and outputs stay FP32 and no activation qparams are stored.
-// Overrides with KeepFP32 leave layers in float; cfg.Activations,
-// cfg.Method and cfg.Calibration are not used, so they need not be set
-// (overrides are still checked). g is never modified. Conv2D layers stay
-// FP32 unless cfg.DynamicConv2D is set: dynamic quantization pays where
-// weights dominate, in Linear layers. With it, Conv2D layers are
-// quantized the same way (qnn.DynamicConv2D), and a BatchNorm2D after one
-// runs in FP32, unfolded. A model with no layer left to quantize is
-// returned as it is, in FP32, with Mode "fp32" and a note saying so.
-func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
+// inputs and outputs stay FP32 and no activation qparams are stored. A nil
+// cfg means the defaults (see DynamicConfig). Overrides with KeepFP32 leave
+// layers in float. g is never modified. Conv2D layers stay FP32 unless
+// cfg.Conv2D is set: dynamic quantization pays where weights dominate, in
+// Linear layers. With it, Conv2D layers are quantized the same way
+// (qnn.DynamicConv2D), and a BatchNorm2D after one runs in FP32, unfolded.
+// A model with no layer left to quantize is returned as it is, in FP32,
+// with Mode "fp32" and a note saying so. ctx is checked between layers.
+func QuantizeDynamic(ctx context.Context, g *nn.Graph, cfg *DynamicConfig) (*Model, *Report, error) {
 	t0 := time.Now()
 	if g == nil {
-		return nil, nil, fmt.Errorf("ptq: nil model: %w", ErrInvalidConfig)
+		return nil, nil, fmt.Errorf("ptq: quantize dynamic: %w", ErrNilModel)
 	}
+	conv2D := cfg != nil && cfg.Conv2D
 	g = g.Clone()
-	// The activation settings only matter to static quantization; fill
-	// them so that a Config holding just Weights is valid here.
-	cfg.Activations, cfg.Method, cfg.Calibration = quant.ActivationDefault, MethodMinMax, CalibrationOptions{}
-	cfg.NoFusion = true
-	p, err := Traverse(g, cfg)
+	static := cfg.static()
+	p, err := Traverse(g, &static)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,7 +41,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 		switch {
 		case np.Kind == "Linear" && np.Role == Quantized:
 			np.Reason = "Linear: int8 weights, input quantized per call to uint8, output dequantized to FP32"
-		case np.Kind == "Conv2D" && np.Role == Quantized && cfg.DynamicConv2D:
+		case np.Kind == "Conv2D" && np.Role == Quantized && conv2D:
 			np.Reason = "Conv2D: int8 weights, input quantized per call to uint8, output dequantized to FP32"
 		case np.Role == FP32:
 		default:
@@ -52,6 +50,9 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	}
 	m := &Model{mode: "dynamic", input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
 	for _, n := range g.Nodes() {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("ptq: quantize dynamic: stopped before node %q: %w", n.Name, err)
+		}
 		np, _ := p.Node(n.Name)
 		s := &step{name: n.Name, kind: np.Kind, inputs: n.Inputs, role: np.Role, shape: n.Shape, layer: baseReport(np)}
 		s.layer.Quantized = np.Role == Quantized
@@ -80,7 +81,7 @@ func QuantizeDynamic(g *nn.Graph, cfg Config) (*Model, *Report, error) {
 	rep.Times.Convert = time.Since(t0)
 	if m.mode == "fp32" {
 		what := "no Linear layer"
-		if cfg.DynamicConv2D {
+		if conv2D {
 			what = "no Linear or Conv2D layer"
 		}
 		rep.Notes = append(rep.Notes, "the model has no quantizable layer for dynamic quantization ("+what+"): returned unchanged, in FP32")

@@ -2,6 +2,7 @@ package ptq
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -13,13 +14,12 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
-// dynamicConvConfig returns DefaultConfig with DynamicConv2D set, changed
-// by edit.
-func dynamicConvConfig(edit func(*Config)) Config {
-	return configWith(func(c *Config) {
-		c.DynamicConv2D = true
-		edit(c)
-	})
+// dynamicConvConfig returns the default DynamicConfig with Conv2D set,
+// changed by edit.
+func dynamicConvConfig(edit func(*DynamicConfig)) DynamicConfig {
+	c := DynamicConfig{Conv2D: true}
+	edit(&c)
+	return c
 }
 
 // TestQuantizeDynamicConv2D quantizes Conv2D layers dynamically on
@@ -31,25 +31,25 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 	cases := []struct {
 		name  string
 		model func(t *testing.T) *nn.Graph
-		cfg   Config
+		cfg   DynamicConfig
 		mode  string
 		int8  map[string]int // quantized layer -> weight channels
 		// minCos and maxRel bound the outputs against FP32 on 48
 		// standard normal samples.
 		minCos, maxRel float64
 	}{
-		{"CNN, per-channel", cnn, dynamicConvConfig(func(*Config) {}), "dynamic",
+		{"CNN, per-channel", cnn, dynamicConvConfig(func(*DynamicConfig) {}), "dynamic",
 			map[string]int{"conv1": 4, "fc": 3}, 0.9999, 0.015},
-		{"CNN, per-tensor", cnn, dynamicConvConfig(func(c *Config) { c.Weights.Granularity = quant.PerTensor }), "dynamic",
+		{"CNN, per-tensor", cnn, dynamicConvConfig(func(c *DynamicConfig) { c.Weights = new(perTensorWeights()) }), "dynamic",
 			map[string]int{"conv1": 1, "fc": 1}, 0.9999, 0.015},
-		{"CNN, uint8 affine weights", cnn, dynamicConvConfig(func(c *Config) { c.Weights = uint8PerCh }), "dynamic",
+		{"CNN, uint8 affine weights", cnn, dynamicConvConfig(func(c *DynamicConfig) { c.Weights = new(uint8PerCh) }), "dynamic",
 			map[string]int{"conv1": 4, "fc": 3}, 0.9999, 0.015},
 		{"CNN, Conv2D kept FP32 by a kind override", cnn,
-			dynamicConvConfig(func(c *Config) { c.Overrides = []Override{{Kind: "Conv2D", KeepFP32: true}} }), "dynamic",
+			dynamicConvConfig(func(c *DynamicConfig) { c.Overrides = []Override{{Kind: "Conv2D", KeepFP32: true}} }), "dynamic",
 			map[string]int{"fc": 3}, 0.9999, 0.015},
-		{"CNN without the option: Conv2D stays FP32", cnn, DefaultConfig(), "dynamic",
+		{"CNN without the option: Conv2D stays FP32", cnn, DynamicConfig{}, "dynamic",
 			map[string]int{"fc": 3}, 0.9999, 0.015},
-		{"no Linear layer, Conv2D on request", convOnly, dynamicConvConfig(func(*Config) {}), "dynamic",
+		{"no Linear layer, Conv2D on request", convOnly, dynamicConvConfig(func(*DynamicConfig) {}), "dynamic",
 			map[string]int{"conv2d1": 4}, 0.9999, 0.015},
 	}
 	for _, c := range cases {
@@ -61,7 +61,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, rep, err := QuantizeDynamic(g, c.cfg)
+			m, rep, err := QuantizeDynamic(context.Background(), g, &c.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 // dynamically quantized Conv2D.
 func TestQuantizeDynamicConv2DReportsTheConv(t *testing.T) {
 	g := convOnly(t)
-	m, rep, err := QuantizeDynamic(g, dynamicConvConfig(func(*Config) {}))
+	m, rep, err := QuantizeDynamic(context.Background(), g, new(dynamicConvConfig(func(*DynamicConfig) {})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +153,13 @@ func TestQuantizeDynamicConv2DRefusesNaNWeights(t *testing.T) {
 	g := convOnly(t)
 	n, _ := g.Node("conv2d1")
 	n.Layer.(*nn.Conv2D).Weight.Value.Data()[7] = float32(math.NaN())
-	m, rep, err := QuantizeDynamic(g, dynamicConvConfig(func(*Config) {}))
+	m, rep, err := QuantizeDynamic(context.Background(), g, new(dynamicConvConfig(func(*DynamicConfig) {})))
 	if !errors.Is(err, ErrNonFinite) || m != nil || rep != nil || !strings.Contains(err.Error(), `"conv2d1"`) {
 		t.Fatalf("err = %v (model %v, report %v), want ErrNonFinite naming conv2d1", err, m != nil, rep != nil)
 	}
 	// Without the option the Conv2D stays FP32 and its weights are not
 	// quantized, NaN or not.
-	if _, _, err := QuantizeDynamic(g, DefaultConfig()); err != nil {
+	if _, _, err := QuantizeDynamic(context.Background(), g, nil); err != nil {
 		t.Fatalf("without DynamicConv2D: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestQuantizeDynamicConv2DRefusesNaNWeights(t *testing.T) {
 // TestLoadRefusesInconsistentDynamicConv2D edits the file of a model with
 // a dynamic Conv2D; each edit must be refused with an error naming it.
 func TestLoadRefusesInconsistentDynamicConv2D(t *testing.T) {
-	m, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), dynamicConvConfig(func(*Config) {}))
+	m, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), dynamicConvConfig(func(*DynamicConfig) {}))
 	craft := func(f func(n *nodeHeader, recs []record) []record) []byte {
 		h, recs, err := m.contents()
 		if err != nil {
@@ -191,7 +191,7 @@ func TestLoadRefusesInconsistentDynamicConv2D(t *testing.T) {
 		return b.Bytes()
 	}
 	biasAt := func(recs []record) int {
-		return slices.IndexFunc(recs, func(r record) bool { return r.name == "conv1.bias" })
+		return slices.IndexFunc(recs, func(r record) bool { return r.Name == "conv1.bias" })
 	}
 	checkLoadErrors(t, []loadErrCase{
 		{"without conv geometry", craft(func(n *nodeHeader, r []record) []record { n.Kernel.Conv = nil; return r }), nil,
@@ -208,11 +208,11 @@ func TestLoadRefusesInconsistentDynamicConv2D(t *testing.T) {
 		}), nil, `node "conv1" (Linear): op dynamic_conv2d runs a Conv2D layer`},
 		{"int32 bias", craft(func(n *nodeHeader, r []record) []record {
 			i := biasAt(r)
-			r[i].elem, r[i].data = elemInt32, make([]int32, r[i].shape[0])
+			r[i].Tag, r[i].Values = elemInt32, make([]int32, r[i].Shape[0])
 			return r
 		}), nn.ErrParamShape, `tensor record "conv1.bias" at byte offset`},
-		{"stride 0", craft(func(n *nodeHeader, r []record) []record { n.Kernel.Conv.Stride = 0; return r }), quant.ErrShape,
-			`node "conv1" (Conv2D): qnn: DynamicConv2D: 1->4 channels, kernel 3x3 stride 0 pad 1`},
+		{"stride 0", craft(func(n *nodeHeader, r []record) []record { n.Kernel.Conv.Stride = 0; return r }), nil,
+			`node "conv1" (Conv2D): kernel 3x3, stride 0, pad 1: sizes and stride must be positive, pad non-negative`},
 		{"header shape disagrees with the geometry", craft(func(n *nodeHeader, r []record) []record { n.Kernel.Conv.Stride = 2; return r }), nil,
 			`node "conv1" (Conv2D): header says output shape [4 8 8], the node computes [4 4 4]`},
 		{"kernel larger than the padded input", craft(func(n *nodeHeader, r []record) []record {

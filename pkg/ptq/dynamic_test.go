@@ -1,6 +1,7 @@
 package ptq
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -50,19 +51,15 @@ func paramBits(g *nn.Graph) [][]uint32 {
 }
 
 func TestQuantizeDynamic(t *testing.T) {
-	perTensor := DefaultConfig()
-	perTensor.Weights.Granularity = quant.PerTensor
-	affine := DefaultConfig()
-	affine.Weights = quant.Spec{DType: quant.UInt8, Scheme: quant.Affine, Granularity: quant.PerChannel}
-	keep := DefaultConfig()
-	keep.Overrides = []Override{{Name: "linear2", KeepFP32: true}}
-	keepAll := DefaultConfig()
-	keepAll.Overrides = []Override{{Kind: "Linear", KeepFP32: true}}
-	weightsOnly := Config{Weights: quant.WeightDefault}
+	perTensor := DynamicConfig{Weights: new(perTensorWeights())}
+	affine := DynamicConfig{Weights: &quant.Spec{DType: quant.UInt8, Scheme: quant.Affine, Granularity: quant.PerChannel}}
+	keep := DynamicConfig{Overrides: []Override{{Name: "linear2", KeepFP32: true}}}
+	keepAll := DynamicConfig{Overrides: []Override{{Kind: "Linear", KeepFP32: true}}}
+	weightsOnly := DynamicConfig{Weights: new(quant.WeightDefault)}
 	cases := []struct {
 		name   string
 		model  func(t *testing.T) *nn.Graph
-		cfg    Config
+		cfg    DynamicConfig
 		mode   string
 		int8   map[string]int // quantized layer -> weight channels
 		scheme string
@@ -70,7 +67,7 @@ func TestQuantizeDynamic(t *testing.T) {
 		// similarity and the largest error relative to the largest output.
 		minCos, maxRel float64
 	}{
-		{"MLP, per-channel default", func(t *testing.T) *nn.Graph { return mlp(t, 64) }, DefaultConfig(), "dynamic",
+		{"MLP, per-channel default", func(t *testing.T) *nn.Graph { return mlp(t, 64) }, DynamicConfig{}, "dynamic",
 			map[string]int{"linear1": 64, "linear2": 10}, "symmetric", 0.9995, 0.03},
 		{"MLP, per-tensor weights", func(t *testing.T) *nn.Graph { return mlp(t, 64) }, perTensor, "dynamic",
 			map[string]int{"linear1": 1, "linear2": 1}, "symmetric", 0.9995, 0.03},
@@ -81,8 +78,8 @@ func TestQuantizeDynamic(t *testing.T) {
 		{"one Linear kept FP32", func(t *testing.T) *nn.Graph { return mlp(t, 64) }, keep, "dynamic",
 			map[string]int{"linear1": 64}, "symmetric", 0.9995, 0.03},
 		{"every Linear kept FP32", func(t *testing.T) *nn.Graph { return mlp(t, 64) }, keepAll, "fp32", nil, "", 0.999999, 0},
-		{"no Linear layer", convOnly, DefaultConfig(), "fp32", nil, "", 0.999999, 0},
-		{"logistic regression", func(t *testing.T) *nn.Graph { return mlp(t) }, DefaultConfig(), "dynamic",
+		{"no Linear layer", convOnly, DynamicConfig{}, "fp32", nil, "", 0.999999, 0},
+		{"logistic regression", func(t *testing.T) *nn.Graph { return mlp(t) }, DynamicConfig{}, "dynamic",
 			map[string]int{"linear1": 10}, "symmetric", 0.9995, 0.03},
 	}
 	for _, c := range cases {
@@ -94,7 +91,7 @@ func TestQuantizeDynamic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, rep, err := QuantizeDynamic(g, c.cfg)
+			m, rep, err := QuantizeDynamic(context.Background(), g, &c.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +175,7 @@ func TestQuantizeDynamicScalesFollowWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, rep, err := QuantizeDynamic(g, DefaultConfig())
+	m, rep, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,26 +218,26 @@ func TestQuantizeDynamicRefusals(t *testing.T) {
 		n.Layer.(*nn.Linear).Weight.Value.Data()[5] = float32(math.NaN())
 		return g
 	}
-	badAxis := DefaultConfig()
+	badAxis := DynamicConfig{Weights: new(quant.WeightDefault)}
 	badAxis.Weights.Axis = 1
 	cases := []struct {
 		name  string
 		model func(t *testing.T) *nn.Graph
-		cfg   Config
+		cfg   DynamicConfig
 		want  error
 		names string
 	}{
-		{"nil model", func(*testing.T) *nn.Graph { return nil }, DefaultConfig(), ErrInvalidConfig, "nil model"},
-		{"NaN weight", nanModel, DefaultConfig(), ErrNonFinite, `"linear2"`},
+		{"nil model", func(*testing.T) *nn.Graph { return nil }, DynamicConfig{}, ErrNilModel, "nil model"},
+		{"NaN weight", nanModel, DynamicConfig{}, ErrNonFinite, `"linear2"`},
 		{"override matching nothing", func(t *testing.T) *nn.Graph { return mlp(t, 8) },
-			Config{Weights: quant.WeightDefault, Overrides: []Override{{Name: "fc9", KeepFP32: true}}}, ErrUnmatchedOverride, `"fc9"`},
+			DynamicConfig{Overrides: []Override{{Name: "fc9", KeepFP32: true}}}, ErrUnmatchedOverride, `"fc9"`},
 		{"invalid weight spec", func(t *testing.T) *nn.Graph { return mlp(t, 8) },
-			Config{Weights: quant.Spec{DType: quant.Int32}}, quant.ErrInvalidSpec, "weights"},
+			DynamicConfig{Weights: &quant.Spec{DType: quant.Int32}}, quant.ErrInvalidSpec, "weights"},
 		{"weights per channel on the input axis", func(t *testing.T) *nn.Graph { return mlp(t, 8) }, badAxis, quant.ErrInvalidParams, `"linear1"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, rep, err := QuantizeDynamic(c.model(t), c.cfg)
+			m, rep, err := QuantizeDynamic(context.Background(), c.model(t), &c.cfg)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
@@ -259,7 +256,7 @@ func TestQuantizeDynamicRefusals(t *testing.T) {
 // saturate against, so the outputs stay as close to FP32 as before.
 func TestQuantizeDynamicInputRangePerCall(t *testing.T) {
 	g := mlp(t, 64)
-	m, _, err := QuantizeDynamic(g, DefaultConfig())
+	m, _, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +286,7 @@ func TestQuantizeDynamicInputRangePerCall(t *testing.T) {
 // goroutines (go test -race) and expects the same bits as a lone run.
 func TestQuantizeDynamicConcurrentForward(t *testing.T) {
 	g := mlp(t, 32)
-	m, _, err := QuantizeDynamic(g, DefaultConfig())
+	m, _, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +295,7 @@ func TestQuantizeDynamicConcurrentForward(t *testing.T) {
 
 func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
 	g := mlp(t, 8)
-	m, _, err := QuantizeDynamic(g, DefaultConfig())
+	m, _, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +310,7 @@ func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
 // Dynamic quantization of an MLP: int8 weights, FP32 at every boundary.
 func ExampleQuantizeDynamic() {
 	g, _ := models.MLP(1, 64) // Flatten, Linear 784->64, ReLU, Linear 64->10
-	m, rep, err := QuantizeDynamic(g, DefaultConfig())
+	m, rep, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

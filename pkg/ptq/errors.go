@@ -5,11 +5,17 @@ import "errors"
 var (
 	// ErrInvalidConfig is wrapped by every configuration error.
 	ErrInvalidConfig = errors.New("invalid configuration")
+	// ErrNilModel is wrapped when a nil model (graph, Model or Forwarder)
+	// is passed or used as a receiver.
+	ErrNilModel = errors.New("nil model")
 	// ErrUnmatchedOverride is wrapped when an override matches no layer.
 	ErrUnmatchedOverride = errors.New("override matches no layer")
 	// ErrNoCalibrationData is returned when calibration saw no batch, rather
 	// than quantizing with made-up scales.
 	ErrNoCalibrationData = errors.New("no calibration data")
+	// ErrNoEvaluationData is returned when an evaluation (Accuracy, a
+	// sensitivity analysis or a budgeted fallback) is given no samples.
+	ErrNoEvaluationData = errors.New("no evaluation data")
 	// ErrNotCalibrated is wrapped when Convert needs a statistic that
 	// calibration never collected.
 	ErrNotCalibrated = errors.New("not calibrated")

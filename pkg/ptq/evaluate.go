@@ -53,25 +53,41 @@ func outputsInBatches(f Forwarder, x *tensor.Tensor, bs int) (*tensor.Tensor, er
 	return tensor.Concat(outs...)
 }
 
-// Accuracy returns the fraction of samples whose largest output is the
-// label, evaluating f on x in parallel batches.
-func Accuracy(f Forwarder, x *tensor.Tensor, labels []int, batchSize int) (float64, error) {
-	if x == nil || x.Dims() == 0 || x.Dim(0) != len(labels) || len(labels) == 0 {
-		var shape []int
-		if x != nil {
-			shape = x.Shape()
-		}
-		return 0, fmt.Errorf("ptq: accuracy: %d labels for data of shape %v: %w", len(labels), shape, ErrShape)
+// Accuracy returns the fraction of samples of d whose largest output is
+// their label, evaluating f on d in parallel batches of batchSize. It
+// refuses a nil f (ErrNilModel), data without samples
+// (ErrNoEvaluationData), without labels or with a label count that
+// differs from the sample count (ErrShape), a batchSize below 1
+// (ErrInvalidConfig), and a label outside [0, classes) where classes is
+// the width of f's output (ErrShape).
+func Accuracy(f Forwarder, d Data, batchSize int) (float64, error) {
+	if isNil(f) {
+		return 0, fmt.Errorf("ptq: accuracy: %w", ErrNilModel)
 	}
+	if err := d.check("accuracy"); err != nil {
+		return 0, err
+	}
+	if d.Labels == nil {
+		return 0, fmt.Errorf("ptq: accuracy: no labels for data of shape %v: %w", d.X.Shape(), ErrShape)
+	}
+	if batchSize < 1 {
+		return 0, fmt.Errorf("ptq: accuracy: batch size %d, want >= 1: %w", batchSize, ErrInvalidConfig)
+	}
+	x, labels := d.X, d.Labels
 	out, err := outputsInBatches(f, x, batchSize)
 	if err != nil {
 		return 0, fmt.Errorf("ptq: accuracy: %w", err)
 	}
 	classes := out.RowLen()
-	d := out.Data()
+	for i, y := range labels {
+		if y < 0 || y >= classes {
+			return 0, fmt.Errorf("ptq: accuracy: sample %d has label %d, want one in [0, %d): %w", i, y, classes, ErrShape)
+		}
+	}
+	v := out.Data()
 	correct := 0
 	for i, y := range labels {
-		row := d[i*classes : (i+1)*classes]
+		row := v[i*classes : (i+1)*classes]
 		best := 0
 		for j, v := range row {
 			if v > row[best] {
@@ -83,4 +99,18 @@ func Accuracy(f Forwarder, x *tensor.Tensor, labels []int, batchSize int) (float
 		}
 	}
 	return float64(correct) / float64(len(labels)), nil
+}
+
+// isNil reports whether f is nil or a nil pointer of a Forwarder this
+// package defines.
+func isNil(f Forwarder) bool {
+	switch f := f.(type) {
+	case nil:
+		return true
+	case *Model:
+		return f == nil
+	case fp32Forwarder:
+		return f.g == nil
+	}
+	return false
 }

@@ -7,24 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 )
-
-// FallbackOptions configure QuantizeWithBudget.
-type FallbackOptions struct {
-	// Config is the quantization configuration to start from.
-	Config Config
-	// MaxDrop is the largest metric drop against FP32 to accept, in the
-	// metric's unit: a fraction for accuracy (0.01 is one point), dB for
-	// output SQNR (whose FP32 value is the 200 dB cap). A negative, NaN or
-	// infinite budget is refused (ErrInvalidConfig).
-	MaxDrop float64
-	// BatchSize is the evaluation batch size; 0 means 256.
-	BatchSize int
-	// Workers bounds the parallel sensitivity analysis; 0 means GOMAXPROCS.
-	Workers int
-}
 
 // FallbackStep is one layer reverted to FP32 and the metric after it.
 type FallbackStep struct {
@@ -71,13 +55,19 @@ func (r *FallbackReport) String() string {
 // model holding the layers reverted so far in FP32. The budget is always
 // met in the end, since with every layer reverted the model computes
 // exactly what the FP32 model does. MaxDrop is refused when negative, NaN
-// or infinite.
-func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts FallbackOptions) (*Model, *FallbackReport, error) {
+// or infinite. A nil opts means the defaults (see SensitivityOptions): a
+// budget of no drop at all.
+func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Data, opts *SensitivityOptions) (*Model, *FallbackReport, error) {
 	t0 := time.Now()
-	if !(opts.MaxDrop >= 0) || math.IsInf(opts.MaxDrop, 1) {
-		return nil, nil, fmt.Errorf("ptq: fallback: budget %v, want a finite drop >= 0: %w", opts.MaxDrop, ErrInvalidConfig)
+	o, err := opts.withDefaults("fallback")
+	if err != nil {
+		return nil, nil, err
 	}
-	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
+	if !(o.MaxDrop >= 0) || math.IsInf(o.MaxDrop, 1) {
+		return nil, nil, fmt.Errorf("ptq: fallback: budget %v, want a finite drop >= 0: %w", o.MaxDrop, ErrInvalidConfig)
+	}
+	opts = &o
+	s, err := newShared(ctx, g, o.Config, calib, eval, o.BatchSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,7 +84,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib datasets.Source,
 		rep.Met, rep.Seconds = true, time.Since(t0).Seconds()
 		return m, rep, nil
 	}
-	sens, err := s.analyze(ctx, SensitivityOptions{Config: opts.Config, Workers: opts.Workers, BatchSize: opts.BatchSize}, t0)
+	sens, err := s.analyze(ctx, o, t0)
 	if err != nil {
 		return nil, nil, err
 	}

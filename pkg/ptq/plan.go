@@ -183,13 +183,16 @@ var transparentKinds = map[string]string{
 // producer, or stays FP32, and where quantize and dequantize boundaries go.
 // It returns an error wrapping ErrUnmatchedOverride for an override that
 // matches no node, and ErrInvalidConfig for an invalid configuration.
-func Traverse(g *nn.Graph, cfg Config) (*Plan, error) {
+// A nil cfg means the defaults (see Config).
+func Traverse(g *nn.Graph, cfg *Config) (*Plan, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if g == nil {
-		return nil, fmt.Errorf("ptq: nil model: %w", ErrInvalidConfig)
+		return nil, fmt.Errorf("ptq: traverse: %w", ErrNilModel)
 	}
+	c := cfg.WithDefaults()
+	cfg = &c
 	nodes := g.Nodes()
 	p := &Plan{Input: g.InputName(), Output: g.Output(), InputShape: g.InputShape(), byName: map[string]*NodePlan{}}
 	used := make([]bool, len(cfg.Overrides))

@@ -2,6 +2,7 @@ package ptq
 
 import (
 	"errors"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -254,7 +255,7 @@ func TestObservedTensors(t *testing.T) {
 			var got []string
 			for _, o := range p.ObservedTensors() {
 				got = append(got, o.Tensor+" <- "+o.Owner)
-				if o.Method != MethodMinMax || o.Spec != cfg.Activations {
+				if o.Method != MethodMinMax || o.Spec != quant.ActivationDefault {
 					t.Errorf("%s: method %q spec %v, want the defaults", o.Tensor, o.Method, o.Spec)
 				}
 			}
@@ -266,7 +267,7 @@ func TestObservedTensors(t *testing.T) {
 }
 
 func TestPlanString(t *testing.T) {
-	p := mustTraverse(t, convBNReLUGraph(t), DefaultConfig())
+	p := mustTraverse(t, convBNReLUGraph(t), Config{})
 	lines := strings.Split(strings.TrimRight(p.String(), "\n"), "\n")
 	if len(lines) != 1+len(p.Nodes) {
 		t.Fatalf("%d lines for %d nodes:\n%s", len(lines), len(p.Nodes), p)
@@ -298,15 +299,15 @@ func TestTraverseRefusals(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"nil model", nil, DefaultConfig(), ErrInvalidConfig, "nil model"},
-		{"zero config", convBNReLUGraph(t), Config{}, ErrInvalidConfig, "unknown calibration method"},
+		{"nil model", nil, Config{}, ErrNilModel, "nil model"},
+		{"unknown method", convBNReLUGraph(t), Config{Method: "kl"}, ErrInvalidConfig, "unknown calibration method"},
 		{"unmatched name", convBNReLUGraph(t), withOverrides(Override{Name: "conv9", KeepFP32: true}), ErrUnmatchedOverride, `name "conv9"`},
 		{"unmatched glob", convBNReLUGraph(t), withOverrides(Override{Glob: "block_*", KeepFP32: true}), ErrUnmatchedOverride, `glob "block_*"`},
 		{"unmatched kind", convBNReLUGraph(t), withOverrides(Override{Kind: "LSTM", KeepFP32: true}), ErrUnmatchedOverride, `kind "LSTM"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := Traverse(c.g, c.cfg)
+			p, err := Traverse(c.g, &c.cfg)
 			if p != nil || !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("Traverse = %v, %v; want %v naming %q", p, err, c.want, c.msg)
 			}
@@ -314,9 +315,9 @@ func TestTraverseRefusals(t *testing.T) {
 	}
 }
 
-// configWith returns DefaultConfig changed by edit, if edit is not nil.
+// configWith returns the default Config changed by edit, if edit is not nil.
 func configWith(edit func(*Config)) Config {
-	cfg := DefaultConfig()
+	cfg := Config{}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -327,16 +328,23 @@ func configWith(edit func(*Config)) Config {
 // is none.
 func mustTraverse(t testing.TB, g *nn.Graph, cfg Config) *Plan {
 	t.Helper()
-	p, err := Traverse(g, cfg)
+	p, err := Traverse(g, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-// withOverrides returns DefaultConfig with the overrides.
+// perTensorWeights returns quant.WeightDefault made per tensor.
+func perTensorWeights() quant.Spec {
+	w := quant.WeightDefault
+	w.Granularity = quant.PerTensor
+	return w
+}
+
+// withOverrides returns the default Config with the overrides.
 func withOverrides(o ...Override) Config {
-	c := DefaultConfig()
+	c := Config{}
 	c.Overrides = o
 	return c
 }

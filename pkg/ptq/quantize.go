@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -15,24 +14,18 @@ import (
 // figures are computed on.
 const sqnrSamples = 256
 
-// Quantizer quantizes models statically in one call.
-type Quantizer struct {
-	cfg Config
-}
-
-// NewQuantizer returns a quantizer with the given configuration.
-func NewQuantizer(cfg Config) *Quantizer { return &Quantizer{cfg: cfg} }
-
-// Quantize traverses g, calibrates on calib, converts, and measures the
-// result against FP32 on the first calibration samples. g is never
-// modified. A model with no quantizable layer is returned unchanged
-// (Mode "fp32") with a note saying so, and calib is not read.
-func (q *Quantizer) Quantize(ctx context.Context, g *nn.Graph, calib datasets.Source) (*Model, *Report, error) {
+// Quantize quantizes g statically: it traverses g, calibrates on calib,
+// converts, and measures the result against FP32 on the first calibration
+// samples. A nil cfg means the defaults (see Config). g is never modified.
+// A model with no quantizable layer is returned unchanged (Mode "fp32")
+// with a note saying so, and calib is not read.
+func Quantize(ctx context.Context, g *nn.Graph, calib Batches, cfg *Config) (*Model, *Report, error) {
 	t0 := time.Now()
-	pr, err := Prepare(g, q.cfg)
+	pr, err := Prepare(g, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
+	c := pr.cfg
 	rep := &Report{Mode: "static", FP32Bytes: fp32Bytes(pr.graph)}
 	rep.Times.Traverse = time.Since(t0)
 	if len(pr.Plan.QuantizedNodes()) == 0 {
@@ -48,8 +41,8 @@ func (q *Quantizer) Quantize(ctx context.Context, g *nn.Graph, calib datasets.So
 	}
 	rep.Times.Calibrate = time.Since(t1)
 	conv, at := pr.Converged()
-	rep.Calibration = &CalibrationReport{Method: q.cfg.Method, Batches: pr.Batches(), Samples: pr.Samples(),
-		Converged: conv, ConvergedAt: at, Tolerance: q.cfg.Calibration.Tolerance, Patience: q.cfg.Calibration.Patience,
+	rep.Calibration = &CalibrationReport{Method: c.Method, Batches: pr.Batches(), Samples: pr.Samples(),
+		Converged: conv, ConvergedAt: at, Tolerance: c.Calibration.Tolerance, Patience: c.Calibration.Patience,
 		History: pr.History()}
 	t2 := time.Now()
 	m, err := pr.Convert()
@@ -71,20 +64,20 @@ func (q *Quantizer) Quantize(ctx context.Context, g *nn.Graph, calib datasets.So
 }
 
 // firstSamples gathers up to n samples from the start of src.
-func firstSamples(ctx context.Context, src datasets.Source, n int) (*tensor.Tensor, error) {
+func firstSamples(ctx context.Context, src Batches, n int) (*tensor.Tensor, error) {
 	var parts []*tensor.Tensor
-	got := 0
-	for b, err := range src.Batches() {
+	got, i := 0, 0
+	for x, err := range src {
 		if err != nil {
-			return nil, fmt.Errorf("ptq: batch %d: %w", b.Index, err)
+			return nil, fmt.Errorf("ptq: batch %d: %w", i, err)
 		}
+		i++
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if b.X == nil || b.X.Len() == 0 {
+		if x == nil || x.Len() == 0 {
 			continue
 		}
-		x := b.X
 		if got+x.Dim(0) > n {
 			x, _ = x.Slice(0, n-got)
 		}

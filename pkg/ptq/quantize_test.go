@@ -18,7 +18,7 @@ func TestQuantizeResidualCNN(t *testing.T) {
 	}
 	calib := datasets.RandomImages(64, 3, 12, 12, 2)
 	held := datasets.RandomImages(32, 3, 12, 12, 3)
-	m, rep, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib.Source(16))
+	m, rep, err := Quantize(context.Background(), g, BatchesOf(calib.X, 16), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestQuantizeResidualCNN(t *testing.T) {
 
 func TestQuantizeEmptyCalibration(t *testing.T) {
 	g, _ := models.MLP(1, 16)
-	_, _, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, datasets.TensorSource())
+	_, _, err := Quantize(context.Background(), g, tensorBatches(), nil)
 	if !errors.Is(err, ErrNoCalibrationData) {
 		t.Fatalf("err = %v, want ErrNoCalibrationData", err)
 	}
@@ -60,7 +60,7 @@ func TestQuantizeDynamicMLP(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := datasets.Gaussian(32, []int{1, 28, 28}, 0.3, 0.3, 5).X
-	m, rep, err := QuantizeDynamic(g, DefaultConfig())
+	m, rep, err := QuantizeDynamic(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -102,7 +101,10 @@ type SensitivityReport struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// SensitivityOptions configure AnalyzeSensitivity.
+// SensitivityOptions configure AnalyzeSensitivity and QuantizeWithBudget.
+// The zero value, and a nil *SensitivityOptions, mean the default Config,
+// no layer marked sensitive, a budget of no drop at all, GOMAXPROCS
+// workers and batches of 256.
 type SensitivityOptions struct {
 	// Config is the quantization configuration every variant uses.
 	Config Config
@@ -111,12 +113,43 @@ type SensitivityOptions struct {
 	// or dB of output SQNR, where the FP32 model scores the 200 dB cap so
 	// that a Threshold of 200-F marks the layers that alone bring the
 	// output SQNR down to F dB. 0 marks no layer; a negative, NaN or
-	// infinite Threshold is refused (ErrInvalidConfig).
+	// infinite Threshold is refused (ErrInvalidConfig). QuantizeWithBudget
+	// uses it for the sensitivity analysis it reports.
 	Threshold float64
+	// MaxDrop is the largest metric drop against FP32 QuantizeWithBudget
+	// accepts, in the metric's unit: a fraction for accuracy (0.01 is one
+	// point), dB for output SQNR (whose FP32 value is the 200 dB cap). A
+	// negative, NaN or infinite budget is refused (ErrInvalidConfig).
+	// AnalyzeSensitivity does not read it.
+	MaxDrop float64
 	// Workers bounds the variants evaluated at once; 0 means GOMAXPROCS.
 	Workers int
 	// BatchSize is the evaluation batch size; 0 means 256.
 	BatchSize int
+}
+
+// defaultEvalBatch is the evaluation batch size when none is given.
+const defaultEvalBatch = 256
+
+// withDefaults returns a copy of o (nil: the zero options) with the
+// configuration's defaults and the batch size set, after checking the
+// threshold and worker count.
+func (o *SensitivityOptions) withDefaults(what string) (SensitivityOptions, error) {
+	var r SensitivityOptions
+	if o != nil {
+		r = *o
+	}
+	if !(r.Threshold >= 0) || math.IsInf(r.Threshold, 1) {
+		return r, fmt.Errorf("ptq: %s: threshold %v, want a finite value >= 0: %w", what, r.Threshold, ErrInvalidConfig)
+	}
+	if r.Workers < 0 || r.BatchSize < 0 {
+		return r, fmt.Errorf("ptq: %s: %d workers and batch size %d, want values >= 0: %w", what, r.Workers, r.BatchSize, ErrInvalidConfig)
+	}
+	if r.BatchSize == 0 {
+		r.BatchSize = defaultEvalBatch
+	}
+	r.Config = r.Config.WithDefaults()
+	return r, nil
 }
 
 // shared holds what every variant of one model reuses: the FP32 graph, one
@@ -126,7 +159,7 @@ type shared struct {
 	graph  *nn.Graph
 	cfg    Config
 	cal    *Calibrator
-	eval   *datasets.Dataset
+	eval   Data
 	ref    *tensor.Tensor // FP32 outputs on eval
 	fp32   float64
 	bs     int
@@ -134,18 +167,21 @@ type shared struct {
 }
 
 // newShared calibrates once for every plan the layer set can produce.
-func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib datasets.Source, eval *datasets.Dataset, bs int) (*shared, error) {
-	if eval == nil || eval.Len() == 0 {
-		return nil, fmt.Errorf("ptq: sensitivity: no evaluation data: %w", ErrNoCalibrationData)
+func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib Batches, eval Data, bs int) (*shared, error) {
+	if g == nil {
+		return nil, fmt.Errorf("ptq: sensitivity: %w", ErrNilModel)
+	}
+	if err := eval.check("sensitivity: evaluation data"); err != nil {
+		return nil, err
 	}
 	g = g.Clone()
-	full, err := Traverse(g, cfg)
+	full, err := Traverse(g, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	// Observe every node output and the input: any variant may need any.
 	var points []Observed
-	points = append(points, Observed{Tensor: g.InputName(), Owner: g.InputName(), Spec: cfg.Activations, Method: cfg.Method})
+	points = append(points, Observed{Tensor: g.InputName(), Owner: g.InputName(), Spec: *cfg.Activations, Method: cfg.Method})
 	for _, n := range full.Nodes {
 		points = append(points, Observed{Tensor: n.Name, Owner: n.Name, Spec: n.Config.Activations, Method: n.Config.Method})
 	}
@@ -175,7 +211,7 @@ func (s *shared) variant(keep []string) (*Model, error) {
 	for _, k := range keep {
 		cfg.Overrides = append(cfg.Overrides, Override{Name: k, KeepFP32: true})
 	}
-	p, err := Traverse(s.graph, cfg)
+	p, err := Traverse(s.graph, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +222,7 @@ func (s *shared) variant(keep []string) (*Model, error) {
 // score evaluates a model with the shared metric.
 func (s *shared) score(f Forwarder) (float64, error) {
 	if s.metric == MetricAccuracy {
-		return Accuracy(f, s.eval.X, s.eval.Labels, s.bs)
+		return Accuracy(f, s.eval, s.bs)
 	}
 	out, err := outputsInBatches(f, s.eval.X, s.bs)
 	if err != nil {
@@ -208,19 +244,20 @@ func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // the metric when only that layer is int8 and when only that layer stays
 // FP32, and its output SQNR in the all-int8 model. The metric is accuracy
 // when eval has labels, else the output SQNR against FP32. Calibration runs
-// once; variants are converted and evaluated in parallel (at most
-// opts.Workers at a time) and the result does not depend on the order they
-// finish in.
-func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib datasets.Source, eval *datasets.Dataset, opts SensitivityOptions) (*SensitivityReport, error) {
+// once, over calib; variants are converted and evaluated in parallel (at
+// most opts.Workers at a time) and the result does not depend on the order
+// they finish in. A nil opts means the defaults (see SensitivityOptions).
+func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib Batches, eval Data, opts *SensitivityOptions) (*SensitivityReport, error) {
 	t0 := time.Now()
-	if !(opts.Threshold >= 0) || math.IsInf(opts.Threshold, 1) {
-		return nil, fmt.Errorf("ptq: sensitivity: threshold %v, want a finite value >= 0: %w", opts.Threshold, ErrInvalidConfig)
-	}
-	s, err := newShared(ctx, g, opts.Config, calib, eval, opts.BatchSize)
+	o, err := opts.withDefaults("sensitivity")
 	if err != nil {
 		return nil, err
 	}
-	return s.analyze(ctx, opts, t0)
+	s, err := newShared(ctx, g, o.Config, calib, eval, o.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	return s.analyze(ctx, o, t0)
 }
 
 func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.Time) (*SensitivityReport, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // fragileTasks caches the trained tasks of fragileTask by their config;
@@ -49,9 +50,9 @@ func fragileTask(t *testing.T, outliers ...models.Outlier) *models.FragileTask {
 func analyze(t *testing.T, task *models.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
 	t.Helper()
 	if opts.Config.Method == "" {
-		opts.Config = DefaultConfig()
+		opts.Config = Config{}
 	}
-	rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), eval, opts)
+	rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(eval), &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +153,11 @@ func TestSensitivityWorkersAndMethods(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			var first *SensitivityReport
 			for _, workers := range []int{1, 3} {
-				cfg := DefaultConfig()
+				cfg := Config{}
 				cfg.Method = method
 				// Two calibration batches: the entropy observer's qparams,
 				// recomputed after every batch, dominate the time.
-				rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(400), task.Eval,
-					SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
+				rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 400), dataOf(task.Eval), &SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -222,25 +222,27 @@ func TestSensitivityReportFormats(t *testing.T) {
 	}
 }
 
+// dataOf returns the samples and labels of d as evaluation Data.
+func dataOf(d *datasets.Dataset) Data { return Data{X: d.X, Labels: d.Labels} }
+
 func TestSensitivityRefuses(t *testing.T) {
 	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
-	empty := &datasets.Dataset{Name: "empty"}
 	cases := []struct {
 		name      string
-		eval      *datasets.Dataset
+		eval      Data
 		threshold float64
 		want      error
 	}{
-		{"negative threshold", task.Eval, -0.1, ErrInvalidConfig},
-		{"NaN threshold", task.Eval, math.NaN(), ErrInvalidConfig},
-		{"infinite threshold", task.Eval, math.Inf(1), ErrInvalidConfig},
-		{"no evaluation data", nil, 0.05, ErrNoCalibrationData},
-		{"empty evaluation data", empty, 0.05, ErrNoCalibrationData},
+		{"negative threshold", dataOf(task.Eval), -0.1, ErrInvalidConfig},
+		{"NaN threshold", dataOf(task.Eval), math.NaN(), ErrInvalidConfig},
+		{"infinite threshold", dataOf(task.Eval), math.Inf(1), ErrInvalidConfig},
+		{"no evaluation data", Data{}, 0.05, ErrNoEvaluationData},
+		{"empty evaluation data", Data{X: tensor.New(0, 4)}, 0.05, ErrNoEvaluationData},
+		{"labels and samples disagree", Data{X: task.Eval.X, Labels: []int{1}}, 0.05, ErrShape},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), c.eval,
-				SensitivityOptions{Config: DefaultConfig(), Threshold: c.threshold})
+			rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), c.eval, &SensitivityOptions{Threshold: c.threshold})
 			if !errors.Is(err, c.want) || rep != nil {
 				t.Fatalf("err = %v, report %v; want %v and no report", err, rep != nil, c.want)
 			}
@@ -262,8 +264,7 @@ func TestFallbackMeetsBudget(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), task.Eval,
-				FallbackOptions{Config: DefaultConfig(), MaxDrop: c.budget})
+			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), &SensitivityOptions{MaxDrop: c.budget})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +275,7 @@ func TestFallbackMeetsBudget(t *testing.T) {
 			if !slices.Equal(got, c.reverted) || !rep.Met || rep.FP32-rep.Final > c.budget {
 				t.Fatalf("reverted %q, want %q, and the budget met:\n%s", got, c.reverted, rep)
 			}
-			acc, err := Accuracy(m, task.Eval.X, task.Eval.Labels, 64)
+			acc, err := Accuracy(m, dataOf(task.Eval), 64)
 			if err != nil || acc != rep.Final {
 				t.Errorf("returned model accuracy %.4f (err %v), report says %.4f", acc, err, rep.Final)
 			}
@@ -292,18 +293,17 @@ func TestFallbackRefuses(t *testing.T) {
 	cases := []struct {
 		name   string
 		budget float64
-		eval   *datasets.Dataset
+		eval   Data
 		want   error
 	}{
-		{"negative budget", -0.01, task.Eval, ErrInvalidConfig},
-		{"NaN budget", math.NaN(), task.Eval, ErrInvalidConfig},
-		{"infinite budget", math.Inf(1), task.Eval, ErrInvalidConfig},
-		{"no evaluation data", 0.01, nil, ErrNoCalibrationData},
+		{"negative budget", -0.01, dataOf(task.Eval), ErrInvalidConfig},
+		{"NaN budget", math.NaN(), dataOf(task.Eval), ErrInvalidConfig},
+		{"infinite budget", math.Inf(1), dataOf(task.Eval), ErrInvalidConfig},
+		{"no evaluation data", 0.01, Data{}, ErrNoEvaluationData},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), c.eval,
-				FallbackOptions{Config: DefaultConfig(), MaxDrop: c.budget})
+			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), c.eval, &SensitivityOptions{MaxDrop: c.budget})
 			if !errors.Is(err, c.want) || m != nil || rep != nil {
 				t.Fatalf("err = %v (model %v, report %v), want %v and nothing returned", err, m != nil, rep != nil, c.want)
 			}
@@ -319,8 +319,7 @@ func ExampleAnalyzeSensitivity() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := AnalyzeSensitivity(context.Background(), task.Model, task.Train.Source(100), task.Eval,
-		SensitivityOptions{Config: DefaultConfig(), Threshold: 0.05})
+	rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), &SensitivityOptions{Threshold: 0.05})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -344,8 +343,7 @@ func ExampleQuantizeWithBudget() {
 		fmt.Println(err)
 		return
 	}
-	_, rep, err := QuantizeWithBudget(context.Background(), task.Model, task.Train.Source(100), task.Eval,
-		FallbackOptions{Config: DefaultConfig(), MaxDrop: 0.01})
+	_, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), &SensitivityOptions{MaxDrop: 0.01})
 	if err != nil {
 		fmt.Println(err)
 		return

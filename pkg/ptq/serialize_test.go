@@ -34,7 +34,7 @@ type savedCase struct {
 // samples and returns the model with 8 other samples.
 func quantizeWith(t *testing.T, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor) {
 	t.Helper()
-	m, _, err := NewQuantizer(cfg).Quantize(context.Background(), g, normal(g, 32, 1).Source(16))
+	m, _, err := Quantize(context.Background(), g, BatchesOf(normal(g, 32, 1).X, 16), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +43,9 @@ func quantizeWith(t *testing.T, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor
 
 // dynamicWith quantizes g dynamically with cfg and returns the model with
 // 8 samples.
-func dynamicWith(t *testing.T, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor) {
+func dynamicWith(t *testing.T, g *nn.Graph, cfg DynamicConfig) (*Model, *tensor.Tensor) {
 	t.Helper()
-	m, _, err := QuantizeDynamic(g, cfg)
+	m, _, err := QuantizeDynamic(context.Background(), g, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,40 +60,34 @@ var (
 func savedCases() []savedCase {
 	return []savedCase{
 		{"static residual CNN", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return quantizeWith(t, withBatchNormStats(residual(t)), DefaultConfig())
+			return quantizeWith(t, withBatchNormStats(residual(t)), Config{})
 		}, "static", []stepOp{opConv2D, opFused, opAdd, opInt8, opLinear}},
 		{"static with FP32 fallback layers", func(t *testing.T) (*Model, *tensor.Tensor) {
 			return quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
 		}, "static", []stepOp{opConv2D, opFused, opInt8, opFP32}},
 		{"static uint8 per-tensor, BatchNorm left FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
 			return quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), configWith(func(c *Config) {
-				c.NoFusion, c.Weights, c.Activations = true, uint8Affine, uint8Affine
+				c.NoFusion, c.Weights, c.Activations = true, new(uint8Affine), new(uint8Affine)
 			}))
 		}, "static", []stepOp{opConv2D, opFP32, opLinear}},
 		{"dynamic MLP", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return dynamicWith(t, mlp(t, 16), DefaultConfig())
+			return dynamicWith(t, mlp(t, 16), DynamicConfig{})
 		}, "dynamic", []stepOp{opDynamic, opFP32}},
 		{"dynamic MLP, uint8 weights, one layer kept FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return dynamicWith(t, mlp(t, 16, 8), configWith(func(c *Config) {
-				c.Weights = uint8PerCh
-				c.Overrides = []Override{{Name: "linear2", KeepFP32: true}}
-			}))
+			return dynamicWith(t, mlp(t, 16, 8), DynamicConfig{Weights: new(uint8PerCh), Overrides: []Override{{Name: "linear2", KeepFP32: true}}})
 		}, "dynamic", []stepOp{opDynamic, opFP32}},
 		{"dynamic CNN, Conv2D quantized on request, BatchNorm FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), configWith(func(c *Config) { c.DynamicConv2D = true }))
+			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true})
 		}, "dynamic", []stepOp{opDynamicConv2D, opFP32, opDynamic}},
 		{"dynamic CNN, uint8 per-tensor weights, FC kept FP32", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), configWith(func(c *Config) {
-				c.DynamicConv2D, c.Weights = true, uint8Affine
-				c.Overrides = []Override{{Name: "fc", KeepFP32: true}}
-			}))
+			return dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true, Weights: new(uint8Affine), Overrides: []Override{{Name: "fc", KeepFP32: true}}})
 		}, "dynamic", []stepOp{opDynamicConv2D, opFP32}},
 		{"fp32 unchanged, every layer kept", func(t *testing.T) (*Model, *tensor.Tensor) {
 			return quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)),
 				withOverrides(Override{Kind: "Conv2D", KeepFP32: true}, Override{Kind: "Linear", KeepFP32: true}))
 		}, "fp32", []stepOp{opFP32}},
 		{"fp32 unchanged, no Linear to quantize dynamically", func(t *testing.T) (*Model, *tensor.Tensor) {
-			return dynamicWith(t, convOnly(t), DefaultConfig())
+			return dynamicWith(t, convOnly(t), DynamicConfig{})
 		}, "fp32", []stepOp{opFP32}},
 	}
 }
@@ -309,7 +303,7 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 	m, _ := quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
 	// conv1 (int8, bn1 and relu1 fused), pool1 and flat (int8
 	// pass-through), fc and softmax (FP32).
-	res, _ := quantizeWith(t, withBatchNormStats(residual(t)), DefaultConfig())
+	res, _ := quantizeWith(t, withBatchNormStats(residual(t)), Config{})
 	// Every node int8, block_conv1 reading the int8 output of stem_conv's
 	// group.
 	craftFrom := func(m *Model, f func(h *modelHeader, recs []record) []record) []byte {
@@ -344,7 +338,7 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 		return nil
 	}
 	recIndex := func(recs []record, name string) int {
-		i := slices.IndexFunc(recs, func(r record) bool { return r.name == name })
+		i := slices.IndexFunc(recs, func(r record) bool { return r.Name == name })
 		if i < 0 {
 			t.Fatalf("no record %q", name)
 		}
@@ -355,7 +349,7 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offsetOf := func(name string) int { return decoded[recIndex(decoded, name)].off }
+	offsetOf := func(name string) int { return decoded[recIndex(decoded, name)].Offset }
 	checkLoadErrors(t, []loadErrCase{
 		{"unknown mode", craft(func(h *modelHeader, r []record) []record { h.Mode = "mixed"; return r }), nil,
 			`mode "mixed", want static, dynamic or fp32`},
@@ -388,22 +382,22 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 		{"kernel shape disagrees with its input", craft(func(h *modelHeader, r []record) []record { node(h, "conv1").Kernel.In = 2; return r }), nn.ErrParamShape,
 			fmt.Sprintf(`node "conv1" (Conv2D): parameter does not match the architecture: tensor record "conv1.weight" at byte offset %d has shape [4 1 3 3], the node wants [4 2 3 3]`, offsetOf("conv1.weight"))},
 		{"record reshaped", craft(func(h *modelHeader, r []record) []record {
-			r[recIndex(r, "fc.weight")].shape = []int{32, 6}
+			r[recIndex(r, "fc.weight")].Shape = []int{32, 6}
 			return r
 		}), nn.ErrParamShape, `tensor record "fc.weight" at byte offset`},
 		{"record renamed", craft(func(h *modelHeader, r []record) []record {
-			r[recIndex(r, "conv1.weight_scale")].name = "conv1.scale"
+			r[recIndex(r, "conv1.weight_scale")].Name = "conv1.scale"
 			return r
 		}), nn.ErrParamShape, fmt.Sprintf(`the file holds "conv1.scale" at byte offset %d where "conv1.weight_scale" belongs`, offsetOf("conv1.weight_scale"))},
 		{"record of another type", craft(func(h *modelHeader, r []record) []record {
 			i := recIndex(r, "conv1.weight_scale")
-			r[i].elem, r[i].data = elemInt32, make([]int32, r[i].shape[0])
+			r[i].Tag, r[i].Values = elemInt32, make([]int32, r[i].Shape[0])
 			return r
 		}), nn.ErrParamShape, `tensor record "conv1.weight_scale" at byte offset`},
 		{"record missing", craft(func(h *modelHeader, r []record) []record { return r[:len(r)-1] }), nn.ErrParamShape,
-			`node "fc" (Linear): parameter does not match the architecture: tensor record "fc.bias" is missing from the file`},
+			`node "fc" (Linear): parameter does not match the architecture: attributes {"in":64,"out":3,"bias":true}: nn: Linear: parameters and buffers of shapes [[3 64] [3]] hold 195 values, more than the 192 allowed`},
 		{"record extra", craft(func(h *modelHeader, r []record) []record {
-			return append(r, record{name: "softmax.temperature", elem: elemFloat32, shape: []int{1}, data: []float32{1}})
+			return append(r, record{Name: "softmax.temperature", Tag: elemFloat32, Shape: []int{1}, Values: []float32{1}})
 		}), nn.ErrParamShape, `the file holds 7 tensor records, the model 6 (first extra: "softmax.temperature" at byte offset`},
 		{"invalid activation qparams", craft(func(h *modelHeader, r []record) []record {
 			node(h, "conv1").Kernel.Output = &actHeader{DType: "int8", Scale: 0}
@@ -419,7 +413,7 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 			c.Stride = 0
 			node(h, "conv1").Kernel.Conv = &c
 			return r
-		}), quant.ErrShape, `node "conv1" (Conv2D): qnn: Conv2D: kernel 3x3 stride 0 pad 1`},
+		}), nil, `node "conv1" (Conv2D): kernel 3x3, stride 0, pad 1: sizes and stride must be positive, pad non-negative`},
 		{"int8 input read with other qparams", craftFrom(res, func(h *modelHeader, r []record) []record {
 			a := *node(h, "block_conv1").Kernel.Input
 			a.Scale *= 2
@@ -453,7 +447,7 @@ func (o opaque) Params() []*nn.Param { return nil }
 func TestSaveFileLoadModelFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "model.ptq8")
-	m, x := quantizeWith(t, withBatchNormStats(residual(t)), DefaultConfig())
+	m, x := quantizeWith(t, withBatchNormStats(residual(t)), Config{})
 	if err := m.SaveFile(path); err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +469,7 @@ func TestSaveFileLoadModelFile(t *testing.T) {
 	}
 	unsaveable, _ := quantizeWith(t, testGraph(t, []int{4},
 		planNode{name: "fc", layer: nn.NewLinear(4, 3, testRand())},
-		planNode{name: "odd", layer: opaque{nn.NewReLU()}}), DefaultConfig())
+		planNode{name: "odd", layer: opaque{nn.NewReLU()}}), Config{})
 	cases := []struct {
 		name string
 		err  func() error
@@ -507,7 +501,7 @@ func TestSaveFileLoadModelFile(t *testing.T) {
 func ExampleLoadModel() {
 	g, _ := models.MLP(1, 32)
 	calib := datasets.Gaussian(64, g.InputShape(), 0.5, 0.3, 1)
-	m, _, err := NewQuantizer(DefaultConfig()).Quantize(context.Background(), g, calib.Source(32))
+	m, _, err := Quantize(context.Background(), g, BatchesOf(calib.X, 32), nil)
 	if err != nil {
 		fmt.Println(err)
 		return

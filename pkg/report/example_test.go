@@ -21,7 +21,7 @@ func quantizeSmallCNN() (*ptq.Report, error) {
 		return nil, err
 	}
 	calib := datasets.RandomImages(32, 3, 8, 8, 2)
-	_, rep, err := ptq.NewQuantizer(ptq.DefaultConfig()).Quantize(context.Background(), g, calib.Source(8))
+	_, rep, err := ptq.Quantize(context.Background(), g, ptq.BatchesOf(calib.X, 8), nil)
 	return rep, err
 }
 

@@ -66,24 +66,24 @@ func buildRun() (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := ptq.DefaultConfig()
-	m, rep, err := ptq.NewQuantizer(cfg).Quantize(ctx, g, calib.Source(8))
+	cfg := ptq.Config{}
+	m, rep, err := ptq.Quantize(ctx, g, ptq.BatchesOf(calib.X, 8), &cfg)
 	if err != nil {
 		return nil, err
 	}
-	fp32, err := ptq.Accuracy(ptq.FP32Model(g), eval.X, eval.Labels, 100)
+	fp32, err := ptq.Accuracy(ptq.FP32Model(g), ptq.Data{X: eval.X, Labels: eval.Labels}, 100)
 	if err != nil {
 		return nil, err
 	}
-	int8, err := ptq.Accuracy(m, eval.X, eval.Labels, 100)
+	int8, err := ptq.Accuracy(m, ptq.Data{X: eval.X, Labels: eval.Labels}, 100)
 	if err != nil {
 		return nil, err
 	}
-	sens, err := ptq.AnalyzeSensitivity(ctx, g, calib.Source(8), eval, ptq.SensitivityOptions{Config: cfg, Threshold: 0.01})
+	sens, err := ptq.AnalyzeSensitivity(ctx, g, ptq.BatchesOf(calib.X, 8), ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: cfg, Threshold: 0.01})
 	if err != nil {
 		return nil, err
 	}
-	_, fb, err := ptq.QuantizeWithBudget(ctx, g, calib.Source(8), eval, ptq.FallbackOptions{Config: cfg, MaxDrop: 0.01})
+	_, fb, err := ptq.QuantizeWithBudget(ctx, g, ptq.BatchesOf(calib.X, 8), ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: cfg, MaxDrop: 0.01})
 	if err != nil {
 		return nil, err
 	}

@@ -588,7 +588,7 @@ func TestOtherQuantizationModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, dyn, err := ptq.QuantizeDynamic(mlp, ptq.DefaultConfig())
+	_, dyn, err := ptq.QuantizeDynamic(context.Background(), mlp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +596,7 @@ func TestOtherQuantizationModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, fp32, err := ptq.NewQuantizer(ptq.DefaultConfig()).Quantize(context.Background(), plain, datasets.Gaussian(8, []int{4}, 0, 1, 1).Source(4))
+	_, fp32, err := ptq.Quantize(context.Background(), plain, ptq.BatchesOf(datasets.Gaussian(8, []int{4}, 0, 1, 1).X, 4), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
