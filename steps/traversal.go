@@ -37,7 +37,7 @@ func theModelIsTraversed(ctx context.Context) error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
-	p, err := ptq.Traverse(s.model, s.cfg)
+	p, err := ptq.Traverse(s.model, &s.cfg)
 	stateFrom(ctx).setErr(err)
 	s.plan = p
 	return nil

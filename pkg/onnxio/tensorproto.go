@@ -56,15 +56,18 @@ func checkedProduct(dims []int64, limit int) (int, bool) {
 // anything; limit bounds the element count.
 func decodeTensor(t *onnxpb.TensorProto, name string, limit int) (*constant, error) {
 	unsupported := func(what string) error { return &UnsupportedError{Node: name, What: what} }
+	if t == nil {
+		return nil, invalidf(ErrInvalidGraph, "tensor %q has no value", name)
+	}
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL || len(t.GetExternalData()) > 0 {
 		return nil, unsupported("tensor with external data (data_location EXTERNAL)")
 	}
-	if t.Segment != nil {
+	if t.GetSegment() != nil {
 		return nil, unsupported("segmented tensor")
 	}
-	n, ok := checkedProduct(t.GetDims(), math.MaxInt32)
+	n, ok := checkedProduct(t.GetDims(), math.MaxInt)
 	if !ok {
-		return nil, invalidf(ErrTensorData, "tensor %q declares dimensions %v: negative or too many elements", name, t.GetDims())
+		return nil, invalidf(ErrTensorData, "tensor %q declares dimensions %v: negative, or a product that overflows", name, t.GetDims())
 	}
 	if n > limit {
 		return nil, invalidf(ErrTooLarge, "tensor %q declares dimensions %v: %d elements, limit %d", name, t.GetDims(), n, limit)
