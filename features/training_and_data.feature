@@ -11,7 +11,7 @@ Feature: Training data and reference models
       Given the MNIST data set
       Then the training set holds 60,000 images and the test set 10,000 images
       And every image is 1x28x28 pixels with values from 0 to 1
-      And every label is a digit from 0 to 9, each digit at least 5,000 times in the training set and 800 times in the test set
+      And every label is a digit from 0 to 9, each digit at least 5,000 times in the training set and at least 800 times in the test set
 
     Scenario Outline: A label file damaged by <damage> is refused at byte <offset>
       Given a copy of the MNIST file "t10k-labels-idx1-ubyte"

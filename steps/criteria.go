@@ -34,7 +34,9 @@ import (
 //	margin           number  room left before the threshold, in unit: value - threshold for
 //	                         "at least"/"greater than", threshold - value otherwise ("within"
 //	                         measures a distance); negative when the criterion fails
-//	relative_margin  number  margin / |threshold|; omitted when the threshold is 0
+//	ideal            number  the measure's perfect value: 1 for a cosine similarity; omitted when 0
+//	relative_margin  number  margin / |threshold - ideal|, the share of the allowed distance
+//	                         from perfect left unused; omitted when the threshold is the ideal
 //	pass             bool    whether the criterion holds
 //
 // A step whose text holds several thresholds records one criterion for
@@ -66,6 +68,9 @@ type criterion struct {
 	threshold float64
 	value     float64
 	slack     float64
+	// ideal is the measure's perfect value (1 for a cosine similarity),
+	// from which the threshold allows some distance; 0 for most.
+	ideal float64
 }
 
 // passes reports whether the measured value meets the threshold. A NaN
@@ -103,6 +108,7 @@ type criterionRecord struct {
 	Unit           string   `json:"unit"`
 	Direction      string   `json:"direction"`
 	Threshold      float64  `json:"threshold"`
+	Ideal          float64  `json:"ideal,omitempty"`
 	Value          jsonNum  `json:"value"`
 	Margin         jsonNum  `json:"margin"`
 	RelativeMargin *jsonNum `json:"relative_margin,omitempty"`
@@ -215,10 +221,10 @@ func (c criterion) record(feature, scenario, step string) criterionRecord {
 	r := criterionRecord{
 		Schema: CriteriaSchema, Feature: feature, Scenario: scenario, Step: step,
 		Measured: c.measured, Unit: c.unit, Direction: c.direction,
-		Threshold: c.threshold, Value: jsonNum(c.value), Margin: jsonNum(c.margin()), Pass: c.passes(),
+		Threshold: c.threshold, Ideal: c.ideal, Value: jsonNum(c.value), Margin: jsonNum(c.margin()), Pass: c.passes(),
 	}
-	if c.threshold != 0 {
-		rel := jsonNum(c.margin() / math.Abs(c.threshold))
+	if c.threshold != c.ideal {
+		rel := jsonNum(c.margin() / math.Abs(c.threshold-c.ideal))
 		r.RelativeMargin = &rel
 	}
 	return r

@@ -31,7 +31,7 @@ func registerDataSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the MNIST data set$`, theMNISTDataSet)
 	sc.Step(`^the training set holds ([\d,]+) images and the test set ([\d,]+) images$`, theSetsHold)
 	sc.Step(`^every image is (\d+(?:x\d+)*) pixels with values from (\d+) to (\d+)$`, everyImageIs)
-	sc.Step(`^every label is a digit from 0 to 9, each digit at least ([\d,]+) times in the training set and ([\d,]+) times in the test set$`, everyLabelIsADigit)
+	sc.Step(`^every label is a digit from 0 to 9, each digit at least ([\d,]+) times in the training set and at least ([\d,]+) times in the test set$`, everyLabelIsADigit)
 
 	sc.Step(`^a copy of the MNIST file "([^"]+)"$`, aCopyOfTheMNISTFile)
 	sc.Step(`^the copy is damaged by a wrong magic number$`, damageMagic)

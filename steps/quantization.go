@@ -339,7 +339,7 @@ func heldOutCosineAtLeast(ctx context.Context, minCos float64) error {
 		return err
 	}
 	v := quant.CosineSimilarity(want.Data(), got.Data())
-	return check(ctx, criterion{measured: "output cosine similarity on the held-out set", direction: atLeast, threshold: minCos, value: v}, func() error {
+	return check(ctx, criterion{measured: "output cosine similarity on the held-out set", direction: atLeast, threshold: minCos, value: v, ideal: 1}, func() error {
 		return fmt.Errorf("held-out cosine similarity is %.6f, want at least %g", v, minCos)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cucumber/godog"
 )
@@ -59,7 +60,9 @@ func TestFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	cuke := withCucumberReport(&o, t.TempDir())
 	var h Harness
+	started := time.Now()
 	status := godog.TestSuite{
 		Name:                "ptqspec",
 		ScenarioInitializer: h.InitializeScenario,
@@ -68,6 +71,9 @@ func TestFeatures(t *testing.T) {
 	if o.ShowStepDefinitions {
 		return
 	}
+	if err := writeRunInfo(o, started); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("godog: tags %q, %d scenarios, concurrency %d, order seed %d (replay with -godog.random=%d)",
 		o.Tags, h.Started(), o.Concurrency, o.Randomize, o.Randomize)
 	if err := h.Check(o.Tags); err != nil {
@@ -75,6 +81,11 @@ func TestFeatures(t *testing.T) {
 	}
 	if status != 0 {
 		t.Fatalf("godog run failed with status %d; replay the order with -godog.random=%d", status, o.Randomize)
+	}
+	if len(o.Paths) == 1 {
+		if fi, err := os.Stat(o.Paths[0]); err == nil && fi.IsDir() {
+			t.Run("every threshold is in the scorecard", func(t *testing.T) { checkScorecard(t, cuke, o.Paths[0], o.Tags) })
+		}
 	}
 }
 
