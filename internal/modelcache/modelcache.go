@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ptqspec/ptqspec/internal/atomicfile"
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
@@ -275,22 +276,10 @@ func (c *Cache) store(key, modelPath string, g *nn.Graph, info TrainInfo) error 
 
 func infoPath(modelPath string) string { return strings.TrimSuffix(modelPath, ".model") + ".json" }
 
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path.
+// writeFileAtomic replaces path with data atomically (atomicfile).
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("modelcache: %w", err)
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.WriteBytes(path, data); err != nil {
 		return fmt.Errorf("modelcache: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("modelcache: %w", err)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	Register("Add", func(raw json.RawMessage) (Layer, error) {
+	Register("Add", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("Add", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("AvgPool2D", func(raw json.RawMessage) (Layer, error) {
+	Register("AvgPool2D", func(raw json.RawMessage, _ int) (Layer, error) {
 		var a PoolAttrs
 		if err := decodeAttrs("AvgPool2D", raw, &a); err != nil {
 			return nil, err
@@ -18,7 +18,7 @@ func init() {
 		}
 		return l, nil
 	})
-	Register("GlobalAvgPool", func(raw json.RawMessage) (Layer, error) {
+	Register("GlobalAvgPool", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("GlobalAvgPool", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

@@ -10,13 +10,16 @@ import (
 )
 
 func init() {
-	Register("BatchNorm2D", func(raw json.RawMessage) (Layer, error) {
+	Register("BatchNorm2D", func(raw json.RawMessage, limit int) (Layer, error) {
 		a := BatchNorm2DAttrs{Eps: 1e-5, Momentum: 0.1}
 		if err := decodeAttrs("BatchNorm2D", raw, &a); err != nil {
 			return nil, err
 		}
 		l := &BatchNorm2D{C: a.C, Eps: a.Eps, Momentum: a.Momentum}
 		if err := l.checkHyper(); err != nil {
+			return nil, err
+		}
+		if err := reserve("BatchNorm2D", limit, []int{a.C}, []int{a.C}, []int{a.C}, []int{a.C}); err != nil {
 			return nil, err
 		}
 		d := NewBatchNorm2D(a.C)
@@ -71,10 +74,10 @@ func NewBatchNorm2D(c int) *BatchNorm2D {
 	}
 	l := &BatchNorm2D{
 		C: c, Eps: 1e-5, Momentum: 0.1,
-		Gamma:       newParam("gamma", true, c),
-		Beta:        newParam("beta", true, c),
-		RunningMean: newParam("running_mean", false, c),
-		RunningVar:  newParam("running_var", false, c),
+		Gamma:       newParam("gamma", c),
+		Beta:        newParam("beta", c),
+		RunningMean: newParam("running_mean", c),
+		RunningVar:  newParam("running_var", c),
 	}
 	l.Gamma.Value.Fill(1)
 	l.RunningVar.Value.Fill(1)

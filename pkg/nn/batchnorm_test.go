@@ -76,8 +76,8 @@ func TestBatchNorm2DParamsAndBuffers(t *testing.T) {
 	var names []string
 	for _, p := range l.Params() {
 		names = append(names, p.Name)
-		if p.Grad == nil {
-			t.Fatalf("%s has no gradient", p.Name)
+		if p.Grad != nil {
+			t.Fatalf("%s has a gradient before any Backward (allocated lazily)", p.Name)
 		}
 	}
 	for _, p := range l.Buffers() {

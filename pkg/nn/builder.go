@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Builder assembles a Graph node by node. Each Add infers the new node's
@@ -13,7 +15,9 @@ import (
 // read, which makes the order of Add calls a topological order.
 //
 // The first error (a duplicate name, an unknown input, shapes a layer does
-// not accept) is recorded, later calls are ignored, and Build returns it.
+// not accept, a per-sample output or intermediate buffer larger than
+// tensor.MaxElements) is recorded, later calls are ignored, and Build
+// returns it.
 type Builder struct {
 	inputName  string
 	inputShape []int
@@ -42,6 +46,9 @@ func NewBuilder(inputName string, inputShape ...int) *Builder {
 		if d <= 0 && b.err == nil {
 			b.err = fmt.Errorf("nn: graph input %q: shape %v has a non-positive dimension", inputName, inputShape)
 		}
+	}
+	if _, err := tensor.Numel(inputShape); err != nil && b.err == nil {
+		b.err = fmt.Errorf("nn: graph input %q: %w", inputName, err)
 	}
 	return b
 }
@@ -113,6 +120,9 @@ func (b *Builder) check(n *Node) error {
 		if d <= 0 {
 			return fmt.Errorf("input shapes %v give output shape %v with a non-positive dimension", shapes, out)
 		}
+	}
+	if _, err := tensor.Numel(out); err != nil {
+		return fmt.Errorf("input shapes %v give an output too large for one sample: %w", shapes, err)
 	}
 	n.Shape = slices.Clone(out)
 	return nil

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	Register("Conv2D", func(raw json.RawMessage) (Layer, error) {
+	Register("Conv2D", func(raw json.RawMessage, limit int) (Layer, error) {
 		var a Conv2DAttrs
 		if err := decodeAttrs("Conv2D", raw, &a); err != nil {
 			return nil, err
@@ -19,9 +19,16 @@ func init() {
 		if err := l.checkHyper(); err != nil {
 			return nil, err
 		}
-		l.Weight = newParam("weight", true, a.OutC, a.InC, a.KH, a.KW)
+		shapes := [][]int{{a.OutC, a.InC, a.KH, a.KW}}
 		if a.Bias {
-			l.Bias = newParam("bias", true, a.OutC)
+			shapes = append(shapes, []int{a.OutC})
+		}
+		if err := reserve("Conv2D", limit, shapes...); err != nil {
+			return nil, err
+		}
+		l.Weight = newParam("weight", a.OutC, a.InC, a.KH, a.KW)
+		if a.Bias {
+			l.Bias = newParam("bias", a.OutC)
 		}
 		return l, nil
 	})
@@ -75,8 +82,8 @@ func NewConv2D(inC, outC, k, stride, pad int, rng *rand.Rand) *Conv2D {
 	if err := l.checkHyper(); err != nil {
 		panic(err.Error())
 	}
-	l.Weight = newParam("weight", true, outC, inC, k, k)
-	l.Bias = newParam("bias", true, outC)
+	l.Weight = newParam("weight", outC, inC, k, k)
+	l.Bias = newParam("bias", outC)
 	if rng != nil {
 		bound := 1 / math.Sqrt(float64(inC*k*k))
 		uniformFill(rng, l.Weight.Value.Data(), bound)
@@ -92,6 +99,10 @@ func (l *Conv2D) checkHyper() error {
 	if l.InC <= 0 || l.OutC <= 0 || l.KH <= 0 || l.KW <= 0 || l.Stride <= 0 || l.Pad < 0 {
 		return configErrorf(l.Kind(), "channels %d->%d, kernel %dx%d, stride %d, pad %d: sizes and stride must be positive, pad non-negative",
 			l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad)
+	}
+	if l.Pad >= l.KH || l.Pad >= l.KW {
+		return configErrorf(l.Kind(), "pad %d with a %dx%d kernel: padding must be smaller than the kernel (a window of padding only)",
+			l.Pad, l.KH, l.KW)
 	}
 	return nil
 }
@@ -149,6 +160,13 @@ func (l *Conv2D) OutputShape(inputs [][]int) ([]int, error) {
 	}
 	oh, ow, err := l.outHW(s, batchShape(s))
 	if err != nil {
+		return nil, err
+	}
+	// Forward holds, per sample, the output and the im2col matrix.
+	if err := checkElements(l.Kind(), "output", l.OutC, oh, ow); err != nil {
+		return nil, err
+	}
+	if err := checkElements(l.Kind(), "im2col buffer", l.InC, l.KH, l.KW, oh, ow); err != nil {
 		return nil, err
 	}
 	return []int{l.OutC, oh, ow}, nil

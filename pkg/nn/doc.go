@@ -35,11 +35,8 @@
 // per-epoch EpochStats); Evaluate and Predict run a data set in Eval mode
 // on all processors.
 //
-// Save and Load (SaveFile, LoadFile) write and read the format below. The
-// pieces of it that package ptq's int8 model file shares are exported:
-// LayerAttrs and NewLayer encode and rebuild one layer, Cursor reads a
-// file with byte offsets in its errors, WriteFileAtomic replaces a file
-// whole.
+// Save and Load (SaveFile, LoadFile) write and read a model file (see
+// Model files below). SaveFile replaces the file atomically.
 //
 // # Invariants
 //
@@ -56,45 +53,29 @@
 //     layers make the result independent of GOMAXPROCS as well.
 //   - Evaluate and Predict combine per-batch results in batch order, so
 //     their results do not depend on scheduling.
+//   - Layers hold no gradients until the first Backward allocates them, so
+//     a model built or loaded for inference holds its values only.
+//   - In a built graph, no per-sample output or intermediate buffer
+//     (Conv2D's im2col matrix) exceeds tensor.MaxElements, and Conv2D's
+//     padding is smaller than its kernel (a window is never all padding).
 //
-// # File format
+// # Model files
 //
-// Version 1 of the model file. All integers are unsigned little-endian.
-//
-//	offset   size  field
-//	0        8     magic "PTQSPEC\x00" (50 54 51 53 50 45 43 00)
-//	8        4     format version (uint32) = 1
-//	12       4     header length H (uint32)
-//	16       H     architecture header, UTF-8 JSON (see below)
-//	16+H     4     tensor count T (uint32)
-//	               T tensor records, in node order, each node's parameters
-//	               then its buffers:
-//	                 2    name length L (uint16)
-//	                 L    name "node.param", e.g. "fc1.weight"
-//	                 1    role: 'P' trainable parameter, 'B' buffer
-//	                 1    rank R (at most 8)
-//	                 4R   dimensions (uint32 each)
-//	                 4n   the n = product-of-dimensions values, float32
-//	                      IEEE-754, row-major
-//	end-4    4     CRC-32 (IEEE polynomial, hash/crc32.ChecksumIEEE) of
-//	               every preceding byte
-//
-// The header is a JSON object:
-//
-//	{"input": {"name": "input", "shape": [1, 28, 28]},
-//	 "nodes": [{"name": "linear1", "kind": "Linear", "inputs": ["flatten1"],
-//	            "attrs": {"in": 784, "out": 256, "bias": true},
-//	            "shape": [256]}, ...]}
-//
-// Nodes are in topological order and the last is the output; "attrs" is
-// the layer's Attrs() and "shape" its per-sample output shape. Load reads
-// the whole stream, checks the magic (ErrBadMagic), the version
-// (ErrVersion), the record structure (ErrTruncated, with the byte offset
-// where the file ends) and the checksum (ErrChecksum) before it trusts any
-// content. It then rebuilds each layer with the constructor registered for
-// its kind (ErrUnknownKind, naming the kind and the node), checks that the
+// Save writes, and Load reads, version 1 of the FP32 model file: magic
+// "PTQSPEC\x00", a JSON architecture header, one float32 record per
+// parameter and buffer, and a CRC-32; Save documents it byte by byte.
+// Load checks the magic (ErrBadMagic), the version (ErrVersion), the
+// record structure (ErrTruncated, with the byte offset where the file
+// ends) and the checksum (ErrChecksum) before it trusts any content. It
+// then builds each layer allowing it no more values than the file holds
+// for it, so a header declaring a huge layer is refused before anything
+// is allocated (tensor.ErrTooLarge), as is a geometry whose per-sample
+// output or intermediate buffer exceeds tensor.MaxElements. It rebuilds
+// each layer with the constructor registered for its kind
+// (ErrUnknownKind, naming the kind and the node), checks that the
 // inferred shapes match the header, and fills every parameter and buffer,
 // failing with ErrParamShape on a missing, extra, renamed or misshapen
 // tensor. Save refuses a graph with a layer that is not Serializable
-// (ErrNotSerializable, naming the node) before writing anything.
+// (ErrNotSerializable) or a parameter holding NaN or ±Inf
+// (ErrNonFinite), naming the node, before writing anything.
 package nn

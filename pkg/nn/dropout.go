@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	Register("Dropout", func(raw json.RawMessage) (Layer, error) {
+	Register("Dropout", func(raw json.RawMessage, _ int) (Layer, error) {
 		var a DropoutAttrs
 		if err := decodeAttrs("Dropout", raw, &a); err != nil {
 			return nil, err

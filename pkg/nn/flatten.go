@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("Flatten", func(raw json.RawMessage) (Layer, error) {
+	Register("Flatten", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("Flatten", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

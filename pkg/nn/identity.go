@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("Identity", func(raw json.RawMessage) (Layer, error) {
+	Register("Identity", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("Identity", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

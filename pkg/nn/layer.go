@@ -73,8 +73,19 @@ type Serializable interface {
 }
 
 // Constructor builds a layer of a registered kind from its JSON attributes.
-// Its parameters are allocated with the right shapes; Load fills them.
-type Constructor func(attrs json.RawMessage) (Layer, error)
+// Its parameters and buffers are allocated with the right shapes (Load
+// fills them), with no gradients: Backward allocates those when it first
+// needs them.
+//
+// limit is the most values the layer's parameters and buffers may hold
+// together. A constructor must refuse attributes asking for more with an
+// error, before it allocates anything, so that a model file cannot make
+// its loader allocate more than the file holds: Load passes the number of
+// values the file stores for the node. The built-in constructors also
+// refuse sizes whose product overflows, and geometry that tensor.Numel
+// refuses (see Conv2D). Code building a layer that is not loaded from a
+// file passes tensor.MaxElements().
+type Constructor func(attrs json.RawMessage, limit int) (Layer, error)
 
 var (
 	registryMu sync.RWMutex

@@ -103,14 +103,12 @@ func checkGradOut(kind string, g *tensor.Tensor, want []int) error {
 	return nil
 }
 
-// newParam allocates a zero-filled parameter; trainable ones get a
-// zero-filled gradient of the same shape, buffers a nil Grad.
-func newParam(name string, trainable bool, shape ...int) *Param {
-	p := &Param{Name: name, Value: tensor.New(shape...)}
-	if trainable {
-		p.Grad = tensor.New(shape...)
-	}
-	return p
+// newParam allocates a zero-filled parameter with a nil Grad: Backward
+// allocates the gradient of a trainable one when it first needs it
+// (gradOf), so that layers built for inference, or by a loader, hold
+// their values only.
+func newParam(name string, shape ...int) *Param {
+	return &Param{Name: name, Value: tensor.New(shape...)}
 }
 
 // cloneParam deep-copies p; a nil p stays nil.

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	Register("Linear", func(raw json.RawMessage) (Layer, error) {
+	Register("Linear", func(raw json.RawMessage, limit int) (Layer, error) {
 		var a LinearAttrs
 		if err := decodeAttrs("Linear", raw, &a); err != nil {
 			return nil, err
@@ -18,9 +18,16 @@ func init() {
 		if a.In <= 0 || a.Out <= 0 {
 			return nil, configErrorf("Linear", "in %d and out %d must be positive", a.In, a.Out)
 		}
-		l := NewLinear(a.In, a.Out, nil)
-		if !a.Bias {
-			l.Bias = nil
+		shapes := [][]int{{a.Out, a.In}}
+		if a.Bias {
+			shapes = append(shapes, []int{a.Out})
+		}
+		if err := reserve("Linear", limit, shapes...); err != nil {
+			return nil, err
+		}
+		l := &Linear{In: a.In, Out: a.Out, Weight: newParam("weight", a.Out, a.In)}
+		if a.Bias {
+			l.Bias = newParam("bias", a.Out)
 		}
 		return l, nil
 	})
@@ -61,8 +68,8 @@ func NewLinear(in, out int, rng *rand.Rand) *Linear {
 	}
 	l := &Linear{
 		In: in, Out: out,
-		Weight: newParam("weight", true, out, in),
-		Bias:   newParam("bias", true, out),
+		Weight: newParam("weight", out, in),
+		Bias:   newParam("bias", out),
 	}
 	if rng != nil {
 		bound := 1 / math.Sqrt(float64(in))

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("MaxPool2D", func(raw json.RawMessage) (Layer, error) {
+	Register("MaxPool2D", func(raw json.RawMessage, _ int) (Layer, error) {
 		var a PoolAttrs
 		if err := decodeAttrs("MaxPool2D", raw, &a); err != nil {
 			return nil, err

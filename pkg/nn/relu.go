@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("ReLU", func(raw json.RawMessage) (Layer, error) {
+	Register("ReLU", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("ReLU", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

@@ -1,39 +1,33 @@
 package nn
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 
+	"github.com/ptqspec/ptqspec/internal/atomicfile"
+	"github.com/ptqspec/ptqspec/internal/modelfile"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
-// The file format is documented byte by byte in doc.go (# File format).
-const (
-	fileMagic   = "PTQSPEC\x00"
-	fileVersion = 1
-	maxRank     = 8
-)
-
-// Sentinel errors of Save and Load, matched with errors.Is.
+// Sentinel errors of Save and Load, matched with errors.Is. The first four
+// are the model-file container's, shared with package ptq's int8 model
+// file: errors.Is(err, nn.ErrChecksum) holds for a damaged file of either
+// kind.
 var (
 	// ErrBadMagic reports a file that does not start with "PTQSPEC\x00".
-	ErrBadMagic = errors.New("not a ptqspec model file (bad magic)")
+	ErrBadMagic = modelfile.ErrBadMagic
 	// ErrVersion reports a format version this code cannot read.
-	ErrVersion = errors.New("unsupported format version")
+	ErrVersion = modelfile.ErrVersion
 	// ErrChecksum reports a CRC-32 that does not match the file's contents.
-	ErrChecksum = errors.New("checksum mismatch")
+	ErrChecksum = modelfile.ErrChecksum
 	// ErrTruncated reports a file that ends before its structure does.
-	ErrTruncated = errors.New("truncated file")
+	ErrTruncated = modelfile.ErrTruncated
 	// ErrUnknownKind reports a layer kind with no registered constructor.
 	ErrUnknownKind = errors.New("unknown layer kind")
 	// ErrNotSerializable reports a layer that does not implement
@@ -42,7 +36,36 @@ var (
 	// ErrParamShape reports a stored tensor whose name, role or shape
 	// disagrees with the architecture.
 	ErrParamShape = errors.New("parameter does not match the architecture")
+	// ErrNonFinite reports a parameter or buffer holding NaN or ±Inf,
+	// which Save refuses to write.
+	ErrNonFinite = errors.New("non-finite value")
+	// ErrNilModel reports a nil *Graph (or a nil argument standing for a
+	// model) given to a function that needs one.
+	ErrNilModel = errors.New("nil model")
 )
+
+// Record roles of the FP32 model file.
+const (
+	tagParam  = 'P'
+	tagBuffer = 'B'
+)
+
+// format is the FP32 model file: version 1, documented on Save.
+var format = &modelfile.Format{
+	Magic:   "PTQSPEC\x00",
+	Version: 1,
+	Header:  "architecture header",
+	Record:  "tensor",
+	Tag:     "role",
+	Tags:    "'P' or 'B'",
+	ElemSize: func(tag byte) int {
+		if tag == tagParam || tag == tagBuffer {
+			return 4
+		}
+		return 0
+	},
+	Others: map[string]string{"PTQSPECQ": "this is an int8 model file of package ptq (ptq.LoadModel reads it)"},
+}
 
 type fileHeader struct {
 	Input fileInput  `json:"input"`
@@ -62,45 +85,94 @@ type fileNode struct {
 	Shape  []int           `json:"shape"`
 }
 
-// fileTensor is one tensor record.
-type fileTensor struct {
-	name   string
-	buffer bool
-	shape  []int
-	data   []float32
+// Save writes g as an FP32 model file, version 1. All integers are
+// unsigned little-endian:
+//
+//	offset   size  field
+//	0        8     magic "PTQSPEC\x00" (50 54 51 53 50 45 43 00)
+//	8        4     format version (uint32) = 1
+//	12       4     header length H (uint32)
+//	16       H     architecture header, UTF-8 JSON (see below)
+//	16+H     4     tensor count T (uint32)
+//	               T tensor records, in node order, each node's parameters
+//	               then its buffers:
+//	                 2    name length L (uint16)
+//	                 L    name "node.param", e.g. "fc1.weight"
+//	                 1    role: 'P' trainable parameter, 'B' buffer
+//	                 1    rank R (at most 8)
+//	                 4R   dimensions (uint32 each)
+//	                 4n   the n = product-of-dimensions values, float32
+//	                      IEEE-754, row-major
+//	end-4    4     CRC-32 (IEEE polynomial, hash/crc32.ChecksumIEEE) of
+//	               every preceding byte
+//
+// The header is a JSON object:
+//
+//	{"input": {"name": "input", "shape": [1, 28, 28]},
+//	 "nodes": [{"name": "linear1", "kind": "Linear", "inputs": ["flatten1"],
+//	            "attrs": {"in": 784, "out": 256, "bias": true},
+//	            "shape": [256]}, ...]}
+//
+// Nodes are in topological order and the last is the output; "attrs" is
+// the layer's Attrs() and "shape" its per-sample output shape.
+//
+// Save writes nothing when g cannot be saved: a nil g (ErrNilModel), a
+// layer that is not Serializable (ErrNotSerializable) or a parameter or
+// buffer holding NaN or ±Inf (ErrNonFinite) is an error naming the node,
+// returned before the first byte.
+func Save(w io.Writer, g *Graph) error {
+	if err := save(w, g); err != nil {
+		return wrap(err, "nn: save")
+	}
+	return nil
 }
 
-// Save writes g in the format documented above. Every layer must be
-// Serializable; otherwise Save fails naming the node, before writing.
-func Save(w io.Writer, g *Graph) error {
-	h, ts, err := contents(g)
+// save is Save without the "nn: save" prefix on its errors.
+func save(w io.Writer, g *Graph) error {
+	if g == nil {
+		return ErrNilModel
+	}
+	if w == nil {
+		return errors.New("nil writer")
+	}
+	h, recs, err := contents(g)
 	if err != nil {
 		return err
 	}
-	return encode(w, h, ts)
+	return format.Write(w, h, recs)
 }
 
 // contents returns the header and tensor records describing g.
-func contents(g *Graph) (fileHeader, []fileTensor, error) {
+func contents(g *Graph) (fileHeader, []modelfile.Record, error) {
 	h := fileHeader{Input: fileInput{Name: g.inputName, Shape: g.inputShape}}
-	var ts []fileTensor
+	var recs []modelfile.Record
 	for _, n := range g.nodes {
-		attrs, err := LayerAttrs(n.Layer)
+		attrs, err := layerAttrs(n.Layer)
 		if err != nil {
-			return h, nil, wrap(nodeErr(n, err), "nn: save")
+			return h, nil, nodeErr(n, err)
 		}
 		h.Nodes = append(h.Nodes, fileNode{Name: n.Name, Kind: n.Layer.Kind(), Inputs: n.Inputs, Attrs: attrs, Shape: n.Shape})
 		for _, p := range nodeTensors(n) {
-			ts = append(ts, fileTensor{name: n.Name + "." + p.Name, buffer: p.buffer, shape: p.Value.Shape(), data: p.Value.Data()})
+			name := n.Name + "." + p.Name
+			if i := slices.IndexFunc(p.Value.Data(), nonFinite); i >= 0 {
+				return h, nil, nodeErr(n, fmt.Errorf("%w: %q holds %g at index %d", ErrNonFinite, name, p.Value.Data()[i], i))
+			}
+			role := byte(tagParam)
+			if p.buffer {
+				role = tagBuffer
+			}
+			recs = append(recs, modelfile.Record{Name: name, Tag: role, Shape: p.Value.Shape(), Values: p.Value.Data()})
 		}
 	}
-	return h, ts, nil
+	return h, recs, nil
 }
 
-// LayerAttrs returns the attributes Save writes for a layer: its Attrs()
+func nonFinite(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
+
+// layerAttrs returns the attributes Save writes for a layer: its Attrs()
 // as JSON. A layer that is not Serializable is an error wrapping
 // ErrNotSerializable.
-func LayerAttrs(l Layer) (json.RawMessage, error) {
+func layerAttrs(l Layer) (json.RawMessage, error) {
 	s, ok := l.(Serializable)
 	if !ok {
 		return nil, ErrNotSerializable
@@ -112,16 +184,20 @@ func LayerAttrs(l Layer) (json.RawMessage, error) {
 	return attrs, nil
 }
 
-// NewLayer builds a layer of a registered kind from its JSON attributes,
-// as Load does. An unregistered kind is an error wrapping ErrUnknownKind
+// newLayer builds a layer of a registered kind from its JSON attributes,
+// its parameters and buffers holding at most limit values (see
+// Constructor). An unregistered kind is an error wrapping ErrUnknownKind
 // that lists the registered kinds; a constructor's error is returned
 // wrapped with the attributes it refused.
-func NewLayer(kind string, attrs json.RawMessage) (Layer, error) {
+func newLayer(kind string, attrs json.RawMessage, limit int) (Layer, error) {
 	ctor, ok := Lookup(kind)
 	if !ok {
 		return nil, fmt.Errorf("%w %q (registered: %v)", ErrUnknownKind, kind, Kinds())
 	}
-	l, err := ctor(attrs)
+	l, err := ctor(attrs, limit)
+	if errors.Is(err, tensor.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: attributes %s: %w", ErrParamShape, attrs, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("attributes %s: %w", attrs, err)
 	}
@@ -150,346 +226,123 @@ func nodeTensors(n *Node) []roleParam {
 	return ps
 }
 
-// encode writes a header and tensor records, with the checksum.
-func encode(w io.Writer, h fileHeader, ts []fileTensor) error {
-	js, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("nn: save: header: %w", err)
-	}
-	crc := crc32.NewIEEE()
-	bw := bufio.NewWriter(io.MultiWriter(w, crc))
-	le := binary.LittleEndian
-	var buf []byte
-	buf = append(buf, fileMagic...)
-	buf = le.AppendUint32(buf, fileVersion)
-	buf = le.AppendUint32(buf, uint32(len(js)))
-	buf = append(buf, js...)
-	buf = le.AppendUint32(buf, uint32(len(ts)))
-	if _, err := bw.Write(buf); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	for _, t := range ts {
-		if len(t.name) > math.MaxUint16 || len(t.shape) > maxRank {
-			return fmt.Errorf("nn: save: tensor %q: name or rank %d too long", t.name, len(t.shape))
-		}
-		buf = le.AppendUint16(buf[:0], uint16(len(t.name)))
-		buf = append(buf, t.name...)
-		role := byte('P')
-		if t.buffer {
-			role = 'B'
-		}
-		buf = append(buf, role, byte(len(t.shape)))
-		for _, d := range t.shape {
-			buf = le.AppendUint32(buf, uint32(d))
-		}
-		for _, v := range t.data {
-			buf = le.AppendUint32(buf, math.Float32bits(v))
-		}
-		if _, err := bw.Write(buf); err != nil {
-			return fmt.Errorf("nn: save: tensor %q: %w", t.name, err)
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	if _, err := w.Write(le.AppendUint32(nil, crc.Sum32())); err != nil {
-		return fmt.Errorf("nn: save: checksum: %w", err)
-	}
-	return nil
-}
-
-// SaveFile saves g to path, atomically (see WriteFileAtomic).
+// SaveFile saves g to path atomically: path holds its old contents or the
+// whole new file, never a part, and no temporary file is left behind on
+// error. The file is created with mode 0644.
 func SaveFile(path string, g *Graph) error {
-	if err := WriteFileAtomic(path, func(w io.Writer) error { return Save(w, g) }); err != nil {
-		return wrapReplacing(err, "nn: save: ", "nn: save %s", path)
+	if err := atomicfile.WriteFile(path, func(w io.Writer) error { return save(w, g) }); err != nil {
+		return wrap(err, "nn: save %s", path)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes a file with write, atomically: write fills a
-// temporary file in path's directory, which is renamed over path once it
-// is complete and closed, so that path never holds a partial file and a
-// failure leaves nothing behind. write's error is returned as it is.
-func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // LoadFile loads a graph saved by SaveFile or Save; errors name the path.
 func LoadFile(path string) (*Graph, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nn: load: %w", err)
 	}
-	defer f.Close()
-	g, err := Load(f)
-	if err != nil {
-		return nil, wrapReplacing(err, "nn: load: ", "nn: load %s", path)
-	}
-	return g, nil
+	return load(data, "nn: load "+path)
 }
 
-// Load reads a graph in the format documented above. It reads r to its end,
-// checks the magic, the version, the structure (reporting a truncated file
-// with the byte offset where it ends) and the checksum before it trusts any
-// content, then rebuilds the layers from their registered kinds and fills
-// their parameters and buffers.
+// Load reads a graph written by Save. It reads r to its end and checks
+// the magic (ErrBadMagic), the version (ErrVersion), the record structure
+// (ErrTruncated, with the byte offset where the file ends) and the
+// checksum (ErrChecksum) before it trusts any content. It then rebuilds
+// each layer with the constructor registered for its kind
+// (ErrUnknownKind, naming the kind and the node), allowing it no more
+// values than the file holds for that node, so that a header declaring
+// a huge layer is refused before anything is allocated for it (an error
+// wrapping tensor.ErrTooLarge). It checks that the inferred shapes match
+// the header, that no node's output or intermediate buffer exceeds
+// tensor.MaxElements, and fills every parameter and buffer, failing with
+// ErrParamShape on a missing, extra, renamed or misshapen tensor. Layers
+// are built without gradients, which the first Backward allocates.
 func Load(r io.Reader) (*Graph, error) {
+	if r == nil {
+		return nil, errors.New("nn: load: nil reader")
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("nn: load: %w", err)
 	}
-	h, ts, err := decode(data)
+	return load(data, "nn: load")
+}
+
+// load decodes and rebuilds a model file; prefix starts its errors.
+func load(data []byte, prefix string) (*Graph, error) {
+	var h fileHeader
+	recs, err := format.Read(data, prefix, &h)
 	if err != nil {
 		return nil, err
 	}
-	return rebuild(h, ts)
-}
-
-// Cursor reads a file's bytes front to back for a decoder. A read past
-// the end is an error wrapping ErrTruncated that says what was being
-// read, how many bytes it needs, at which byte offset, and where the
-// file ends.
-type Cursor struct {
-	data   []byte
-	off    int
-	prefix string
-}
-
-// NewCursor returns a cursor at the start of data whose errors start with
-// prefix, such as "nn: load".
-func NewCursor(data []byte, prefix string) *Cursor {
-	return &Cursor{data: data, prefix: prefix}
-}
-
-// Offset returns the byte offset of the next read.
-func (c *Cursor) Offset() int { return c.off }
-
-// Next returns the next n bytes; what names them in the error.
-func (c *Cursor) Next(n int, what string) ([]byte, error) {
-	if n < 0 || len(c.data)-c.off < n {
-		return nil, fmt.Errorf("%s: %w: %s needs %d bytes at byte offset %d, but the file ends at byte %d",
-			c.prefix, ErrTruncated, what, n, c.off, len(c.data))
-	}
-	b := c.data[c.off : c.off+n]
-	c.off += n
-	return b, nil
-}
-
-// Uint32 reads a little-endian uint32.
-func (c *Cursor) Uint32(what string) (uint32, error) {
-	b, err := c.Next(4, what)
+	g, err := rebuild(h, recs)
 	if err != nil {
-		return 0, err
+		return nil, wrapReplacing(err, "nn: ", "%s", prefix)
 	}
-	return binary.LittleEndian.Uint32(b), nil
-}
-
-// Finish reads the trailing CRC-32, which must end the file, and checks it
-// against every byte before it: trailing bytes are an error naming their
-// offset, a mismatch one wrapping ErrChecksum.
-func (c *Cursor) Finish() error {
-	sum, err := c.Uint32("the CRC-32 checksum")
-	if err != nil {
-		return err
-	}
-	if c.off != len(c.data) {
-		return fmt.Errorf("%s: %d unexpected bytes after the checksum at byte offset %d", c.prefix, len(c.data)-c.off, c.off)
-	}
-	if got := crc32.ChecksumIEEE(c.data[:c.off-4]); got != sum {
-		return fmt.Errorf("%s: %w: stored CRC-32 %08x, contents hash to %08x", c.prefix, ErrChecksum, sum, got)
-	}
-	return nil
-}
-
-// DecodeHeader decodes a JSON header strictly (unknown fields are errors)
-// into v; what and off name it in the error.
-func (c *Cursor) DecodeHeader(js []byte, v any, what string, off int) error {
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %s at byte offset %d: %w", c.prefix, what, off, err)
-	}
-	return nil
-}
-
-// Shape reads rank dimensions, each a little-endian uint32, and returns
-// them with the number of elements they hold. The product is capped far
-// above any real file, so that a corrupt shape cannot overflow: reading
-// the elements then reports the file truncated.
-func (c *Cursor) Shape(rank int, what string) ([]int, int, error) {
-	const maxElems = 1 << 40
-	shape := make([]int, rank)
-	elems := uint64(1)
-	for k := range shape {
-		d, err := c.Uint32(what)
-		if err != nil {
-			return nil, 0, err
-		}
-		shape[k] = int(d)
-		if d != 0 && elems > maxElems/uint64(d) {
-			elems = maxElems
-		} else {
-			elems *= uint64(d)
-		}
-	}
-	if slices.Contains(shape, 0) {
-		elems = 0
-	}
-	return shape, int(elems), nil
-}
-
-// decode checks the binary structure and the checksum and parses the header.
-func decode(data []byte) (fileHeader, []fileTensor, error) {
-	var h fileHeader
-	c := NewCursor(data, "nn: load")
-	magic, err := c.Next(len(fileMagic), "the magic number")
-	if err != nil {
-		return h, nil, err
-	}
-	if string(magic) != fileMagic {
-		return h, nil, fmt.Errorf("nn: load: %w: file starts with %q, want %q", ErrBadMagic, magic, fileMagic)
-	}
-	version, err := c.Uint32("the format version")
-	if err != nil {
-		return h, nil, err
-	}
-	if version != fileVersion {
-		return h, nil, fmt.Errorf("nn: load: %w %d (this code reads version %d)", ErrVersion, version, fileVersion)
-	}
-	hlen, err := c.Uint32("the header length")
-	if err != nil {
-		return h, nil, err
-	}
-	hdrOff := c.off
-	js, err := c.Next(int(hlen), "the architecture header")
-	if err != nil {
-		return h, nil, err
-	}
-	count, err := c.Uint32("the tensor count")
-	if err != nil {
-		return h, nil, err
-	}
-	type record struct {
-		fileTensor
-		raw []byte
-	}
-	var recs []record
-	for i := range int(count) {
-		what := fmt.Sprintf("tensor %d", i)
-		nl, err := c.Next(2, what+" name length")
-		if err != nil {
-			return h, nil, err
-		}
-		name, err := c.Next(int(binary.LittleEndian.Uint16(nl)), what+" name")
-		if err != nil {
-			return h, nil, err
-		}
-		what = fmt.Sprintf("tensor %q", name)
-		rr, err := c.Next(2, what+" role and rank")
-		if err != nil {
-			return h, nil, err
-		}
-		if rr[0] != 'P' && rr[0] != 'B' {
-			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: role %q, want 'P' or 'B'", what, c.off-2, rr[0])
-		}
-		if rr[1] > maxRank {
-			return h, nil, fmt.Errorf("nn: load: %s at byte offset %d: rank %d exceeds %d", what, c.off-1, rr[1], maxRank)
-		}
-		t := fileTensor{name: string(name), buffer: rr[0] == 'B'}
-		shape, elems, err := c.Shape(int(rr[1]), what+" dimensions")
-		if err != nil {
-			return h, nil, err
-		}
-		t.shape = shape
-		raw, err := c.Next(4*elems, what+" values")
-		if err != nil {
-			return h, nil, err
-		}
-		recs = append(recs, record{t, raw})
-	}
-	if err := c.Finish(); err != nil {
-		return h, nil, err
-	}
-	if err := c.DecodeHeader(js, &h, "architecture header", hdrOff); err != nil {
-		return h, nil, err
-	}
-	ts := make([]fileTensor, len(recs))
-	for i, r := range recs {
-		t := r.fileTensor
-		t.data = make([]float32, len(r.raw)/4)
-		for k := range t.data {
-			t.data[k] = math.Float32frombits(binary.LittleEndian.Uint32(r.raw[4*k:]))
-		}
-		ts[i] = t
-	}
-	return h, ts, nil
+	return g, nil
 }
 
 // rebuild constructs the graph described by a decoded file.
-func rebuild(h fileHeader, ts []fileTensor) (*Graph, error) {
+func rebuild(h fileHeader, recs []modelfile.Record) (*Graph, error) {
+	if _, err := tensor.Numel(h.Input.Shape); err != nil {
+		return nil, fmt.Errorf("input %q: %w", h.Input.Name, err)
+	}
 	b := NewBuilder(h.Input.Name, h.Input.Shape...)
 	for _, fn := range h.Nodes {
-		l, err := NewLayer(fn.Kind, fn.Attrs)
+		// The node's records hold what its layer may allocate.
+		held := 0
+		for _, r := range recs {
+			if strings.HasPrefix(r.Name, fn.Name+".") {
+				held += r.Elements()
+			}
+		}
+		l, err := newLayer(fn.Kind, fn.Attrs, held)
 		switch {
 		case errors.Is(err, ErrUnknownKind):
-			return nil, fmt.Errorf("nn: load: node %q: %w", fn.Name, err)
+			return nil, fmt.Errorf("node %q: %w", fn.Name, err)
 		case err != nil:
-			return nil, wrap(&NodeError{Node: fn.Name, Kind: fn.Kind, Err: err}, "nn: load")
+			return nil, &NodeError{Node: fn.Name, Kind: fn.Kind, Err: err}
 		}
 		if len(fn.Inputs) == 0 {
-			return nil, fmt.Errorf("nn: load: node %q (%s) lists no inputs", fn.Name, fn.Kind)
+			return nil, fmt.Errorf("node %q (%s) lists no inputs", fn.Name, fn.Kind)
 		}
 		b.Add(fn.Name, l, fn.Inputs...)
+		if b.err != nil {
+			return nil, b.err
+		}
 	}
 	g, err := b.Build()
 	if err != nil {
-		return nil, wrap(err, "nn: load")
+		return nil, err
 	}
 	for i, n := range g.nodes {
 		if want := h.Nodes[i].Shape; !slices.Equal(n.Shape, want) {
-			return nil, wrap(nodeErr(n, fmt.Errorf("header says output shape %v, the layer infers %v", want, n.Shape)), "nn: load")
+			return nil, nodeErr(n, fmt.Errorf("header says output shape %v, the layer infers %v", want, n.Shape))
 		}
 	}
 	k := 0
 	for _, n := range g.nodes {
 		for _, p := range nodeTensors(n) {
 			name := n.Name + "." + p.Name
-			if k == len(ts) {
-				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q is missing from the file", ErrParamShape, name)), "nn: load")
+			if k == len(recs) {
+				return nil, nodeErr(n, fmt.Errorf("%w: %q is missing from the file", ErrParamShape, name))
 			}
-			t := ts[k]
+			r := recs[k]
 			k++
 			switch {
-			case t.name != name:
-				return nil, wrap(nodeErr(n, fmt.Errorf("%w: file holds %q where %q belongs", ErrParamShape, t.name, name)), "nn: load")
-			case t.buffer != p.buffer:
-				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q stored as %s, the layer has a %s", ErrParamShape, name, role(t.buffer), role(p.buffer))), "nn: load")
-			case !slices.Equal(t.shape, p.Value.Shape()):
-				return nil, wrap(nodeErr(n, fmt.Errorf("%w: %q has shape %v in the file, the architecture wants %v", ErrParamShape, name, t.shape, p.Value.Shape())), "nn: load")
+			case r.Name != name:
+				return nil, nodeErr(n, fmt.Errorf("%w: file holds %q where %q belongs", ErrParamShape, r.Name, name))
+			case (r.Tag == tagBuffer) != p.buffer:
+				return nil, nodeErr(n, fmt.Errorf("%w: %q stored as %s, the layer has a %s", ErrParamShape, name, role(r.Tag == tagBuffer), role(p.buffer)))
+			case !slices.Equal(r.Shape, p.Value.Shape()):
+				return nil, nodeErr(n, fmt.Errorf("%w: %q has shape %v in the file, the architecture wants %v", ErrParamShape, name, r.Shape, p.Value.Shape()))
 			}
-			v, err := tensor.FromData(t.data, t.shape...)
-			if err != nil {
-				return nil, wrap(nodeErr(n, err), "nn: load")
-			}
-			if err := p.Value.CopyFrom(v); err != nil {
-				return nil, wrap(nodeErr(n, err), "nn: load")
-			}
+			modelfile.DecodeFloat32s(p.Value.Data(), r.Raw)
 		}
 	}
-	if k != len(ts) {
-		return nil, fmt.Errorf("nn: load: %w: file holds %d tensors, the architecture %d (first extra: %q)", ErrParamShape, len(ts), k, ts[k].name)
+	if k != len(recs) {
+		return nil, fmt.Errorf("%w: file holds %d tensors, the architecture %d (first extra: %q)", ErrParamShape, len(recs), k, recs[k].Name)
 	}
 	return g, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/internal/modelfile"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -173,14 +174,14 @@ func TestLoadCorruptFiles(t *testing.T) {
 // checksum) whose contents disagree with the architecture.
 func TestLoadArchitectureMismatch(t *testing.T) {
 	g := trainedDiamond(t)
-	craft := func(f func(h *fileHeader, ts []fileTensor) []fileTensor) []byte {
+	craft := func(f func(h *fileHeader, ts []modelfile.Record) []modelfile.Record) []byte {
 		h, ts, err := contents(g.Clone())
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts = f(&h, ts)
 		var b bytes.Buffer
-		if err := encode(&b, h, ts); err != nil {
+		if err := format.Write(&b, h, ts); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
@@ -188,36 +189,36 @@ func TestLoadArchitectureMismatch(t *testing.T) {
 	cases := []loadErrCase{
 		{"unknown kind", saved(t, mustBuild(t, NewBuilder("x", 3).Add("mystery", &tUnregistered{}))), ErrUnknownKind,
 			`node "mystery": unknown layer kind "TUnregistered" (registered: [`},
-		{"param shape", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor {
-			ts[0].shape = []int{4, 6}
+		{"param shape", craft(func(_ *fileHeader, ts []modelfile.Record) []modelfile.Record {
+			ts[0].Shape = []int{4, 6}
 			return ts
 		}), ErrParamShape, `node "fc1" (TDense): parameter does not match the architecture: "fc1.weight" has shape [4 6] in the file, the architecture wants [6 4]`},
-		{"attrs break the next node", craft(func(h *fileHeader, ts []fileTensor) []fileTensor {
+		{"attrs break the next node", craft(func(h *fileHeader, ts []modelfile.Record) []modelfile.Record {
 			h.Nodes[0].Attrs = []byte(`{"In":4,"Out":7}`)
 			return ts
 		}), nil, `node "fc2a" (TDense): input shapes [[7]]: TDense: want one input of shape [6]`},
-		{"renamed tensor", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor {
-			ts[1].name = "fc1.offset"
+		{"renamed tensor", craft(func(_ *fileHeader, ts []modelfile.Record) []modelfile.Record {
+			ts[1].Name = "fc1.offset"
 			return ts
 		}), ErrParamShape, `file holds "fc1.offset" where "fc1.bias" belongs`},
-		{"buffer stored as parameter", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor {
-			ts[6].buffer = false
+		{"buffer stored as parameter", craft(func(_ *fileHeader, ts []modelfile.Record) []modelfile.Record {
+			ts[6].Tag = tagParam
 			return ts
 		}), ErrParamShape, `"counter.seen" stored as parameter, the layer has a buffer`},
-		{"missing tensor", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor { return ts[:len(ts)-1] }), ErrParamShape,
+		{"missing tensor", craft(func(_ *fileHeader, ts []modelfile.Record) []modelfile.Record { return ts[:len(ts)-1] }), ErrParamShape,
 			`node "fc3" (TDense): parameter does not match the architecture: "fc3.bias" is missing from the file`},
-		{"extra tensor", craft(func(_ *fileHeader, ts []fileTensor) []fileTensor {
-			return append(ts, fileTensor{name: "fc3.extra", shape: []int{1}, data: []float32{0}})
+		{"extra tensor", craft(func(_ *fileHeader, ts []modelfile.Record) []modelfile.Record {
+			return append(ts, modelfile.Record{Name: "fc3.extra", Tag: tagParam, Shape: []int{1}, Values: []float32{0}})
 		}), ErrParamShape, `file holds 10 tensors, the architecture 9 (first extra: "fc3.extra")`},
-		{"header shape disagrees", craft(func(h *fileHeader, ts []fileTensor) []fileTensor {
+		{"header shape disagrees", craft(func(h *fileHeader, ts []modelfile.Record) []modelfile.Record {
 			h.Nodes[2].Shape = []int{7}
 			return ts
 		}), nil, `node "fc2a" (TDense): header says output shape [7], the layer infers [5]`},
-		{"bad attrs", craft(func(h *fileHeader, ts []fileTensor) []fileTensor {
+		{"bad attrs", craft(func(h *fileHeader, ts []modelfile.Record) []modelfile.Record {
 			h.Nodes[0].Attrs = []byte(`{"In":0,"Out":6}`)
 			return ts
 		}), nil, `node "fc1" (TDense): attributes {"In":0,"Out":6}: TDense: sizes 0, 6 must be positive`},
-		{"unknown input", craft(func(h *fileHeader, ts []fileTensor) []fileTensor {
+		{"unknown input", craft(func(h *fileHeader, ts []modelfile.Record) []modelfile.Record {
 			h.Nodes[1].Inputs = []string{"ghost"}
 			return ts
 		}), ErrUnknownInput, `node "tanh1" (TTanh): unknown input "ghost"`},

@@ -8,13 +8,13 @@ import (
 )
 
 func init() {
-	Register("Softmax", func(raw json.RawMessage) (Layer, error) {
+	Register("Softmax", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("Softmax", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}
 		return NewSoftmax(), nil
 	})
-	Register("LogSoftmax", func(raw json.RawMessage) (Layer, error) {
+	Register("LogSoftmax", func(raw json.RawMessage, _ int) (Layer, error) {
 		if err := decodeAttrs("LogSoftmax", raw, &noAttrs{}); err != nil {
 			return nil, err
 		}

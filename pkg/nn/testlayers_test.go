@@ -16,7 +16,7 @@ import (
 // start with "T" to stay clear of real kinds in the shared registry.
 
 func init() {
-	Register("TDense", func(raw json.RawMessage) (Layer, error) {
+	Register("TDense", func(raw json.RawMessage, _ int) (Layer, error) {
 		var a tDenseAttrs
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, err
@@ -26,9 +26,9 @@ func init() {
 		}
 		return newTDense(a.In, a.Out, nil), nil
 	})
-	Register("TTanh", func(json.RawMessage) (Layer, error) { return &tTanh{}, nil })
-	Register("TAdd", func(json.RawMessage) (Layer, error) { return &tAdd{}, nil })
-	Register("TCounter", func(json.RawMessage) (Layer, error) { return newTCounter(), nil })
+	Register("TTanh", func(json.RawMessage, int) (Layer, error) { return &tTanh{}, nil })
+	Register("TAdd", func(json.RawMessage, int) (Layer, error) { return &tAdd{}, nil })
+	Register("TCounter", func(json.RawMessage, int) (Layer, error) { return newTCounter(), nil })
 }
 
 // tDense is y = x W^T + b on [N, In] inputs.

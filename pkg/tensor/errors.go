@@ -1,13 +1,32 @@
 package tensor
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
-// ShapeError reports an operation applied to tensors of incompatible shapes.
+// Sentinel errors matched with errors.Is.
+var (
+	// ErrShape is the one shape-mismatch error of the project: every
+	// *ShapeError matches it, and the shape sentinels of other packages
+	// (nn.ErrLayerShape, nn.ErrInputShape, quant.ErrShape, ptq.ErrShape,
+	// ...) wrap it, so errors.Is(err, tensor.ErrShape) finds any of them.
+	ErrShape = errors.New("shape mismatch")
+	// ErrTooLarge reports a shape whose element count overflows int or
+	// exceeds MaxElements. It comes as a *ShapeError, which matches
+	// ErrShape as well.
+	ErrTooLarge = errors.New("too many elements")
+)
+
+// ShapeError reports an operation applied to tensors of incompatible shapes,
+// or a shape that is not valid (a negative dimension, too many elements).
+// It matches ErrShape, and Err when set, with errors.Is.
 type ShapeError struct {
 	Op   string // the operation, for example "reshape"
 	Got  []int  // the shape that was supplied
 	Want []int  // the shape that was expected, if any
 	Msg  string // extra detail, if any
+	Err  error  // a more specific cause, such as ErrTooLarge, or nil
 }
 
 // Error implements the error interface.
@@ -20,4 +39,12 @@ func (e *ShapeError) Error() string {
 		s += ": " + e.Msg
 	}
 	return s
+}
+
+// Unwrap returns ErrShape and Err, if any.
+func (e *ShapeError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrShape}
+	}
+	return []error{ErrShape, e.Err}
 }

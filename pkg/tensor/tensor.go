@@ -15,7 +15,8 @@ type Tensor struct {
 }
 
 // New returns a zero-filled tensor of the given shape. It panics with a
-// *ShapeError if a dimension is negative.
+// *ShapeError if a dimension is negative or the element count overflows
+// int (programming errors: shapes from data go through Numel first).
 func New(shape ...int) *Tensor {
 	n, err := numel("new", shape)
 	if err != nil {
@@ -48,17 +49,6 @@ func MustFromData(data []float32, shape ...int) *Tensor {
 	return t
 }
 
-func numel(op string, shape []int) (int, error) {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0, &ShapeError{Op: op, Got: slices.Clone(shape), Msg: "negative dimension"}
-		}
-		n *= d
-	}
-	return n, nil
-}
-
 // Shape returns a copy of the tensor's shape.
 func (t *Tensor) Shape() []int { return slices.Clone(t.shape) }
 
@@ -87,16 +77,18 @@ func (t *Tensor) Clone() *Tensor {
 // dimension may be -1, inferred from the others.
 func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 	shape = slices.Clone(shape)
-	infer, known := -1, 1
+	infer := -1
 	for i, d := range shape {
 		switch {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
 			return nil, &ShapeError{Op: "reshape", Got: t.Shape(), Want: shape, Msg: "bad target dimension"}
-		default:
-			known *= d
 		}
+	}
+	known, err := numel("reshape", slices.DeleteFunc(slices.Clone(shape), func(d int) bool { return d == -1 }))
+	if err != nil {
+		return nil, &ShapeError{Op: "reshape", Got: t.Shape(), Want: shape, Msg: "element count overflows int", Err: ErrTooLarge}
 	}
 	if infer >= 0 {
 		if known == 0 || len(t.data)%known != 0 {

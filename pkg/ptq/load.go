@@ -1,362 +1,20 @@
 package ptq
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"math"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/ptqspec/ptqspec/internal/modelfile"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
-
-// The model file format is documented byte by byte in doc.go (# Model
-// file format). Its container mirrors package nn's FP32 format: magic,
-// version, JSON header, tensor records, CRC-32.
-const (
-	modelMagic   = "PTQSPECQ"
-	modelVersion = 1
-	maxRank      = 8
-)
-
-// Element types of tensor records.
-const (
-	elemFloat32 = 'f'
-	elemInt8    = 'i'
-	elemUint8   = 'u'
-	elemInt32   = 'I'
-)
-
-// elemSize returns the bytes per value of an element type, 0 for an
-// unknown type.
-func elemSize(t byte) int {
-	switch t {
-	case elemFloat32, elemInt32:
-		return 4
-	case elemInt8, elemUint8:
-		return 1
-	}
-	return 0
-}
-
-// modelHeader is the JSON header of a model file.
-type modelHeader struct {
-	Mode   string       `json:"mode"`
-	Input  inputHeader  `json:"input"`
-	Output string       `json:"output"`
-	Nodes  []nodeHeader `json:"nodes"`
-}
-
-type inputHeader struct {
-	Name  string `json:"name"`
-	Shape []int  `json:"shape"`
-}
-
-// nodeHeader describes one node: its place in the graph, its plan and
-// report, and what it runs.
-type nodeHeader struct {
-	Name   string      `json:"name"`
-	Kind   string      `json:"kind"`
-	Inputs []string    `json:"inputs"`
-	Shape  []int       `json:"shape"`
-	Op     stepOp      `json:"op"`
-	Plan   planHeader  `json:"plan"`
-	Report LayerReport `json:"report"`
-	// Attrs are the nn attributes of an fp32 or int8_passthrough layer.
-	Attrs json.RawMessage `json:"attrs,omitempty"`
-	// Kernel describes an int8_linear, int8_conv2d, dynamic_linear or
-	// dynamic_conv2d node.
-	Kernel *kernelHeader `json:"kernel,omitempty"`
-	// Add holds the qparams of an int8_add node.
-	Add *addHeader `json:"add,omitempty"`
-}
-
-// planHeader is a NodePlan without the fields the node already gives.
-type planHeader struct {
-	Role             string       `json:"role"`
-	Reason           string       `json:"reason"`
-	Consumers        []string     `json:"consumers"`
-	FusedInto        string       `json:"fused_into"`
-	Fused            []string     `json:"fused"`
-	Int8Out          bool         `json:"int8_out"`
-	QuantizeInputs   []string     `json:"quantize_inputs"`
-	DequantizeInputs []string     `json:"dequantize_inputs"`
-	Config           configHeader `json:"config"`
-}
-
-type configHeader struct {
-	KeepFP32    bool       `json:"keep_fp32"`
-	Weights     specHeader `json:"weights"`
-	Activations specHeader `json:"activations"`
-	Method      string     `json:"method"`
-	Overrides   []string   `json:"overrides"`
-}
-
-type specHeader struct {
-	DType       string `json:"dtype"`
-	Scheme      string `json:"scheme"`
-	Granularity string `json:"granularity"`
-	Axis        int    `json:"axis"`
-	Restricted  bool   `json:"restricted"`
-	ReduceRange bool   `json:"reduce_range"`
-}
-
-// kernelHeader describes an int8 Linear or Conv2D kernel or a dynamic
-// Linear or Conv2D; the weight codes, scales, zero points and bias are
-// records.
-type kernelHeader struct {
-	// In and Out are features (Linear) or channels (Conv2D).
-	In      int           `json:"in"`
-	Out     int           `json:"out"`
-	Conv    *convHeader   `json:"conv,omitempty"`
-	Weights weightsHeader `json:"weights"`
-	Bias    bool          `json:"bias"`
-	ReLU    bool          `json:"relu"`
-	// Input and Output are the activation qparams of static kernels.
-	Input  *actHeader `json:"input,omitempty"`
-	Output *actHeader `json:"output,omitempty"`
-}
-
-type convHeader struct {
-	KH     int `json:"kh"`
-	KW     int `json:"kw"`
-	Stride int `json:"stride"`
-	Pad    int `json:"pad"`
-}
-
-// weightsHeader holds the weight qparams the records do not: the
-// declared dtype, the channel axis (-1 per tensor, 0 per output channel)
-// and the saturation bounds.
-type weightsHeader struct {
-	DType string `json:"dtype"`
-	Axis  int    `json:"axis"`
-	QMin  int32  `json:"qmin"`
-	QMax  int32  `json:"qmax"`
-}
-
-// actHeader holds per-tensor activation qparams as declared (int8 or
-// uint8).
-type actHeader struct {
-	DType     string  `json:"dtype"`
-	Scale     float32 `json:"scale"`
-	ZeroPoint int32   `json:"zero_point"`
-	QMin      int32   `json:"qmin"`
-	QMax      int32   `json:"qmax"`
-}
-
-type addHeader struct {
-	Inputs []actHeader `json:"inputs"`
-	Output actHeader   `json:"output"`
-}
-
-// record is one tensor record: values in data when saving ([]float32,
-// []int8, []uint8 or []int32), as little-endian bytes in raw when loading.
-type record struct {
-	name  string
-	elem  byte
-	shape []int
-	data  any
-	raw   []byte
-	off   int // byte offset of the record in the file
-}
-
-// Save writes the model in the format documented in the package
-// documentation (# Model file format): the mode, the graph, every node's
-// plan and report, FP32 layers with their parameters and buffers, and the
-// int8 kernels with their codes, qparams and int32 biases. LoadModel reads
-// it back into a model with bit-identical outputs. Nothing is written when
-// a layer cannot be saved: an FP32 layer that is not nn.Serializable is an
-// error wrapping nn.ErrNotSerializable naming its node.
-func (m *Model) Save(w io.Writer) error { return m.save(w, "ptq: save") }
-
-// SaveFile saves the model to path, atomically (nn.WriteFileAtomic):
-// path holds the old file or the whole new one, never a part.
-func (m *Model) SaveFile(path string) error {
-	prefix := "ptq: save " + path
-	var saveErr error
-	err := nn.WriteFileAtomic(path, func(w io.Writer) error {
-		saveErr = m.save(w, prefix)
-		return saveErr
-	})
-	if err != nil && err != saveErr {
-		err = fmt.Errorf("%s: %w", prefix, err)
-	}
-	return err
-}
-
-// save writes the model, its errors starting with prefix.
-func (m *Model) save(w io.Writer, prefix string) error {
-	h, recs, err := m.contents()
-	if err != nil {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	return encodeModel(w, h, recs, prefix)
-}
-
-// contents returns the header and the records describing m.
-func (m *Model) contents() (modelHeader, []record, error) {
-	h := modelHeader{Mode: m.mode, Input: inputHeader{Name: m.input, Shape: m.inputShape}, Output: m.output}
-	var recs []record
-	for _, s := range m.steps {
-		np, ok := m.plan.Node(s.name)
-		if !ok {
-			return h, nil, fmt.Errorf("node %q (%s) is missing from the plan", s.name, s.kind)
-		}
-		nh := nodeHeader{Name: s.name, Kind: s.kind, Inputs: s.inputs, Shape: s.shape, Op: s.op, Plan: planHeaderOf(np), Report: *s.layer}
-		switch s.op {
-		case opFP32, opInt8:
-			attrs, err := nn.LayerAttrs(s.fp32)
-			if err != nil {
-				return h, nil, fmt.Errorf("node %q (%s): %w", s.name, s.kind, err)
-			}
-			nh.Attrs = attrs
-			for _, p := range layerTensors(s.fp32) {
-				recs = append(recs, record{name: s.name + "." + p.Name, elem: elemFloat32, shape: p.Value.Shape(), data: p.Value.Data()})
-			}
-		case opLinear, opConv2D, opDynamic, opDynamicConv2D:
-			var rs []record
-			nh.Kernel, rs = kernelContents(s)
-			recs = append(recs, rs...)
-		case opAdd:
-			nh.Add = &addHeader{Output: actHeaderOf(s.addOut)}
-			for _, a := range s.addIn {
-				nh.Add.Inputs = append(nh.Add.Inputs, actHeaderOf(a))
-			}
-		}
-		h.Nodes = append(h.Nodes, nh)
-	}
-	return h, recs, nil
-}
-
-// kernelContents describes the kernel of an opLinear, opConv2D, opDynamic
-// or opDynamicConv2D step: weight codes as declared (int8 or uint8), one
-// scale and zero point per channel, and the bias (int32 for static
-// kernels, float32 for dynamic ones).
-func kernelContents(s *step) (*kernelHeader, []record) {
-	qw := s.qweights
-	p := qw.Params()
-	kh := &kernelHeader{Weights: weightsHeader{DType: p.DType.String(), Axis: p.Axis, QMin: p.QMin, QMax: p.QMax}}
-	bias := record{name: s.name + ".bias", elem: elemInt32}
-	switch k := s.kernel.(type) {
-	case *qnn.Linear:
-		kh.In, kh.Out, kh.ReLU = k.In, k.Out, k.ReLU
-		kh.Input, kh.Output = ptr(actHeaderOf(k.InAct)), ptr(actHeaderOf(k.OutAct))
-		b := k.Int32Bias()
-		bias.data, kh.Bias = b, b != nil
-	case *qnn.Conv2D:
-		kh.In, kh.Out, kh.ReLU = k.InC, k.OutC, k.ReLU
-		kh.Conv = &convHeader{KH: k.KH, KW: k.KW, Stride: k.Stride, Pad: k.Pad}
-		kh.Input, kh.Output = ptr(actHeaderOf(k.InAct)), ptr(actHeaderOf(k.OutAct))
-		b := k.Int32Bias()
-		bias.data, kh.Bias = b, b != nil
-	case *qnn.DynamicLinear:
-		kh.In, kh.Out = k.In, k.Out
-		bias.elem, bias.data, kh.Bias = elemFloat32, k.Bias, k.Bias != nil
-	case *qnn.DynamicConv2D:
-		kh.In, kh.Out = k.InC, k.OutC
-		kh.Conv = &convHeader{KH: k.KH, KW: k.KW, Stride: k.Stride, Pad: k.Pad}
-		bias.elem, bias.data, kh.Bias = elemFloat32, k.Bias, k.Bias != nil
-	}
-	bias.shape = []int{kh.Out}
-	codes := record{name: s.name + ".weight", elem: elemInt8, shape: qw.Shape(), data: qw.Int8s()}
-	if p.DType == quant.UInt8 {
-		codes.elem, codes.data = elemUint8, qw.Uint8s()
-	}
-	recs := []record{codes,
-		{name: s.name + ".weight_scale", elem: elemFloat32, shape: []int{len(p.Scale)}, data: p.Scale},
-		{name: s.name + ".weight_zero_point", elem: elemInt32, shape: []int{len(p.ZeroPoint)}, data: p.ZeroPoint},
-	}
-	if kh.Bias {
-		recs = append(recs, bias)
-	}
-	return kh, recs
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func planHeaderOf(np *NodePlan) planHeader {
-	return planHeader{Role: np.Role.String(), Reason: np.Reason, Consumers: np.Consumers, FusedInto: np.FusedInto,
-		Fused: np.Fused, Int8Out: np.Int8Out, QuantizeInputs: np.QuantizeInputs, DequantizeInputs: np.DequantizeInputs,
-		Config: configHeader{KeepFP32: np.Config.KeepFP32, Weights: specHeaderOf(np.Config.Weights),
-			Activations: specHeaderOf(np.Config.Activations), Method: np.Config.Method, Overrides: np.Config.Overrides}}
-}
-
-func specHeaderOf(s quant.Spec) specHeader {
-	return specHeader{DType: s.DType.String(), Scheme: s.Scheme.String(), Granularity: s.Granularity.String(),
-		Axis: s.Axis, Restricted: s.Restricted, ReduceRange: s.ReduceRange}
-}
-
-func actHeaderOf(a qnn.Act) actHeader {
-	d := a.Declared
-	return actHeader{DType: d.DType.String(), Scale: d.Scale[0], ZeroPoint: d.ZeroPoint[0], QMin: d.QMin, QMax: d.QMax}
-}
-
-// encodeModel writes a header and records, with the checksum.
-func encodeModel(w io.Writer, h modelHeader, recs []record, prefix string) error {
-	js, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("%s: header: %w", prefix, err)
-	}
-	for _, r := range recs {
-		if len(r.name) > math.MaxUint16 || len(r.shape) > maxRank {
-			return fmt.Errorf("%s: tensor record %q: name or rank %d too long", prefix, r.name, len(r.shape))
-		}
-	}
-	crc := crc32.NewIEEE()
-	bw := bufio.NewWriter(io.MultiWriter(w, crc))
-	le := binary.LittleEndian
-	buf := append([]byte(modelMagic), 0, 0, 0, 0, 0, 0, 0, 0)
-	le.PutUint32(buf[8:], modelVersion)
-	le.PutUint32(buf[12:], uint32(len(js)))
-	buf = append(buf, js...)
-	buf = le.AppendUint32(buf, uint32(len(recs)))
-	if _, err := bw.Write(buf); err != nil {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	for _, r := range recs {
-		buf = le.AppendUint16(buf[:0], uint16(len(r.name)))
-		buf = append(buf, r.name...)
-		buf = append(buf, r.elem, byte(len(r.shape)))
-		for _, d := range r.shape {
-			buf = le.AppendUint32(buf, uint32(d))
-		}
-		switch d := r.data.(type) {
-		case []float32:
-			for _, v := range d {
-				buf = le.AppendUint32(buf, math.Float32bits(v))
-			}
-		case []int32:
-			for _, v := range d {
-				buf = le.AppendUint32(buf, uint32(v))
-			}
-		case []int8:
-			for _, v := range d {
-				buf = append(buf, byte(v))
-			}
-		case []uint8:
-			buf = append(buf, d...)
-		}
-		if _, err := bw.Write(buf); err != nil {
-			return fmt.Errorf("%s: tensor record %q: %w", prefix, r.name, err)
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	if _, err := w.Write(le.AppendUint32(nil, crc.Sum32())); err != nil {
-		return fmt.Errorf("%s: checksum: %w", prefix, err)
-	}
-	return nil
-}
 
 // LoadModel reads a model written by Model.Save. It reads r to its end and
 // checks the magic (an error wrapping nn.ErrBadMagic; an FP32 model file
@@ -370,6 +28,9 @@ func encodeModel(w io.Writer, h modelHeader, recs []record, prefix string) error
 // tensor record. The model it returns computes exactly what the saved one
 // did and reports the same plan, layers, trace and bytes.
 func LoadModel(r io.Reader) (*Model, error) {
+	if r == nil {
+		return nil, errors.New("ptq: load: nil reader")
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("ptq: load: %w", err)
@@ -405,79 +66,8 @@ func load(data []byte, prefix string) (*Model, error) {
 // header.
 func decodeModel(data []byte, prefix string) (modelHeader, []record, error) {
 	var h modelHeader
-	c := nn.NewCursor(data, prefix)
-	magic, err := c.Next(len(modelMagic), "the magic number")
-	if err != nil {
-		return h, nil, err
-	}
-	if string(magic) != modelMagic {
-		hint := ""
-		if bytes.HasPrefix(data, []byte("PTQSPEC\x00")) {
-			hint = ": this is an FP32 model file of package nn (nn.Load reads it)"
-		}
-		return h, nil, fmt.Errorf("%s: %w: file starts with %q, want %q%s", prefix, nn.ErrBadMagic, magic, modelMagic, hint)
-	}
-	version, err := c.Uint32("the format version")
-	if err != nil {
-		return h, nil, err
-	}
-	if version != modelVersion {
-		return h, nil, fmt.Errorf("%s: %w %d (this code reads version %d)", prefix, nn.ErrVersion, version, modelVersion)
-	}
-	hlen, err := c.Uint32("the header length")
-	if err != nil {
-		return h, nil, err
-	}
-	hdrOff := c.Offset()
-	js, err := c.Next(int(hlen), "the model header")
-	if err != nil {
-		return h, nil, err
-	}
-	count, err := c.Uint32("the tensor record count")
-	if err != nil {
-		return h, nil, err
-	}
-	var recs []record
-	for i := range int(count) {
-		off := c.Offset()
-		what := fmt.Sprintf("tensor record %d", i)
-		nl, err := c.Next(2, what+" name length")
-		if err != nil {
-			return h, nil, err
-		}
-		name, err := c.Next(int(binary.LittleEndian.Uint16(nl)), what+" name")
-		if err != nil {
-			return h, nil, err
-		}
-		what = fmt.Sprintf("tensor record %q", name)
-		er, err := c.Next(2, what+" element type and rank")
-		if err != nil {
-			return h, nil, err
-		}
-		size := elemSize(er[0])
-		if size == 0 {
-			return h, nil, fmt.Errorf("%s: %s at byte offset %d: element type %q, want 'f', 'i', 'u' or 'I'", prefix, what, c.Offset()-2, er[0])
-		}
-		if er[1] > maxRank {
-			return h, nil, fmt.Errorf("%s: %s at byte offset %d: rank %d exceeds %d", prefix, what, c.Offset()-1, er[1], maxRank)
-		}
-		shape, elems, err := c.Shape(int(er[1]), what+" dimensions")
-		if err != nil {
-			return h, nil, err
-		}
-		raw, err := c.Next(size*elems, what+" values")
-		if err != nil {
-			return h, nil, err
-		}
-		recs = append(recs, record{name: string(name), elem: er[0], shape: shape, raw: raw, off: off})
-	}
-	if err := c.Finish(); err != nil {
-		return h, nil, err
-	}
-	if err := c.DecodeHeader(js, &h, "model header", hdrOff); err != nil {
-		return h, nil, err
-	}
-	return h, recs, nil
+	recs, err := modelFormat.Read(data, prefix, &h)
+	return h, recs, err
 }
 
 // loader rebuilds a model from a decoded file, handing out its records in
@@ -523,7 +113,7 @@ func (ld *loader) build(h modelHeader) (*Model, error) {
 	if ld.next != len(ld.recs) {
 		r := ld.recs[ld.next]
 		return nil, fmt.Errorf("%w: the file holds %d tensor records, the model %d (first extra: %q at byte offset %d)",
-			nn.ErrParamShape, len(ld.recs), ld.next, r.name, r.off)
+			nn.ErrParamShape, len(ld.recs), ld.next, r.Name, r.Offset)
 	}
 	return m, nil
 }
@@ -564,7 +154,7 @@ func (ld *loader) node(nh nodeHeader, ops map[Role][]stepOp, shapes map[string][
 	want := slices.Clone(nh.Shape) // what the op computes from its inputs
 	switch nh.Op {
 	case opFP32, opInt8:
-		l, err := nn.NewLayer(nh.Kind, nh.Attrs)
+		l, err := ld.layer(nh)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -677,10 +267,19 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	}
 	wshape := []int{k.Out, k.In}
 	if k.Conv != nil {
-		if k.Conv.KH <= 0 || k.Conv.KW <= 0 {
-			return nil, fmt.Errorf("kernel %dx%d", k.Conv.KH, k.Conv.KW)
+		c := k.Conv
+		if c.KH <= 0 || c.KW <= 0 || c.Stride <= 0 || c.Pad < 0 {
+			return nil, fmt.Errorf("kernel %dx%d, stride %d, pad %d: sizes and stride must be positive, pad non-negative", c.KH, c.KW, c.Stride, c.Pad)
 		}
-		wshape = append(wshape, k.Conv.KH, k.Conv.KW)
+		if c.Pad >= c.KH || c.Pad >= c.KW {
+			return nil, fmt.Errorf("pad %d with a %dx%d kernel: padding must be smaller than the kernel", c.Pad, c.KH, c.KW)
+		}
+		wshape = append(wshape, c.KH, c.KW)
+	}
+	// The weight codes must be a record of the file: no more than it
+	// holds, checked before the kernel is built.
+	if _, err := tensor.Numel(wshape); err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
 	}
 	qw, w, err := ld.weights(nh.Name, k.Weights, wshape)
 	if err != nil {
@@ -700,7 +299,7 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	if nh.Op == opDynamic {
 		var b []float32
 		if k.Bias {
-			b = float32s(bias.raw)
+			b = modelfile.Float32s(bias.Raw)
 		}
 		dl, err := qnn.NewDynamicLinear(w, k.In, k.Out, b)
 		if err != nil {
@@ -712,7 +311,7 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	if nh.Op == opDynamicConv2D {
 		var b []float32
 		if k.Bias {
-			b = float32s(bias.raw)
+			b = modelfile.Float32s(bias.Raw)
 		}
 		c := k.Conv
 		dc, err := qnn.NewDynamicConv2D(w, k.In, k.Out, c.KH, c.KW, c.Stride, c.Pad, b)
@@ -732,7 +331,7 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	}
 	var b []int32
 	if k.Bias {
-		b = int32s(bias.raw)
+		b = modelfile.Int32s(bias.Raw)
 	}
 	if k.Conv == nil {
 		l, err := qnn.NewLinearInt32Bias(w, k.In, k.Out, b, in, out, k.ReLU)
@@ -751,6 +350,35 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 	return convOutShape(inShapes[0], k.In, k.Out, c)
 }
 
+// layer builds the FP32 layer of an fp32 or int8_passthrough node with
+// the constructor registered for its kind, allowing it no more values than
+// the file's records for the node hold, so that attributes declaring a
+// huge layer are refused (an error wrapping tensor.ErrTooLarge) before
+// anything is allocated for them.
+func (ld *loader) layer(nh nodeHeader) (nn.Layer, error) {
+	ctor, ok := nn.Lookup(nh.Kind)
+	if !ok {
+		return nil, fmt.Errorf("%w %q (registered: %v)", nn.ErrUnknownKind, nh.Kind, nn.Kinds())
+	}
+	held := 0
+	for _, r := range ld.recs[ld.next:] {
+		if strings.HasPrefix(r.Name, nh.Name+".") {
+			held += r.Elements()
+		}
+	}
+	l, err := ctor(nh.Attrs, held)
+	if errors.Is(err, tensor.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: attributes %s: %w", nn.ErrParamShape, nh.Attrs, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attributes %s: %w", nh.Attrs, err)
+	}
+	if l == nil || l.Kind() != nh.Kind {
+		return nil, fmt.Errorf("the constructor of kind %q returned another layer", nh.Kind)
+	}
+	return l, nil
+}
+
 // convOutShape returns the per-sample output shape [out, OH, OW] of a
 // convolution of in channels reading per-sample inputs of shape x, or
 // an error when x is not [in H W] or is smaller than the padded kernel.
@@ -761,7 +389,15 @@ func convOutShape(x []int, in, out int, c *convHeader) ([]int, error) {
 	if x[1]+2*c.Pad < c.KH || x[2]+2*c.Pad < c.KW {
 		return nil, fmt.Errorf("input %dx%d is smaller than kernel %dx%d with padding %d", x[1], x[2], c.KH, c.KW, c.Pad)
 	}
-	return []int{out, (x[1]+2*c.Pad-c.KH)/c.Stride + 1, (x[2]+2*c.Pad-c.KW)/c.Stride + 1}, nil
+	shape := []int{out, (x[1]+2*c.Pad-c.KH)/c.Stride + 1, (x[2]+2*c.Pad-c.KW)/c.Stride + 1}
+	// Forward holds, per sample, the output and the im2row matrix.
+	if _, err := tensor.Numel(shape); err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	if _, err := tensor.Numel([]int{in, c.KH, c.KW, shape[1], shape[2]}); err != nil {
+		return nil, fmt.Errorf("im2row buffer: %w", err)
+	}
+	return shape, nil
 }
 
 // checkInputShape refuses a Linear input other than [in].
@@ -801,12 +437,12 @@ func (ld *loader) weights(node string, wh weightsHeader, shape []int) (*quant.QT
 	if err != nil {
 		return nil, qnn.Weights{}, err
 	}
-	p := quant.QParams{DType: dt, Scale: float32s(scale.raw), ZeroPoint: int32s(zero.raw), Axis: wh.Axis, QMin: wh.QMin, QMax: wh.QMax}
+	p := quant.QParams{DType: dt, Scale: modelfile.Float32s(scale.Raw), ZeroPoint: modelfile.Int32s(zero.Raw), Axis: wh.Axis, QMin: wh.QMin, QMax: wh.QMax}
 	var qw *quant.QTensor
 	if dt == quant.UInt8 {
-		qw, err = quant.NewQTensor(slices.Clone(codes.raw), p, shape...)
+		qw, err = quant.NewQTensor(slices.Clone(codes.Raw), p, shape...)
 	} else {
-		qw, err = quant.NewQTensor(int8s(codes.raw), p, shape...)
+		qw, err = quant.NewQTensor(modelfile.Int8s(codes.Raw), p, shape...)
 	}
 	if err != nil {
 		return nil, qnn.Weights{}, fmt.Errorf("weights: %w", err)
@@ -822,7 +458,7 @@ func (ld *loader) fill(node string, l nn.Layer) error {
 		if err != nil {
 			return err
 		}
-		copy(p.Value.Data(), float32s(r.raw))
+		modelfile.DecodeFloat32s(p.Value.Data(), r.Raw)
 	}
 	return nil
 }
@@ -837,12 +473,12 @@ func (ld *loader) take(node, name string, elem byte, shape []int) (record, error
 	r := ld.recs[ld.next]
 	ld.next++
 	switch {
-	case r.name != full:
-		return r, fmt.Errorf("%w: the file holds %q at byte offset %d where %q belongs", nn.ErrParamShape, r.name, r.off, full)
-	case r.elem != elem:
-		return r, fmt.Errorf("%w: tensor record %q at byte offset %d holds %q values, want %q", nn.ErrParamShape, full, r.off, r.elem, elem)
-	case !slices.Equal(r.shape, shape):
-		return r, fmt.Errorf("%w: tensor record %q at byte offset %d has shape %v, the node wants %v", nn.ErrParamShape, full, r.off, r.shape, shape)
+	case r.Name != full:
+		return r, fmt.Errorf("%w: the file holds %q at byte offset %d where %q belongs", nn.ErrParamShape, r.Name, r.Offset, full)
+	case r.Tag != elem:
+		return r, fmt.Errorf("%w: tensor record %q at byte offset %d holds %q values, want %q", nn.ErrParamShape, full, r.Offset, r.Tag, elem)
+	case !slices.Equal(r.Shape, shape):
+		return r, fmt.Errorf("%w: tensor record %q at byte offset %d has shape %v, the node wants %v", nn.ErrParamShape, full, r.Offset, r.Shape, shape)
 	}
 	return r, nil
 }
@@ -904,28 +540,4 @@ func parseName[T fmt.Stringer](what, s string, vals ...T) (T, error) {
 	}
 	var zero T
 	return zero, fmt.Errorf("%s %q, want one of %s", what, s, strings.Join(names, ", "))
-}
-
-func float32s(raw []byte) []float32 {
-	v := make([]float32, len(raw)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return v
-}
-
-func int32s(raw []byte) []int32 {
-	v := make([]int32, len(raw)/4)
-	for i := range v {
-		v[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return v
-}
-
-func int8s(raw []byte) []int8 {
-	v := make([]int8, len(raw))
-	for i, b := range raw {
-		v[i] = int8(b)
-	}
-	return v
 }
