@@ -11,9 +11,9 @@ type microKernel struct {
 	mr, nr int
 	// run sets the tile c (rows ldc apart) to a·b over k steps, added to the
 	// tile's current values when load is set and to zero otherwise. a holds
-	// k groups of mr values (one column of the A strip each), b k groups of
-	// nr values (one row of the B strip each).
-	run func(k int, a, b, c []float32, ldc int, load bool)
+	// k groups of mr values (one column of the A strip each), b k rows of
+	// nr values, ldb apart (nr in a packed strip).
+	run func(k int, a, b []float32, ldb int, c []float32, ldc int, load bool)
 	// peak, where the kernel has one, runs iters times peakMACs
 	// register-only multiply-adds with the kernel's instructions.
 	peak     func(iters int)
@@ -152,27 +152,45 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 	ws.fit(kern)
 	mr, nr := kern.mr, kern.nr
 	mc, nc := mcStrips*mr, ncStrips*nr
+	// With few rows, each B strip serves only a few A strips: the kernel
+	// then reads a row-major B in place rather than after a copy. Only
+	// strips narrower than nr (the right edge) are packed.
+	direct := !transB && m <= directRows*mr
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			load := beta != 0 || pc > 0
-			packB(ws.b, transB, b, ldb, pc, kb, jc, nb, nr)
+			if !direct {
+				packB(ws.b, transB, b, ldb, pc, kb, jc, nb, nr)
+			} else if edge := nb % nr; edge != 0 {
+				packB(ws.b, false, b, ldb, pc, kb, jc+nb-edge, edge, nr)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(ws.a, transA, a, lda, ic, mb, pc, kb, mr)
 				for jr := 0; jr < nb; jr += nr {
-					bs := ws.b[jr*kb : (jr+nr)*kb]
 					nj := min(nr, nb-jr)
+					var bs []float32
+					bstride := nr
+					switch {
+					case !direct:
+						bs = ws.b[jr*kb : (jr+nr)*kb]
+					case nj < nr:
+						bs = ws.b[:nr*kb]
+					default:
+						off := pc*ldb + jc + jr
+						bs, bstride = b[off:off+(kb-1)*ldb+nr], ldb
+					}
 					for ir := 0; ir < mb; ir += mr {
 						as := ws.a[ir*kb : (ir+mr)*kb]
 						mi := min(mr, mb-ir)
 						ci := (ic+ir)*ldc + jc + jr
 						if mi == mr && nj == nr {
-							kern.run(kb, as, bs, c[ci:ci+(mr-1)*ldc+nr], ldc, load)
+							kern.run(kb, as, bs, bstride, c[ci:ci+(mr-1)*ldc+nr], ldc, load)
 							continue
 						}
-						edgeTile(kern, ws.t, kb, as, bs, c[ci:], ldc, mi, nj, load)
+						edgeTile(kern, ws.t, kb, as, bs, bstride, c[ci:], ldc, mi, nj, load)
 					}
 				}
 			}
@@ -180,17 +198,21 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 	}
 }
 
+// directRows is the most A strips (of mr rows) for which gemm reads a
+// row-major B in place instead of packing it.
+const directRows = 8
+
 // edgeTile runs the micro-kernel on an mi×nj corner of a full tile through
 // the scratch tile t: the padded rows and columns of the packed strips are
 // zero and their results are dropped.
-func edgeTile(kern *microKernel, t []float32, kb int, as, bs, c []float32, ldc, mi, nj int, load bool) {
+func edgeTile(kern *microKernel, t []float32, kb int, as, bs []float32, ldb int, c []float32, ldc, mi, nj int, load bool) {
 	nr := kern.nr
 	if load {
 		for r := range mi {
 			copy(t[r*nr:r*nr+nj], c[r*ldc:r*ldc+nj])
 		}
 	}
-	kern.run(kb, as, bs, t, nr, load)
+	kern.run(kb, as, bs, ldb, t, nr, load)
 	for r := range mi {
 		copy(c[r*ldc:r*ldc+nj], t[r*nr:r*nr+nj])
 	}

@@ -2,15 +2,17 @@
 
 #include "textflag.h"
 
-// func kernel6x16(k int, a, b, c *float32, ldc int, load bool)
-TEXT ·kernel6x16(SB), NOSPLIT, $0-41
+// func kernel6x16(k int, a, b, c *float32, ldb, ldc int, load bool)
+TEXT ·kernel6x16(SB), NOSPLIT, $0-49
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ ldb+32(FP), R12
+	SHLQ $2, R12
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
-	MOVBLZX load+40(FP), AX
+	MOVBLZX load+48(FP), AX
 	LEAQ (DX)(R8*2), R9  // row 2
 	LEAQ (R9)(R8*2), R10 // row 4
 	TESTL AX, AX
@@ -66,7 +68,7 @@ loop6:
 	VFMADD231PS Y0, Y3, Y14
 	VFMADD231PS Y1, Y3, Y15
 	ADDQ $24, SI
-	ADDQ $64, DI
+	ADDQ R12, DI
 	DECQ CX
 	JNZ  loop6
 store6:
@@ -85,15 +87,17 @@ store6:
 	VZEROUPPER
 	RET
 
-// func kernel8x32(k int, a, b, c *float32, ldc int, load bool)
-TEXT ·kernel8x32(SB), NOSPLIT, $0-41
+// func kernel8x32(k int, a, b, c *float32, ldb, ldc int, load bool)
+TEXT ·kernel8x32(SB), NOSPLIT, $0-49
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ ldb+32(FP), R12
+	SHLQ $2, R12
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
-	MOVBLZX load+40(FP), AX
+	MOVBLZX load+48(FP), AX
 	LEAQ (DX)(R8*2), R9   // row 2
 	LEAQ (R9)(R8*2), R10  // row 4
 	LEAQ (R10)(R8*2), R11 // row 6
@@ -164,7 +168,7 @@ loop8:
 	VFMADD231PS Z0, Z9, Z30
 	VFMADD231PS Z1, Z9, Z31
 	ADDQ $32, SI
-	ADDQ $128, DI
+	ADDQ R12, DI
 	DECQ CX
 	JNZ  loop8
 store8:
