@@ -2,9 +2,8 @@ package ptq
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -18,34 +17,23 @@ type Forwarder interface {
 // GOMAXPROCS workers, and returns the outputs concatenated in order.
 func outputsInBatches(f Forwarder, x *tensor.Tensor, bs int) (*tensor.Tensor, error) {
 	if bs < 1 {
-		bs = 256
+		bs = defaultEvalBatch
 	}
 	n := x.Dim(0)
 	nb := (n + bs - 1) / bs
 	outs := make([]*tensor.Tensor, nb)
-	errs := make([]error, nb)
-	workers := min(runtime.GOMAXPROCS(0), nb)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := w; b < nb; b += workers {
-				xb, err := x.Slice(b*bs, min(n, (b+1)*bs))
-				if err == nil {
-					outs[b], err = f.Forward(xb)
-				}
-				if err != nil {
-					errs[b] = fmt.Errorf("batch %d: %w", b, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	err := workpool.ForErr(nb, workpool.Workers(nb, 0), func(_, b int) error {
+		xb, err := x.Slice(b*bs, min(n, (b+1)*bs))
+		if err == nil {
+			outs[b], err = f.Forward(xb)
 		}
+		if err != nil {
+			return fmt.Errorf("batch %d: %w", b, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(outs) == 0 {
 		return nil, fmt.Errorf("ptq: no samples to evaluate: %w", ErrShape)

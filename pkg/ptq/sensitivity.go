@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -284,31 +283,14 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 		return nil, fmt.Errorf("ptq: sensitivity: FP32 model: %w", err)
 	}
 	rows := make([]LayerSensitivity, len(layers))
-	errs := make([]error, len(layers))
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for i, name := range layers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = s.analyzeLayer(name, layers, rep, x, ref, &rows[i])
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	err = workpool.ForErr(len(layers), workpool.Workers(len(layers), opts.Workers), func(_, i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		return s.analyzeLayer(layers[i], layers, rep, x, ref, &rows[i])
+	})
+	if err != nil {
+		return nil, err
 	}
 	rep.Layers = rows
 	rep.Sort()

@@ -1,0 +1,101 @@
+package workpool
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWorkers(t *testing.T) {
+	cases := []struct {
+		name         string
+		n, limit     int
+		want, atMost int // want > 0: exact; else at most atMost
+	}{
+		{"limit below n", 10, 3, 3, 0},
+		{"n below limit", 2, 8, 2, 0},
+		{"no items still one worker", 0, 4, 1, 0},
+		{"GOMAXPROCS by default", 1000, 0, 0, 1000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Workers(c.n, c.limit)
+			if c.want > 0 {
+				assert.Equal(t, c.want, got)
+				return
+			}
+			assert.GreaterOrEqual(t, got, 1)
+			assert.LessOrEqual(t, got, c.atMost)
+		})
+	}
+}
+
+// TestForEveryIndexOnce checks that every index runs exactly once and that
+// a per-index reduction gives the same bits for any worker count.
+func TestForEveryIndexOnce(t *testing.T) {
+	const n = 1000
+	var ref []float32
+	for _, w := range []int{1, 2, 3, 7, 64} {
+		t.Run(fmt.Sprintf("%d workers", w), func(t *testing.T) {
+			counts := make([]atomic.Int32, n)
+			out := make([]float32, n)
+			For(n, w, func(worker, i int) {
+				require.Less(t, worker, w)
+				counts[i].Add(1)
+				s := float32(0)
+				for k := range i + 1 {
+					s += float32(math.Sin(float64(k)))
+				}
+				out[i] = s
+			})
+			for i := range counts {
+				require.Equal(t, int32(1), counts[i].Load(), "index %d", i)
+			}
+			if ref == nil {
+				ref = out
+			}
+			assert.Equal(t, ref, out)
+		})
+	}
+}
+
+// TestForErrLowestIndex checks that the error of the lowest failing index
+// is returned, for any worker count.
+func TestForErrLowestIndex(t *testing.T) {
+	errBad := errors.New("bad")
+	cases := []struct {
+		name    string
+		failing []int
+		want    string
+	}{
+		{"none", nil, ""},
+		{"one", []int{37}, "item 37"},
+		{"several", []int{90, 12, 55}, "item 12"},
+		{"the first", []int{0, 99}, "item 0"},
+	}
+	for _, c := range cases {
+		for _, w := range []int{1, 2, 5} {
+			t.Run(fmt.Sprintf("%s, %d workers", c.name, w), func(t *testing.T) {
+				err := ForErr(100, w, func(_, i int) error {
+					for _, f := range c.failing {
+						if i == f {
+							return fmt.Errorf("item %d: %w", i, errBad)
+						}
+					}
+					return nil
+				})
+				if c.want == "" {
+					assert.NoError(t, err)
+					return
+				}
+				assert.ErrorIs(t, err, errBad)
+				assert.EqualError(t, err, c.want+": bad")
+			})
+		}
+	}
+}
