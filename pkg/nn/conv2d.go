@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -195,10 +196,10 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 		bias = l.Bias.Value.Data()
 	}
 	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
-	nw := workers(n)
+	nw := workpool.Workers(n, 0)
 	mul := samplesGemm(n)
 	cols := make([][]float32, nw)
-	parallelFor(n, nw, func(wk, i int) {
+	workpool.For(n, nw, func(wk, i int) {
 		xi := xd[i*chw : (i+1)*chw]
 		col := xi // a 1x1 kernel with stride 1 and no padding reads x as is
 		if !direct {
@@ -251,7 +252,7 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	}
 	// The weight gradient of one sample is dY[OutC,OHW]·colᵀ, col read
 	// transposed by the product's packing.
-	nw := workers(n)
+	nw := workpool.Workers(n, 0)
 	mul := samplesGemm(n)
 	type scratch struct{ dcol, col []float32 }
 	scr := make([]scratch, nw)
@@ -263,7 +264,7 @@ func (l *Conv2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error) {
 	dbPart := make([]float32, group*outC)
 	for g0 := 0; g0 < n; g0 += group {
 		gn := min(group, n-g0)
-		parallelFor(gn, nw, func(wk, j int) {
+		workpool.For(gn, nw, func(wk, j int) {
 			s := &scr[wk]
 			if s.dcol == nil {
 				s.dcol = make([]float32, k*ohw)
