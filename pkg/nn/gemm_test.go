@@ -73,3 +73,56 @@ func TestGemm(t *testing.T) {
 		})
 	}
 }
+
+// TestIm2ColMatchesDefinition compares Im2Col with the element-by-element
+// definition (x[ci, oy·stride + ky - pad, ox·stride + kx - pad], 0 in the
+// padding) for strides 1 to 3, paddings 0 to 2, kernels 1 to 5 and
+// non-square inputs and kernels; the values are copies, so the tolerance
+// is zero.
+func TestIm2ColMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cases := []struct {
+		name                     string
+		c, h, w, kh, kw, st, pad int
+	}{
+		{"1x1 kernel", 2, 5, 6, 1, 1, 1, 0},
+		{"3x3 pad 1", 3, 7, 7, 3, 3, 1, 1},
+		{"3x3 stride 2 pad 1", 2, 8, 9, 3, 3, 2, 1},
+		{"5x5 stride 3 pad 2", 1, 11, 10, 5, 5, 3, 2},
+		{"2x4 kernel stride 2", 2, 6, 9, 2, 4, 2, 1},
+		{"kernel as wide as the input", 1, 4, 3, 3, 3, 1, 0},
+		{"pad 2 with a 3x3 kernel", 1, 3, 3, 3, 3, 1, 2},
+		{"one-column input, stride 2 pad 1", 2, 5, 1, 3, 3, 2, 1},
+		{"one-row input, stride 3 pad 2", 1, 1, 4, 3, 5, 3, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			oh, ow := ConvOutputSize(c.h, c.kh, c.st, c.pad), ConvOutputSize(c.w, c.kw, c.st, c.pad)
+			x := randTensorIn(rng, -1, 1, c.c*c.h*c.w).Data()
+			col := make([]float32, c.c*c.kh*c.kw*oh*ow)
+			for i := range col {
+				col[i] = float32(math.NaN()) // every element must be written
+			}
+			Im2Col(x, c.c, c.h, c.w, c.kh, c.kw, c.st, c.pad, col)
+			for ci := range c.c {
+				for ky := range c.kh {
+					for kx := range c.kw {
+						r := (ci*c.kh+ky)*c.kw + kx
+						for oy := range oh {
+							for ox := range ow {
+								iy, ix := oy*c.st+ky-c.pad, ox*c.st+kx-c.pad
+								var want float32
+								if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
+									want = x[(ci*c.h+iy)*c.w+ix]
+								}
+								if got := col[r*oh*ow+oy*ow+ox]; got != want {
+									t.Fatalf("row %d (ci %d ky %d kx %d), output (%d, %d) = %g, want %g", r, ci, ky, kx, oy, ox, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
