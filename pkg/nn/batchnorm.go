@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -168,7 +167,7 @@ func (l *BatchNorm2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tenso
 	xhat := make([]float32, len(xd))
 	invStd := make([]float64, l.C)
 	mom := float64(l.Momentum)
-	workpool.For(l.C, workpool.Workers(l.C, 0), func(_, c int) {
+	parallelFor(l.C, workers(l.C), func(_, c int) {
 		var sum float64
 		for i := range n {
 			off := (i*l.C + c) * hw
@@ -225,7 +224,7 @@ func (l *BatchNorm2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error)
 	g, d := gradOut.Data(), dx.Data()
 	gamma := l.Gamma.Value.Data()
 	dgamma, dbeta := gradOf(l.Gamma), gradOf(l.Beta)
-	workpool.For(l.C, workpool.Workers(l.C, 0), func(_, c int) {
+	parallelFor(l.C, workers(l.C), func(_, c int) {
 		var sumDy, sumDyXhat float64
 		for i := range n {
 			off := (i*l.C + c) * hw

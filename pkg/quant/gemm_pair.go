@@ -1,6 +1,9 @@
 package quant
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // The pair path of the integer products (see gemm.go for the lane path).
 //
@@ -187,9 +190,8 @@ type pairOperands struct {
 	c   []int32
 }
 
-// gemmPairs computes c = (a - aZero)(B - zb) on the pair path, on at most
-// workers goroutines.
-func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int32, workers int) {
+// gemmPairs computes c = (a - aZero)(B - zb) on the pair path.
+func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int32) {
 	lda := 2 * b.pairs
 	tiles := (m + pairRows - 1) / pairRows
 	size := tiles * pairRows * lda
@@ -198,17 +200,17 @@ func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int
 		buf := make([]int16, size)
 		bufp = &buf
 	}
-	g := pairOperands{pairPack: b, m: m, lda: lda, a: (*bufp)[:size], c: c}
+	g := &pairOperands{pairPack: b, m: m, lda: lda, a: (*bufp)[:size], c: c}
 	widenA(g.a, lda, m, b.k, a, aZero)
-	if workers = min(workers, tiles); workers < 2 {
+	workers := runtime.GOMAXPROCS(0)
+	if m*b.n*b.k < parallelWork || workers < 2 || tiles < 2 {
 		g.rows(0, tiles)
 	} else {
-		gp := new(pairOperands)
-		*gp = g
+		workers = min(workers, tiles)
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi) })
+			wg.Go(func() { g.rows(lo, hi) })
 		}
 		wg.Wait()
 	}
