@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // IDX element type codes, the third byte of an IDX magic number.
@@ -70,11 +72,15 @@ func TypeName(t byte) string {
 	return fmt.Sprintf("unknown type 0x%02x", t)
 }
 
-// Len returns the number of elements, the product of Dims.
+// Len returns the number of elements, the product of Dims, or 0 for a
+// nil IDX or dimensions whose product is negative or overflows.
 func (x *IDX) Len() int {
-	n := 1
-	for _, d := range x.Dims {
-		n *= d
+	if x == nil {
+		return 0
+	}
+	n, err := tensor.MulDims("idx", x.Dims...)
+	if err != nil {
+		return 0
 	}
 	return n
 }
@@ -82,8 +88,14 @@ func (x *IDX) Len() int {
 // Float32s decodes the elements to float32 in row-major order. Integer
 // types convert exactly (int32 values beyond 2^24 round); float64 values
 // round to the nearest float32.
+//
+// A nil IDX, or one whose Data holds fewer bytes than its Dims and Type
+// need (an IDX built by hand, not by ReadIDX), gives nil.
 func (x *IDX) Float32s() []float32 {
 	n := x.Len()
+	if x == nil || typeSize(x.Type) == 0 || len(x.Data)/typeSize(x.Type) < n {
+		return nil
+	}
 	out := make([]float32, n)
 	d := x.Data
 	switch x.Type {
@@ -226,15 +238,17 @@ func readIDX(r io.Reader, name string, hint int) (*IDX, error) {
 		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
 		zero = zero || dims[i] == 0
 	}
+	// The product is checked before anything is sized by it; the data
+	// buffer then grows only as bytes arrive (readData).
 	want := 0
 	if !zero {
-		want = size
-		for i, d := range dims {
-			if want > MaxIDXBytes/d {
+		for i := range dims {
+			elems, err := tensor.MulDims("idx", dims[:i+1]...)
+			if err != nil || elems > MaxIDXBytes/size {
 				return nil, &FormatError{File: name, Offset: int64(4 + 4*i),
 					Msg: fmt.Sprintf("dimensions %s of %s exceed the %d-byte limit", dimsString(dims), TypeName(typ), MaxIDXBytes)}
 			}
-			want *= d
+			want = elems * size
 		}
 	}
 

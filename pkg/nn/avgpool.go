@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -65,7 +66,7 @@ func (l *AvgPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor,
 	xd, yd := x.Data(), y.Data()
 	area := float32(g.k * g.k)
 	plane, planeOut := g.h*g.w, g.oh*g.ow
-	parallelFor(g.n*g.c, workers(g.n), func(_, p int) {
+	workpool.For(g.n*g.c, workpool.Workers(g.n, 0), func(_, p int) {
 		xp := xd[p*plane : (p+1)*plane]
 		g.windows(func(o, at int) {
 			var s float32

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -167,7 +168,7 @@ func (l *BatchNorm2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tenso
 	xhat := make([]float32, len(xd))
 	invStd := make([]float64, l.C)
 	mom := float64(l.Momentum)
-	parallelFor(l.C, workers(l.C), func(_, c int) {
+	workpool.For(l.C, workpool.Workers(l.C, 0), func(_, c int) {
 		var sum float64
 		for i := range n {
 			off := (i*l.C + c) * hw
@@ -224,7 +225,7 @@ func (l *BatchNorm2D) Backward(gradOut *tensor.Tensor) ([]*tensor.Tensor, error)
 	g, d := gradOut.Data(), dx.Data()
 	gamma := l.Gamma.Value.Data()
 	dgamma, dbeta := gradOf(l.Gamma), gradOf(l.Beta)
-	parallelFor(l.C, workers(l.C), func(_, c int) {
+	workpool.For(l.C, workpool.Workers(l.C, 0), func(_, c int) {
 		var sumDy, sumDyXhat float64
 		for i := range n {
 			off := (i*l.C + c) * hw

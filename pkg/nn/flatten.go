@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -34,9 +35,9 @@ func (l *Flatten) OutputShape(inputs [][]int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := 1
-	for _, d := range s {
-		n *= d
+	n, err := tensor.Numel(s)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: input shape %s: %w", l.Kind(), batchShape(s), err)
 	}
 	return []int{n}, nil
 }

@@ -14,7 +14,7 @@ import (
 // This file holds the plumbing shared by the built-in layers: their sentinel
 // errors, shape messages, parameter allocation and attribute decoding.
 // The goroutines that spread a batch over the processors are in
-// parallel.go, the matrix products in gemm.go.
+// internal/workpool, the matrix products in gemm.go.
 
 // Sentinel errors of the built-in layers, matched with errors.Is.
 var (

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -264,37 +263,20 @@ func parallelBatches(g *Graph, op string, x *tensor.Tensor, batchSize int, fn fu
 	}
 	n := x.Dim(0)
 	nb := numBatches(n, batchSize)
-	errs := make([]error, nb)
-	next := make(chan int, nb)
-	for b := range nb {
-		next <- b
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), nb) {
-		wg.Go(func() {
-			for b := range next {
-				lo := b * batchSize
-				hi := min(lo+batchSize, n)
-				batch, err := x.Slice(lo, hi)
-				if err == nil {
-					var logits *tensor.Tensor
-					logits, err = g.Forward(batch, Eval)
-					if err == nil {
-						err = fn(b, lo, logits)
-					}
-				}
-				if err != nil {
-					errs[b] = wrap(err, "nn: %s: batch %d (samples %d to %d)", op, b, lo, hi-1)
-				}
+	return workpool.ForErr(nb, workpool.Workers(nb, 0), func(_, b int) error {
+		lo := b * batchSize
+		hi := min(lo+batchSize, n)
+		batch, err := x.Slice(lo, hi)
+		if err == nil {
+			var logits *tensor.Tensor
+			logits, err = g.Forward(batch, Eval)
+			if err == nil {
+				err = fn(b, lo, logits)
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
 		}
-	}
-	return nil
+		if err != nil {
+			return wrap(err, "nn: %s: batch %d (samples %d to %d)", op, b, lo, hi-1)
+		}
+		return nil
+	})
 }

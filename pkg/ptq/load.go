@@ -93,6 +93,9 @@ func (ld *loader) build(h modelHeader) (*Model, error) {
 	if h.Input.Name == "" || len(h.Input.Shape) == 0 || slices.ContainsFunc(h.Input.Shape, func(d int) bool { return d <= 0 }) {
 		return nil, fmt.Errorf("input %q of shape %v: want a name and positive dimensions", h.Input.Name, h.Input.Shape)
 	}
+	if _, err := tensor.Numel(h.Input.Shape); err != nil {
+		return nil, fmt.Errorf("input %q: %w", h.Input.Name, err)
+	}
 	if len(h.Nodes) == 0 || h.Nodes[len(h.Nodes)-1].Name != h.Output {
 		return nil, fmt.Errorf("output %q is not the last of the %d nodes", h.Output, len(h.Nodes))
 	}
@@ -263,16 +266,16 @@ func (ld *loader) kernel(s *step, nh nodeHeader, inShapes [][]int) ([]int, error
 		return nil, fmt.Errorf("op %s runs a %s layer", nh.Op, kind)
 	}
 	if k.In <= 0 || k.Out <= 0 {
-		return nil, fmt.Errorf("kernel of %d inputs and %d outputs", k.In, k.Out)
+		return nil, fmt.Errorf("kernel of %d inputs and %d outputs: %w", k.In, k.Out, nn.ErrLayerConfig)
 	}
 	wshape := []int{k.Out, k.In}
 	if k.Conv != nil {
 		c := k.Conv
 		if c.KH <= 0 || c.KW <= 0 || c.Stride <= 0 || c.Pad < 0 {
-			return nil, fmt.Errorf("kernel %dx%d, stride %d, pad %d: sizes and stride must be positive, pad non-negative", c.KH, c.KW, c.Stride, c.Pad)
+			return nil, fmt.Errorf("kernel %dx%d, stride %d, pad %d: sizes and stride must be positive, pad non-negative: %w", c.KH, c.KW, c.Stride, c.Pad, nn.ErrLayerConfig)
 		}
 		if c.Pad >= c.KH || c.Pad >= c.KW {
-			return nil, fmt.Errorf("pad %d with a %dx%d kernel: padding must be smaller than the kernel", c.Pad, c.KH, c.KW)
+			return nil, fmt.Errorf("pad %d with a %dx%d kernel: padding must be smaller than the kernel: %w", c.Pad, c.KH, c.KW, nn.ErrLayerConfig)
 		}
 		wshape = append(wshape, c.KH, c.KW)
 	}

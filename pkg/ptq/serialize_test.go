@@ -297,6 +297,44 @@ func damagePositions(n int) []int {
 	return ps
 }
 
+// craftModel encodes m's file after f has edited a deep-enough copy of its
+// header and records: a file with a valid checksum whose contents are
+// whatever f made them.
+func craftModel(t testing.TB, m *Model, f func(h *modelHeader, recs []record) []record) []byte {
+	t.Helper()
+	h, recs, err := m.contents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Nodes = slices.Clone(h.Nodes)
+	for i := range h.Nodes {
+		n := &h.Nodes[i]
+		n.Inputs, n.Shape = slices.Clone(n.Inputs), slices.Clone(n.Shape)
+		if n.Kernel != nil {
+			k := *n.Kernel
+			n.Kernel = &k
+		}
+	}
+	recs = f(&h, slices.Clone(recs))
+	var b bytes.Buffer
+	if err := encodeModel(&b, h, recs, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// headerNode returns the header of the node called name.
+func headerNode(t testing.TB, h *modelHeader, name string) *nodeHeader {
+	t.Helper()
+	for i := range h.Nodes {
+		if h.Nodes[i].Name == name {
+			return &h.Nodes[i]
+		}
+	}
+	t.Fatalf("no node %q", name)
+	return nil
+}
+
 // TestLoadRefusesInconsistentFiles writes files with a valid checksum
 // whose contents do not hold together.
 func TestLoadRefusesInconsistentFiles(t *testing.T) {
@@ -306,37 +344,9 @@ func TestLoadRefusesInconsistentFiles(t *testing.T) {
 	res, _ := quantizeWith(t, withBatchNormStats(residual(t)), Config{})
 	// Every node int8, block_conv1 reading the int8 output of stem_conv's
 	// group.
-	craftFrom := func(m *Model, f func(h *modelHeader, recs []record) []record) []byte {
-		h, recs, err := m.contents()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Nodes = slices.Clone(h.Nodes)
-		for i := range h.Nodes {
-			n := &h.Nodes[i]
-			n.Inputs, n.Shape = slices.Clone(n.Inputs), slices.Clone(n.Shape)
-			if n.Kernel != nil {
-				k := *n.Kernel
-				n.Kernel = &k
-			}
-		}
-		recs = f(&h, slices.Clone(recs))
-		var b bytes.Buffer
-		if err := encodeModel(&b, h, recs, "test"); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes()
-	}
+	craftFrom := func(m *Model, f func(h *modelHeader, recs []record) []record) []byte { return craftModel(t, m, f) }
 	craft := func(f func(h *modelHeader, recs []record) []record) []byte { return craftFrom(m, f) }
-	node := func(h *modelHeader, name string) *nodeHeader {
-		for i := range h.Nodes {
-			if h.Nodes[i].Name == name {
-				return &h.Nodes[i]
-			}
-		}
-		t.Fatalf("no node %q", name)
-		return nil
-	}
+	node := func(h *modelHeader, name string) *nodeHeader { return headerNode(t, h, name) }
 	recIndex := func(recs []record, name string) int {
 		i := slices.IndexFunc(recs, func(r record) bool { return r.Name == name })
 		if i < 0 {

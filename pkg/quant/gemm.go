@@ -69,34 +69,73 @@ func GemmIntNT[A, B int8 | uint8](m, n, k int, a []A, aZero []int32, b []B, bZer
 // GemmIntPacked computes c (m×n) = (a - aZero)(B - bZero) for a m×k and a
 // B packed once by PackB or PackBT: what a quantized layer uses, since its
 // weights do not change between calls. aZero holds one zero point or m.
+// Products of more than parallelWork multiply-adds are split by rows over
+// GOMAXPROCS goroutines.
 func GemmIntPacked[A int8 | uint8](m int, a []A, aZero []int32, b *PackedB, c []int32) {
+	GemmIntPackedWorkers(m, a, aZero, b, c, runtime.GOMAXPROCS(0))
+}
+
+// GemmIntPackedWorkers is GemmIntPacked on at most workers goroutines:
+// with workers <= 1 it runs on the calling goroutine only, which is what a
+// caller that already splits its work (a batch over goroutines) wants.
+// The result does not depend on workers. In steady state it allocates
+// nothing: its working copies of A are recycled between calls.
+func GemmIntPackedWorkers[A int8 | uint8](m int, a []A, aZero []int32, b *PackedB, c []int32, workers int) {
 	n, k := b.n, b.k
 	checkGemm("gemm packed", m, n, k, len(a), len(aZero), k*n, len(b.zb), len(c))
 	if k == 0 || m == 0 || n == 0 {
 		clear(c)
 		return
 	}
-	if usePairs && pairZerosFit(aZero, offset[A]()) {
-		if pp := b.pairLayout(); pp != nil {
-			gemmPairs(m, a, aZero, pp, c)
+	if m*n*k < parallelWork {
+		workers = 1
+	}
+	if useVNNI && k >= vnniMinK && vnniZerosFit(aZero, offset[A]()) {
+		if vp := b.vnniLayout(); vp != nil {
+			gemmVNNI(m, a, aZero, vp, c, workers)
 			return
 		}
 	}
-	g := &gemmOperands{lanePack: b.laneLayout(), m: m, c: c}
-	packA(g, a, aZero)
-	workers := runtime.GOMAXPROCS(0)
+	if usePairs && pairZerosFit(aZero, offset[A]()) {
+		if pp := b.pairLayout(); pp != nil {
+			gemmPairs(m, a, aZero, pp, c, workers)
+			return
+		}
+	}
+	gemmLanes(m, a, aZero, b.laneLayout(), c, workers)
+}
+
+// laneBuffers recycles the packed copies of A of the lane path.
+var laneBuffers sync.Pool // of *laneBuffer
+
+// laneBuffer is the per-call working memory of the lane path.
+type laneBuffer struct {
+	a2         []uint8
+	rowSum, za []int32
+}
+
+// gemmLanes computes c = (a - aZero)(B - zb) on the lane path.
+func gemmLanes[A int8 | uint8](m int, a []A, aZero []int32, lp *lanePack, c []int32, workers int) {
+	buf, _ := laneBuffers.Get().(*laneBuffer)
+	if buf == nil {
+		buf = new(laneBuffer)
+	}
+	g := gemmOperands{lanePack: lp, m: m, c: c}
+	packA(&g, buf, a, aZero)
 	pairs := (m + 1) / 2
-	if m*n*k < parallelWork || workers < 2 || pairs < 2 {
+	if workers = min(workers, pairs); workers < 2 {
 		g.rows(0, pairs)
-		return
+	} else {
+		gp := new(gemmOperands)
+		*gp = g
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := pairs*w/workers, pairs*(w+1)/workers
+			wg.Go(func() { gp.rows(lo, hi) })
+		}
+		wg.Wait()
 	}
-	workers = min(workers, pairs)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := pairs*w/workers, pairs*(w+1)/workers
-		wg.Go(func() { g.rows(lo, hi) })
-	}
-	wg.Wait()
+	laneBuffers.Put(buf)
 }
 
 func checkGemm(op string, m, n, k, la, laz, lb, lbz, lc int) {
@@ -157,6 +196,8 @@ type PackedB struct {
 	lanes     *lanePack
 	pairsOnce sync.Once
 	pairs     *pairPack // nil when a zero point leaves int16
+	vnniOnce  sync.Once
+	vnni      *vnniPack
 }
 
 // Dims returns n (columns, output channels) and k (the reduced dimension).
@@ -194,6 +235,9 @@ func (b *PackedB) pairLayout() *pairPack {
 // prepare builds the layout the selected kernel will use, so that the
 // first product does not pay for it.
 func (b *PackedB) prepare() *PackedB {
+	if useVNNI {
+		b.vnniLayout()
+	}
 	if usePairs && b.pairLayout() != nil {
 		return b
 	}
@@ -301,15 +345,20 @@ type gemmOperands struct {
 }
 
 // packA shifts A to unsigned, interleaves its rows in pairs (a zero row
-// pads an odd m) and records row sums and per-row zero points.
-func packA[A int8 | uint8](g *gemmOperands, a []A, aZero []int32) {
+// pads an odd m) and records row sums and per-row zero points, in the
+// memory of buf.
+func packA[A int8 | uint8](g *gemmOperands, buf *laneBuffer, a []A, aZero []int32) {
 	m, k := g.m, g.k
 	off := offset[A]()
 	flip := uint8(off)
 	pairs := (m + 1) / 2
-	g.a2 = make([]uint8, pairs*2*k)
-	g.rowSum = make([]int32, m)
-	g.za = make([]int32, m)
+	buf.a2 = grow(buf.a2, pairs*2*k)
+	buf.rowSum = grow(buf.rowSum, m)
+	buf.za = grow(buf.za, m)
+	g.a2, g.rowSum, g.za = buf.a2, buf.rowSum, buf.za
+	if m%2 == 1 {
+		clear(g.a2[(pairs-1)*2*k:])
+	}
 	for i := range m {
 		dst := g.a2[(i/2)*2*k+i%2:]
 		dst = dst[:2*k-1]
@@ -322,6 +371,15 @@ func packA[A int8 | uint8](g *gemmOperands, a []A, aZero []int32) {
 		g.rowSum[i] = s
 		g.za[i] = aZero[min(i, len(aZero)-1)] + off
 	}
+}
+
+// grow returns s resliced to n elements, reallocated when its capacity is
+// short; the contents are not kept.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // rows computes the row pairs [q0, q1) of c.

@@ -58,3 +58,51 @@ func widenInt8AVX2(dst []int16, lda int, src []int8, k, rows int, za []int32)
 //
 //go:noescape
 func widenUint8AVX2(dst []int16, lda int, src []uint8, k, rows int, za []int32)
+
+// asmVNNI returns the AVX-512 VNNI kernels, and whether the CPU runs them.
+func asmVNNI() (vnniKernels, bool) {
+	return vnniKernels{tile32: vnniTile12x32, tile16: vnniTile12x16, pack: packQuadsAsm}, cpu.HasAVX512VNNI
+}
+
+// peakLoop returns the register-only loop of the kernel in use and the
+// multiply-adds of one of its iterations.
+func peakLoop() (func(iters int), int) {
+	switch {
+	case useVNNI:
+		return peakVNNI, 24 * 64
+	case usePairs:
+		return peakAVX2, 12 * 16
+	}
+	return nil, 0
+}
+
+// vnniTile12x32 is the AVX-512 VNNI micro-kernel of 12×32 tiles (two
+// panels per block); vnniTileGo(2, ...) is its reference. It needs
+// quads >= 1, blocks >= 1 and the lengths vnniTile checks.
+//
+//go:noescape
+func vnniTile12x32(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
+
+// vnniTile12x16 is the AVX-512 VNNI micro-kernel of 12×16 tiles (one
+// panel per block); vnniTileGo(1, ...) is its reference.
+//
+//go:noescape
+func vnniTile12x16(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
+
+// peakVNNI runs iters times 24 VPDPBUSD on ZMM registers into 24
+// independent accumulators (24·64 multiply-adds), nothing else.
+//
+//go:noescape
+func peakVNNI(iters int)
+
+// peakAVX2 runs iters times 12 VPMADDWD and 12 VPADDD on YMM registers
+// into 12 independent accumulators (12·16 multiply-adds), nothing else.
+//
+//go:noescape
+func peakAVX2(iters int)
+
+// packQuadsAsm is the scalar assembly twin of packQuadsGo, which is its
+// reference; it needs the lengths packVNNI checks.
+//
+//go:noescape
+func packQuadsAsm(dst, src []byte, rows, k, quads int, flip uint32)

@@ -1,9 +1,6 @@
 package quant
 
-import (
-	"runtime"
-	"sync"
-)
+import "sync"
 
 // The pair path of the integer products (see gemm.go for the lane path).
 //
@@ -190,8 +187,9 @@ type pairOperands struct {
 	c   []int32
 }
 
-// gemmPairs computes c = (a - aZero)(B - zb) on the pair path.
-func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int32) {
+// gemmPairs computes c = (a - aZero)(B - zb) on the pair path, on at most
+// workers goroutines.
+func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int32, workers int) {
 	lda := 2 * b.pairs
 	tiles := (m + pairRows - 1) / pairRows
 	size := tiles * pairRows * lda
@@ -200,17 +198,17 @@ func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int
 		buf := make([]int16, size)
 		bufp = &buf
 	}
-	g := &pairOperands{pairPack: b, m: m, lda: lda, a: (*bufp)[:size], c: c}
+	g := pairOperands{pairPack: b, m: m, lda: lda, a: (*bufp)[:size], c: c}
 	widenA(g.a, lda, m, b.k, a, aZero)
-	workers := runtime.GOMAXPROCS(0)
-	if m*b.n*b.k < parallelWork || workers < 2 || tiles < 2 {
+	if workers = min(workers, tiles); workers < 2 {
 		g.rows(0, tiles)
 	} else {
-		workers = min(workers, tiles)
+		gp := new(pairOperands)
+		*gp = g
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { g.rows(lo, hi) })
+			wg.Go(func() { gp.rows(lo, hi) })
 		}
 		wg.Wait()
 	}

@@ -12,8 +12,8 @@ import (
 // YMM state. Builds without the CPUID routine must report false.
 func TestHasAVX2AgreesWithLinux(t *testing.T) {
 	if !asmBuild {
-		if HasAVX2 {
-			t.Fatal("HasAVX2 is set in a build without assembly")
+		if HasAVX2 || HasAVX512VNNI {
+			t.Fatal("HasAVX2 or HasAVX512VNNI is set in a build without assembly")
 		}
 		return
 	}
@@ -32,5 +32,12 @@ func TestHasAVX2AgreesWithLinux(t *testing.T) {
 	}
 	if want := slices.Contains(flags, "avx2"); HasAVX2 != want {
 		t.Fatalf("HasAVX2 = %v, /proc/cpuinfo lists avx2: %v", HasAVX2, want)
+	}
+	want := true
+	for _, f := range []string{"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} {
+		want = want && slices.Contains(flags, f)
+	}
+	if HasAVX512VNNI != want {
+		t.Fatalf("HasAVX512VNNI = %v, /proc/cpuinfo lists avx512f, avx512bw, avx512vl and avx512_vnni: %v", HasAVX512VNNI, want)
 	}
 }

@@ -8,7 +8,10 @@
 // HasAVX2 is set on amd64 when the processor implements AVX and AVX2 and
 // the operating system enables the YMM state (XCR0 bits 1 and 2). It is
 // false on other architectures and in builds with the noasm tag, which
-// select the pure-Go kernels everywhere.
+// select the pure-Go kernels everywhere. HasAVX512VNNI is set when, besides,
+// the processor implements AVX512F, AVX512BW, AVX512VL and AVX512_VNNI
+// and the operating system enables the opmask and ZMM state (XCR0 bits 5,
+// 6 and 7).
 //
 // # Invariants
 //

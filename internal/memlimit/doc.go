@@ -1,0 +1,23 @@
+// Package memlimit runs a piece of a test in a child process under a hard
+// memory limit, so that a loader that trusts a hostile file fails the test
+// instead of taking the machine down.
+//
+// # Overview
+//
+// A test calls Run for each case; Run re-executes the test binary with
+// -test.run selecting the same test and the case's name in the
+// environment. In the child, the test calls Case to learn which case it
+// is, and Child to run it: Child sets debug.SetMemoryLimit and, where the
+// platform has one and the race detector is off (it reserves terabytes of
+// address space), a hard RLIMIT_AS of the same size beyond what the
+// process has already mapped, then runs the case and prints one
+// result line (the error, whether it matched the expected type, the heap
+// bytes allocated and the time taken) that Run parses.
+//
+// # Invariants
+//
+//   - A child that dies (out of memory, a panic, a fatal error) is a
+//     failed case with its output in the error, never a hung test.
+//   - The allocation reported is runtime.MemStats.TotalAlloc across the
+//     case only, so it counts every allocation, freed or not.
+package memlimit

@@ -1,0 +1,118 @@
+package nn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ptqspec/ptqspec/internal/memlimit"
+	"github.com/ptqspec/ptqspec/internal/modelfile"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// craftedFile is a tiny, well-formed model file (valid checksum) whose
+// header declares something huge.
+type craftedFile struct {
+	name string
+	data []byte
+	is   error // the typed error Load must return
+}
+
+// craftFile encodes a one-node model file of the given input shape, kind,
+// attributes and records.
+func craftFile(t testing.TB, input []int, kind string, attrs any, out []int, recs ...modelfile.Record) []byte {
+	t.Helper()
+	raw, err := json.Marshal(attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fileHeader{Input: fileInput{Name: "x", Shape: input}, Nodes: []fileNode{{Name: "n", Kind: kind, Inputs: []string{"x"}, Attrs: raw, Shape: out}}}
+	var b bytes.Buffer
+	if err := format.Write(&b, h, recs); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// craftedFiles are the model files of issue 12 that once ended the process
+// (out of memory, makeslice panics) or made it allocate gigabytes, and a
+// few like them.
+func craftedFiles(t testing.TB) []craftedFile {
+	conv := func(pad int) []byte {
+		return craftFile(t, []int{1, 2, 2}, "Conv2D",
+			Conv2DAttrs{InC: 1, OutC: 1, KH: 1, KW: 1, Stride: 1, Pad: pad, Bias: true}, []int{1, 2 + 2*pad, 2 + 2*pad},
+			modelfile.Record{Name: "n.weight", Tag: tagParam, Shape: []int{1, 1, 1, 1}, Values: []float32{1}},
+			modelfile.Record{Name: "n.bias", Tag: tagParam, Shape: []int{1}, Values: []float32{0}})
+	}
+	linear := func(in, out int) []byte {
+		return craftFile(t, []int{in}, "Linear", LinearAttrs{In: in, Out: out, Bias: true}, []int{out})
+	}
+	return []craftedFile{
+		{"Linear 2^20 x 2^20", linear(1<<20, 1<<20), tensor.ErrTooLarge},
+		{"Linear 2^14 x 2^14", linear(1<<14, 1<<14), tensor.ErrTooLarge},
+		{"Linear in 2^62", linear(1<<62, 2), tensor.ErrTooLarge},
+		{"Linear in 2^62 out 2^62", linear(1<<62, 1<<62), tensor.ErrTooLarge},
+		{"Conv2D pad 2^14", conv(1 << 14), ErrLayerConfig},
+		{"Conv2D pad 2^16", conv(1 << 16), ErrLayerConfig},
+		{"Conv2D pad 2^30", conv(1 << 30), ErrLayerConfig},
+		{"Conv2D 3x3 on a 2^15 x 2^15 input", craftFile(t, []int{1, 1 << 15, 1 << 15}, "Conv2D",
+			Conv2DAttrs{InC: 1, OutC: 1, KH: 3, KW: 3, Stride: 1, Pad: 1}, []int{1, 1 << 15, 1 << 15},
+			modelfile.Record{Name: "n.weight", Tag: tagParam, Shape: []int{1, 1, 3, 3}, Values: make([]float32, 9)}), tensor.ErrTooLarge},
+		{"Conv2D 2^13 channels 3x3 on 128x128 (im2col 9x2^27)", craftFile(t, []int{1 << 13, 128, 128}, "Conv2D",
+			Conv2DAttrs{InC: 1 << 13, OutC: 1, KH: 3, KW: 3, Stride: 1, Pad: 1}, []int{1, 128, 128},
+			modelfile.Record{Name: "n.weight", Tag: tagParam, Shape: []int{1, 1 << 13, 3, 3}, Values: make([]float32, 9<<13)}), tensor.ErrTooLarge},
+		{"BatchNorm2D 2^40 channels", craftFile(t, []int{1, 1, 1}, "BatchNorm2D", BatchNorm2DAttrs{C: 1 << 40, Eps: 1e-5, Momentum: 0.1}, []int{1, 1, 1}), tensor.ErrTooLarge},
+		{"input of 2^62 x 4", craftFile(t, []int{1 << 62, 4}, "ReLU", nil, []int{1 << 62, 4}), tensor.ErrTooLarge},
+	}
+}
+
+// TestLoadCraftedFilesUnderMemoryLimit loads each crafted file in a child
+// process limited to 1 GiB (soft heap limit and, without -race, a hard
+// RLIMIT_AS): each must fail with its typed error within a second,
+// allocating no more than 64 MiB beyond the file's size.
+func TestLoadCraftedFilesUnderMemoryLimit(t *testing.T) {
+	const limit = 1 << 30
+	files := craftedFiles(t)
+	if name := memlimit.Case(); name != "" {
+		for _, f := range files {
+			if f.name == name {
+				memlimit.Child(limit, func() error { _, err := Load(bytes.NewReader(f.data)); return err },
+					func(err error) bool { return errors.Is(err, f.is) })
+			}
+		}
+		return
+	}
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			r, err := memlimit.Run("TestLoadCraftedFilesUnderMemoryLimit", f.name, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d-byte file: %s; allocated %d bytes in %v (hard limit %v)", len(f.data), r.Err, r.Alloc, r.Elapsed, r.HardLimit)
+			if !r.Matched {
+				t.Errorf("error %q, want one matching %v", r.Err, f.is)
+			}
+			if r.Elapsed > time.Second {
+				t.Errorf("took %v, want under 1s", r.Elapsed)
+			}
+			if max := uint64(len(f.data)) + 64<<20; r.Alloc > max {
+				t.Errorf("allocated %d bytes, want at most %d", r.Alloc, max)
+			}
+		})
+	}
+}
+
+// Example_loadCrafted shows a 200-byte file declaring a Linear layer of
+// 2^40 weights refused before anything is allocated for it.
+func Example_loadCrafted() {
+	h := fileHeader{Input: fileInput{Name: "x", Shape: []int{1 << 20}},
+		Nodes: []fileNode{{Name: "fc", Kind: "Linear", Inputs: []string{"x"}, Attrs: json.RawMessage(`{"in":1048576,"out":1048576,"bias":true}`), Shape: []int{1 << 20}}}}
+	var b bytes.Buffer
+	_ = format.Write(&b, h, nil)
+	_, err := Load(&b)
+	fmt.Println(errors.Is(err, tensor.ErrTooLarge), errors.Is(err, ErrParamShape))
+	// Output: true true
+}

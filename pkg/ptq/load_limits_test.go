@@ -1,0 +1,107 @@
+package ptq
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ptqspec/ptqspec/internal/memlimit"
+	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// craftedModel is a small int8 model file (valid checksum) whose header
+// declares something huge, and the typed error LoadModel must return.
+type craftedModel struct {
+	name string
+	data []byte
+	is   error
+}
+
+// craftedModels are the int8 twins of nn's crafted files of issue 12:
+// kernels of 2^40, 2^28 and 2^62·k weights, convolutions padded by 2^14,
+// 2^16 and 2^30, and an FP32 layer declaring 2^40 weights.
+func craftedModels(t *testing.T) []craftedModel {
+	conv, _ := quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
+	static, _ := quantizeWith(t, mlp(t, 16), Config{})
+	dynamic, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true})
+	kernel := func(m *Model, name string, edit func(k *kernelHeader)) []byte {
+		return craftModel(t, m, func(h *modelHeader, r []record) []record {
+			n := headerNode(t, h, name)
+			edit(n.Kernel)
+			if n.Kernel.Conv != nil {
+				c := *n.Kernel.Conv
+				n.Kernel.Conv = &c
+				edit(n.Kernel)
+			}
+			return r
+		})
+	}
+	linear := func(in, out int) []byte {
+		return kernel(static, "linear1", func(k *kernelHeader) { k.In, k.Out = in, out })
+	}
+	pad := func(m *Model, p int) []byte {
+		return kernel(m, "conv1", func(k *kernelHeader) {
+			if k.Conv != nil {
+				k.Conv.Pad = p
+			}
+		})
+	}
+	return []craftedModel{
+		{"int8 Linear 2^20 x 2^20", linear(1<<20, 1<<20), tensor.ErrTooLarge},
+		{"int8 Linear 2^14 x 2^14", linear(1<<14, 1<<14), nn.ErrParamShape},
+		{"int8 Linear in 2^62", linear(1<<62, 2), tensor.ErrTooLarge},
+		{"int8 Conv2D pad 2^14", pad(conv, 1<<14), nn.ErrLayerConfig},
+		{"int8 Conv2D pad 2^16", pad(conv, 1<<16), nn.ErrLayerConfig},
+		{"int8 Conv2D pad 2^30", pad(conv, 1<<30), nn.ErrLayerConfig},
+		{"dynamic Conv2D pad 2^30", pad(dynamic, 1<<30), nn.ErrLayerConfig},
+		{"FP32 Linear 2^20 x 2^20", craftModel(t, conv, func(h *modelHeader, r []record) []record {
+			headerNode(t, h, "fc").Attrs = []byte(`{"in":1048576,"out":1048576,"bias":true}`)
+			return r
+		}), tensor.ErrTooLarge},
+		{"FP32 Linear 2^14 x 2^14", craftModel(t, conv, func(h *modelHeader, r []record) []record {
+			headerNode(t, h, "fc").Attrs = []byte(`{"in":16384,"out":16384,"bias":true}`)
+			return r
+		}), tensor.ErrTooLarge},
+		{"input of 2^62 x 4", craftModel(t, static, func(h *modelHeader, r []record) []record {
+			h.Input.Shape = []int{1 << 62, 4}
+			return r
+		}), tensor.ErrTooLarge},
+	}
+}
+
+// TestLoadCraftedModelsUnderMemoryLimit loads each crafted int8 model file
+// in a child process limited to 1 GiB (soft heap limit and, without -race,
+// a hard RLIMIT_AS): each must fail with its typed error within a second,
+// allocating no more than 64 MiB beyond the file's size.
+func TestLoadCraftedModelsUnderMemoryLimit(t *testing.T) {
+	const limit = 1 << 30
+	if name := memlimit.Case(); name != "" {
+		for _, f := range craftedModels(t) {
+			if f.name == name {
+				memlimit.Child(limit, func() error { _, err := LoadModel(bytes.NewReader(f.data)); return err },
+					func(err error) bool { return errors.Is(err, f.is) })
+			}
+		}
+		return
+	}
+	for _, f := range craftedModels(t) {
+		t.Run(f.name, func(t *testing.T) {
+			r, err := memlimit.Run("TestLoadCraftedModelsUnderMemoryLimit", f.name, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d-byte file: %s; allocated %d bytes in %v (hard limit %v)", len(f.data), r.Err, r.Alloc, r.Elapsed, r.HardLimit)
+			if !r.Matched {
+				t.Errorf("error %q, want one matching %v", r.Err, f.is)
+			}
+			if r.Elapsed > time.Second {
+				t.Errorf("took %v, want under 1s", r.Elapsed)
+			}
+			if max := uint64(len(f.data)) + 64<<20; r.Alloc > max {
+				t.Errorf("allocated %d bytes, want at most %d", r.Alloc, max)
+			}
+		})
+	}
+}

@@ -1,0 +1,115 @@
+package quant
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// vnniKernelSets lists the VNNI kernels this build and CPU can run.
+func vnniKernelSets() map[string]vnniKernels {
+	sets := map[string]vnniKernels{"go": goVNNIKernels}
+	if haveAsmVNNI {
+		sets["asm"] = asmVNNIKernels
+	}
+	return sets
+}
+
+// TestVNNITileMatchesDefinition checks each VNNI micro-kernel against the
+// products written out from the layouts' definitions: unsigned A bytes at
+// 0 and 255, signed B bytes at -128 and 127 (so that 4·255·128 sums meet
+// in one lane and the accumulation wraps past 2³¹ on the long cases),
+// with and without the row-sum correction, a stride of c beyond the tile
+// whose gaps must stay untouched.
+func TestVNNITileMatchesDefinition(t *testing.T) {
+	cases := []struct {
+		name                       string
+		panels, quads, blocks, ldc int
+		rowSums                    bool
+	}{
+		{"12x16 one group", 1, 1, 1, 16, false},
+		{"12x32 one group", 2, 1, 1, 32, false},
+		{"12x16 blocks, row sums", 1, 5, 3, 53, true},
+		{"12x32 blocks, row sums", 2, 9, 3, 101, true},
+		{"12x32 wrapping sums", 2, 1100, 1, 32, true},
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for name, kern := range vnniKernelSets() {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				width := tc.panels * vnniCols
+				a := randInts[uint8](r, tc.quads*4*vnniRows)
+				b := randInts[int8](r, tc.blocks*tc.panels*tc.quads*4*vnniCols)
+				init := make([]int32, width*tc.blocks)
+				zbs := make([]int32, width*tc.blocks)
+				for j := range init {
+					init[j] = int32(r.Uint32())
+					zbs[j] = int32(r.IntN(512) - 256)
+				}
+				var rowSum []int32
+				if tc.rowSums {
+					rowSum = make([]int32, vnniRows)
+					for i := range rowSum {
+						rowSum[i] = int32(r.Uint32())
+					}
+				}
+				want := make([]int32, (vnniRows-1)*tc.ldc+width*tc.blocks+5)
+				for i := range want {
+					want[i] = -7 // between the tile's rows: left alone
+				}
+				for blk := range tc.blocks {
+					for row := range vnniRows {
+						for j := range width {
+							col := width*blk + j
+							panel := blk*tc.panels + j/vnniCols
+							s := init[col]
+							for p := range 4 * tc.quads {
+								av := int32(a[(p/4*vnniRows+row)*4+p%4])
+								bv := int32(b[(panel*tc.quads+p/4)*4*vnniCols+4*(j%vnniCols)+p%4])
+								s += av * bv
+							}
+							if tc.rowSums {
+								s -= rowSum[row] * zbs[col]
+							}
+							want[row*tc.ldc+col] = s
+						}
+					}
+				}
+				got := make([]int32, len(want))
+				for i := range got {
+					got[i] = -7
+				}
+				if tc.panels == 2 {
+					kern.tile32(a, b, tc.quads, tc.blocks, init, rowSum, zbs, got, tc.ldc)
+				} else {
+					kern.tile16(a, b, tc.quads, tc.blocks, init, rowSum, zbs, got, tc.ldc)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("tile differs from its definition:\n got %v\nwant %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestGEMMPeak checks that the peak loop of the kernel in use reports a
+// rate (any positive number: the machine is shared) and the pure-Go path
+// none.
+func TestGEMMPeak(t *testing.T) {
+	cases := []struct {
+		name    string
+		kernel  string
+		wantPos bool
+	}{
+		{"kernel in use", GEMMKernel(), GEMMKernel() != "go"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := GEMMPeakGMACs(time.Millisecond)
+			if (got > 0) != tc.wantPos {
+				t.Fatalf("GEMMPeakGMACs = %g G MAC/s with kernel %q", got, tc.kernel)
+			}
+		})
+	}
+}
