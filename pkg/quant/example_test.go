@@ -100,10 +100,7 @@ func ExampleGemmIntNT() {
 		panic(err)
 	}
 	y := make([]int8, m*n)
-	mult, err := quant.RequantScale(0.1, []float32{0.01, 0.02}, 0.05) // output scale 0.05
-	if err != nil {
-		panic(err)
-	}
+	mult := quant.RequantScale(0.1, []float32{0.01, 0.02}, 0.05) // output scale 0.05
 	quant.Requantize(m, n, acc, bias, mult, 0, -128, 127, y)
 	fmt.Println(acc, bias, y)
 	// Output:
