@@ -3,8 +3,6 @@ package f32gemm
 import (
 	"fmt"
 	"sync"
-
-	"github.com/ptqspec/ptqspec/internal/workpool"
 )
 
 // microKernel computes one mr×nr tile of C from packed operands.
@@ -100,7 +98,6 @@ func gemmParallel(kern *microKernel, w int, transA, transB bool, m, n, k int, a 
 		gemm(kern, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	// Part p of w computes units [units·p/w, units·(p+1)/w).
 	part := func(p int) {
 		lo, hi := units*p/w*unit, min(size, units*(p+1)/w*unit)
 		if lo >= hi {
@@ -120,7 +117,12 @@ func gemmParallel(kern *microKernel, w int, transA, transB bool, m, n, k int, a 
 		}
 		gemm(kern, transA, transB, hi-lo, n, k, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
 	}
-	workpool.For(w, w, func(_, p int) { part(p) })
+	var wg sync.WaitGroup
+	for p := 1; p < w; p++ {
+		wg.Go(func() { part(p) })
+	}
+	part(0)
+	wg.Wait()
 }
 
 // gemm is Gemm with the micro-kernel given and the arguments checked.

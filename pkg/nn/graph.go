@@ -19,7 +19,7 @@ var (
 	// input nor an earlier node.
 	ErrUnknownInput = errors.New("unknown input")
 	// ErrInputShape reports a batch whose shape is not [N, InputShape()...].
-	ErrInputShape = errors.New("input shape mismatch")
+	ErrInputShape = tensor.NewShapeSentinel("input shape mismatch")
 	// ErrNoForward reports Backward called without a preceding, completed
 	// Train-mode forward pass.
 	ErrNoForward = errors.New("backward without a train-mode forward pass")

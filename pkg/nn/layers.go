@@ -21,7 +21,7 @@ var (
 	// ErrLayerShape reports inputs (or an output gradient) whose shape does
 	// not fit a layer. The message names the layer kind and both shapes, as
 	// in "nn: Linear: input shape [N 783] does not fit weight [10 784]".
-	ErrLayerShape = errors.New("shape does not fit the layer")
+	ErrLayerShape = tensor.NewShapeSentinel("shape does not fit the layer")
 	// ErrLayerConfig reports a layer whose hyperparameters or parameter
 	// tensors are invalid, for example a zero stride, a weight of the wrong
 	// shape, or attributes that do not decode.
@@ -38,6 +38,7 @@ type layerError struct {
 
 func (e *layerError) Error() string        { return "nn: " + e.kind + ": " + e.msg }
 func (e *layerError) Is(target error) bool { return target == e.is }
+func (e *layerError) Unwrap() error        { return e.is }
 
 // shapeErrorf returns an ErrLayerShape error for kind.
 func shapeErrorf(kind, format string, args ...any) error {

@@ -35,7 +35,7 @@ var (
 	ErrNotSerializable = errors.New("layer is not serializable")
 	// ErrParamShape reports a stored tensor whose name, role or shape
 	// disagrees with the architecture.
-	ErrParamShape = errors.New("parameter does not match the architecture")
+	ErrParamShape = tensor.NewShapeSentinel("parameter does not match the architecture")
 	// ErrNonFinite reports a parameter or buffer holding NaN or ±Inf,
 	// which Save refuses to write.
 	ErrNonFinite = errors.New("non-finite value")

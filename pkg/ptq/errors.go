@@ -1,6 +1,10 @@
 package ptq
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
 
 var (
 	// ErrInvalidConfig is wrapped by every configuration error.
@@ -23,5 +27,5 @@ var (
 	// hold NaN or Inf.
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrShape is wrapped when data does not fit the model's input.
-	ErrShape = errors.New("shape mismatch")
+	ErrShape = tensor.NewShapeSentinel("shape mismatch")
 )

@@ -29,9 +29,11 @@
 // Quantize, QTensor.Dequantize and FakeQuantize apply QParams to
 // tensor.Tensor values. GemmInt and GemmIntNT multiply 8-bit matrices with
 // zero points into int32; GemmIntPacked does the same with a right-hand
-// side packed once by PackB or PackBT (constant weights); Requantize, RequantScale and QuantizeBias turn
-// the accumulators and a float bias into the output's 8-bit grid, as ONNX
-// Runtime's QLinearMatMul and QLinearConv do. SQNR, MSE, MaxAbsError and
+// side packed once by PackB or PackBT (constant weights); RequantMultiplier,
+// RequantizeValue and QuantizeBias turn the accumulators and a float bias
+// into the output's 8-bit grid, as ONNX Runtime's QLinearMatMul and
+// QLinearConv do (RequantScale and Requantize apply them to a channel
+// vector and a matrix). SQNR, MSE, MaxAbsError and
 // CosineSimilarity compare a reference with its approximation.
 //
 // # Invariants
@@ -86,15 +88,47 @@
 //     Σ (a - za)(b - zb) whenever it fits in int32. On amd64 with AVX2 they
 //     run assembly kernels, elsewhere (and with the noasm build tag) pure
 //     Go; both compute modulo 2³² and agree bit for bit.
-//   - Requantization multiplies by a float32 M = scaleA·scaleW/scaleY (as
-//     ONNX Runtime's MLAS), clamps, rounds half to even and adds the output
-//     zero point; biases are int32 with scale scaleA·scaleW and zero
-//     point 0.
+//   - Requantization has one definition (see Requantization below), used by
+//     the int8 layers of package qnn (Go and AVX2 kernels alike), by the
+//     ONNX operators of package onnx and hence by the int8 model files,
+//     whose int32 biases and scales are read back through the same
+//     functions: an int8 model computes exactly what its ONNX export asks
+//     ONNX Runtime to compute.
 //
 // Metrics accumulate in float64. SQNR is +Inf for identical signals
 // (including empty or all-zero ones) and -Inf for a zero reference with
 // non-zero noise; CosineSimilarity is 1 for two zero vectors and 0 for one;
 // slices of different lengths give NaN.
+//
+// # Requantization
+//
+// An int32 accumulator acc (bias added, int32 wrap-around) of an int8
+// product becomes an output code as
+//
+//	M    = float32(float32(scaleA·scaleW) / scaleY)         RequantMultiplier
+//	code = round_half_even(clamp(float32(acc)·M,
+//	                             qmin-zeroPoint, qmax-zeroPoint)) + zeroPoint   RequantizeValue
+//
+// every step in float32, and an int32 bias is round_half_even(b /
+// float32(scaleA·scaleW)) with the quotient in float64 (QuantizeBias).
+//
+// Why float32. The ONNX specification of QLinearMatMul and QLinearConv
+// gives the formula (a real multiplier a_scale·b_scale/y_scale, round half
+// to even, saturate) without a precision, so the runtime that executes the
+// exported models defines the bits. ONNX Runtime forms its output scales
+// in float (x_scale * w_scale[i] / y_scale) and MlasRequantizeOutput
+// converts acc + bias to float, multiplies by that float scale, clamps to
+// [qmin-zp, qmax-zp] and rounds to nearest even; its quantizer writes the
+// bias as float64(bias) / float64(float32 input_scale·weight_scale),
+// rounded and clipped to int32. Computing M in float64 and rounding once
+// differs from this in about a quarter of random scale triples (one ulp),
+// and a float64 product can differ from the float32 one when
+// |acc| > 2^24 or the product lies within an ulp of a tie; either would
+// make an int8 model disagree with its own ONNX export on some codes. The
+// float32 product is exact enough: float32(acc) is exact for |acc| <=
+// 2^24 and within half an ulp beyond, far below the half step of the
+// output's rounding. (gemmlowp/TFLite's fixed-point multiplier and shift
+// is a third arithmetic, not used here.)
 //
 // # Errors
 //

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Sentinel errors, matched with errors.Is. The errors returned by this
@@ -23,7 +25,7 @@ var (
 	// ErrShape reports data whose shape or length does not fit the
 	// parameters or the kernel it is given to. Kernels (GemmInt, Requantize)
 	// panic with an error wrapping it, which is a programming error.
-	ErrShape = errors.New("quant: shape mismatch")
+	ErrShape = tensor.NewShapeSentinel("quant: shape mismatch")
 	// ErrUnknownMethod reports an observer method name NewObserver does not
 	// know.
 	ErrUnknownMethod = errors.New("quant: unknown observer method")

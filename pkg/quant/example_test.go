@@ -100,7 +100,10 @@ func ExampleGemmIntNT() {
 		panic(err)
 	}
 	y := make([]int8, m*n)
-	mult := quant.RequantScale(0.1, []float32{0.01, 0.02}, 0.05) // output scale 0.05
+	mult, err := quant.RequantScale(0.1, []float32{0.01, 0.02}, 0.05) // output scale 0.05
+	if err != nil {
+		panic(err)
+	}
 	quant.Requantize(m, n, acc, bias, mult, 0, -128, 127, y)
 	fmt.Println(acc, bias, y)
 	// Output:

@@ -48,3 +48,16 @@ func (e *ShapeError) Unwrap() []error {
 	}
 	return []error{ErrShape, e.Err}
 }
+
+// NewShapeSentinel returns a sentinel error with message msg that matches
+// ErrShape under errors.Is. Other packages declare their shape sentinels
+// with it (nn.ErrLayerShape, quant.ErrShape, ...), so that one
+// errors.Is(err, tensor.ErrShape) finds a shape mismatch from any package
+// while each keeps its own sentinel and message.
+func NewShapeSentinel(msg string) error { return &shapeSentinel{msg: msg} }
+
+// shapeSentinel is a package's shape sentinel; it unwraps to ErrShape.
+type shapeSentinel struct{ msg string }
+
+func (e *shapeSentinel) Error() string { return e.msg }
+func (e *shapeSentinel) Unwrap() error { return ErrShape }

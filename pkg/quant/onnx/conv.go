@@ -366,8 +366,8 @@ func QLinearConv[X, W, Y int8 | uint8](x Tensor[X], xScale Tensor[float32], xZer
 	if !bias.absent() && (len(bias.Shape) != 1 || bias.Shape[0] != p.m) {
 		return Tensor[Y]{}, opErr(op, ErrShape, "bias B shape %v for w %v must be 1-D with %d elements", bias.Shape, w.Shape, p.m)
 	}
-	mult := quant.RequantScale(xScale.Data[0], wScale.Data, ys)
-	if err := finiteMultipliers(op, mult, "x_scale·w_scale/y_scale"); err != nil {
+	mult, err := multipliers(op, "x_scale·w_scale/y_scale", xScale.Data[0], wScale.Data, ys)
+	if err != nil {
 		return Tensor[Y]{}, err
 	}
 	qmin, qmax := bounds[Y]()

@@ -14,7 +14,10 @@
 // (quant.RoundHalfEven), saturation, quantize and dequantize of one value
 // (quant.QuantizeValue, quant.DequantizeValue), the integer matrix product
 // with zero points (quant.GemmInt) and requantization (quant.RequantScale,
-// quant.RequantizeValue, quant.Requantize). This package adds the ONNX
+// quant.RequantizeValue, quant.Requantize), the one requantization
+// arithmetic that package qnn's int8 layers use too, so a model's int8
+// layers and these operators agree bit for bit (see package quant,
+// Requantization). This package adds the ONNX
 // shapes: per-tensor and per-axis parameters, numpy.matmul broadcasting,
 // convolution geometry, and validation.
 //

@@ -3,6 +3,8 @@ package onnx
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Sentinel errors. Every error returned by this package is an *OpError that
@@ -12,7 +14,7 @@ var (
 	// operator: Data shorter or longer than the product of Shape, mismatched
 	// inner dimensions, unbroadcastable batch dimensions, a scale or zero
 	// point with the wrong number of elements, a wrong rank.
-	ErrShape = errors.New("shape mismatch")
+	ErrShape = tensor.NewShapeSentinel("shape mismatch")
 	// ErrAxis reports a quantization axis outside [-rank, rank-1].
 	ErrAxis = errors.New("axis out of range")
 	// ErrAttribute reports a convolution attribute (pads, strides,

@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -293,8 +292,8 @@ func QLinearMatMul[A, B, Y int8 | uint8](a Tensor[A], aScale Tensor[float32], aZ
 			rows = 1
 		}
 		for i := 0; i < p.m; i += rows {
-			mult := quant.RequantScale(as[min(i, len(as)-1)], bs, ys)
-			if err := finiteMultipliers(op, mult, "a_scale·b_scale/y_scale"); err != nil {
+			mult, err := multipliers(op, "a_scale·b_scale/y_scale", as[min(i, len(as)-1)], bs, ys)
+			if err != nil {
 				return Tensor[Y]{}, err
 			}
 			quant.Requantize(rows, p.n, acc[i*p.n:(i+rows)*p.n], nil, mult, yz, qmin, qmax, out[i*p.n:(i+rows)*p.n])
@@ -320,14 +319,19 @@ func outputParams[Y int8 | uint8](op string, yScale Tensor[float32], yZeroPoint 
 	return yScale.Data[0], zeroPoints(yZeroPoint)[0], nil
 }
 
-// finiteMultipliers rejects requantization multipliers that are NaN or
-// infinite (from a zero, NaN or infinite scale): they have no defined
-// output.
-func finiteMultipliers(op string, mult []float32, what string) error {
-	for j, v := range mult {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return opErr(op, ErrNonFinite, "requantization multiplier %s[%d] is %v (a zero or non-finite scale)", what, j, v)
+// multipliers returns quant.RequantScale's multipliers, the one
+// requantization arithmetic of the module; one that is NaN or infinite
+// (from a zero, NaN or infinite scale) has no defined output and is an
+// ErrNonFinite error naming it as what[j].
+func multipliers(op, what string, inScale float32, wScales []float32, outScale float32) ([]float32, error) {
+	m, err := quant.RequantScale(inScale, wScales, outScale)
+	if err != nil {
+		for j, ws := range wScales {
+			if v := quant.RequantMultiplier(inScale, ws, outScale); !(v-v == 0) {
+				return nil, opErr(op, ErrNonFinite, "requantization multiplier %s[%d] is %v (a zero or non-finite scale)", what, j, v)
+			}
 		}
+		return nil, opErr(op, ErrNonFinite, "%v", err)
 	}
-	return nil
+	return m, nil
 }

@@ -24,12 +24,15 @@
 //
 // # Arithmetic
 //
-// Requantization uses a float multiplier, as ONNX's QLinearConv and
-// QLinearMatMul reference implementations do: y = saturate(round_half_even(
-// acc * (sIn*sW[c]/sOut)) + zOut), the product evaluated in float64 so that
-// accumulators beyond 2^24 lose nothing; the multiplier itself is a float32
-// computed once per channel. Biases are int32 with scale sIn*sW[c] and zero
-// point 0.
+// Requantization is package quant's, the float32 arithmetic of ONNX
+// Runtime's QLinearConv and QLinearMatMul: the multiplier
+// quant.RequantMultiplier(sIn, sW[c], sOut) once per channel, and per code
+// quant.RequantizeValue(acc + bias[c], M[c], zOut, min, max) =
+// round_half_even(clamp(float32(acc + bias)·M)) + zOut. The AVX2 block
+// kernels compute the same in float32 lanes and are tested bit for bit
+// against it; Linear and Conv2D are tested bit for bit against package
+// onnx's QLinearMatMul and QLinearConv. Biases are int32 with scale
+// sIn·sW[c] and zero point 0, quantized by quant.QuantizeBias.
 //
 // # Invariants
 //

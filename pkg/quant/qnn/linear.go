@@ -64,7 +64,7 @@ func int32BiasRequantizer(in Act, w Weights, out Act, bias []int32, channels int
 		return r, fmt.Errorf("qnn: bias has %d values for %d output channels: %w", len(bias), channels, quant.ErrShape)
 	}
 	r.Bias = slices.Clone(bias)
-	r.mult64, r.bias32 = r.expand(channels)
+	r.mult32, r.bias32 = r.expand(channels)
 	return r, nil
 }
 

@@ -8,56 +8,57 @@ import (
 )
 
 // Requantizer turns int32 accumulators of one output channel group into
-// int8 codes.
+// int8 codes with quant's one requantization arithmetic:
+// code = quant.RequantizeValue(acc + Bias[c], Mult[c], Zero, Min, Max).
 type Requantizer struct {
-	// Mult holds sIn*sW[c]/sOut per output channel (or one value).
+	// Mult holds quant.RequantMultiplier(sIn, sW[c], sOut) per output
+	// channel, or one value for per-tensor weights.
 	Mult []float32
-	// Bias holds the int32 bias per output channel, or is nil.
+	// Bias holds the int32 bias per output channel (quant.QuantizeBias), or
+	// is nil.
 	Bias []int32
 	// Zero, Min and Max are the output's int8-domain zero point and bounds;
 	// a fused ReLU raises Min to Zero.
 	Zero, Min, Max int32
 
-	// mult64 and bias32 hold Mult and Bias per channel, widened and
-	// expanded once for the block kernel (bias32 is zero without a bias).
-	mult64 []float64
+	// mult32 and bias32 hold Mult and Bias per channel, expanded once for
+	// the block kernel (bias32 is zero without a bias).
+	mult32 []float32
 	bias32 []int32
 }
 
-// newRequantizer computes multipliers and quantizes the bias. A bias whose
-// quantized value does not fit int32, or a non-finite bias, is an error.
+// newRequantizer computes the multipliers (quant.RequantScale) and
+// quantizes the bias (quant.QuantizeBias). A multiplier that is not
+// finite, a bias of the wrong length, a non-finite bias or one whose code
+// does not fit int32 is an error.
 func newRequantizer(in Act, w Weights, out Act, bias []float32, channels int, relu bool) (Requantizer, error) {
-	r := Requantizer{Mult: make([]float32, channels), Zero: out.Zero, Min: out.Min, Max: out.Max}
+	r := Requantizer{Zero: out.Zero, Min: out.Min, Max: out.Max}
 	if relu {
 		r.Min = max(r.Min, out.Zero)
 	}
-	for c := range channels {
-		r.Mult[c] = float32(float64(in.Scale) * float64(w.Scale[w.channel(c)]) / float64(out.Scale))
+	mult, err := quant.RequantScale(in.Scale, w.Scale, out.Scale)
+	if err != nil {
+		return r, fmt.Errorf("qnn: %w", err)
 	}
+	r.Mult = mult
 	if bias != nil {
 		if len(bias) != channels {
 			return r, fmt.Errorf("qnn: bias has %d values for %d output channels: %w", len(bias), channels, quant.ErrShape)
 		}
-		r.Bias = make([]int32, channels)
-		for c, b := range bias {
-			s := float64(in.Scale) * float64(w.Scale[w.channel(c)])
-			v := math.RoundToEven(float64(b) / s)
-			if math.IsNaN(v) || math.IsInf(v, 0) || v > math.MaxInt32 || v < math.MinInt32 {
-				return r, fmt.Errorf("qnn: bias[%d] = %v does not fit int32 at scale %g: %w", c, b, s, quant.ErrNonFinite)
-			}
-			r.Bias[c] = int32(v)
+		if r.Bias, err = quant.QuantizeBias(bias, in.Scale, w.Scale); err != nil {
+			return r, fmt.Errorf("qnn: %w", err)
 		}
 	}
-	r.mult64, r.bias32 = r.expand(channels)
+	r.mult32, r.bias32 = r.expand(channels)
 	return r, nil
 }
 
 // expand returns the multiplier and the bias of each of channels output
 // channels, as the block kernel reads them.
-func (r *Requantizer) expand(channels int) ([]float64, []int32) {
-	mult, bias := make([]float64, channels), make([]int32, channels)
+func (r *Requantizer) expand(channels int) ([]float32, []int32) {
+	mult, bias := make([]float32, channels), make([]int32, channels)
 	for c := range channels {
-		mult[c] = float64(r.Mult[min(c, len(r.Mult)-1)])
+		mult[c] = r.Mult[min(c, len(r.Mult)-1)]
 		if r.Bias != nil {
 			bias[c] = r.Bias[c]
 		}
@@ -65,8 +66,9 @@ func (r *Requantizer) expand(channels int) ([]float64, []int32) {
 	return mult, bias
 }
 
-// apply requantizes acc (channel c) into one code. It is the definition
-// the block kernels are tested against.
+// apply requantizes acc (channel c) into one code with
+// quant.RequantizeValue. It is the definition the block kernels are tested
+// against.
 func (r *Requantizer) apply(acc int32, c int) int8 {
 	if r.Bias != nil {
 		acc += r.Bias[c]
@@ -75,14 +77,7 @@ func (r *Requantizer) apply(acc int32, c int) int8 {
 	if len(r.Mult) > 1 {
 		m = r.Mult[c]
 	}
-	v := math.RoundToEven(float64(acc) * float64(m))
-	if v >= float64(r.Max-r.Zero) {
-		return int8(r.Max)
-	}
-	if v <= float64(r.Min-r.Zero) {
-		return int8(r.Min)
-	}
-	return int8(int32(v) + r.Zero)
+	return int8(quant.RequantizeValue(acc, m, r.Zero, r.Min, r.Max))
 }
 
 // requantize writes the codes of acc, rows×channels accumulators in
@@ -93,10 +88,10 @@ func (r *Requantizer) apply(acc int32, c int) int8 {
 // block kernel that hoists the channel's multiplier and bias and, with
 // AVX2, does four channels per instruction (in Conv2D's layout, four
 // channels of four positions, transposed in registers so that every
-// store writes four codes of a plane). The kernels clamp the rounded
-// product to [Min-Zero, Max-Zero] and adds Zero, which equals apply's
-// comparisons whenever Min <= Max and every multiplier is finite; other
-// requantizers take apply element by element.
+// store writes four codes of a plane). The kernels compute exactly
+// quant.RequantizeValue whenever every multiplier is finite, which
+// newRequantizer guarantees; other requantizers take apply element by
+// element.
 func (r *Requantizer) requantize(acc []int32, rows, channels int, out []int8, rowStride, chanStride int) {
 	if rows == 0 || channels == 0 {
 		return
@@ -106,11 +101,11 @@ func (r *Requantizer) requantize(acc []int32, rows, channels int, out []int8, ro
 		panic(fmt.Errorf("qnn: requantize: %d accumulators and %d codes for %d×%d with strides %d, %d: %w",
 			len(acc), len(out), rows, channels, rowStride, chanStride, quant.ErrShape))
 	}
-	mult, bias := r.mult64, r.bias32
+	mult, bias := r.mult32, r.bias32
 	if len(mult) != channels || len(bias) != channels {
 		mult, bias = r.expand(channels)
 	}
-	if r.Min > r.Max || !allFinite(mult) {
+	if !allFinite(mult) {
 		for i := range rows {
 			for c, a := range acc[i*channels : (i+1)*channels] {
 				out[i*rowStride+c*chanStride] = r.apply(a, c)
@@ -118,20 +113,20 @@ func (r *Requantizer) requantize(acc []int32, rows, channels int, out []int8, ro
 		}
 		return
 	}
-	lo, hi := float64(r.Min-r.Zero), float64(r.Max-r.Zero)
 	k := requantKernelsInUse
-	if rows4 := rows &^ 3; rowStride == 1 && rows4 > 0 && r.Min >= math.MinInt8 && r.Max <= math.MaxInt8 {
-		k.planes(acc[:rows4*channels], rows4, channels, bias, mult, out, chanStride, lo, hi, r.Zero)
+	if rows4 := rows &^ 3; rowStride == 1 && rows4 > 0 && min(r.Min, r.Max) >= math.MinInt8 && r.Max <= math.MaxInt8 {
+		k.planes(acc[:rows4*channels], rows4, channels, bias, mult, out, chanStride, r.Zero, r.Min, r.Max)
 		acc, rows, out = acc[rows4*channels:], rows-rows4, out[rows4:]
 	}
 	if rows > 0 {
-		k.block(acc, rows, channels, bias, mult, out, rowStride, chanStride, lo, hi, r.Zero)
+		k.block(acc, rows, channels, bias, mult, out, rowStride, chanStride, r.Zero, r.Min, r.Max)
 	}
 }
 
-func allFinite(v []float64) bool {
+// allFinite reports whether no multiplier is NaN or ±Inf.
+func allFinite(v []float32) bool {
 	for _, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return false
 		}
 	}
@@ -139,10 +134,11 @@ func allFinite(v []float64) bool {
 }
 
 // requantKernels are the block kernels requantize calls: any layout
-// (block), and Conv2D's channel planes for rows a multiple of 4 (planes).
+// (block), and Conv2D's channel planes for rows a multiple of 4 and codes
+// within int8 (planes).
 type requantKernels struct {
-	block  func(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, rowStride, chanStride int, lo, hi float64, zero int32)
-	planes func(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, plane int, lo, hi float64, zero int32)
+	block  func(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, rowStride, chanStride int, zero, qmin, qmax int32)
+	planes func(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, plane int, zero, qmin, qmax int32)
 }
 
 // goRequantKernels are the Go twins of the assembly kernels.
@@ -166,22 +162,20 @@ func chooseRequantKernels() requantKernels {
 
 // requantGo is the Go block kernel, the twin of the assembly one: for
 // every row i and channel c,
-// out[i·rowStride + c·chanStride] = int8(int32(clamp(round_half_even(
-// float64(acc[i·channels+c] + bias[c]) · mult[c]), lo, hi)) + zero).
-func requantGo(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, rowStride, chanStride int, lo, hi float64, zero int32) {
+// out[i·rowStride + c·chanStride] = int8(quant.RequantizeValue(
+// acc[i·channels+c] + bias[c], mult[c], zero, qmin, qmax)).
+func requantGo(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, rowStride, chanStride int, zero, qmin, qmax int32) {
 	bias, mult = bias[:channels], mult[:channels]
 	for c := range channels {
 		b, m := bias[c], mult[c]
 		for i := range rows {
-			v := math.RoundToEven(float64(acc[i*channels+c]+b) * m)
-			v = min(max(v, lo), hi)
-			out[i*rowStride+c*chanStride] = int8(int32(v) + zero)
+			out[i*rowStride+c*chanStride] = int8(quant.RequantizeValue(acc[i*channels+c]+b, m, zero, qmin, qmax))
 		}
 	}
 }
 
 // requantPlanesGo is the Go twin of the planes kernel: requantGo with
 // rowStride 1 and chanStride plane.
-func requantPlanesGo(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, plane int, lo, hi float64, zero int32) {
-	requantGo(acc, rows, channels, bias, mult, out, 1, plane, lo, hi, zero)
+func requantPlanesGo(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, plane int, zero, qmin, qmax int32) {
+	requantGo(acc, rows, channels, bias, mult, out, 1, plane, zero, qmin, qmax)
 }

@@ -11,34 +11,33 @@ func asmRequantKernels() (requantKernels, bool) {
 }
 
 // requantAVX2 requantizes rows×channels accumulators, four channels per
-// instruction (VCVTDQ2PD, VMULPD, VROUNDPD to nearest even, VMAXPD,
-// VMINPD, VCVTTPD2DQ: exact, the values are integers), the last channels one by one with the scalar forms.
-// It needs lo <= hi, finite multipliers and the lengths requantize
-// checks. Reference:
+// instruction, in float32 as quant.RequantizeValue does (VCVTDQ2PS,
+// VMULPS, VMAXPS and VMINPS to the bounds float32(qmin-zero) and
+// float32(qmax-zero), VROUNDPS to nearest even, VCVTTPS2DQ: exact, the
+// values are integers), the last channels one by one with the scalar
+// forms. It needs finite multipliers and the lengths requantize checks.
+// Reference:
 //
 //	for i := range rows {
 //		for c := range channels {
-//			v := math.RoundToEven(float64(acc[i*channels+c]+bias[c]) * mult[c])
-//			v = min(max(v, lo), hi)
-//			out[i*rowStride+c*chanStride] = int8(int32(v) + zero)
+//			out[i*rowStride+c*chanStride] = int8(quant.RequantizeValue(acc[i*channels+c]+bias[c], mult[c], zero, qmin, qmax))
 //		}
 //	}
 //
 //go:noescape
-func requantAVX2(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, rowStride, chanStride int, lo, hi float64, zero int32)
+func requantAVX2(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, rowStride, chanStride int, zero, qmin, qmax int32)
 
 // requantPlanesAVX2 is requantAVX2 with rowStride 1 and chanStride plane,
-// the layout of Conv2D, for rows a multiple of 4 and Min, Max within
-// int8: it transposes 4×4 blocks of codes in registers so that each store
-// writes four codes of one channel plane. Reference:
+// the layout of Conv2D, for rows a multiple of 4 and codes within int8
+// (min(qmin, qmax) >= -128, qmax <= 127): it transposes 4×4 blocks of
+// codes in registers so that each store writes four codes of one channel
+// plane. Reference:
 //
 //	for i := range rows {
 //		for c := range channels {
-//			v := math.RoundToEven(float64(acc[i*channels+c]+bias[c]) * mult[c])
-//			v = min(max(v, lo), hi)
-//			out[i+c*plane] = int8(int32(v) + zero)
+//			out[i+c*plane] = int8(quant.RequantizeValue(acc[i*channels+c]+bias[c], mult[c], zero, qmin, qmax))
 //		}
 //	}
 //
 //go:noescape
-func requantPlanesAVX2(acc []int32, rows, channels int, bias []int32, mult []float64, out []int8, plane int, lo, hi float64, zero int32)
+func requantPlanesAVX2(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, plane int, zero, qmin, qmax int32)

@@ -85,7 +85,7 @@ func TestRequantizeMatchesApply(t *testing.T) {
 						}
 					}
 					if trial%4 == 0 {
-						rq.mult64, rq.bias32 = rq.expand(channels) // as newRequantizer leaves them
+						rq.mult32, rq.bias32 = rq.expand(channels) // as newRequantizer leaves them
 					}
 					acc := make([]int32, rows*channels)
 					for i := range acc {
