@@ -3,6 +3,8 @@ package f32gemm
 import (
 	"fmt"
 	"sync"
+
+	"github.com/ptqspec/ptqspec/internal/workpool"
 )
 
 // microKernel computes one mr×nr tile of C from packed operands.
@@ -98,6 +100,7 @@ func gemmParallel(kern *microKernel, w int, transA, transB bool, m, n, k int, a 
 		gemm(kern, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	// Part p of w computes units [units·p/w, units·(p+1)/w).
 	part := func(p int) {
 		lo, hi := units*p/w*unit, min(size, units*(p+1)/w*unit)
 		if lo >= hi {
@@ -117,12 +120,7 @@ func gemmParallel(kern *microKernel, w int, transA, transB bool, m, n, k int, a 
 		}
 		gemm(kern, transA, transB, hi-lo, n, k, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
 	}
-	var wg sync.WaitGroup
-	for p := 1; p < w; p++ {
-		wg.Go(func() { part(p) })
-	}
-	part(0)
-	wg.Wait()
+	workpool.For(w, w, func(_, p int) { part(p) })
 }
 
 // gemm is Gemm with the micro-kernel given and the arguments checked.
@@ -235,6 +233,20 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mb, p0, kb, mr int) 
 			}
 			continue
 		}
+		if rows == 8 && mr == 8 {
+			// Eight rows at a time: each step writes 8 adjacent values.
+			base := (i0+s)*lda + p0
+			s0, s1 := a[base:base+kb], a[base+lda:base+lda+kb]
+			s2, s3 := a[base+2*lda:base+2*lda+kb], a[base+3*lda:base+3*lda+kb]
+			s4, s5 := a[base+4*lda:base+4*lda+kb], a[base+5*lda:base+5*lda+kb]
+			s6, s7 := a[base+6*lda:base+6*lda+kb], a[base+7*lda:base+7*lda+kb]
+			for p := range kb {
+				d := strip[p*8 : p*8+8 : p*8+8]
+				d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+				d[4], d[5], d[6], d[7] = s4[p], s5[p], s6[p], s7[p]
+			}
+			continue
+		}
 		for r := range rows {
 			src := a[(i0+s+r)*lda+p0:]
 			src = src[:kb]
@@ -266,8 +278,22 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kb, j0, nb, nr int) 
 			}
 			continue
 		}
-		// B is n×k: column j of op(B) is row j of B.
-		for j := range cols {
+		// B is n×k: column j of op(B) is row j of B. Eight rows at a time,
+		// so that each step writes 8 adjacent values of the strip.
+		j := 0
+		for ; j+8 <= cols; j += 8 {
+			base := (j0+s+j)*ldb + p0
+			s0, s1 := b[base:base+kb], b[base+ldb:base+ldb+kb]
+			s2, s3 := b[base+2*ldb:base+2*ldb+kb], b[base+3*ldb:base+3*ldb+kb]
+			s4, s5 := b[base+4*ldb:base+4*ldb+kb], b[base+5*ldb:base+5*ldb+kb]
+			s6, s7 := b[base+6*ldb:base+6*ldb+kb], b[base+7*ldb:base+7*ldb+kb]
+			for p := range kb {
+				d := strip[p*nr+j : p*nr+j+8 : p*nr+j+8]
+				d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+				d[4], d[5], d[6], d[7] = s4[p], s5[p], s6[p], s7[p]
+			}
+		}
+		for ; j < cols; j++ {
 			src := b[(j0+s+j)*ldb+p0:]
 			src = src[:kb]
 			for p, v := range src {
