@@ -192,6 +192,9 @@ func sizeHint(f *os.File) int {
 // ErrTruncated for a short stream) that names the offset in the
 // decompressed stream.
 func ReadIDX(r io.Reader, name string) (*IDX, error) {
+	if r == nil {
+		return nil, &FormatError{File: name, Msg: "nil reader"}
+	}
 	return readIDX(r, name, 0)
 }
 

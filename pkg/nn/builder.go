@@ -57,7 +57,7 @@ func NewBuilder(inputName string, inputShape ...int) *Builder {
 // inputs the node reads the previous node, or the graph input if it is the
 // first. It returns b so calls can be chained.
 func (b *Builder) Add(name string, l Layer, inputs ...string) *Builder {
-	if b.err != nil {
+	if b == nil || b.err != nil {
 		return b
 	}
 	n := &Node{Name: name, Layer: l, Inputs: slices.Clone(inputs)}
@@ -139,6 +139,9 @@ func sharable(l Layer) bool {
 // Build returns the graph, whose output is the last node added, or the
 // first error recorded by NewBuilder or Add.
 func (b *Builder) Build() (*Graph, error) {
+	if b == nil {
+		return nil, errors.New("nn: nil Builder (use NewBuilder)")
+	}
 	if b.err != nil {
 		return nil, b.err
 	}

@@ -115,31 +115,78 @@ func newGraph(inputName string, inputShape []int, nodes []*Node) *Graph {
 	return g
 }
 
-// InputName returns the name nodes use to read the graph input.
-func (g *Graph) InputName() string { return g.inputName }
+// usable returns ErrNilModel for a nil graph or one with no nodes (the
+// zero Graph, not built by a Builder). The accessors below return zero
+// values for such a graph; the methods that return errors return this one.
+func (g *Graph) usable() error {
+	if g == nil || len(g.nodes) == 0 {
+		return fmt.Errorf("nn: %w", ErrNilModel)
+	}
+	return nil
+}
 
-// InputShape returns a copy of the per-sample input shape.
-func (g *Graph) InputShape() []int { return slices.Clone(g.inputShape) }
+// InputName returns the name nodes use to read the graph input ("" for a
+// nil graph).
+func (g *Graph) InputName() string {
+	if g == nil {
+		return ""
+	}
+	return g.inputName
+}
 
-// Output returns the name of the output node (the last node added).
-func (g *Graph) Output() string { return g.nodes[len(g.nodes)-1].Name }
+// InputShape returns a copy of the per-sample input shape (nil for a nil
+// graph).
+func (g *Graph) InputShape() []int {
+	if g == nil {
+		return nil
+	}
+	return slices.Clone(g.inputShape)
+}
 
-// OutputShape returns a copy of the per-sample output shape.
-func (g *Graph) OutputShape() []int { return slices.Clone(g.nodes[len(g.nodes)-1].Shape) }
+// Output returns the name of the output node (the last node added), or ""
+// for a nil or empty graph.
+func (g *Graph) Output() string {
+	if g.usable() != nil {
+		return ""
+	}
+	return g.nodes[len(g.nodes)-1].Name
+}
+
+// OutputShape returns a copy of the per-sample output shape (nil for a nil
+// or empty graph).
+func (g *Graph) OutputShape() []int {
+	if g.usable() != nil {
+		return nil
+	}
+	return slices.Clone(g.nodes[len(g.nodes)-1].Shape)
+}
 
 // Nodes returns the nodes in topological order. The slice is a copy; the
 // nodes are the graph's own and must not be renamed or rewired.
-func (g *Graph) Nodes() []*Node { return slices.Clone(g.nodes) }
+func (g *Graph) Nodes() []*Node {
+	if g == nil {
+		return nil
+	}
+	return slices.Clone(g.nodes)
+}
 
 // Node returns the node with the given name.
 func (g *Graph) Node(name string) (*Node, bool) {
+	if g == nil {
+		return nil, false
+	}
 	n, ok := g.index[name]
 	return n, ok
 }
 
 // Consumers returns the names of the nodes that read name's output, in
 // topological order. A node reading the same input twice is listed once.
-func (g *Graph) Consumers(name string) []string { return slices.Clone(g.consumers[name]) }
+func (g *Graph) Consumers(name string) []string {
+	if g == nil {
+		return nil
+	}
+	return slices.Clone(g.consumers[name])
+}
 
 // Forward runs the graph on a batch x of shape [N, InputShape()...] and
 // returns the output of shape [N, OutputShape()...].
@@ -151,6 +198,9 @@ func (g *Graph) Forward(x *tensor.Tensor, mode Mode) (*tensor.Tensor, error) {
 // order. The hook must not modify the tensor. A hook error stops the run
 // and is returned wrapped in a *NodeError naming the node.
 func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.Tensor) error) (*tensor.Tensor, error) {
+	if err := g.usable(); err != nil {
+		return nil, err
+	}
 	if x == nil {
 		return nil, fmt.Errorf("nn: input %q: nil tensor", g.inputName)
 	}
@@ -205,6 +255,9 @@ func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.
 // zero gradients. Layers may use gradOut as scratch space, so its contents
 // are unspecified after the call.
 func (g *Graph) Backward(gradOut *tensor.Tensor) error {
+	if err := g.usable(); err != nil {
+		return err
+	}
 	if !g.trainReady {
 		return fmt.Errorf("nn: %w", ErrNoForward)
 	}
@@ -312,6 +365,9 @@ func (a *gradAccumulator) take(name string) *tensor.Tensor {
 // order, named "node.param" (for example "fc1.weight"). The returned Params
 // are fresh, but their Value and Grad tensors are the layers' own.
 func (g *Graph) Params() []*Param {
+	if g == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, n := range g.nodes {
 		for _, p := range n.Layer.Params() {
@@ -324,6 +380,9 @@ func (g *Graph) Params() []*Param {
 // Buffers returns the non-trainable state of every Buffered node, named
 // like Params.
 func (g *Graph) Buffers() []*Param {
+	if g == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, n := range g.nodes {
 		if b, ok := n.Layer.(Buffered); ok {
@@ -337,6 +396,9 @@ func (g *Graph) Buffers() []*Param {
 
 // ZeroGrad sets every parameter gradient to zero.
 func (g *Graph) ZeroGrad() {
+	if g == nil {
+		return
+	}
 	for _, n := range g.nodes {
 		for _, p := range n.Layer.Params() {
 			if p.Grad != nil {
@@ -348,6 +410,9 @@ func (g *Graph) ZeroGrad() {
 
 // Clone returns a deep copy sharing no storage with g.
 func (g *Graph) Clone() *Graph {
+	if g == nil {
+		return nil
+	}
 	nodes := make([]*Node, len(g.nodes))
 	for i, n := range g.nodes {
 		nodes[i] = &Node{Name: n.Name, Layer: n.Layer.Clone(), Inputs: slices.Clone(n.Inputs), Shape: slices.Clone(n.Shape)}
@@ -357,6 +422,9 @@ func (g *Graph) Clone() *Graph {
 
 // NumParams returns the number of trainable scalars (buffers excluded).
 func (g *Graph) NumParams() int {
+	if g == nil {
+		return 0
+	}
 	total := 0
 	for _, n := range g.nodes {
 		total += layerParams(n.Layer)
@@ -376,6 +444,9 @@ func layerParams(l Layer) int {
 // kind, inputs, per-sample output shape and number of trainable scalars,
 // then the totals.
 func (g *Graph) Summary() string {
+	if g == nil {
+		return "(nil graph)\n"
+	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tINPUTS\tOUTPUT\tPARAMS")

@@ -129,7 +129,7 @@ func Save(w io.Writer, g *Graph) error {
 
 // save is Save without the "nn: save" prefix on its errors.
 func save(w io.Writer, g *Graph) error {
-	if g == nil {
+	if g.usable() != nil {
 		return ErrNilModel
 	}
 	if w == nil {

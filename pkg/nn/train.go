@@ -59,6 +59,9 @@ func (s EpochStats) String() string {
 // InputShape()...] with N > 0, with one label per sample if needLabels, and
 // the graph must output per-sample logits [classes].
 func checkData(op string, g *Graph, x *tensor.Tensor, labels []int, needLabels bool) error {
+	if g.usable() != nil {
+		return fmt.Errorf("nn: %s: %w", op, ErrNilModel)
+	}
 	if x == nil {
 		return fmt.Errorf("nn: %s: nil data tensor", op)
 	}

@@ -105,3 +105,35 @@ func TestLoadCraftedModelsUnderMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestModelFileNilMisuse: nil models and readers are errors, not panics.
+func TestModelFileNilMisuse(t *testing.T) {
+	var m *Model
+	path := t.TempDir() + "/m.ptq8"
+	cases := []struct {
+		name string
+		call func() error
+		is   error
+	}{
+		{"Save nil model", func() error { return m.Save(&bytes.Buffer{}) }, ErrNilModel},
+		{"SaveFile nil model", func() error { return m.SaveFile(path) }, ErrNilModel},
+		{"Save nil writer", func() error { return (&Model{}).Save(nil) }, nil},
+		{"LoadModel nil reader", func() error { _, err := LoadModel(nil); return err }, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				err = c.call()
+			}()
+			if err == nil || (c.is != nil && !errors.Is(err, c.is)) {
+				t.Errorf("error %v, want one matching %v", err, c.is)
+			}
+		})
+	}
+}

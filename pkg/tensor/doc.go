@@ -16,6 +16,12 @@
 // # Errors
 //
 // Operations whose validity depends on run-time shapes return a *ShapeError
-// naming the operation and both shapes. New panics on a negative dimension,
+// naming the operation and both shapes; every *ShapeError matches ErrShape,
+// the one shape-mismatch error other packages' sentinels wrap
+// (NewShapeSentinel). Numel is the one place where dimensions are
+// multiplied: it refuses negative dimensions, products that overflow int
+// and products above MaxElements (ErrTooLarge), the bound loaders and
+// layer builders check before they allocate. A nil *Tensor is empty:
+// accessors return zero values, operations that return errors refuse it. New panics on a negative dimension,
 // which is a programming error, with a *ShapeError value.
 package tensor

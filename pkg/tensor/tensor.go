@@ -50,32 +50,63 @@ func MustFromData(data []float32, shape ...int) *Tensor {
 }
 
 // Shape returns a copy of the tensor's shape.
-func (t *Tensor) Shape() []int { return slices.Clone(t.shape) }
+func (t *Tensor) Shape() []int {
+	if t == nil {
+		return nil
+	}
+	return slices.Clone(t.shape)
+}
 
 // Dims returns the number of dimensions.
-func (t *Tensor) Dims() int { return len(t.shape) }
+func (t *Tensor) Dims() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.shape)
+}
 
 // Dim returns the size of dimension i.
 func (t *Tensor) Dim(i int) int { return t.shape[i] }
 
 // Len returns the number of elements.
-func (t *Tensor) Len() int { return len(t.data) }
+func (t *Tensor) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.data)
+}
 
 // Data returns the underlying storage in row-major order. It is shared, not
 // copied.
-func (t *Tensor) Data() []float32 { return t.data }
+func (t *Tensor) Data() []float32 {
+	if t == nil {
+		return nil
+	}
+	return t.data
+}
 
 // SameShape reports whether t and u have identical shapes.
-func (t *Tensor) SameShape(u *Tensor) bool { return slices.Equal(t.shape, u.shape) }
+func (t *Tensor) SameShape(u *Tensor) bool {
+	if t == nil || u == nil {
+		return t == u
+	}
+	return slices.Equal(t.shape, u.shape)
+}
 
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
+	if t == nil {
+		return nil
+	}
 	return &Tensor{shape: slices.Clone(t.shape), data: slices.Clone(t.data)}
 }
 
 // Reshape returns a view with a new shape and the same elements. One
 // dimension may be -1, inferred from the others.
 func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
+	if t == nil {
+		return nil, &ShapeError{Op: "reshape", Want: shape, Msg: "nil tensor"}
+	}
 	shape = slices.Clone(shape)
 	infer := -1
 	for i, d := range shape {
@@ -105,6 +136,9 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 
 // Slice returns a view of rows [start, end) along the first dimension.
 func (t *Tensor) Slice(start, end int) (*Tensor, error) {
+	if t == nil {
+		return nil, &ShapeError{Op: "slice", Msg: "nil tensor"}
+	}
 	if len(t.shape) == 0 || start < 0 || end > t.shape[0] || start > end {
 		return nil, &ShapeError{Op: "slice", Got: t.Shape(), Msg: fmt.Sprintf("rows [%d, %d) out of range", start, end)}
 	}
@@ -120,6 +154,9 @@ func (t *Tensor) Slice(start, end int) (*Tensor, error) {
 // RowLen returns the number of elements in one entry along the first
 // dimension (the product of all dimensions but the first).
 func (t *Tensor) RowLen() int {
+	if t == nil {
+		return 0
+	}
 	if len(t.shape) == 0 {
 		return 1
 	}
@@ -154,6 +191,9 @@ func (t *Tensor) Set(v float32, idx ...int) { t.data[t.offset(idx)] = v }
 
 // Fill sets every element to v.
 func (t *Tensor) Fill(v float32) {
+	if t == nil {
+		return
+	}
 	for i := range t.data {
 		t.data[i] = v
 	}
@@ -161,6 +201,9 @@ func (t *Tensor) Fill(v float32) {
 
 // CopyFrom copies u's elements into t; the shapes must be equal.
 func (t *Tensor) CopyFrom(u *Tensor) error {
+	if t == nil || u == nil {
+		return &ShapeError{Op: "copy", Got: u.Shape(), Want: t.Shape(), Msg: "nil tensor"}
+	}
 	if !t.SameShape(u) {
 		return &ShapeError{Op: "copy", Got: u.Shape(), Want: t.Shape()}
 	}
@@ -173,6 +216,9 @@ func (t *Tensor) CopyFrom(u *Tensor) error {
 func Concat(ts ...*Tensor) (*Tensor, error) {
 	if len(ts) == 0 {
 		return nil, &ShapeError{Op: "concat", Msg: "no tensors"}
+	}
+	if slices.Contains(ts, nil) {
+		return nil, &ShapeError{Op: "concat", Msg: fmt.Sprintf("tensor %d is nil", slices.Index(ts, nil))}
 	}
 	first := ts[0]
 	if first.Dims() == 0 {
@@ -197,6 +243,9 @@ func Concat(ts ...*Tensor) (*Tensor, error) {
 
 // String renders the shape and up to the first eight elements.
 func (t *Tensor) String() string {
+	if t == nil {
+		return "Tensor(nil)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Tensor%v[", t.shape)
 	for i, v := range t.data {
