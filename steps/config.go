@@ -290,7 +290,11 @@ func (cs *configState) quantizeWith(label, method string, spec quant.Spec) (*con
 	if cs.x == nil {
 		return nil, errors.New("the scenario has no tensor: a Given step must make one")
 	}
-	obs, err := quant.NewObserver(method, spec)
+	m, err := quant.ParseMethod(method)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := quant.NewObserver(m, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,11 @@ func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Obser
 	c := &Calibrator{graph: g, plan: p, opts: opts.withDefaults(), points: points, tracked: p.ObservedTensors(),
 		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
 	for _, o := range c.points {
-		obs, err := quant.NewObserver(o.Method, o.Spec)
+		method, err := quant.ParseMethod(o.Method)
+		if err != nil {
+			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
+		}
+		obs, err := quant.NewObserver(method, o.Spec)
 		if err != nil {
 			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
 		}

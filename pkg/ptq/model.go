@@ -341,7 +341,7 @@ func wrapFP32(g *nn.Graph, p *Plan) *Model {
 // quantizeWeights quantizes a float weight tensor [out, ...] with a MinMax
 // observer of the given spec.
 func quantizeWeights(w *tensor.Tensor, spec quant.Spec) (*quant.QTensor, error) {
-	obs, err := quant.NewObserver(MethodMinMax, spec)
+	obs, err := quant.NewObserver(quant.MethodMinMax, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -534,7 +534,7 @@ func ExampleLoadModel() {
 	fmt.Println("same outputs:", sameFloat32Bits(got.Data(), want.Data()))
 	fmt.Println("same plan:", loaded.Plan().String() == m.Plan().String())
 	// Output:
-	// static model, 25912 bytes of parameters in a 30700-byte file
+	// static model, 25912 bytes of parameters in a 30702-byte file
 	// same outputs: true
 	// same plan: true
 }

@@ -17,8 +17,9 @@
 // resulting scales and zero points; ChooseQParams maps a real range to
 // them as PyTorch's observers do.
 //
-// Observers (NewObserver by name) see calibration batches and produce
-// QParams:
+// Observers (NewObserver for a Method) see calibration batches and produce
+// QParams. Method is a closed set with a text form (ParseMethod,
+// MarshalText, UnmarshalText), listed once by Methods:
 //
 //	minmax          running min/max (per channel for a per-channel spec)     PyTorch MinMaxObserver
 //	moving_average  first batch, then min += 0.01·(batch_min - min)         PyTorch MovingAverageMinMaxObserver

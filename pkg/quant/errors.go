@@ -26,8 +26,9 @@ var (
 	// parameters or the kernel it is given to. Kernels (GemmInt, Requantize)
 	// panic with an error wrapping it, which is a programming error.
 	ErrShape = tensor.NewShapeSentinel("quant: shape mismatch")
-	// ErrUnknownMethod reports an observer method name NewObserver does not
-	// know.
+	// ErrUnknownMethod reports a calibration method outside the set of
+	// Method constants: an unknown name (ParseMethod, UnmarshalText), or the
+	// zero Method given to NewObserver.
 	ErrUnknownMethod = errors.New("quant: unknown observer method")
 )
 

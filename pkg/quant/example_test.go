@@ -1,6 +1,7 @@
 package quant_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -65,7 +66,7 @@ func ExampleChooseQParamsPerChannel() {
 }
 
 func ExampleNewObserver() {
-	obs, err := quant.NewObserver("minmax", quant.Spec{DType: quant.UInt8})
+	obs, err := quant.NewObserver(quant.MethodMinMax, quant.Spec{DType: quant.UInt8})
 	if err != nil {
 		panic(err)
 	}
@@ -81,11 +82,31 @@ func ExampleNewObserver() {
 	st := obs.Stats()
 	fmt.Printf("%d batches, range [%v, %v]: %v\n", st.Batches, st.Min, st.Max, p)
 
-	_, err = quant.NewObserver("kl", quant.ActivationDefault)
-	fmt.Println(errors.Is(err, quant.ErrUnknownMethod), err)
 	// Output:
 	// 2 batches, range [1, 8]: uint8 scale=0.03137255 zp=0 [0,255]
-	// true quant: observer method "kl" (known: entropy, minmax, moving_average, mse, percentile): quant: unknown observer method
+}
+
+// Methods are a closed set with a text form: a configuration file or a
+// flag names one, and an unknown name is refused with the known ones.
+func ExampleParseMethod() {
+	fmt.Println(quant.Methods())
+	m, err := quant.ParseMethod("entropy")
+	fmt.Println(m == quant.MethodEntropy, err)
+
+	var cfg struct {
+		Method quant.Method `json:"method"`
+	}
+	err = json.Unmarshal([]byte(`{"method": "kl"}`), &cfg)
+	fmt.Println(errors.Is(err, quant.ErrUnknownMethod), err)
+	b, _ := json.Marshal(struct {
+		Method quant.Method `json:"method"`
+	}{quant.MethodMovingAverage})
+	fmt.Println(string(b))
+	// Output:
+	// [minmax moving_average percentile entropy mse]
+	// true <nil>
+	// true quant: calibration method "kl" (known: minmax, moving_average, percentile, entropy, mse): quant: unknown observer method
+	// {"method":"moving_average"}
 }
 
 // An int8 Linear layer y = x·Wᵀ + b computed in integers.

@@ -2,8 +2,6 @@ package quant
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -65,41 +63,35 @@ const (
 	DefaultPercentile = 99.99
 )
 
-// observerMethods lists the names NewObserver knows, sorted.
-var observerMethods = []string{"entropy", "minmax", "moving_average", "mse", "percentile"}
-
-// ObserverMethods returns the method names NewObserver accepts.
-func ObserverMethods() []string { return slices.Clone(observerMethods) }
-
-// NewObserver returns an observer with default options by method name:
+// NewObserver returns an observer with default options for a method:
 //
-//	"minmax"          MinMaxObserver, or PerChannelMinMaxObserver when spec is per-channel
-//	"moving_average"  MovingAverageMinMaxObserver, averaging constant 0.01
-//	"percentile"      PercentileObserver, 2048 bins, 99.99%
-//	"entropy"         EntropyObserver (KL divergence), 4096 bins
-//	"mse"             MSEObserver, 2048 bins
+//	MethodMinMax         MinMaxObserver, or PerChannelMinMaxObserver when spec is per-channel
+//	MethodMovingAverage  MovingAverageMinMaxObserver, averaging constant 0.01
+//	MethodPercentile     PercentileObserver, 2048 bins, 99.99%
+//	MethodEntropy        EntropyObserver (KL divergence), 4096 bins
+//	MethodMSE            MSEObserver, 2048 bins
 //
-// An unknown name returns an error wrapping ErrUnknownMethod that lists the
-// known ones; an invalid spec, or a per-channel spec for a histogram
-// method, returns an error wrapping ErrInvalidSpec.
-func NewObserver(method string, spec Spec) (Observer, error) {
+// The zero Method, or a value outside the set, returns an error wrapping
+// ErrUnknownMethod that lists the known ones; an invalid spec, or a
+// per-channel spec for a histogram method, returns an error wrapping
+// ErrInvalidSpec.
+func NewObserver(method Method, spec Spec) (Observer, error) {
 	switch method {
-	case "minmax":
+	case MethodMinMax:
 		if spec.Granularity == PerChannel {
 			return NewPerChannelMinMaxObserver(spec)
 		}
 		return NewMinMaxObserver(spec)
-	case "moving_average":
+	case MethodMovingAverage:
 		return NewMovingAverageMinMaxObserver(spec, DefaultAveragingConstant)
-	case "percentile":
+	case MethodPercentile:
 		return NewPercentileObserver(spec, PercentileOptions{})
-	case "entropy":
+	case MethodEntropy:
 		return NewEntropyObserver(spec, EntropyOptions{})
-	case "mse":
+	case MethodMSE:
 		return NewMSEObserver(spec, MSEOptions{})
 	}
-	return nil, fmt.Errorf("quant: observer method %q (known: %s): %w",
-		method, strings.Join(observerMethods, ", "), ErrUnknownMethod)
+	return nil, fmt.Errorf("quant: observer method %q (known: %s): %w", method, methodList(), ErrUnknownMethod)
 }
 
 // tally counts batches, elements and samples.

@@ -8,50 +8,46 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
-func TestNewObserverByName(t *testing.T) {
+func TestNewObserverByMethod(t *testing.T) {
 	perChannel := Spec{Scheme: Symmetric, Granularity: PerChannel, Axis: 0}
 	cases := []struct {
-		method string
+		method Method
 		spec   Spec
 		want   Observer
 	}{
-		{"minmax", ActivationDefault, &MinMaxObserver{}},
-		{"minmax", perChannel, &PerChannelMinMaxObserver{}},
-		{"moving_average", ActivationDefault, &MovingAverageMinMaxObserver{}},
-		{"moving_average", perChannel, &MovingAverageMinMaxObserver{}},
-		{"percentile", ActivationDefault, &PercentileObserver{}},
-		{"entropy", ActivationDefault, &EntropyObserver{}},
-		{"mse", ActivationDefault, &MSEObserver{}},
+		{MethodMinMax, ActivationDefault, &MinMaxObserver{}},
+		{MethodMinMax, perChannel, &PerChannelMinMaxObserver{}},
+		{MethodMovingAverage, ActivationDefault, &MovingAverageMinMaxObserver{}},
+		{MethodMovingAverage, perChannel, &MovingAverageMinMaxObserver{}},
+		{MethodPercentile, ActivationDefault, &PercentileObserver{}},
+		{MethodEntropy, ActivationDefault, &EntropyObserver{}},
+		{MethodMSE, ActivationDefault, &MSEObserver{}},
 	}
 	for _, c := range cases {
-		t.Run(c.method+"/"+c.spec.String(), func(t *testing.T) {
+		t.Run(c.method.String()+"/"+c.spec.String(), func(t *testing.T) {
 			o, err := NewObserver(c.method, c.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if reflect.TypeOf(o) != reflect.TypeOf(c.want) {
-				t.Fatalf("got %T, want %T", o, c.want)
-			}
-			if reflect.TypeOf(o.Clone()) != reflect.TypeOf(o) {
-				t.Fatalf("Clone returned %T", o.Clone())
-			}
+			require.NoError(t, err)
+			assert.IsType(t, c.want, o)
+			assert.IsType(t, o, o.Clone())
 		})
 	}
-	_, err := NewObserver("kl", ActivationDefault)
-	if !errors.Is(err, ErrUnknownMethod) || !strings.Contains(err.Error(), "known: entropy, minmax, moving_average, mse, percentile") {
-		t.Fatalf("unknown method: %v", err)
+	for _, m := range []Method{0, MethodMSE + 1} {
+		_, err := NewObserver(m, ActivationDefault)
+		require.ErrorIs(t, err, ErrUnknownMethod, "method %d", m)
+		assert.Contains(t, err.Error(), "known: minmax, moving_average, percentile, entropy, mse")
 	}
-	for _, m := range []string{"percentile", "entropy", "mse"} {
-		if _, err := NewObserver(m, perChannel); !errors.Is(err, ErrInvalidSpec) {
-			t.Fatalf("%s per-channel: %v, want ErrInvalidSpec", m, err)
-		}
+	for _, m := range []Method{MethodPercentile, MethodEntropy, MethodMSE} {
+		_, err := NewObserver(m, perChannel)
+		assert.ErrorIs(t, err, ErrInvalidSpec, "%v per-channel", m)
 	}
-	if _, err := NewObserver("minmax", Spec{DType: Int32}); !errors.Is(err, ErrInvalidSpec) {
-		t.Fatalf("int32 spec: %v", err)
-	}
+	_, err := NewObserver(MethodMinMax, Spec{DType: Int32})
+	assert.ErrorIs(t, err, ErrInvalidSpec, "int32 spec")
 	if _, err := NewMovingAverageMinMaxObserver(ActivationDefault, 0); err == nil {
 		t.Fatal("averaging constant 0: want error")
 	}
@@ -69,7 +65,7 @@ func TestObserverContract(t *testing.T) {
 	good := tensor.MustFromData([]float32{-1, 0.5, 2, 3, -0.25, 1}, 2, 3)
 	bad := tensor.MustFromData([]float32{1, float32(math.NaN()), 2}, 1, 3)
 	inf := tensor.MustFromData([]float32{float32(math.Inf(-1))}, 1)
-	for _, method := range ObserverMethods() {
+	for _, method := range Methods() {
 		for _, spec := range []Spec{ActivationDefault, {DType: UInt8, Scheme: Symmetric}, {Scheme: Symmetric, Granularity: PerChannel, Axis: 1}} {
 			o, err := NewObserver(method, spec)
 			if err != nil {
@@ -78,7 +74,7 @@ func TestObserverContract(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
-			t.Run(method+"/"+spec.String(), func(t *testing.T) {
+			t.Run(method.String()+"/"+spec.String(), func(t *testing.T) {
 				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
 					t.Fatalf("before data: %v, want ErrNoData", err)
 				}
@@ -115,7 +111,7 @@ func TestObserverContract(t *testing.T) {
 				if before.Batches != 2 || before.Elements != 6 || before.Samples != 2 || before.Min != -1 || before.Max != 3 {
 					t.Fatalf("stats %+v", before)
 				}
-				if (before.Histogram != nil) != (method == "percentile" || method == "entropy" || method == "mse") {
+				if (before.Histogram != nil) != (method == MethodPercentile || method == MethodEntropy || method == MethodMSE) {
 					t.Fatalf("histogram presence wrong: %v", before.Histogram)
 				}
 				c := o.Clone()
@@ -142,7 +138,7 @@ func TestMinMaxBatchSizeInvariance(t *testing.T) {
 	for _, spec := range []Spec{ActivationDefault, {DType: UInt8}, {Scheme: Symmetric, Granularity: PerChannel, Axis: 1}} {
 		var ref QParams
 		for _, batch := range []int{1, 7, 64} {
-			o, err := NewObserver("minmax", spec)
+			o, err := NewObserver(MethodMinMax, spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -281,8 +277,8 @@ func TestClippingObserversOnOutliers(t *testing.T) {
 	bulk, all := outlierData(n)
 	for _, spec := range []Spec{ActivationDefault, {Scheme: Symmetric}} {
 		type result struct{ width, bulkMSE, allMSE float64 }
-		res := map[string]result{}
-		for _, method := range []string{"minmax", "percentile", "entropy", "mse"} {
+		res := map[Method]result{}
+		for _, method := range []Method{MethodMinMax, MethodPercentile, MethodEntropy, MethodMSE} {
 			o, err := NewObserver(method, spec)
 			if err != nil {
 				t.Fatal(err)
@@ -302,17 +298,17 @@ func TestClippingObserversOnOutliers(t *testing.T) {
 			fa, _ := FakeQuantize(tensor.MustFromData(all, n), p)
 			res[method] = result{width, MSE(bulk, fb.Data()), MSE(all, fa.Data())}
 		}
-		mm := res["minmax"]
+		mm := res[MethodMinMax]
 		if mm.width < 199 || mm.bulkMSE < 0.04 {
 			t.Fatalf("%v: minmax %+v, want width ~200 and bulk MSE ~0.05", spec, mm)
 		}
 		limits := []struct {
-			method               string
+			method               Method
 			maxWidth, maxBulkMSE float64 // as fractions of MinMax's
 		}{
-			{"percentile", 0.05, 0.005},
-			{"entropy", 0.1, 0.02},
-			{"mse", 0.5, 0.25},
+			{MethodPercentile, 0.05, 0.005},
+			{MethodEntropy, 0.1, 0.02},
+			{MethodMSE, 0.5, 0.25},
 		}
 		for _, l := range limits {
 			r := res[l.method]
@@ -322,9 +318,9 @@ func TestClippingObserversOnOutliers(t *testing.T) {
 					r.width, l.maxWidth*mm.width, r.bulkMSE, l.maxBulkMSE*mm.bulkMSE)
 			}
 		}
-		for _, m := range []string{"minmax", "percentile", "entropy"} {
-			if res["mse"].allMSE >= res[m].allMSE {
-				t.Errorf("%v: MSE observer's error over all data %.4g is not below %s's %.4g", spec, res["mse"].allMSE, m, res[m].allMSE)
+		for _, m := range []Method{MethodMinMax, MethodPercentile, MethodEntropy} {
+			if res[MethodMSE].allMSE >= res[m].allMSE {
+				t.Errorf("%v: MSE observer's error over all data %.4g is not below %s's %.4g", spec, res[MethodMSE].allMSE, m, res[m].allMSE)
 			}
 		}
 	}

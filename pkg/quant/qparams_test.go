@@ -91,7 +91,7 @@ func TestPerChannelPyTorchGolden(t *testing.T) {
 				for _, reduce := range []bool{false, true} {
 					spec := Spec{DType: dt, Scheme: scheme, Granularity: PerChannel, Axis: axis, ReduceRange: reduce}
 					t.Run(spec.String(), func(t *testing.T) {
-						o, err := NewObserver("minmax", spec)
+						o, err := NewObserver(MethodMinMax, spec)
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -37,7 +37,7 @@ func benchConvLayers(b *testing.B, n, inC, outC, hw int) (*nn.Conv2D, *Conv2D, *
 		b.Fatal(err)
 	}
 	act := func(t *tensor.Tensor) Act {
-		obs, err := quant.NewObserver("minmax", quant.ActivationDefault)
+		obs, err := quant.NewObserver(quant.MethodMinMax, quant.ActivationDefault)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func benchConvLayers(b *testing.B, n, inC, outC, hw int) (*nn.Conv2D, *Conv2D, *
 		return a
 	}
 	in, out := act(x), act(y)
-	obs, err := quant.NewObserver("minmax", quant.WeightDefault)
+	obs, err := quant.NewObserver(quant.MethodMinMax, quant.WeightDefault)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func benchLoop(b *testing.B, op func() (*tensor.Tensor, error)) {
 func benchLinears(b *testing.B, n, in, out int) (*nn.Linear, *DynamicLinear, *tensor.Tensor) {
 	r := rand.New(rand.NewPCG(42, 42))
 	fl := nn.NewLinear(in, out, r)
-	obs, err := quant.NewObserver("minmax", quant.WeightDefault)
+	obs, err := quant.NewObserver(quant.MethodMinMax, quant.WeightDefault)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func testAct(t *testing.T, dtype quant.DType, lo, hi float32) Act {
 // testWeights quantizes w [out, ...] with a MinMax observer of spec.
 func testWeights(t *testing.T, w *tensor.Tensor, spec quant.Spec) Weights {
 	t.Helper()
-	obs, err := quant.NewObserver("minmax", spec)
+	obs, err := quant.NewObserver(quant.MethodMinMax, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
