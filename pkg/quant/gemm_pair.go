@@ -176,7 +176,14 @@ func widenA[A int8 | uint8](dst []int16, lda, m, k int, a []A, za []int32) {
 }
 
 // pairBuffers recycles the widened copies of A between calls.
-var pairBuffers sync.Pool // of *[]int16
+var pairBuffers sync.Pool // of *pairBuffer
+
+// pairBuffer is the per-call working memory of the pair path.
+type pairBuffer struct {
+	a []int16 // widened A, tiles of pairRows rows
+	// scratch receives the tiles that do not fit c, one per worker.
+	scratch [][pairRows * pairCols]int32
+}
 
 // pairOperands is what the row-tile workers share.
 type pairOperands struct {
@@ -193,35 +200,36 @@ func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int
 	lda := 2 * b.pairs
 	tiles := (m + pairRows - 1) / pairRows
 	size := tiles * pairRows * lda
-	bufp, _ := pairBuffers.Get().(*[]int16)
-	if bufp == nil || cap(*bufp) < size {
-		buf := make([]int16, size)
-		bufp = &buf
+	buf, _ := pairBuffers.Get().(*pairBuffer)
+	if buf == nil {
+		buf = new(pairBuffer)
 	}
-	g := pairOperands{pairPack: b, m: m, lda: lda, a: (*bufp)[:size], c: c}
+	buf.a = grow(buf.a, size)
+	g := pairOperands{pairPack: b, m: m, lda: lda, a: buf.a, c: c}
 	widenA(g.a, lda, m, b.k, a, aZero)
-	if workers = min(workers, tiles); workers < 2 {
-		g.rows(0, tiles)
+	workers = max(1, min(workers, tiles))
+	buf.scratch = grow(buf.scratch, workers)
+	if workers == 1 {
+		g.rows(0, tiles, buf.scratch[0][:])
 	} else {
-		gp := new(pairOperands)
+		gp, scratch := new(pairOperands), buf.scratch // not buf: capturing it would move it to the heap
 		*gp = g
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi) })
+			wg.Go(func() { gp.rows(lo, hi, scratch[w][:]) })
 		}
 		wg.Wait()
 	}
-	pairBuffers.Put(bufp)
+	pairBuffers.Put(buf)
 }
 
-// rows computes the row tiles [t0, t1) of c.
-func (g *pairOperands) rows(t0, t1 int) {
+// rows computes the row tiles [t0, t1) of c; scratch holds 6×16 values.
+func (g *pairOperands) rows(t0, t1 int, scratch []int32) {
 	n, pairs := g.n, g.pairs
 	panelLen := pairs * 2 * pairCols
 	full := n / pairCols // panels whose 16 columns all exist
 	block := max(1, pairBlockBytes/(2*panelLen))
-	var scratch [pairRows * pairCols]int32
 	for s0 := 0; s0 < g.panels; s0 += block {
 		s1 := min(s0+block, g.panels)
 		for t := t0; t < t1; t++ {
@@ -234,7 +242,7 @@ func (g *pairOperands) rows(t0, t1 int) {
 				s = direct
 			}
 			for ; s < s1; s++ {
-				tile6x16(at, g.lda, g.w[s*panelLen:(s+1)*panelLen], pairs, 1, scratch[:], pairCols)
+				tile6x16(at, g.lda, g.w[s*panelLen:(s+1)*panelLen], pairs, 1, scratch, pairCols)
 				j := s * pairCols
 				width := min(pairCols, n-j)
 				for r := range rows {

@@ -222,6 +222,9 @@ type vnniBuffer struct {
 	a      []uint8 // packed A', tiles of vnniRows rows
 	rowSum []int32 // Σ_p A'_ip per row, padded to whole tiles
 	init   []int32 // za'·d_j per column
+	// scratch receives the tiles that do not fit c (rows past m, columns
+	// past n), one per worker.
+	scratch [][vnniRows * 2 * vnniCols]int32
 }
 
 // vnniBuffers recycles the VNNI path's working memory between calls.
@@ -259,15 +262,17 @@ func gemmVNNI[A int8 | uint8](m int, a []A, aZero []int32, b *vnniPack, c []int3
 		g.rowSum = buf.rowSum
 	}
 	packVNNI(g.a, g.rowSum, m, b.k, b.quads, a, uint8(off))
-	if workers = min(workers, tiles); workers < 2 {
-		g.rows(0, tiles)
+	workers = max(1, min(workers, tiles))
+	buf.scratch = grow(buf.scratch, workers)
+	if workers == 1 {
+		g.rows(0, tiles, buf.scratch[0][:])
 	} else {
-		gp := new(vnniOperands)
+		gp, scratch := new(vnniOperands), buf.scratch // not buf: capturing it would move it to the heap
 		*gp = g
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi) })
+			wg.Go(func() { gp.rows(lo, hi, scratch[w][:]) })
 		}
 		wg.Wait()
 	}
@@ -326,14 +331,14 @@ func bytesOf[A int8 | uint8](a []A) []byte {
 }
 
 // rows computes the row tiles [t0, t1) of c, over blocks of panels that
-// stay in the L2 cache while the row tiles stream past.
-func (g *vnniOperands) rows(t0, t1 int) {
+// stay in the L2 cache while the row tiles stream past; scratch holds
+// 12×32 values.
+func (g *vnniOperands) rows(t0, t1 int, scratch []int32) {
 	n, quads := g.n, g.quads
 	panelLen := quads * 4 * vnniCols
 	tileLen := quads * 4 * vnniRows
 	block := max(2, pairBlockBytes/panelLen) &^ 1 // panels per cache block, even
 	fullPairs := n / (2 * vnniCols)               // 32-column blocks whose columns all exist
-	var scratch [vnniRows * 2 * vnniCols]int32
 	for s0 := 0; s0 < g.panels; s0 += block {
 		s1 := min(s0+block, g.panels)
 		for t := t0; t < t1; t++ {
@@ -354,7 +359,7 @@ func (g *vnniOperands) rows(t0, t1 int) {
 			for s < s1 {
 				panels := min(2, s1-s)
 				col := s * vnniCols
-				vnniTile(panels, at, g.w[s*panelLen:], quads, 1, g.init[col:], rs, g.zbs[col:], scratch[:], panels*vnniCols)
+				vnniTile(panels, at, g.w[s*panelLen:], quads, 1, g.init[col:], rs, g.zbs[col:], scratch, panels*vnniCols)
 				width := min(panels*vnniCols, n-col)
 				for r := range rows {
 					copy(g.c[(i+r)*n+col:(i+r)*n+col+width], scratch[r*panels*vnniCols:])

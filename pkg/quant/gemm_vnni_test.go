@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -111,5 +112,37 @@ func TestGEMMPeak(t *testing.T) {
 				t.Fatalf("GEMMPeakGMACs = %g G MAC/s with kernel %q", got, tc.kernel)
 			}
 		})
+	}
+}
+
+// poolRefillAllocs bounds the allocations of one product under the race
+// detector, whose pools drop buffers: a buffer and its slices.
+const poolRefillAllocs = 5
+
+// TestGemmIntPackedDoesNotAllocate runs each path twice on one goroutine:
+// in steady state a product allocates nothing (working memory is
+// recycled), whatever the shape.
+func TestGemmIntPackedDoesNotAllocate(t *testing.T) {
+	dims := []struct{ m, n, k int }{{196, 32, 144}, {13, 10, 9}, {64, 256, 784}}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, path := range gemmPaths() {
+		for _, d := range dims {
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", path.name, d.m, d.n, d.k), func(t *testing.T) {
+				path.use(t)
+				a := randInts[int8](r, d.m*d.k)
+				pb := PackBT(d.n, d.k, randInts[int8](r, d.n*d.k), []int32{0})
+				c := make([]int32, d.m*d.n)
+				za := []int32{-5}
+				run := func() { GemmIntPackedWorkers(d.m, a, za, pb, c, 1) }
+				run()
+				limit := 0.0
+				if raceEnabled {
+					limit = poolRefillAllocs
+				}
+				if got := testing.AllocsPerRun(3, run); got > limit {
+					t.Fatalf("%g allocations per product, want at most %g", got, limit)
+				}
+			})
+		}
 	}
 }

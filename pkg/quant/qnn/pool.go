@@ -22,21 +22,21 @@ func poolShape(op string, x *Tensor, k, stride int) (n, c, h, w, oh, ow int, err
 // MaxPool2D takes the largest code of every k×k window; quantization is
 // monotone, so this equals quantizing the float max.
 func MaxPool2D(x *Tensor, k, stride int) (*Tensor, error) {
-	return pool("MaxPool2D", x, k, stride, func(win []int8) int8 { return maxOf(win) })
+	y := new(Tensor)
+	if err := MaxPool2DInto(y, x, k, stride); err != nil {
+		return nil, err
+	}
+	return y, nil
 }
 
 // AvgPool2D averages the codes of every k×k window with the input's
 // qparams, rounding half to even.
 func AvgPool2D(x *Tensor, k, stride int) (*Tensor, error) {
-	return pool("AvgPool2D", x, k, stride, func(win []int8) int8 { return mean(win) })
-}
-
-func maxOf(win []int8) int8 {
-	m := win[0]
-	for _, v := range win[1:] {
-		m = max(m, v)
+	y := new(Tensor)
+	if err := AvgPool2DInto(y, x, k, stride); err != nil {
+		return nil, err
 	}
-	return m
+	return y, nil
 }
 
 func mean(win []int8) int8 {
@@ -47,43 +47,63 @@ func mean(win []int8) int8 {
 	return int8(math.RoundToEven(float64(s) / float64(len(win))))
 }
 
-func pool(op string, x *Tensor, k, stride int, f func([]int8) int8) (*Tensor, error) {
-	n, c, h, w, oh, ow, err := poolShape(op, x, k, stride)
-	if err != nil {
-		return nil, err
-	}
-	y := &Tensor{Shape: []int{n, c, oh, ow}, Data: make([]int8, n*c*oh*ow), Act: x.Act}
-	win := make([]int8, k*k)
-	o := 0
-	for p := range n * c {
-		plane := x.Data[p*h*w : (p+1)*h*w]
+// maxPoolPlanes writes the k×k, stride max pooling of planes planes of
+// h×w codes (src) to dst, planes of oh×ow codes. The common 2×2 window
+// of stride 2 reads its two input rows once per output row; other
+// windows take the maximum row by row.
+func maxPoolPlanes(dst, src []int8, planes, h, w, oh, ow, k, stride int) {
+	for p := range planes {
+		plane := src[p*h*w : (p+1)*h*w]
+		out := dst[p*oh*ow : (p+1)*oh*ow]
 		for oy := range oh {
-			for ox := range ow {
-				i := 0
+			o := out[oy*ow : (oy+1)*ow]
+			if k == 2 && stride == 2 {
+				r0 := plane[2*oy*w : 2*oy*w+2*ow]
+				r1 := plane[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+				for ox := range o {
+					o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				}
+				continue
+			}
+			for ox := range o {
+				m := plane[oy*stride*w+ox*stride]
 				for ky := range k {
-					row := plane[(oy*stride+ky)*w:]
-					for kx := range k {
-						win[i] = row[ox*stride+kx]
-						i++
+					row := plane[(oy*stride+ky)*w+ox*stride:]
+					for _, v := range row[:k] {
+						m = max(m, v)
 					}
 				}
-				y.Data[o] = f(win)
-				o++
+				o[ox] = m
 			}
 		}
 	}
-	return y, nil
+}
+
+// avgPoolPlanes is maxPoolPlanes for the rounded mean of every window.
+func avgPoolPlanes(dst, src []int8, planes, h, w, oh, ow, k, stride int) {
+	div := float64(k * k)
+	for p := range planes {
+		plane := src[p*h*w : (p+1)*h*w]
+		out := dst[p*oh*ow : (p+1)*oh*ow]
+		for oy := range oh {
+			for ox := range ow {
+				var s int32
+				for ky := range k {
+					for _, v := range plane[(oy*stride+ky)*w+ox*stride:][:k] {
+						s += int32(v)
+					}
+				}
+				out[oy*ow+ox] = int8(math.RoundToEven(float64(s) / div))
+			}
+		}
+	}
 }
 
 // GlobalAvgPool averages every channel plane: [N, C, H, W] -> [N, C].
 func GlobalAvgPool(x *Tensor) (*Tensor, error) {
-	if len(x.Shape) != 4 {
-		return nil, fmt.Errorf("qnn: GlobalAvgPool: input shape %v is not [N C H W]: %w", x.Shape, quant.ErrShape)
-	}
-	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
-	y := &Tensor{Shape: []int{n, c}, Data: make([]int8, n*c), Act: x.Act}
-	for p := range n * c {
-		y.Data[p] = mean(x.Data[p*hw : (p+1)*hw])
+	y := new(Tensor)
+	if err := GlobalAvgPoolInto(y, x); err != nil {
+		return nil, err
 	}
 	return y, nil
 }

@@ -1,0 +1,297 @@
+package qnn
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/ptqspec/ptqspec/pkg/quant"
+)
+
+// The Into forms of the kernels write into a tensor the caller keeps and
+// work in a Scratch the caller keeps, so that a model that runs them step
+// after step allocates nothing once its buffers have grown to the batch.
+// They run on the calling goroutine only: a caller that wants several
+// cores splits the batch (each sample's output depends on that sample
+// alone), which costs less than splitting every kernel.
+
+// Scratch is working memory the Into kernels reuse from call to call. The
+// zero value is ready to use; a Scratch must not be used by two
+// goroutines at once.
+type Scratch struct {
+	rows, padded []int8
+	acc, pooled  []int32
+	zero         [1]int32
+	tmp          Tensor
+}
+
+// grow returns s resliced to n elements, reallocated when its capacity is
+// short; the contents are not kept.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// reset gives t the shape and qparams of a kernel's output, reusing its
+// storage, and returns its codes.
+func (t *Tensor) reset(act Act, shape ...int) []int8 {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	t.Shape = append(t.Shape[:0], shape...)
+	t.Data = grow(t.Data, n)
+	t.Act = act
+	return t.Data
+}
+
+// ForwardInto is Forward writing into y (which must not share storage
+// with x) and working in s, on the calling goroutine.
+func (l *Linear) ForwardInto(y, x *Tensor, s *Scratch) error {
+	if len(x.Shape) != 2 || x.Shape[1] != l.In {
+		return fmt.Errorf("qnn: Linear: input shape %v does not fit weight [%d %d]: %w", x.Shape, l.Out, l.In, quant.ErrShape)
+	}
+	n := x.Shape[0]
+	s.acc = grow(s.acc, n*l.Out)
+	s.zero[0] = l.InAct.Zero
+	quant.GemmIntPackedWorkers(n, x.Data, s.zero[:], l.wt, s.acc, 1)
+	l.rq.requantize(s.acc, n, l.Out, y.reset(l.OutAct, n, l.Out), l.Out, 1)
+	return nil
+}
+
+// ForwardInto is Forward writing into y (which must not share storage
+// with x) and working in s, on the calling goroutine.
+func (l *Conv2D) ForwardInto(y, x *Tensor, s *Scratch) error {
+	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
+	if err != nil {
+		return err
+	}
+	n := x.Shape[0]
+	out := y.reset(l.OutAct, n, l.OutC, oh, ow)
+	size := l.OutC * oh * ow
+	l.eachSample(x, oh, ow, s, func(i int, acc []int32) {
+		l.rq.requantize(acc, oh*ow, l.OutC, out[i*size:(i+1)*size], 1, oh*ow)
+	})
+	return nil
+}
+
+// ForwardMaxPoolInto computes MaxPool2D(k, stride) of the convolution's
+// output into y, working in s. Requantization never decreases as its
+// accumulator grows (positive multipliers, no wrap-around), so the
+// largest code of a window is the code of the window's largest
+// accumulator: the kernel pools the int32 accumulators, channel vectors
+// at a time, and requantizes k²-fold fewer of them. The codes equal
+// MaxPool2D(Forward(x)) exactly; a requantizer for which the premise
+// fails runs the two steps one after the other.
+func (l *Conv2D) ForwardMaxPoolInto(y, x *Tensor, k, stride int, s *Scratch) error {
+	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
+	if err != nil {
+		return err
+	}
+	ph, pw := (oh-k)/stride+1, (ow-k)/stride+1
+	if k < 1 || stride < 1 || oh < k || ow < k {
+		return fmt.Errorf("qnn: MaxPool2D: input [%d %d %d %d] with window %d stride %d: %w", x.Shape[0], l.OutC, oh, ow, k, stride, quant.ErrShape)
+	}
+	if !l.rq.monotone(l.InC * l.KH * l.KW) {
+		if err := l.ForwardInto(&s.tmp, x, s); err != nil {
+			return err
+		}
+		return MaxPool2DInto(y, &s.tmp, k, stride)
+	}
+	n, c := x.Shape[0], l.OutC
+	out := y.reset(l.OutAct, n, c, ph, pw)
+	size := c * ph * pw
+	s.pooled = grow(s.pooled, ph*pw*c)
+	l.eachSample(x, oh, ow, s, func(i int, acc []int32) {
+		maxPoolAcc(s.pooled, acc, c, ow, ph, pw, k, stride)
+		l.rq.requantize(s.pooled, ph*pw, c, out[i*size:(i+1)*size], 1, ph*pw)
+	})
+	return nil
+}
+
+// eachSample runs im2row and the GEMM of each sample of x on the calling
+// goroutine and hands its accumulators [oh·ow, OutC] to emit.
+func (l *Conv2D) eachSample(x *Tensor, oh, ow int, s *Scratch, emit func(i int, acc []int32)) {
+	g := l.geom()
+	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	inSize, k := g.inC*h*w, g.inC*g.kh*g.kw
+	s.rows = grow(s.rows, oh*ow*k)
+	if g.pad > 0 {
+		s.padded = grow(s.padded, g.inC*(h+2*g.pad)*(w+2*g.pad))
+	}
+	s.acc = grow(s.acc, oh*ow*g.outC)
+	s.zero[0] = l.InAct.Zero
+	for i := range n {
+		im2row(x.Data[i*inSize:(i+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(l.InAct.Zero), s.rows, s.padded)
+		quant.GemmIntPackedWorkers(oh*ow, s.rows, s.zero[:], l.wt, s.acc, 1)
+		emit(i, s.acc)
+	}
+}
+
+// monotone reports whether the requantized code never decreases as the
+// accumulator of a k-deep product of int8 operands grows: every
+// multiplier is positive and finite, the bounds are ordered, and no
+// accumulator plus bias can wrap (|acc| <= k·255²).
+func (r *Requantizer) monotone(k int) bool {
+	if r.Min > r.Max {
+		return false
+	}
+	for _, m := range r.Mult {
+		if !(m > 0) || math.IsInf(float64(m), 0) {
+			return false
+		}
+	}
+	limit := int64(math.MaxInt32) - int64(k)*255*255
+	for _, b := range r.Bias {
+		if int64(b) > limit || int64(b) < -limit {
+			return false
+		}
+	}
+	return limit > 0
+}
+
+// maxPoolAcc pools accumulators acc [oh·ow positions, c channels] (rows
+// of width ow) into dst [ph·pw, c]: each output position takes, channel
+// by channel, the largest accumulator of its k×k window.
+func maxPoolAcc(dst, acc []int32, c, ow, ph, pw, k, stride int) {
+	for py := range ph {
+		for px := range pw {
+			out := dst[(py*pw+px)*c : (py*pw+px+1)*c]
+			first := ((py*stride)*ow + px*stride) * c
+			copy(out, acc[first:first+c])
+			for ky := range k {
+				for kx := range k {
+					if ky == 0 && kx == 0 {
+						continue
+					}
+					p := ((py*stride+ky)*ow + px*stride + kx) * c
+					maxInto(out, acc[p:p+c])
+				}
+			}
+		}
+	}
+}
+
+// maxInto sets dst[i] to max(dst[i], src[i]).
+func maxInto(dst, src []int32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}
+
+// MaxPool2DInto is MaxPool2D writing into y, which must not share
+// storage with x.
+func MaxPool2DInto(y, x *Tensor, k, stride int) error {
+	n, c, h, w, oh, ow, err := poolShape("MaxPool2D", x, k, stride)
+	if err != nil {
+		return err
+	}
+	maxPoolPlanes(y.reset(x.Act, n, c, oh, ow), x.Data, n*c, h, w, oh, ow, k, stride)
+	return nil
+}
+
+// AvgPool2DInto is AvgPool2D writing into y, which must not share storage
+// with x.
+func AvgPool2DInto(y, x *Tensor, k, stride int) error {
+	n, c, h, w, oh, ow, err := poolShape("AvgPool2D", x, k, stride)
+	if err != nil {
+		return err
+	}
+	avgPoolPlanes(y.reset(x.Act, n, c, oh, ow), x.Data, n*c, h, w, oh, ow, k, stride)
+	return nil
+}
+
+// GlobalAvgPoolInto is GlobalAvgPool writing into y, which must not share
+// storage with x.
+func GlobalAvgPoolInto(y, x *Tensor) error {
+	if len(x.Shape) != 4 {
+		return fmt.Errorf("qnn: GlobalAvgPool: input shape %v is not [N C H W]: %w", x.Shape, quant.ErrShape)
+	}
+	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
+	out := y.reset(x.Act, n, c)
+	for p := range n * c {
+		out[p] = mean(x.Data[p*hw : (p+1)*hw])
+	}
+	return nil
+}
+
+// ReLUInto is ReLU writing into y, which may be x itself.
+func ReLUInto(y, x *Tensor) {
+	z := int8(x.Act.Zero)
+	src := x.Data
+	out := y.reset(x.Act, x.Shape...)
+	for i, q := range src {
+		out[i] = max(q, z)
+	}
+}
+
+// ReshapeInto makes y a view of x's codes with a new shape, as Reshape
+// does, reusing y's shape storage.
+func ReshapeInto(y, x *Tensor, shape ...int) {
+	y.Shape = append(y.Shape[:0], shape...)
+	y.Data, y.Act = x.Data, x.Act
+}
+
+// AddInto is Add writing into y, which must not share storage with an
+// input; ratio is working memory (len(xs) values), grown as needed and
+// returned.
+func AddInto(y *Tensor, out Act, xs []*Tensor, ratio []float64) ([]float64, error) {
+	if len(xs) < 2 {
+		return ratio, fmt.Errorf("qnn: Add needs at least two inputs, got %d: %w", len(xs), quant.ErrShape)
+	}
+	for _, x := range xs[1:] {
+		if !slices.Equal(x.Shape, xs[0].Shape) {
+			return ratio, fmt.Errorf("qnn: Add: input shapes %v and %v differ: %w", xs[0].Shape, x.Shape, quant.ErrShape)
+		}
+	}
+	ratio = grow(ratio, len(xs))
+	for i, x := range xs {
+		ratio[i] = float64(x.Act.Scale) / float64(out.Scale)
+	}
+	dst := y.reset(out, xs[0].Shape...)
+	for j := range dst {
+		var v float64
+		for i, x := range xs {
+			v += ratio[i] * float64(int32(x.Data[j])-x.Act.Zero)
+		}
+		dst[j] = int8(quant.Saturate(int32(math.RoundToEven(v))+out.Zero, out.Min, out.Max))
+	}
+	return ratio, nil
+}
+
+// QuantizeInto quantizes src, of the given shape, into y with the
+// qparams a, exactly as Quantize does, and reports whether every value
+// was finite (the codes are written either way: NaN becomes the zero
+// point, ±Inf a bound).
+func (a Act) QuantizeInto(y *Tensor, src []float32, shape []int) bool {
+	dst := y.reset(a, shape...)
+	return quantizeCodes(dst, src, a.Scale, a.Zero, a.Min, a.Max)
+}
+
+// quantizeCodes is ONNX QuantizeLinear (quant.QuantizeValue) over a
+// slice: the quotient by scale in float32, rounded half to even, clamped
+// to [lo - zero, hi - zero] in float (the rounded value is an integer, so
+// clamping before adding zero is clamping after), NaN to the saturated
+// zero point. It reports whether every value was finite.
+func quantizeCodes(dst []int8, src []float32, scale float32, zero, lo, hi int32) bool {
+	flo, fhi := float32(lo-zero), float32(hi-zero)
+	nan := int8(quant.Saturate(zero, lo, hi))
+	finite := true
+	dst = dst[:len(src)]
+	for i, v := range src {
+		if v-v != 0 { // NaN or ±Inf
+			finite = false
+		}
+		r := float32(math.RoundToEven(float64(v / scale)))
+		if r != r {
+			dst[i] = nan
+			continue
+		}
+		r = min(max(r, flo), fhi)
+		dst[i] = int8(int32(r) + zero)
+	}
+	return finite
+}
