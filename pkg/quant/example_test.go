@@ -139,3 +139,17 @@ func ExampleSQNR() {
 	// Output:
 	// 48.8 dB, MSE 0.0001, cosine 0.99999
 }
+
+// The one requantization: a multiplier formed in float32 as ONNX Runtime
+// forms it, then accumulators rounded half to even onto the output grid.
+func ExampleRequantizeValue() {
+	m := quant.RequantMultiplier(0.02, 0.005, 0.0002) // input, weight and output scales
+	fmt.Println(m)
+	for _, acc := range []int32{1, 3, 5, 1000, -1000} {
+		fmt.Print(quant.RequantizeValue(acc, m, 0, -128, 127), " ") // 0.5 and 2.5 round to even
+	}
+	fmt.Println()
+	// Output:
+	// 0.5
+	// 0 2 2 127 -128
+}

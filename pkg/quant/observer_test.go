@@ -78,20 +78,14 @@ func TestObserverContract(t *testing.T) {
 				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
 					t.Fatalf("before data: %v, want ErrNoData", err)
 				}
-				if err := o.Observe(tensor.New(0, 3)); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, o.Observe(tensor.New(0, 3)))
 				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
 					t.Fatalf("after an empty batch: %v, want ErrNoData", err)
 				}
-				if err := o.Observe(good); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, o.Observe(good))
 				before := o.Stats()
 				p1, err := o.QParams()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				for _, x := range []*tensor.Tensor{bad, inf} {
 					err := o.Observe(x)
 					if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "batch 2") {
@@ -105,9 +99,7 @@ func TestObserverContract(t *testing.T) {
 				if !reflect.DeepEqual(p1, p2) {
 					t.Fatalf("qparams changed: %v -> %v", p1, p2)
 				}
-				if err := p1.Validate(); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, p1.Validate())
 				if before.Batches != 2 || before.Elements != 6 || before.Samples != 2 || before.Min != -1 || before.Max != 3 {
 					t.Fatalf("stats %+v", before)
 				}
@@ -139,19 +131,13 @@ func TestMinMaxBatchSizeInvariance(t *testing.T) {
 		var ref QParams
 		for _, batch := range []int{1, 7, 64} {
 			o, err := NewObserver(MethodMinMax, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for s := 0; s < samples; s += batch {
 				e := min(s+batch, samples)
-				if err := o.Observe(tensor.MustFromData(data[s*features:e*features], e-s, features)); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, o.Observe(tensor.MustFromData(data[s*features:e*features], e-s, features)))
 			}
 			p, err := o.QParams()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if st := o.Stats(); st.Samples != samples || st.Elements != samples*features {
 				t.Fatalf("batch %d: stats %+v", batch, st)
 			}
@@ -166,9 +152,7 @@ func TestMinMaxBatchSizeInvariance(t *testing.T) {
 
 func TestMovingAverageFirstBatchSetsRange(t *testing.T) {
 	o, err := NewMovingAverageMinMaxObserver(ActivationDefault, DefaultAveragingConstant)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	steps := []struct {
 		batch          []float32
 		wantLo, wantHi float32
@@ -178,9 +162,7 @@ func TestMovingAverageFirstBatchSetsRange(t *testing.T) {
 		{[]float32{-3, 5}, -3, 5},
 	}
 	for i, s := range steps {
-		if err := o.Observe(tensor.MustFromData(s.batch, 2)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, o.Observe(tensor.MustFromData(s.batch, 2)))
 		st := o.Stats()
 		if math.Abs(float64(st.Min-s.wantLo)) > 1e-6 || math.Abs(float64(st.Max-s.wantHi)) > 1e-6 {
 			t.Fatalf("after batch %d: [%v, %v], want [%v, %v]", i, st.Min, st.Max, s.wantLo, s.wantHi)
@@ -190,15 +172,11 @@ func TestMovingAverageFirstBatchSetsRange(t *testing.T) {
 
 func TestPerChannelObserverShapeErrors(t *testing.T) {
 	o, err := NewPerChannelMinMaxObserver(Spec{Scheme: Symmetric, Granularity: PerChannel, Axis: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if err := o.Observe(tensor.New(4)); !errors.Is(err, ErrShape) {
 		t.Fatalf("rank 1 for axis 1: %v", err)
 	}
-	if err := o.Observe(tensor.New(2, 3)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, o.Observe(tensor.New(2, 3)))
 	err = o.Observe(tensor.New(2, 4))
 	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "4 channels on axis 1, earlier batches had 3") {
 		t.Fatalf("channel count change: %v", err)
@@ -215,9 +193,7 @@ func TestHistogramGrowsWithoutLosingCounts(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	var all []float32
 	o, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Bins: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, rg := range [][2]float64{{-1, 1}, {-5, 5}, {-40, 3}, {-0.5, 0.5}} {
 		batch := make([]float32, 1000)
 		for i := range batch {
@@ -225,9 +201,7 @@ func TestHistogramGrowsWithoutLosingCounts(t *testing.T) {
 		}
 		batch[0], batch[1] = float32(rg[0]), float32(rg[1])
 		all = append(all, batch...)
-		if err := o.Observe(tensor.MustFromData(batch, len(batch))); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, o.Observe(tensor.MustFromData(batch, len(batch))))
 	}
 	h := o.Stats().Histogram
 	if h.Limit < 40 || h.Limit > 80 || h.Total() != uint64(len(all)) {
@@ -280,18 +254,12 @@ func TestClippingObserversOnOutliers(t *testing.T) {
 		res := map[Method]result{}
 		for _, method := range []Method{MethodMinMax, MethodPercentile, MethodEntropy, MethodMSE} {
 			o, err := NewObserver(method, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for s := 0; s < n; s += batch {
-				if err := o.Observe(tensor.MustFromData(all[s:s+batch], batch/100, 100)); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, o.Observe(tensor.MustFromData(all[s:s+batch], batch/100, 100)))
 			}
 			p, err := o.QParams()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			qmin, qmax := p.Bounds()
 			width := float64(p.Scale[0]) * float64(qmax-qmin)
 			fb, _ := FakeQuantize(tensor.MustFromData(bulk, n), p)
@@ -336,16 +304,10 @@ func TestEntropyOneSided(t *testing.T) {
 	}
 	data[0] = 50
 	o, err := NewEntropyObserver(ActivationDefault, EntropyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Observe(tensor.MustFromData(data, len(data))); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, o.Observe(tensor.MustFromData(data, len(data))))
 	p, err := o.QParams()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hi := DequantizeValue(127, p.Scale[0], p.ZeroPoint[0])
 	if p.ZeroPoint[0] != -128 || hi < 3 || hi > 15 {
 		t.Fatalf("qparams %v: zero point %d (want -128), top of range %v (want within [3, 15])", p, p.ZeroPoint[0], hi)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // allSpecs returns every valid per-tensor combination of dtype, scheme,
@@ -39,9 +41,7 @@ func TestQuantizationProperties(t *testing.T) {
 		for _, rg := range ranges {
 			t.Run(fmt.Sprintf("%v/[%g,%g]", spec, rg[0], rg[1]), func(t *testing.T) {
 				s, z, err := ChooseQParams(rg[0], rg[1], spec)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				qmin, qmax := spec.Bounds()
 				if z < qmin || z > qmax {
 					t.Fatalf("zero point %d outside [%d, %d]", z, qmin, qmax)

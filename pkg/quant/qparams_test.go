@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -36,30 +38,20 @@ func TestChooseQParamsPyTorchGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			mm, err := NewMinMaxObserver(c.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ma, err := NewMovingAverageMinMaxObserver(c.spec, 0.5)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, run := range []struct {
 				obs  Observer
 				a, b *tensor.Tensor
 			}{{mm, x, y}, {ma, xa, ya}} {
-				if err := run.obs.Observe(run.a); err != nil {
-					t.Fatal(err)
-				}
-				if err := run.obs.Observe(run.b); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, run.obs.Observe(run.a))
+				require.NoError(t, run.obs.Observe(run.b))
 				if st := run.obs.Stats(); st.Min != 1 || st.Max != 8 {
 					t.Fatalf("%T range [%v, %v], want [1, 8]", run.obs, st.Min, st.Max)
 				}
 				p, err := run.obs.QParams()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				if math.Abs(float64(p.Scale[0])-c.wantScale) > tol || p.ZeroPoint[0] != c.wantZP {
 					t.Fatalf("%T: scale %v zp %d, want %v %d", run.obs, p.Scale[0], p.ZeroPoint[0], c.wantScale, c.wantZP)
 				}
@@ -92,12 +84,8 @@ func TestPerChannelPyTorchGolden(t *testing.T) {
 					spec := Spec{DType: dt, Scheme: scheme, Granularity: PerChannel, Axis: axis, ReduceRange: reduce}
 					t.Run(spec.String(), func(t *testing.T) {
 						o, err := NewObserver(MethodMinMax, spec)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if err := o.Observe(x); err != nil {
-							t.Fatal(err)
-						}
+						require.NoError(t, err)
+						require.NoError(t, o.Observe(x))
 						st := o.Stats()
 						for c := range 2 {
 							if st.ChannelMin[c] != refMin[axis][c] || st.ChannelMax[c] != refMax[axis][c] {
@@ -105,9 +93,7 @@ func TestPerChannelPyTorchGolden(t *testing.T) {
 							}
 						}
 						p, err := o.QParams()
-						if err != nil {
-							t.Fatal(err)
-						}
+						require.NoError(t, err)
 						scales := affScales[axis]
 						zps := affInt8ZP[axis]
 						if dt == UInt8 {
@@ -165,14 +151,10 @@ func TestChooseQParamsEdgeCases(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s, z, err := ChooseQParams(c.lo, c.hi, c.spec)
 			if c.wantErr != nil {
-				if !errors.Is(err, c.wantErr) {
-					t.Fatalf("err = %v, want %v", err, c.wantErr)
-				}
+				require.ErrorIs(t, err, c.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if s != c.wantScale || z != c.wantZP {
 				t.Fatalf("scale %v zp %d, want %v %d", s, z, c.wantScale, c.wantZP)
 			}
@@ -198,9 +180,7 @@ func TestSpecBoundsAndString(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.str, func(t *testing.T) {
-			if err := c.spec.Validate(); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, c.spec.Validate())
 			lo, hi := c.spec.Bounds()
 			if lo != c.qmin || hi != c.qmax || c.spec.String() != c.str {
 				t.Fatalf("bounds [%d,%d] %q", lo, hi, c.spec.String())

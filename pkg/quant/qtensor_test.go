@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -35,9 +37,7 @@ func TestQuantizePerTensorAndPerChannel(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			q, err := Quantize(x, c.p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			codes := make([]int32, q.Len())
 			for i := range codes {
 				codes[i] = q.At(i)
@@ -53,9 +53,7 @@ func TestQuantizePerTensorAndPerChannel(t *testing.T) {
 			}
 			d := q.Dequantize()
 			fq, err := FakeQuantize(x, c.p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !slices.Equal(d.Data(), fq.Data()) {
 				t.Fatalf("Dequantize %v != FakeQuantize %v", d.Data(), fq.Data())
 			}
@@ -101,9 +99,7 @@ func TestQuantizeErrors(t *testing.T) {
 func TestNewQTensor(t *testing.T) {
 	p := PerTensorParams(UInt8, 0.5, 3)
 	q, err := NewQTensor([]uint8{3, 5, 7, 9}, p, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got := q.Dequantize().Data(); !slices.Equal(got, []float32{0, 1, 2, 3}) {
 		t.Fatalf("dequantized %v", got)
 	}
@@ -128,13 +124,9 @@ func TestPerChannelBeatsPerTensorOnUnevenChannels(t *testing.T) {
 		w.Set(float32(i-32)/32*10, 1, i)
 	}
 	pc, err := ChooseQParamsPerChannel([]float32{-0.01, -10}, []float32{0.01, 10}, WeightDefault)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s, z, err := ChooseQParams(-10, 10, Spec{Scheme: Symmetric, Restricted: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pt := QParams{DType: Int8, Scale: []float32{s}, ZeroPoint: []int32{z}, Axis: -1}
 	row0 := w.Data()[:64]
 	fpc, _ := FakeQuantize(w, pc)

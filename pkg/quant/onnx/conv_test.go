@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // unravel writes the row-major multi-index of flat index i in shape into idx.
@@ -90,9 +92,7 @@ func TestConvIntegerONNX(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			// x_zero_point is a rank-0 uint8 1, w_zero_point absent.
 			got, err := ConvInteger(x, w, sc[uint8](1), Tensor[uint8]{}, c.attrs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			wantTensor(t, got, c.want)
 		})
 	}
@@ -136,9 +136,7 @@ func convIntegerCheck[X, W int8 | uint8](t *testing.T, rng *rand.Rand, xShape, w
 		wZP = randInts[W](rng, wShape[0])
 	}
 	got, err := ConvInteger(x, w, xZP, wZP, attrs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wz := zeroPoints(wZP)
 	perOut := len(w.Data) / max(wShape[0], 1)
 	shape, ref := refConv(xShape, widen(x.Data, func(int) int32 { return int32(xZP.Data[0]) }),
@@ -180,9 +178,7 @@ func TestQLinearConvONNX(t *testing.T) {
 	got, err := QLinearConv(x, sc[float32](0.00369204697), sc[uint8](132),
 		tn([]int{1, 1, 1, 1}, uint8(0)), vec[float32](0.00172794575), vec[uint8](255),
 		sc[float32](0.00162681262), sc[uint8](123), Tensor[int32]{}, ConvAttrs{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantTensor(t, got, want)
 }
 
@@ -194,9 +190,7 @@ func TestQLinearConvBiasAndSaturation(t *testing.T) {
 	w := tn([]int{2, 1, 1, 1}, int8(1), 1)
 	got, err := QLinearConv(x, sc[float32](1), sc[int8](0), w, vec[float32](0.5, 2), vec[int8](0, 0),
 		sc[float32](1), sc[int8](-3), vec[int32](1, -1), ConvAttrs{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// channel 0: (x+1)*0.5 = -63.5 → -64, 0 → 0, 0.5 → 0, 64 → 64; then -3.
 	// channel 1: (x-1)*2 = -258, -4, -2, 252; then -3 and saturate.
 	wantTensor(t, got, tn([]int{1, 2, 1, 4}, int8(-67), -3, -3, 61, -128, -7, -5, 127))
@@ -237,9 +231,7 @@ func qconvFloatCheck[X, W, Y int8 | uint8](t *testing.T, rng *rand.Rand, xShape,
 	ys := float32(0.02 + 0.05*rng.Float64())
 	var yZP Y
 	got, err := QLinearConv(x, sc(xs), xZP, w, ws, wZP, sc(ys), sc(yZP), bias, attrs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	perOut := len(w.Data) / max(m, 1)
 	wz := zeroPoints(wZP)
 	shape, acc := refConv(xShape, widen(x.Data, func(int) int32 { return int32(xZP.Data[0]) }),

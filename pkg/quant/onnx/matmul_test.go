@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // refMatMul is numpy.matmul on float64 data, written independently of
@@ -116,9 +118,7 @@ func TestMatMulIntegerONNX(t *testing.T) {
 	a := tn([]int{4, 3}, uint8(11), 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0)
 	b := tn([]int{3, 2}, uint8(1), 4, 2, 5, 3, 6)
 	got, err := MatMulInteger(a, b, vec[uint8](12), vec[uint8](0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantTensor(t, got, tn([]int{4, 2}, int32(-38), -83, -44, -98, -50, -113, -56, -128))
 }
 
@@ -157,13 +157,9 @@ func TestMatMulIntegerAgainstReference(t *testing.T) {
 				bZP = randInts[int8](rng, c.bZP...)
 			}
 			got, err := MatMulInteger(a, b, aZP, bZP)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			p, err := planMatMul("test", a.Shape, b.Shape)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ap, bp := vecParam{count: 1}, vecParam{count: 1}
 			if c.aZP != nil {
 				ap, _ = resolveMatParam("test", "a", aZP.Shape, len(aZP.Data), true, a.Shape, p.m, p.n)
@@ -190,18 +186,14 @@ func TestQLinearMatMulONNX(t *testing.T) {
 	want2 := tn([]int{2, 3}, uint8(168), 115, 255, 1, 66, 151)
 	t.Run("onnx test_qlinearmatmul_2D_uint8_float32", func(t *testing.T) {
 		got, err := QLinearMatMul(a2, vec[float32](0.0066), vec[uint8](113), b2, vec[float32](0.00705), vec[uint8](114), vec[float32](0.0107), vec[uint8](118))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantTensor(t, got, want2)
 	})
 	t.Run("onnx test_qlinearmatmul_3D_uint8_float32", func(t *testing.T) {
 		a3 := tn([]int{2, 2, 4}, slices.Concat(a2.Data, a2.Data)...)
 		b3 := tn([]int{2, 4, 3}, slices.Concat(b2.Data, b2.Data)...)
 		got, err := QLinearMatMul(a3, vec[float32](0.0066), vec[uint8](113), b3, vec[float32](0.00705), vec[uint8](114), vec[float32](0.0107), vec[uint8](118))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantTensor(t, got, tn([]int{2, 2, 3}, slices.Concat(want2.Data, want2.Data)...))
 	})
 	t.Run("onnx test_qlinearmatmul_2D_int8_float32 inputs, saturated as the spec says", func(t *testing.T) {
@@ -212,9 +204,7 @@ func TestQLinearMatMulONNX(t *testing.T) {
 		a := tn([]int{2, 4}, int8(81), 109, -127, 111, -124, 87, -128, -98)
 		b := tn([]int{4, 3}, int8(25), -76, 117, -67, -101, -128, -127, 0, 119, 0, 127, 120)
 		got, err := QLinearMatMul(a, vec[float32](0.0066), vec[int8](-14), b, vec[float32](0.00705), vec[int8](-13), vec[float32](0.0107), vec[int8](-9))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantTensor(t, got, tn([]int{2, 3}, int8(41), -12, -9, 1, -75, -128))
 	})
 }
@@ -261,9 +251,7 @@ func qlinearFloatCheck[A, B, Y int8 | uint8](t *testing.T, rng *rand.Rand, aShap
 	var yZP Y
 	ys := float32(0.05 + 0.1*rng.Float64())
 	got, err := QLinearMatMul(a, aS, aZP, b, bS, bZP, sc(ys), sc(yZP))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, _ := planMatMul("test", aShape, bShape)
 	ap, _ := resolveMatParam("test", "a", aPShape, len(aS.Data), true, aShape, p.m, p.n)
 	bp, _ := resolveMatParam("test", "b", bPShape, len(bS.Data), false, bShape, p.m, p.n)
@@ -319,9 +307,7 @@ func TestQLinearMatMulRequantization(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := QLinearMatMul(tn([]int{1, 1}, c.a), sc[float32](1), Tensor[int8]{}, tn([]int{1, 1}, c.b), sc[float32](1), Tensor[int8]{}, sc(c.ys), sc(c.yzp))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			wantTensor(t, got, tn([]int{1, 1}, c.want))
 		})
 	}

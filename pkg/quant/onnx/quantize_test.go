@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -74,9 +76,7 @@ func TestQuantizeLinearUint8(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := QuantizeLinear(c.x, c.scale, c.zp, c.axis)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			wantTensor(t, got, c.want)
 		})
 	}
@@ -114,9 +114,7 @@ func TestQuantizeLinearInt8(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := QuantizeLinear(c.x, c.scale, c.zp, c.axis)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			wantTensor(t, got, c.want)
 		})
 	}
@@ -125,44 +123,32 @@ func TestQuantizeLinearInt8(t *testing.T) {
 func TestDequantizeLinear(t *testing.T) {
 	t.Run("onnx test_dequantizelinear", func(t *testing.T) {
 		got, err := DequantizeLinear(vec[uint8](0, 3, 128, 255), sc[float32](2), sc[uint8](128), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, vec[float32](-256, -250, 0, 254), 0)
 	})
 	t.Run("onnx test_dequantizelinear_axis", func(t *testing.T) {
 		got, err := DequantizeLinear(axisQ, vec[float32](2, 4, 5), vec[uint8](84, 24, 196), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, axisX, 0)
 	})
 	t.Run("int8 per-axis along the last axis", func(t *testing.T) {
 		got, err := DequantizeLinear(tn([]int{2, 2}, int8(-128), 127, 0, -1), vec[float32](0.5, 0.25), vec[int8](-128, 1), -1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, tn([]int{2, 2}, float32(0), 31.5, 64, -0.5), 0)
 	})
 	t.Run("int8 absent zero point", func(t *testing.T) {
 		got, err := DequantizeLinear(vec[int8](-128, -1, 0, 127), vec[float32](0.1), Tensor[int8]{}, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, vec(float32(-128)*0.1, -0.1, 0, float32(127)*0.1), 0)
 	})
 	t.Run("int32 bias with absent zero point", func(t *testing.T) {
 		got, err := DequantizeLinear(vec[int32](-3, 0, 7, math.MaxInt32, math.MinInt32), sc[float32](0.5), Tensor[int32]{}, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, vec[float32](-1.5, 0, 3.5, 1073741824, -1073741824), 0)
 	})
 	t.Run("int32 per-axis with all-zero zero point", func(t *testing.T) {
 		got, err := DequantizeLinear(tn([]int{2, 2}, int32(4), 8, 4, 8), vec[float32](0.5, 0.25), vec[int32](0, 0), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wantFloats(t, got, tn([]int{2, 2}, float32(2), 4, 1, 2), 0)
 	})
 	t.Run("int32 non-zero zero point is an error", func(t *testing.T) {
@@ -193,17 +179,11 @@ func TestQuantizeDequantizeRoundTrip(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			q, err := QuantizeLinear(x, c.scale, c.zp, c.axis)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			back, err := DequantizeLinear(q, c.scale, c.zp, c.axis)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			lay, err := resolveAxis("test", x.Shape, "s", c.scale, "z", c.zp, c.axis)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			lay.each(len(x.Data), func(lo, hi, ch int) {
 				s := float64(c.scale.Data[ch])
 				for i := lo; i < hi; i++ {
@@ -267,9 +247,7 @@ func TestDynamicQuantizeLinear(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			y, s, zp, err := DynamicQuantizeLinear(c.x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if s != c.wantScale || zp != c.wantZP {
 				t.Fatalf("scale %v zero point %d, want %v and %d", s, zp, c.wantScale, c.wantZP)
 			}
@@ -289,13 +267,9 @@ func TestDynamicQuantizeLinearMatchesQuantizeLinear(t *testing.T) {
 			x.Data[i] = float32(rng.NormFloat64())*3 + off
 		}
 		y, s, zp, err := DynamicQuantizeLinear(x)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want, err := QuantizeLinear(x, sc(s), sc(zp), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if trial == 0 {
 			t.Logf("scale %v zero point %d", s, zp)
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/onnx"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -50,17 +52,11 @@ func TestDynamicConv2D(t *testing.T) {
 				bias = randBias(r, c.oc)
 			}
 			k, err := NewDynamicConv2D(ws, c.c, c.oc, c.k, c.k, c.stride, c.pad, bias)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			y, err := k.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			act, err := DynamicParams(x.Data())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ref, oh, ow := convRef(QuantizeTensor(x, act).Dequantize().Data(), c.n, c.c, c.h, c.w, dequantizeWeights(ws, c.oc), c.oc, c.k, c.stride, c.pad, bias)
 			if !slices.Equal(y.Shape(), []int{c.n, c.oc, oh, ow}) {
 				t.Fatalf("shape %v, want [%d %d %d %d]", y.Shape(), c.n, c.oc, oh, ow)
@@ -87,9 +83,7 @@ func TestDynamicConv2D(t *testing.T) {
 
 			// ONNX: DynamicQuantizeLinear, ConvInteger, then acc·sx·sw[c] + b.
 			qx, _, zx, err := onnx.DynamicQuantizeLinear(onnx.Tensor[float32]{Shape: x.Shape(), Data: x.Data()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			attrs := onnx.ConvAttrs{Pads: []int{c.pad, c.pad, c.pad, c.pad}, Strides: []int{c.stride, c.stride}}
 			var acc onnx.Tensor[int32]
 			if ws.Declared.DType == quant.UInt8 {
@@ -97,9 +91,7 @@ func TestDynamicConv2D(t *testing.T) {
 			} else {
 				acc, err = onnxConvInteger(qx, zx, ws, []int{c.oc, c.c, c.k, c.k}, func(q int8) int8 { return q }, attrs)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !slices.Equal(acc.Shape, y.Shape()) {
 				t.Fatalf("ConvInteger shape %v, kernel %v", acc.Shape, y.Shape())
 			}
@@ -138,9 +130,7 @@ func TestDynamicConv2DErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 9))
 	w := testWeights(t, randTensor(r, -1, 1, 2, 1, 3, 3), quant.WeightDefault)
 	k, err := NewDynamicConv2D(w, 1, 2, 3, 3, 1, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cases := []struct {
 		name string
 		err  func() error

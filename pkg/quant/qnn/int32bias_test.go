@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
@@ -55,25 +57,17 @@ func TestInt32BiasRebuildsTheKernel(t *testing.T) {
 				bias = randBias(r, c.channels)
 			}
 			k, rebuild, x, err := c.build(bias)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			b32 := k.Int32Bias()
 			if (b32 != nil) != c.bias {
 				t.Fatalf("Int32Bias = %v for float bias %v", b32, bias)
 			}
 			k2, err := rebuild(b32)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			want, err := k.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			got, err := k2.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !slices.Equal(got.Data, want.Data) || !slices.Equal(got.Shape, want.Shape) || k2.Bytes() != k.Bytes() {
 				t.Errorf("rebuilt kernel: %v %v (%d bytes), original %v %v (%d bytes)", got.Shape, got.Data, k2.Bytes(), want.Shape, want.Data, k.Bytes())
 			}

@@ -1,11 +1,12 @@
 package qnn
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/onnx"
@@ -24,13 +25,9 @@ func testAct(t *testing.T, dtype quant.DType, lo, hi float32) Act {
 	t.Helper()
 	spec := quant.Spec{DType: dtype, Scheme: quant.Affine}
 	s, z, err := quant.ChooseQParams(lo, hi, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	a, err := NewAct(quant.PerTensorParams(dtype, s, z))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return a
 }
 
@@ -38,24 +35,14 @@ func testAct(t *testing.T, dtype quant.DType, lo, hi float32) Act {
 func testWeights(t *testing.T, w *tensor.Tensor, spec quant.Spec) Weights {
 	t.Helper()
 	obs, err := quant.NewObserver(quant.MethodMinMax, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := obs.Observe(w); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, obs.Observe(w))
 	qp, err := obs.QParams()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	q, err := quant.Quantize(w, qp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ws, err := NewWeights(q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ws
 }
 
@@ -91,9 +78,7 @@ func randBias(r *rand.Rand, n int) []float32 {
 // ReLU), allowing tol codes of difference.
 func expectCodes(t *testing.T, got *Tensor, ref []float64, out Act, relu bool, tol int32) {
 	t.Helper()
-	if len(got.Data) != len(ref) {
-		t.Fatalf("got %d outputs, want %d", len(got.Data), len(ref))
-	}
+	require.Len(t, got.Data, len(ref), "outputs")
 	worst := int32(0)
 	for i, v := range ref {
 		want := quant.QuantizeValue(float32(v), out.Scale, out.Zero, out.Min, out.Max)
@@ -150,17 +135,11 @@ func TestLinearAgainstFloatReference(t *testing.T) {
 			in := testAct(t, c.act, c.xLo, c.xHi)
 			out := testAct(t, c.act, c.outLo, c.outHi)
 			k, err := NewLinear(ws, c.in, c.out, bias, in, out, c.relu)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			xq := QuantizeTensor(x, in)
 			y, err := k.Forward(xq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(y.Shape, []int{c.n, c.out}) {
-				t.Fatalf("shape %v, want [%d %d]", y.Shape, c.n, c.out)
-			}
+			require.NoError(t, err)
+			require.Equal(t, []int{c.n, c.out}, y.Shape, "shape")
 			xd := xq.Dequantize().Data()
 			wd := dequantizeWeights(ws, c.out)
 			ref := make([]float64, c.n*c.out)
@@ -245,18 +224,12 @@ func TestConv2DAgainstFloatReference(t *testing.T) {
 			in := testAct(t, c.act, c.xLo, c.xHi)
 			out := testAct(t, c.act, c.outLo, c.outHi)
 			k, err := NewConv2D(ws, c.c, c.oc, c.k, c.k, c.stride, c.pad, bias, in, out, c.relu)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			xq := QuantizeTensor(x, in)
 			y, err := k.Forward(xq)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ref, oh, ow := convRef(xq.Dequantize().Data(), c.n, c.c, c.h, c.w, dequantizeWeights(ws, c.oc), c.oc, c.k, c.stride, c.pad, bias)
-			if !slices.Equal(y.Shape, []int{c.n, c.oc, oh, ow}) {
-				t.Fatalf("shape %v, want [%d %d %d %d]", y.Shape, c.n, c.oc, oh, ow)
-			}
+			require.Equal(t, []int{c.n, c.oc, oh, ow}, y.Shape, "shape")
 			expectCodes(t, y, ref, out, c.relu, 1)
 		})
 	}
@@ -289,9 +262,7 @@ func TestAddAgainstFloatReference(t *testing.T) {
 			}
 			out := testAct(t, c.dtype, c.out[0], c.out[1])
 			y, err := Add(out, xs...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			expectCodes(t, y, ref, out, false, 1)
 		})
 	}
@@ -358,9 +329,7 @@ func TestPoolsAgainstFloatReference(t *testing.T) {
 					}
 				}
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			expectCodes(t, y, ref, a, false, tc.tol)
 		})
 	}
@@ -373,9 +342,7 @@ func TestReLUClampsAtTheZeroPoint(t *testing.T) {
 			x := tensor.MustFromData([]float32{-3, -0.01, 0, 0.01, 2.5, 5}, 6)
 			y := ReLU(QuantizeTensor(x, a)).Dequantize().Data()
 			want := QuantizeTensor(tensor.MustFromData([]float32{0, 0, 0, 0.01, 2.5, 5}, 6), a).Dequantize().Data()
-			if !slices.Equal(y, want) {
-				t.Fatalf("ReLU gives %v, want %v", y, want)
-			}
+			assert.Equal(t, want, y, "ReLU")
 		})
 	}
 }
@@ -396,18 +363,12 @@ func TestInt8AndUint8ActivationsAgree(t *testing.T) {
 		out := testAct(t, dt, -3, 4)
 		img, vec := QuantizeTensor(xImg, in), QuantizeTensor(xVec, in)
 		conv, err := NewConv2D(testWeights(t, wConv, quant.WeightDefault), 3, 4, 3, 3, 2, 1, bConv, in, out, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		lin, err := NewLinear(testWeights(t, wLin, quant.WeightDefault), 10, 5, bLin, in, out, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		res := map[string][]float32{}
 		add := func(name string, y *Tensor, err error) {
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
+			require.NoError(t, err, name)
 			res[name] = y.Dequantize().Data()
 		}
 		y, err := conv.Forward(img)
@@ -428,9 +389,7 @@ func TestInt8AndUint8ActivationsAgree(t *testing.T) {
 	i8, u8 := run(t, quant.Int8), run(t, quant.UInt8)
 	for name, a := range i8 {
 		b := u8[name]
-		if len(a) != len(b) {
-			t.Fatalf("%s: %d and %d outputs", name, len(a), len(b))
-		}
+		require.Len(t, b, len(a), "%s: outputs", name)
 		for i := range a {
 			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 				t.Errorf("%s: output %d is %g with int8 activations and %g with uint8", name, i, a[i], b[i])
@@ -468,13 +427,9 @@ func TestDynamicParamsMatchONNX(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			act, err := DynamicParams(c.x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			y, scale, zp, err := onnx.DynamicQuantizeLinear(onnx.Tensor[float32]{Shape: []int{len(c.x)}, Data: c.x})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			d := act.Declared
 			if d.DType != quant.UInt8 || math.Float32bits(d.Scale[0]) != math.Float32bits(scale) || d.ZeroPoint[0] != int32(zp) {
 				t.Fatalf("qparams %v, ONNX DynamicQuantizeLinear gives uint8 scale=%g zp=%d", d, scale, zp)
@@ -503,9 +458,7 @@ func TestDynamicParamsRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := DynamicParams(c.x)
-			if !errors.Is(err, quant.ErrNonFinite) {
-				t.Fatalf("err = %v, want ErrNonFinite", err)
-			}
+			require.ErrorIs(t, err, quant.ErrNonFinite)
 		})
 	}
 }
@@ -543,20 +496,12 @@ func TestDynamicLinear(t *testing.T) {
 				bias = randBias(r, c.out)
 			}
 			k, err := NewDynamicLinear(ws, c.in, c.out, bias)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			y, err := k.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(y.Shape(), []int{c.n, c.out}) {
-				t.Fatalf("shape %v, want [%d %d]", y.Shape(), c.n, c.out)
-			}
+			require.NoError(t, err)
+			require.Equal(t, []int{c.n, c.out}, y.Shape(), "shape")
 			act, err := DynamicParams(x.Data())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			xd := QuantizeTensor(x, act).Dequantize().Data()
 			wd := dequantizeWeights(ws, c.out)
 			exact := make([]float32, c.n*c.out)
@@ -573,19 +518,13 @@ func TestDynamicLinear(t *testing.T) {
 					}
 					exact[s*c.out+o] = float32(f)
 					got := float64(y.Data()[s*c.out+o])
-					if math.Abs(got-v) > 1e-5*max(1, math.Abs(v)) {
-						t.Fatalf("output [%d %d] = %g, dequantized product %g", s, o, got, v)
-					}
+					require.InDelta(t, v, got, 1e-5*max(1, math.Abs(v)), "output [%d %d] against the dequantized product", s, o)
 				}
 			}
-			if cos := quant.CosineSimilarity(exact, y.Data()); cos < c.minCos {
-				t.Errorf("cosine to the float layer %.6f, want >= %g", cos, c.minCos)
-			}
+			assert.GreaterOrEqual(t, quant.CosineSimilarity(exact, y.Data()), c.minCos, "cosine to the float layer")
 			// ONNX: y = MatMulInteger(DynamicQuantizeLinear(x), Wᵀ) scaled.
 			qx, _, zx, err := onnx.DynamicQuantizeLinear(onnx.Tensor[float32]{Shape: x.Shape(), Data: x.Data()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			wt := make([]int8, c.in*c.out)
 			for o := range c.out {
 				for j := range c.in {
@@ -594,9 +533,7 @@ func TestDynamicLinear(t *testing.T) {
 			}
 			acc, err := onnx.MatMulInteger(qx, onnx.Tensor[int8]{Shape: []int{c.in, c.out}, Data: wt},
 				onnx.Tensor[uint8]{Data: []uint8{zx}}, onnx.Tensor[int8]{Shape: []int{len(ws.Zero)}, Data: int8s(ws.Zero)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for s := range c.n {
 				for o := range c.out {
 					v := float32(float64(acc.Data[s*c.out+o]) * float64(act.Scale) * float64(ws.Scale[ws.channel(o)]))
@@ -625,17 +562,11 @@ func TestKernelErrors(t *testing.T) {
 	w := testWeights(t, randTensor(r, -1, 1, 4, 6), quant.WeightDefault)
 	act := testAct(t, quant.Int8, -1, 1)
 	lin, err := NewLinear(w, 6, 4, nil, act, act, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dyn, err := NewDynamicLinear(w, 6, 4, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conv, err := NewConv2D(testWeights(t, randTensor(r, -1, 1, 2, 1, 3, 3), quant.WeightDefault), 1, 2, 3, 3, 1, 0, nil, act, act, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	q := func(shape ...int) *Tensor {
 		return &Tensor{Shape: shape, Data: make([]int8, tensor.New(shape...).Len()), Act: act}
 	}
@@ -674,9 +605,7 @@ func TestKernelErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := c.err(); !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
+			assert.ErrorIs(t, c.err(), c.want)
 		})
 	}
 }
