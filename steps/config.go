@@ -342,7 +342,7 @@ func weightSpec(granularity string) quant.Spec {
 }
 
 func itsWeightsAreQuantized(ctx context.Context, granularity string) error {
-	_, err := configOf(ctx).quantizeWith(granularity, ptq.MethodMinMax, weightSpec(granularity))
+	_, err := configOf(ctx).quantizeWith(granularity, quant.MethodMinMax.String(), weightSpec(granularity))
 	return err
 }
 
@@ -404,7 +404,7 @@ func quantizedPerTensor(ctx context.Context, scheme string) error {
 	if err != nil {
 		return err
 	}
-	_, err = configOf(ctx).quantizeWith(scheme, ptq.MethodMinMax, spec)
+	_, err = configOf(ctx).quantizeWith(scheme, quant.MethodMinMax.String(), spec)
 	return err
 }
 
@@ -423,7 +423,7 @@ func quantizedBothDTypes(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := configOf(ctx).quantizeWith(d, ptq.MethodMinMax, spec); err != nil {
+		if _, err := configOf(ctx).quantizeWith(d, quant.MethodMinMax.String(), spec); err != nil {
 			return err
 		}
 	}
@@ -520,9 +520,9 @@ func rangeCalibratedWith(ctx context.Context, method, dtype, scheme, lo, hi stri
 		return err
 	}
 	cs := configOf(ctx)
-	if method != ptq.MethodMinMax {
+	if method != quant.MethodMinMax.String() {
 		// The baseline the other methods are compared with.
-		if _, err := cs.quantizeWith(ptq.MethodMinMax, ptq.MethodMinMax, spec); err != nil {
+		if _, err := cs.quantizeWith(quant.MethodMinMax.String(), quant.MethodMinMax.String(), spec); err != nil {
 			return err
 		}
 	}
@@ -565,7 +565,7 @@ func beatsMinMaxOnBulk(ctx context.Context, margin float64) error {
 	if err != nil {
 		return err
 	}
-	base := cs.results[ptq.MethodMinMax]
+	base := cs.results[quant.MethodMinMax.String()]
 	k := domainState[bulkSigmas](ctx).k
 	if base == nil || k == 0 {
 		return errors.New("say first which values are compared (the SQNR on the values within N standard deviations)")
@@ -764,7 +764,7 @@ func theWeightsAreQuantizedAs(ctx context.Context, dtype, scheme, granularity, l
 	if err != nil {
 		return err
 	}
-	_, err = configOf(ctx).quantizeWith(granularity, ptq.MethodMinMax, spec)
+	_, err = configOf(ctx).quantizeWith(granularity, quant.MethodMinMax.String(), spec)
 	return err
 }
 

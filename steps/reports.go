@@ -108,7 +108,7 @@ func theReportListsLayers(ctx context.Context, table *godog.Table) error {
 	}
 	var got, want []string
 	for _, l := range rep.Layers {
-		got = append(got, strings.Join([]string{l.Name, l.Kind, l.Role, weightsColumn(l)}, " | "))
+		got = append(got, strings.Join([]string{l.Name, l.Kind, l.Role.String(), weightsColumn(l)}, " | "))
 	}
 	for _, r := range rows {
 		want = append(want, strings.Join([]string{r["layer"], r["kind"], r["role"], r["weights"]}, " | "))
@@ -176,7 +176,7 @@ func everyLayerSQNR(ctx context.Context, minDB float64) error {
 	var bad []string
 	worst, worstName := math.Inf(1), ""
 	for _, l := range rep.Layers {
-		if l.Role != ptq.Quantized.String() {
+		if l.Role != ptq.Quantized {
 			continue
 		}
 		if l.SQNR != nil && !(*l.SQNR >= worst) {
@@ -271,7 +271,7 @@ func reportNothingToQuantize(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if rep.Mode != "fp32" || len(rep.QuantizedLayers()) != 0 {
+	if rep.Mode != ptq.ModeFP32 || len(rep.QuantizedLayers()) != 0 {
 		return fmt.Errorf("the report has mode %q and quantized layers %q", rep.Mode, rep.QuantizedLayers())
 	}
 	for _, n := range rep.Notes {
@@ -292,7 +292,7 @@ func reportShowsKept(ctx context.Context, list string) error {
 		if !ok {
 			return fmt.Errorf("the report has no layer %q", name)
 		}
-		if l.Role != ptq.FP32.String() || l.Weights != nil || !strings.Contains(l.Reason, "override") || len(l.Overrides) == 0 {
+		if l.Role != ptq.FP32 || l.Weights != nil || !strings.Contains(l.Reason, "override") || len(l.Overrides) == 0 {
 			return fmt.Errorf("layer %q is %s (%s), want fp32 by an override", name, l.Role, l.Reason)
 		}
 	}
@@ -308,7 +308,7 @@ func everyOtherInt8(ctx context.Context) error {
 		if (l.Kind != "Conv2D" && l.Kind != "Linear") || len(l.Overrides) > 0 {
 			continue
 		}
-		if l.Role != ptq.Quantized.String() || l.Weights == nil || l.Weights.DType != "int8" {
+		if l.Role != ptq.Quantized || l.Weights == nil || l.Weights.DType != "int8" {
 			return fmt.Errorf("layer %q is %s (%s), want int8", l.Name, l.Role, l.Reason)
 		}
 	}

@@ -250,17 +250,17 @@ func analysisLayer(rep *ptq.SensitivityReport, name string) (ptq.LayerSensitivit
 }
 
 // metricNames words the metrics of a sensitivity analysis.
-var metricNames = map[string]string{ptq.MetricAccuracy: "accuracy", ptq.MetricSQNR: "the output SQNR"}
+var metricNames = map[ptq.Metric]string{ptq.MetricAccuracy: "accuracy", ptq.MetricSQNR: "the output SQNR"}
 
 // analysisOf returns the scenario's sensitivity report, which must have
 // measured metric.
-func analysisOf(ctx context.Context, metric string) (*ptq.SensitivityReport, error) {
+func analysisOf(ctx context.Context, metric ptq.Metric) (*ptq.SensitivityReport, error) {
 	rep, err := theAnalysis(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if rep.Metric != metric {
-		return nil, fmt.Errorf("the analysis measured %q, not %s", rep.Metric, metricNames[metric])
+		return nil, fmt.Errorf("the analysis measured %s, not %s", rep.Metric, metricNames[metric])
 	}
 	return rep, nil
 }

@@ -9,13 +9,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/report"
 )
 
@@ -60,7 +60,7 @@ type ptqFlags struct {
 func (f *ptqFlags) bind(fs *flag.FlagSet, sensEval int, out string, withEval bool) {
 	fs.IntVar(&f.calib, "calib", defaultCalib, "calibrate on the first N MNIST training images")
 	fs.IntVar(&f.calibBatch, "calib-batch", defaultCalibBatch, "calibration batch size")
-	fs.StringVar(&f.method, "method", ptq.MethodMinMax, "calibration method: "+strings.Join(ptq.Methods, ", "))
+	fs.StringVar(&f.method, "method", quant.MethodMinMax.String(), "calibration method: "+methodNames())
 	fs.IntVar(&f.sensEval, "sens-eval", sensEval, "run the sensitivity analysis on the first N MNIST test images (0: skip it)")
 	fs.Float64Var(&f.threshold, "threshold", defaultThreshold, "accuracy drop or recovery, in points, that marks a layer sensitive")
 	fs.StringVar(&f.out, "out", out, "folder for the report files (\"\": write none)")
@@ -80,8 +80,8 @@ func (f *ptqFlags) check() error {
 		return usageErrorf("-calib is %d, want > 0", f.calib)
 	case f.calibBatch <= 0:
 		return usageErrorf("-calib-batch is %d, want > 0", f.calibBatch)
-	case !slices.Contains(ptq.Methods, f.method):
-		return usageErrorf("-method: unknown calibration method %q (known: %s)", f.method, strings.Join(ptq.Methods, ", "))
+	case !knownMethod(f.method):
+		return usageErrorf("-method: unknown calibration method %q (known: %s)", f.method, methodNames())
 	case f.eval < 0:
 		return usageErrorf("-eval is %d, want >= 0", f.eval)
 	case f.sensEval < 0:
@@ -115,8 +115,23 @@ func (f *ptqFlags) checkSizes(train, test *datasets.Dataset) error {
 // config returns the quantization configuration the flags ask for.
 func (f *ptqFlags) config() ptq.Config {
 	cfg := ptq.Config{}
-	cfg.Method = f.method
+	cfg.Method, _ = quant.ParseMethod(f.method) // checked by check
 	return cfg
+}
+
+// methodNames lists the calibration methods' names, comma-separated.
+func methodNames() string {
+	var names []string
+	for _, m := range quant.Methods() {
+		names = append(names, m.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// knownMethod reports whether name is a calibration method's name.
+func knownMethod(name string) bool {
+	_, err := quant.ParseMethod(name)
+	return err == nil
 }
 
 // describeConfig renders a configuration in one line for reports.

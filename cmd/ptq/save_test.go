@@ -96,7 +96,7 @@ func TestQuantizeSavesTheInt8Model(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Mode() != "static" || acc != got.Int8Accuracy || m.Bytes() != got.Int8Bytes {
+	if m.Mode() != ptq.ModeStatic || acc != got.Int8Accuracy || m.Bytes() != got.Int8Bytes {
 		t.Errorf("loaded %s model: accuracy %v, %d bytes; the run reported %v, %d bytes", m.Mode(), acc, m.Bytes(), got.Int8Accuracy, got.Int8Bytes)
 	}
 }

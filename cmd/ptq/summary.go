@@ -72,7 +72,7 @@ func outputsOf(dir string, files []string, ph *phases) reportOutputs {
 // the model was obtained.
 func newSummary(j *job, o *outcome) summary {
 	s := summary{
-		Model: j.model, Method: o.cfg.Method, TestImages: o.eval.Len(),
+		Model: j.model, Method: o.cfg.Method.String(), TestImages: o.eval.Len(),
 		FP32Accuracy: o.fp32, Int8Accuracy: o.int8, AccuracyDrop: roundPoints(o.drop()), Budget: j.flags.budget,
 		WithinBudget: o.drop() <= j.flags.budget+budgetSlack,
 		FP32Bytes:    o.rep.FP32Bytes, Int8Bytes: o.rep.Int8Bytes, OutputSQNR: o.rep.OutputSQNR,
@@ -197,7 +197,7 @@ func printLayers(w io.Writer, rep *ptq.Report) {
 		if l.SQNR != nil {
 			sq = fmt.Sprintf("%.1f dB", *l.SQNR)
 		}
-		role := l.Role
+		role := l.Role.String()
 		if l.FusedInto != "" {
 			role += " into " + l.FusedInto
 		}

@@ -25,37 +25,39 @@ type CalibrationStep struct {
 	// JSON, when a tensor got its first scale after the first batch), and
 	// Worst the tensor it happened on ("" when no scale moved).
 	MaxScaleChange float64 `json:"max_scale_change"`
-	Worst          string  `json:"worst,omitempty"`
+	Worst          string  `json:"worst_tensor"`
 	// Converged reports whether calibration counted as converged after this
 	// batch.
 	Converged bool `json:"converged"`
 }
 
+// calibrationStepJSON is the JSON form of a CalibrationStep: its fields in
+// order, with a nil MaxScaleChange for +Inf.
+type calibrationStepJSON struct {
+	Batch          int      `json:"batch"`
+	Samples        int      `json:"samples"`
+	MaxScaleChange *float64 `json:"max_scale_change"`
+	Worst          string   `json:"worst_tensor"`
+	Converged      bool     `json:"converged"`
+}
+
 // MarshalJSON writes an infinite MaxScaleChange as null, which JSON can
 // hold and encoding/json's float encoder refuses.
 func (s CalibrationStep) MarshalJSON() ([]byte, error) {
-	type plain CalibrationStep
+	v := calibrationStepJSON{Batch: s.Batch, Samples: s.Samples, Worst: s.Worst, Converged: s.Converged}
 	if !math.IsInf(s.MaxScaleChange, 0) && !math.IsNaN(s.MaxScaleChange) {
-		return json.Marshal(plain(s))
+		v.MaxScaleChange = &s.MaxScaleChange
 	}
-	return json.Marshal(struct {
-		plain
-		MaxScaleChange *float64 `json:"max_scale_change"`
-	}{plain: plain(s)})
+	return json.Marshal(v)
 }
 
 // UnmarshalJSON reads null as an infinite MaxScaleChange.
 func (s *CalibrationStep) UnmarshalJSON(b []byte) error {
-	type plain CalibrationStep
-	var v struct {
-		plain
-		MaxScaleChange *float64 `json:"max_scale_change"`
-	}
+	var v calibrationStepJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = CalibrationStep(v.plain)
-	s.MaxScaleChange = math.Inf(1)
+	*s = CalibrationStep{Batch: v.Batch, Samples: v.Samples, Worst: v.Worst, Converged: v.Converged, MaxScaleChange: math.Inf(1)}
 	if v.MaxScaleChange != nil {
 		s.MaxScaleChange = *v.MaxScaleChange
 	}
@@ -99,11 +101,7 @@ func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Obser
 	c := &Calibrator{graph: g, plan: p, opts: opts.withDefaults(), points: points, tracked: p.ObservedTensors(),
 		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
 	for _, o := range c.points {
-		method, err := quant.ParseMethod(o.Method)
-		if err != nil {
-			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
-		}
-		obs, err := quant.NewObserver(method, o.Spec)
+		obs, err := quant.NewObserver(o.Method, o.Spec)
 		if err != nil {
 			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
 		}

@@ -307,8 +307,8 @@ func TestCalibrationStepJSON(t *testing.T) {
 		step CalibrationStep
 		want string
 	}{
-		{"finite", CalibrationStep{Batch: 2, Samples: 30, MaxScaleChange: 0.25, Worst: "fc1"}, `{"batch":2,"samples":30,"max_scale_change":0.25,"worst":"fc1","converged":false}`},
-		{"infinite", CalibrationStep{Batch: 1, Samples: 20, MaxScaleChange: math.Inf(1), Worst: "fc2", Converged: true}, `{"batch":1,"samples":20,"worst":"fc2","converged":true,"max_scale_change":null}`},
+		{"finite", CalibrationStep{Batch: 2, Samples: 30, MaxScaleChange: 0.25, Worst: "fc1"}, `{"batch":2,"samples":30,"max_scale_change":0.25,"worst_tensor":"fc1","converged":false}`},
+		{"infinite", CalibrationStep{Batch: 1, Samples: 20, MaxScaleChange: math.Inf(1), Worst: "fc2", Converged: true}, `{"batch":1,"samples":20,"max_scale_change":null,"worst_tensor":"fc2","converged":true}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := json.Marshal(c.step)

@@ -9,18 +9,6 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
-// Calibration method names, accepted by Config.Method and Override.Method.
-const (
-	MethodMinMax        = "minmax"
-	MethodMovingAverage = "moving_average"
-	MethodPercentile    = "percentile"
-	MethodEntropy       = "entropy"
-	MethodMSE           = "mse"
-)
-
-// Methods lists the calibration methods in a stable order.
-var Methods = []string{MethodMinMax, MethodMovingAverage, MethodPercentile, MethodEntropy, MethodMSE}
-
 // Default calibration convergence: every activation scale moves less than
 // 1% for 3 consecutive batches.
 const (
@@ -44,9 +32,9 @@ type Config struct {
 	// Activations is the spec of every activation between int8 layers;
 	// nil means quant.ActivationDefault. It must be per-tensor.
 	Activations *quant.Spec
-	// Method is the calibration method of activation observers, one of
-	// the Method constants; "" means MethodMinMax.
-	Method string
+	// Method is the calibration method of activation observers; the zero
+	// Method means quant.MethodMinMax.
+	Method quant.Method
 	// Calibration controls batching, convergence and early stop.
 	Calibration CalibrationOptions
 	// Overrides change the above for some layers, or keep them FP32.
@@ -126,8 +114,8 @@ func (c *Config) WithDefaults() Config {
 		a := *r.Activations
 		r.Activations = &a
 	}
-	if r.Method == "" {
-		r.Method = MethodMinMax
+	if r.Method == 0 {
+		r.Method = quant.MethodMinMax
 	}
 	r.Calibration = r.Calibration.withDefaults()
 	return r
@@ -163,8 +151,8 @@ type Override struct {
 	// Activations, if set, replaces Config.Activations for the layers'
 	// outputs.
 	Activations *quant.Spec
-	// Method, if set, replaces Config.Method.
-	Method string
+	// Method, if set (not the zero Method), replaces Config.Method.
+	Method quant.Method
 }
 
 // String renders the selector, for example `glob "conv*"`.
@@ -225,8 +213,8 @@ func (o Override) validate() error {
 			return fmt.Errorf("ptq: override %v: %w", o, err)
 		}
 	}
-	if o.Method != "" && !slices.Contains(Methods, o.Method) {
-		return fmt.Errorf("ptq: override %v: unknown method %q (known: %s): %w", o, o.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
+	if o.Method != 0 && !o.Method.Valid() {
+		return fmt.Errorf("ptq: override %v: unknown method %v (known: %s): %w (%w)", o, o.Method, methodNames(), ErrInvalidConfig, quant.ErrUnknownMethod)
 	}
 	return nil
 }
@@ -252,8 +240,8 @@ func (c *Config) Validate() error {
 	if err := validateActivations(*r.Activations); err != nil {
 		return fmt.Errorf("ptq: %w", err)
 	}
-	if !slices.Contains(Methods, r.Method) {
-		return fmt.Errorf("ptq: unknown calibration method %q (known: %s): %w", r.Method, strings.Join(Methods, ", "), ErrInvalidConfig)
+	if !r.Method.Valid() {
+		return fmt.Errorf("ptq: unknown calibration method %v (known: %s): %w (%w)", r.Method, methodNames(), ErrInvalidConfig, quant.ErrUnknownMethod)
 	}
 	if r.Calibration.MaxBatches < 0 || r.Calibration.Tolerance < 0 || r.Calibration.Patience < 0 {
 		return fmt.Errorf("ptq: calibration options %+v: negative value: %w", r.Calibration, ErrInvalidConfig)
@@ -266,12 +254,21 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// methodNames lists the calibration methods' names for messages.
+func methodNames() string {
+	var names []string
+	for _, m := range quant.Methods() {
+		names = append(names, m.String())
+	}
+	return strings.Join(names, ", ")
+}
+
 // LayerConfig is the configuration resolved for one node after overrides.
 type LayerConfig struct {
 	KeepFP32    bool
 	Weights     quant.Spec
 	Activations quant.Spec
-	Method      string
+	Method      quant.Method
 	// Overrides lists the overrides that applied, in the order applied.
 	Overrides []string
 }
@@ -296,7 +293,7 @@ func (c *Config) resolve(name, kind string, used []bool) LayerConfig {
 			if o.Activations != nil {
 				lc.Activations = *o.Activations
 			}
-			if o.Method != "" {
+			if o.Method != 0 {
 				lc.Method = o.Method
 			}
 		}

@@ -32,47 +32,47 @@ func TestOverridePrecedence(t *testing.T) {
 		{
 			name: "no override",
 			node: "fc2",
-			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: MethodMinMax},
+			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: quant.MethodMinMax},
 		},
 		{
 			name: "name beats glob beats kind, whatever the order given",
 			overrides: []Override{
-				{Name: "fc2", Method: MethodEntropy},
-				{Glob: "fc*", Method: MethodPercentile, Weights: &perTensor},
-				{Kind: "Linear", Method: MethodMSE, Activations: &uint8Act},
+				{Name: "fc2", Method: quant.MethodEntropy},
+				{Glob: "fc*", Method: quant.MethodPercentile, Weights: &perTensor},
+				{Kind: "Linear", Method: quant.MethodMSE, Activations: &uint8Act},
 			},
 			node: "fc2",
-			want: LayerConfig{Weights: perTensor, Activations: uint8Act, Method: MethodEntropy,
+			want: LayerConfig{Weights: perTensor, Activations: uint8Act, Method: quant.MethodEntropy,
 				Overrides: []string{`kind "Linear"`, `glob "fc*"`, `name "fc2"`}},
 		},
 		{
 			name: "a name override leaves other nodes to the glob",
 			overrides: []Override{
-				{Name: "fc2", Method: MethodEntropy},
-				{Glob: "fc*", Method: MethodPercentile},
+				{Name: "fc2", Method: quant.MethodEntropy},
+				{Glob: "fc*", Method: quant.MethodPercentile},
 			},
 			node: "fc1",
-			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: MethodPercentile,
+			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: quant.MethodPercentile,
 				Overrides: []string{`glob "fc*"`}},
 		},
 		{
 			name: "within one level the later override wins",
 			overrides: []Override{
-				{Kind: "Linear", Method: MethodMSE},
-				{Kind: "Linear", Method: MethodMovingAverage},
+				{Kind: "Linear", Method: quant.MethodMSE},
+				{Kind: "Linear", Method: quant.MethodMovingAverage},
 			},
 			node: "fc1",
-			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: MethodMovingAverage,
+			want: LayerConfig{Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: quant.MethodMovingAverage,
 				Overrides: []string{`kind "Linear"`, `kind "Linear"`}},
 		},
 		{
 			name: "KeepFP32 from any level sticks",
 			overrides: []Override{
 				{Kind: "Linear", KeepFP32: true},
-				{Name: "fc1", Method: MethodEntropy},
+				{Name: "fc1", Method: quant.MethodEntropy},
 			},
 			node: "fc1",
-			want: LayerConfig{KeepFP32: true, Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: MethodEntropy,
+			want: LayerConfig{KeepFP32: true, Weights: quant.WeightDefault, Activations: quant.ActivationDefault, Method: quant.MethodEntropy,
 				Overrides: []string{`kind "Linear"`, `name "fc1"`}},
 		},
 	}
@@ -95,12 +95,12 @@ func TestOverridePrecedence(t *testing.T) {
 
 func TestOverrideAppliesToObservers(t *testing.T) {
 	uint8Act := quant.Spec{DType: quant.UInt8, Scheme: quant.Affine, Granularity: quant.PerTensor}
-	cfg := withOverrides(Override{Name: "fc2", Activations: &uint8Act, Method: MethodMovingAverage})
+	cfg := withOverrides(Override{Name: "fc2", Activations: &uint8Act, Method: quant.MethodMovingAverage})
 	p := mustTraverse(t, overrideGraph(t), cfg)
 	for _, o := range p.ObservedTensors() {
-		wantSpec, wantMethod := quant.ActivationDefault, MethodMinMax
+		wantSpec, wantMethod := quant.ActivationDefault, quant.MethodMinMax
 		if o.Owner == "fc2" {
-			wantSpec, wantMethod = uint8Act, MethodMovingAverage
+			wantSpec, wantMethod = uint8Act, quant.MethodMovingAverage
 		}
 		if o.Spec != wantSpec || o.Method != wantMethod {
 			t.Errorf("tensor %s (for %s): %v %s, want %v %s", o.Tensor, o.Owner, o.Spec, o.Method, wantSpec, wantMethod)
@@ -117,9 +117,9 @@ func TestConfigValidate(t *testing.T) {
 		msg    string // a substring of the error
 	}{
 		{"default", func(*Config) {}, nil, ""},
-		{"every method", func(c *Config) { c.Method = MethodEntropy }, nil, ""},
-		{"no method means minmax", func(c *Config) { c.Method = "" }, nil, ""},
-		{"unknown method", func(c *Config) { c.Method = "kl" }, ErrInvalidConfig, `"kl"`},
+		{"every method", func(c *Config) { c.Method = quant.MethodEntropy }, nil, ""},
+		{"no method means minmax", func(c *Config) { c.Method = 0 }, nil, ""},
+		{"unknown method", func(c *Config) { c.Method = quant.Method(42) }, ErrInvalidConfig, "Method(42)"},
 		{"per-channel activations", func(c *Config) { c.Activations = &perChannelAct }, ErrInvalidConfig, "activations are quantized per tensor"},
 		{"negative patience", func(c *Config) { c.Calibration.Patience = -1 }, ErrInvalidConfig, "negative"},
 		{"negative tolerance", func(c *Config) { c.Calibration.Tolerance = -0.1 }, ErrInvalidConfig, "negative"},
@@ -127,7 +127,7 @@ func TestConfigValidate(t *testing.T) {
 		{"override without selector", func(c *Config) { c.Overrides = []Override{{KeepFP32: true}} }, ErrInvalidConfig, "exactly one of Name, Glob and Kind"},
 		{"override with two selectors", func(c *Config) { c.Overrides = []Override{{Name: "a", Kind: "Linear"}} }, ErrInvalidConfig, "exactly one"},
 		{"bad glob", func(c *Config) { c.Overrides = []Override{{Glob: "fc["}} }, ErrInvalidConfig, `glob "fc["`},
-		{"override method", func(c *Config) { c.Overrides = []Override{{Name: "fc1", Method: "best"}} }, ErrInvalidConfig, `"best"`},
+		{"override method", func(c *Config) { c.Overrides = []Override{{Name: "fc1", Method: quant.Method(99)}} }, ErrInvalidConfig, "Method(99)"},
 		{"override activations per channel", func(c *Config) { c.Overrides = []Override{{Name: "fc1", Activations: &perChannelAct}} },
 			ErrInvalidConfig, `name "fc1"`},
 	}
@@ -152,7 +152,7 @@ func TestConfigValidate(t *testing.T) {
 func TestDefaultConfig(t *testing.T) {
 	var zero *Config
 	c := zero.WithDefaults()
-	if *c.Weights != quant.WeightDefault || *c.Activations != quant.ActivationDefault || c.Method != MethodMinMax {
+	if *c.Weights != quant.WeightDefault || *c.Activations != quant.ActivationDefault || c.Method != quant.MethodMinMax {
 		t.Errorf("Config{} = %+v", c)
 	}
 	if c.Calibration != (CalibrationOptions{Tolerance: 0.01, Patience: 3}) {

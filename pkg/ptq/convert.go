@@ -55,7 +55,7 @@ func (pr *Prepared) Convert() (*Model, error) {
 		return nil, fmt.Errorf("ptq: convert before calibration: node %q has no activation statistics: %w (%w)",
 			pr.Plan.QuantizedNodes()[0], ErrNotCalibrated, ErrNoCalibrationData)
 	}
-	m := &Model{mode: "static", input: pr.graph.InputName(), inputShape: pr.graph.InputShape(),
+	m := &Model{mode: ModeStatic, input: pr.graph.InputName(), inputShape: pr.graph.InputShape(),
 		output: pr.graph.Output(), plan: pr.Plan}
 	acts := map[string]qnn.Act{} // int8 output qparams by node
 	actOf := func(tensorName string) (qnn.Act, error) {

@@ -95,7 +95,7 @@ func TestStaticAccuracyOnHeldOutData(t *testing.T) {
 			if s < c.minSQNR || cos < c.minCos {
 				t.Errorf("held-out SQNR %.2f dB and cosine %.6f, want >= %g dB and >= %g", s, cos, c.minSQNR, c.minCos)
 			}
-			if rep.Mode != "static" || rep.Int8Bytes >= rep.FP32Bytes {
+			if rep.Mode != ModeStatic || rep.Int8Bytes >= rep.FP32Bytes {
 				t.Errorf("report mode %q, %d int8 bytes for %d FP32 bytes", rep.Mode, rep.Int8Bytes, rep.FP32Bytes)
 			}
 		})
@@ -233,7 +233,7 @@ func TestNothingToQuantizeIsReturnedUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Mode() != "fp32" || rep.Mode != "fp32" || len(rep.QuantizedLayers()) != 0 || len(rep.Notes) != 1 ||
+	if m.Mode() != ModeFP32 || rep.Mode != ModeFP32 || len(rep.QuantizedLayers()) != 0 || len(rep.Notes) != 1 ||
 		!strings.Contains(rep.Notes[0], "no quantizable layer") {
 		t.Errorf("mode %q/%q, quantized %q, notes %q", m.Mode(), rep.Mode, rep.QuantizedLayers(), rep.Notes)
 	}
@@ -330,7 +330,7 @@ func TestStaticConcurrentForward(t *testing.T) {
 func TestReportPerLayer(t *testing.T) {
 	g := withBatchNormStats(residual(t))
 	_, rep := quantizeStatic(t, g, BatchesOf(normal(g, 64, 16).X, 16))
-	if rep.Calibration == nil || rep.Calibration.Batches != 4 || rep.Calibration.Samples != 64 || rep.Calibration.Method != MethodMinMax {
+	if rep.Calibration == nil || rep.Calibration.Batches != 4 || rep.Calibration.Samples != 64 || rep.Calibration.Method != quant.MethodMinMax {
 		t.Fatalf("calibration report %+v", rep.Calibration)
 	}
 	if rep.Times.Calibrate <= 0 || rep.Times.Convert <= 0 || rep.Times.Evaluate <= 0 {

@@ -84,7 +84,7 @@
 //     an observed activation, a shape that does not fit) changes no
 //     statistic: observers see a batch only once all of it is known good.
 //   - A converted Model is safe for concurrent Forward calls.
-//   - A model with no quantizable layer comes back unchanged (Mode "fp32")
+//   - A model with no quantizable layer comes back unchanged (ModeFP32)
 //     and its Report says so.
 //   - A model read by LoadModel computes bit-identical outputs to the one
 //     saved, and reports the same Mode, Plan, Layers, Trace, Weights and

@@ -23,7 +23,7 @@ import (
 // Linear layers. With it, Conv2D layers are quantized the same way
 // (qnn.DynamicConv2D), and a BatchNorm2D after one runs in FP32, unfolded.
 // A model with no layer left to quantize is returned as it is, in FP32,
-// with Mode "fp32" and a note saying so. ctx is checked between layers.
+// with ModeFP32 and a note saying so. ctx is checked between layers.
 func QuantizeDynamic(ctx context.Context, g *nn.Graph, cfg *DynamicConfig) (*Model, *Report, error) {
 	t0 := time.Now()
 	if g == nil {
@@ -48,7 +48,7 @@ func QuantizeDynamic(ctx context.Context, g *nn.Graph, cfg *DynamicConfig) (*Mod
 			np.Role, np.Reason = FP32, np.Kind+" runs in FP32 under dynamic quantization"
 		}
 	}
-	m := &Model{mode: "dynamic", input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
+	m := &Model{mode: ModeDynamic, input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
 	for _, n := range g.Nodes() {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("ptq: quantize dynamic: stopped before node %q: %w", n.Name, err)
@@ -75,11 +75,11 @@ func QuantizeDynamic(ctx context.Context, g *nn.Graph, cfg *DynamicConfig) (*Mod
 		m.steps = append(m.steps, s)
 	}
 	if len(p.QuantizedNodes()) == 0 {
-		m.mode = "fp32"
+		m.mode = ModeFP32
 	}
 	rep := &Report{Mode: m.mode, Layers: m.Layers(), FP32Bytes: fp32Bytes(g), Int8Bytes: m.Bytes()}
 	rep.Times.Convert = time.Since(t0)
-	if m.mode == "fp32" {
+	if m.mode == ModeFP32 {
 		what := "no Linear layer"
 		if conv2D {
 			what = "no Linear or Conv2D layer"

@@ -65,7 +65,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Mode() != c.mode || rep.Mode != c.mode {
+			if m.Mode().String() != c.mode || rep.Mode.String() != c.mode {
 				t.Errorf("mode %q, report mode %q, want %q", m.Mode(), rep.Mode, c.mode)
 			}
 			if !slices.EqualFunc(paramBits(g), before, slices.Equal) {

@@ -95,7 +95,7 @@ func TestQuantizeDynamic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Mode() != c.mode || rep.Mode != c.mode {
+			if m.Mode().String() != c.mode || rep.Mode.String() != c.mode {
 				t.Errorf("mode %q, report mode %q, want %q", m.Mode(), rep.Mode, c.mode)
 			}
 			if c.mode == "fp32" && len(rep.Notes) == 0 {

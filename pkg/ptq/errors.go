@@ -26,6 +26,9 @@ var (
 	// ErrNonFinite is wrapped when calibration data, activations or weights
 	// hold NaN or Inf.
 	ErrNonFinite = errors.New("non-finite value")
+	// ErrUnknownValue is wrapped when a name is not one of a closed set's
+	// (ParseRole, ParseMode, ParseMetric and their UnmarshalText).
+	ErrUnknownValue = errors.New("unknown value")
 	// ErrShape is wrapped when data does not fit the model's input.
 	ErrShape = tensor.NewShapeSentinel("shape mismatch")
 )

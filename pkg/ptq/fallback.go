@@ -21,7 +21,7 @@ type FallbackStep struct {
 // all-int8 metrics, the budget, each layer reverted in order with the
 // metric after it, and whether the budget was met.
 type FallbackReport struct {
-	Metric      string             `json:"metric"`
+	Metric      Metric             `json:"metric"`
 	FP32        float64            `json:"fp32"`
 	AllInt8     float64            `json:"all_int8"`
 	Final       float64            `json:"final"`

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/ptqspec/ptqspec/internal/modelfile"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
 // This file holds the schema of the int8 model file; save.go writes it
@@ -93,11 +94,11 @@ type planHeader struct {
 }
 
 type configHeader struct {
-	KeepFP32    bool       `json:"keep_fp32"`
-	Weights     specHeader `json:"weights"`
-	Activations specHeader `json:"activations"`
-	Method      string     `json:"method"`
-	Overrides   []string   `json:"overrides"`
+	KeepFP32    bool         `json:"keep_fp32"`
+	Weights     specHeader   `json:"weights"`
+	Activations specHeader   `json:"activations"`
+	Method      quant.Method `json:"method"`
+	Overrides   []string     `json:"overrides"`
 }
 
 type specHeader struct {

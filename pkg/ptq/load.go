@@ -78,15 +78,16 @@ type loader struct {
 }
 
 // modeOps are the model modes, and for each the ops each role may run.
-var modeOps = map[string]map[Role][]stepOp{
-	"static":  {Quantized: {opLinear, opConv2D, opAdd}, Fused: {opFused}, Transparent: {opInt8, opFP32}, FP32: {opFP32}},
-	"dynamic": {Quantized: {opDynamic, opDynamicConv2D}, FP32: {opFP32}},
-	"fp32":    {Quantized: {opFP32}, Fused: {opFP32}, Transparent: {opFP32}, FP32: {opFP32}},
+var modeOps = map[Mode]map[Role][]stepOp{
+	ModeStatic:  {Quantized: {opLinear, opConv2D, opAdd}, Fused: {opFused}, Transparent: {opInt8, opFP32}, FP32: {opFP32}},
+	ModeDynamic: {Quantized: {opDynamic, opDynamicConv2D}, FP32: {opFP32}},
+	ModeFP32:    {Quantized: {opFP32}, Fused: {opFP32}, Transparent: {opFP32}, FP32: {opFP32}},
 }
 
 // build rebuilds the model a header describes.
 func (ld *loader) build(h modelHeader) (*Model, error) {
-	ops, ok := modeOps[h.Mode]
+	mode, _ := ParseMode(h.Mode)
+	ops, ok := modeOps[mode]
 	if !ok {
 		return nil, fmt.Errorf("mode %q, want static, dynamic or fp32", h.Mode)
 	}
@@ -99,7 +100,7 @@ func (ld *loader) build(h modelHeader) (*Model, error) {
 	if len(h.Nodes) == 0 || h.Nodes[len(h.Nodes)-1].Name != h.Output {
 		return nil, fmt.Errorf("output %q is not the last of the %d nodes", h.Output, len(h.Nodes))
 	}
-	m := &Model{mode: h.Mode, input: h.Input.Name, inputShape: slices.Clone(h.Input.Shape), output: h.Output}
+	m := &Model{mode: mode, input: h.Input.Name, inputShape: slices.Clone(h.Input.Shape), output: h.Output}
 	m.plan = &Plan{Input: h.Input.Name, Output: h.Output, InputShape: slices.Clone(h.Input.Shape), byName: map[string]*NodePlan{}}
 	shapes := map[string][]int{h.Input.Name: h.Input.Shape}
 	acts := map[string]qnn.Act{}

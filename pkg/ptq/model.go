@@ -161,7 +161,7 @@ func (s *step) runDynamic(k dynamicKernel) {
 // and output shapes; its Forward takes and returns FP32 tensors. A Model
 // is safe for concurrent use.
 type Model struct {
-	mode       string
+	mode       Mode
 	input      string
 	inputShape []int
 	output     string
@@ -169,8 +169,9 @@ type Model struct {
 	plan       *Plan
 }
 
-// Mode returns "static", "dynamic" or "fp32" (a model left unchanged).
-func (m *Model) Mode() string { return m.mode }
+// Mode returns ModeStatic, ModeDynamic or ModeFP32 (a model left
+// unchanged).
+func (m *Model) Mode() Mode { return m.mode }
 
 // Plan returns the traversal plan the model was converted from.
 func (m *Model) Plan() *Plan { return m.plan }
@@ -328,7 +329,7 @@ func layerTensors(l nn.Layer) []*nn.Param {
 
 // wrapFP32 returns the model unchanged, as a Model that runs it in float.
 func wrapFP32(g *nn.Graph, p *Plan) *Model {
-	m := &Model{mode: "fp32", input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
+	m := &Model{mode: ModeFP32, input: g.InputName(), inputShape: g.InputShape(), output: g.Output(), plan: p}
 	for _, n := range g.Nodes() {
 		np, _ := p.Node(n.Name)
 		s := &step{name: n.Name, kind: n.Layer.Kind(), inputs: n.Inputs, role: np.Role, shape: n.Shape, layer: baseReport(np)}

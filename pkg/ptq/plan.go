@@ -10,40 +10,6 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
-// Role is what quantization does with one node.
-type Role int
-
-const (
-	// Quantized nodes run an int8 kernel: Linear, Conv2D and the residual
-	// Add. Their outputs get qparams from calibration.
-	Quantized Role = iota
-	// Transparent nodes run on int8 data as they are and keep their input's
-	// qparams: ReLU, MaxPool2D, AvgPool2D, GlobalAvgPool, Flatten, Dropout,
-	// Identity. Fed FP32 data they run in FP32.
-	Transparent
-	// Fused nodes are folded into the layer before them: BatchNorm2D into a
-	// Conv2D's weights, ReLU into a Conv2D's or Linear's output clamp.
-	Fused
-	// FP32 nodes stay in float: Softmax, LogSoftmax, BatchNorm2D that cannot
-	// be folded, layers of unknown kinds and layers kept by the user.
-	FP32
-)
-
-// String returns "int8", "int8-transparent", "fused" or "fp32".
-func (r Role) String() string {
-	switch r {
-	case Quantized:
-		return "int8"
-	case Transparent:
-		return "int8-transparent"
-	case Fused:
-		return "fused"
-	case FP32:
-		return "fp32"
-	}
-	return fmt.Sprintf("Role(%d)", int(r))
-}
-
 // NodePlan is the decision taken for one node of the graph.
 type NodePlan struct {
 	Name, Kind string
@@ -382,5 +348,5 @@ type Observed struct {
 	Owner string
 	// Spec and Method are the owner's activation configuration.
 	Spec   quant.Spec
-	Method string
+	Method quant.Method
 }

@@ -255,7 +255,7 @@ func TestObservedTensors(t *testing.T) {
 			var got []string
 			for _, o := range p.ObservedTensors() {
 				got = append(got, o.Tensor+" <- "+o.Owner)
-				if o.Method != MethodMinMax || o.Spec != quant.ActivationDefault {
+				if o.Method != quant.MethodMinMax || o.Spec != quant.ActivationDefault {
 					t.Errorf("%s: method %q spec %v, want the defaults", o.Tensor, o.Method, o.Spec)
 				}
 			}
@@ -300,7 +300,7 @@ func TestTraverseRefusals(t *testing.T) {
 		msg  string
 	}{
 		{"nil model", nil, Config{}, ErrNilModel, "nil model"},
-		{"unknown method", convBNReLUGraph(t), Config{Method: "kl"}, ErrInvalidConfig, "unknown calibration method"},
+		{"unknown method", convBNReLUGraph(t), Config{Method: quant.Method(42)}, ErrInvalidConfig, "unknown calibration method"},
 		{"unmatched name", convBNReLUGraph(t), withOverrides(Override{Name: "conv9", KeepFP32: true}), ErrUnmatchedOverride, `name "conv9"`},
 		{"unmatched glob", convBNReLUGraph(t), withOverrides(Override{Glob: "block_*", KeepFP32: true}), ErrUnmatchedOverride, `glob "block_*"`},
 		{"unmatched kind", convBNReLUGraph(t), withOverrides(Override{Kind: "LSTM", KeepFP32: true}), ErrUnmatchedOverride, `kind "LSTM"`},

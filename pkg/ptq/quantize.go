@@ -17,7 +17,7 @@ const sqnrSamples = 256
 // Quantize quantizes g statically: it traverses g, calibrates on calib,
 // converts, and measures the result against FP32 on the first calibration
 // samples. A nil cfg means the defaults (see Config). g is never modified.
-// A model with no quantizable layer is returned unchanged (Mode "fp32")
+// A model with no quantizable layer is returned unchanged (ModeFP32)
 // with a note saying so, and calib is not read.
 func Quantize(ctx context.Context, g *nn.Graph, calib Batches, cfg *Config) (*Model, *Report, error) {
 	t0 := time.Now()
@@ -26,11 +26,11 @@ func Quantize(ctx context.Context, g *nn.Graph, calib Batches, cfg *Config) (*Mo
 		return nil, nil, err
 	}
 	c := pr.cfg
-	rep := &Report{Mode: "static", FP32Bytes: fp32Bytes(pr.graph)}
+	rep := &Report{Mode: ModeStatic, FP32Bytes: fp32Bytes(pr.graph)}
 	rep.Times.Traverse = time.Since(t0)
 	if len(pr.Plan.QuantizedNodes()) == 0 {
 		m := wrapFP32(pr.graph, pr.Plan)
-		rep.Mode, rep.Int8Bytes, rep.OutputSQNR = "fp32", m.Bytes(), 200
+		rep.Mode, rep.Int8Bytes, rep.OutputSQNR = ModeFP32, m.Bytes(), 200
 		rep.Layers = m.Layers()
 		rep.Notes = append(rep.Notes, "the model has no quantizable layer: returned unchanged, in FP32")
 		return m, rep, nil

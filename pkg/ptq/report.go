@@ -18,7 +18,7 @@ import (
 type LayerReport struct {
 	Name      string   `json:"name"`
 	Kind      string   `json:"kind"`
-	Role      string   `json:"role"`
+	Role      Role     `json:"role"`
 	Quantized bool     `json:"quantized"`
 	Reason    string   `json:"reason"`
 	FusedInto string   `json:"fused_into,omitempty"`
@@ -69,7 +69,7 @@ type PhaseTimes struct {
 
 // CalibrationReport summarises calibration.
 type CalibrationReport struct {
-	Method      string            `json:"method"`
+	Method      quant.Method      `json:"method"`
 	Batches     int               `json:"batches"`
 	Samples     int               `json:"samples"`
 	Converged   bool              `json:"converged"`
@@ -81,8 +81,8 @@ type CalibrationReport struct {
 
 // Report is the record of one quantization run.
 type Report struct {
-	// Mode is "static", "dynamic" or "fp32" (nothing to quantize).
-	Mode        string             `json:"mode"`
+	// Mode is ModeStatic, ModeDynamic or ModeFP32 (nothing to quantize).
+	Mode        Mode               `json:"mode"`
 	Layers      []LayerReport      `json:"layers"`
 	Calibration *CalibrationReport `json:"calibration,omitempty"`
 	Times       PhaseTimes         `json:"times"`
@@ -175,7 +175,7 @@ func (r *Report) String() string {
 
 // baseReport describes a node from its plan.
 func baseReport(np *NodePlan) *LayerReport {
-	return &LayerReport{Name: np.Name, Kind: np.Kind, Role: np.Role.String(),
+	return &LayerReport{Name: np.Name, Kind: np.Kind, Role: np.Role,
 		Quantized: np.Role == Quantized || np.Role == Fused || (np.Role == Transparent && np.Int8Out),
 		Reason:    np.Reason, FusedInto: np.FusedInto, Fused: np.Fused, Overrides: np.Config.Overrides}
 }

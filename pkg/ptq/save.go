@@ -146,7 +146,7 @@ func (m *Model) save(w io.Writer, prefix string) error {
 
 // contents returns the header and the records describing m.
 func (m *Model) contents() (modelHeader, []record, error) {
-	h := modelHeader{Mode: m.mode, Input: inputHeader{Name: m.input, Shape: m.inputShape}, Output: m.output}
+	h := modelHeader{Mode: m.mode.String(), Input: inputHeader{Name: m.input, Shape: m.inputShape}, Output: m.output}
 	var recs []record
 	for _, s := range m.steps {
 		np, ok := m.plan.Node(s.name)

@@ -22,16 +22,6 @@ import (
 // changes only when a field changes meaning or disappears.
 const SensitivitySchema = "ptqspec.sensitivity/v1"
 
-// Metric names.
-const (
-	// MetricAccuracy is top-1 accuracy on labelled data, a fraction in
-	// [0, 1].
-	MetricAccuracy = "accuracy"
-	// MetricSQNR is the model output's SQNR in dB against the FP32 model,
-	// for data without labels.
-	MetricSQNR = "output_sqnr_db"
-)
-
 // LayerSensitivity is how much one quantizable layer matters. Its JSON
 // fields are listed on SensitivityReport.
 type LayerSensitivity struct {
@@ -88,7 +78,7 @@ type LayerSensitivity struct {
 // when a field changes meaning or disappears.
 type SensitivityReport struct {
 	Schema    string             `json:"schema"`
-	Metric    string             `json:"metric"`
+	Metric    Metric             `json:"metric"`
 	FP32      float64            `json:"fp32"`
 	AllInt8   float64            `json:"all_int8"`
 	Threshold float64            `json:"threshold"`
@@ -162,7 +152,7 @@ type shared struct {
 	ref    *tensor.Tensor // FP32 outputs on eval
 	fp32   float64
 	bs     int
-	metric string
+	metric Metric
 }
 
 // newShared calibrates once for every plan the layer set can produce.

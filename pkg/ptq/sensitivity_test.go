@@ -15,6 +15,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -49,9 +50,6 @@ func fragileTask(t *testing.T, outliers ...models.Outlier) *models.FragileTask {
 // analyze runs AnalyzeSensitivity on a task with the default config.
 func analyze(t *testing.T, task *models.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
 	t.Helper()
-	if opts.Config.Method == "" {
-		opts.Config = Config{}
-	}
 	rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(eval), &opts)
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +147,8 @@ func TestSensitivityWithoutLabels(t *testing.T) {
 // depend on the number of workers.
 func TestSensitivityWorkersAndMethods(t *testing.T) {
 	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
-	for _, method := range Methods {
-		t.Run(method, func(t *testing.T) {
+	for _, method := range quant.Methods() {
+		t.Run(method.String(), func(t *testing.T) {
 			var first *SensitivityReport
 			for _, workers := range []int{1, 3} {
 				cfg := Config{}

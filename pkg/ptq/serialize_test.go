@@ -32,7 +32,7 @@ type savedCase struct {
 
 // quantizeWith quantizes g statically with cfg on 32 standard normal
 // samples and returns the model with 8 other samples.
-func quantizeWith(t *testing.T, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor) {
+func quantizeWith(t testing.TB, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor) {
 	t.Helper()
 	m, _, err := Quantize(context.Background(), g, BatchesOf(normal(g, 32, 1).X, 16), &cfg)
 	if err != nil {
@@ -43,7 +43,7 @@ func quantizeWith(t *testing.T, g *nn.Graph, cfg Config) (*Model, *tensor.Tensor
 
 // dynamicWith quantizes g dynamically with cfg and returns the model with
 // 8 samples.
-func dynamicWith(t *testing.T, g *nn.Graph, cfg DynamicConfig) (*Model, *tensor.Tensor) {
+func dynamicWith(t testing.TB, g *nn.Graph, cfg DynamicConfig) (*Model, *tensor.Tensor) {
 	t.Helper()
 	m, _, err := QuantizeDynamic(context.Background(), g, &cfg)
 	if err != nil {
@@ -93,7 +93,7 @@ func savedCases() []savedCase {
 }
 
 // saved returns m's file.
-func saved(t *testing.T, m *Model) []byte {
+func saved(t testing.TB, m *Model) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := m.Save(&b); err != nil {
@@ -106,7 +106,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	for _, c := range savedCases() {
 		t.Run(c.name, func(t *testing.T) {
 			m, x := c.model(t)
-			if m.Mode() != c.mode {
+			if m.Mode().String() != c.mode {
 				t.Fatalf("the case builds a %s model, want %s", m.Mode(), c.mode)
 			}
 			for _, op := range c.ops {

@@ -69,8 +69,8 @@ type metricUnit struct {
 	value, diff func(float64) string
 }
 
-// unitOf returns the unit of a ptq metric name.
-func unitOf(metric string) metricUnit {
+// unitOf returns the unit of a ptq metric.
+func unitOf(metric ptq.Metric) metricUnit {
 	if metric == ptq.MetricSQNR {
 		return metricUnit{mul: 1, name: "output SQNR", axis: "model output SQNR (dB)", delta: "dB",
 			value: db, diff: func(v float64) string { return trim(strconv.FormatFloat(v, 'f', 1, 64)) + " dB" }}

@@ -108,13 +108,13 @@ type timingRow struct{ Phase, Duration string }
 // newView formats a validated run and its charts.
 func newView(r *Run, charts []Chart) *view {
 	q := r.Quant
-	v := &view{Title: r.title(), Model: r.Model, Config: r.Config, Mode: q.Mode, Schema: Schema, charts: charts,
+	v := &view{Title: r.title(), Model: r.Model, Config: r.Config, Mode: q.Mode.String(), Schema: Schema, charts: charts,
 		SQNRRef: dbShort(r.sqnrRef()), SQNRVeryLow: dbShort(r.sqnrRef() - 10), Notes: q.Notes}
 	v.Cards = headline(r)
 	v.Sections = append(v.Sections, section{"summary", "Summary"}, section{"accuracy", "Accuracy"}, section{"layers", "Layers"})
 	ref := r.sqnrRef()
 	for _, l := range q.Layers {
-		row := layerRow{Name: l.Name, Kind: l.Kind, Role: l.Role, Weights: weightsSummary(l.Weights), Scales: scaleRange(l.Weights),
+		row := layerRow{Name: l.Name, Kind: l.Kind, Role: l.Role.String(), Weights: weightsSummary(l.Weights), Scales: scaleRange(l.Weights),
 			Output: outputQParams(l.Output), Muted: l.Weights == nil && l.SQNR == nil}
 		if l.Output != nil {
 			row.Range = fmt.Sprintf("[%s, %s]", scale(l.Output.Min), scale(l.Output.Max))
@@ -123,7 +123,7 @@ func newView(r *Run, charts []Chart) *view {
 			row.SQNR, row.Level = fmt.Sprintf("%.1f", s), sqnrLevel(s, ref)
 		}
 		v.Layers = append(v.Layers, row)
-		t := travRow{Name: l.Name, Kind: l.Kind, Role: l.Role, Reason: l.Reason, Overrides: strings.Join(l.Overrides, "; ")}
+		t := travRow{Name: l.Name, Kind: l.Kind, Role: l.Role.String(), Reason: l.Reason, Overrides: strings.Join(l.Overrides, "; ")}
 		v.HasOverrides = v.HasOverrides || t.Overrides != ""
 		switch {
 		case l.FusedInto != "":
@@ -178,7 +178,7 @@ func headline(r *Run) []card {
 	cal := card{Label: "Calibration", Value: fmt.Sprintf("%d samples", r.calibrationSamples())}
 	switch c := q.Calibration; {
 	case c == nil:
-		cal.Detail = "no calibration (" + q.Mode + " mode)"
+		cal.Detail = "no calibration (" + q.Mode.String() + " mode)"
 	case c.Converged:
 		cal.Detail, cal.Status = fmt.Sprintf("%s, converged at batch %d of %d", c.Method, c.ConvergedAt, c.Batches), "ok"
 	default:
@@ -203,7 +203,7 @@ func headline(r *Run) []card {
 
 // calibrationView formats a calibration report.
 func calibrationView(c *ptq.CalibrationReport) *calView {
-	v := &calView{Method: c.Method, Batches: c.Batches, Samples: c.Samples, Tolerance: tolerance(c.Tolerance), Patience: c.Patience}
+	v := &calView{Method: c.Method.String(), Batches: c.Batches, Samples: c.Samples, Tolerance: tolerance(c.Tolerance), Patience: c.Patience}
 	rule := fmt.Sprintf("every activation scale moving less than %s for %d consecutive batches", v.Tolerance, max(1, c.Patience))
 	if c.Converged {
 		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches converged at batch %d (%s).", c.Method, c.Samples, c.Batches, c.ConvergedAt, rule)
