@@ -31,8 +31,10 @@ func Kernel() string { return active.name }
 
 // Block sizes: kc values of k per packed block, mc rows of A per block
 // (mcStrips strips of mr) and nc columns of B per panel (ncStrips strips of
-// nr). A packed A block (mc×kc) stays in L2, a B strip (kc×nr) in L1.
-const (
+// nr). A packed A block (mc×kc) stays in L2, a B strip (kc×nr) in L1. They
+// are variables only so that tests can shrink them to cover many blocks
+// with small products; they do not change any result.
+var (
 	kc       = 256
 	mcStrips = 16
 	ncStrips = 16

@@ -49,21 +49,27 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
+// gemmCase is one product of TestGemmBitIdentical.
+type gemmCase struct {
+	name             string
+	m, n, k          int
+	transA, transB   bool
+	beta             float32
+	padA, padB, padC int
+}
+
 // TestGemmBitIdentical runs every micro-kernel this machine has (the
 // assembly ones and the Go twin) on shapes with edge tiles in both
 // directions, k over one packed block, every transpose, beta 0, 1 and 0.5,
-// padded leading dimensions, and 1 to 3 goroutines, and wants the
-// reference's bits exactly (tolerance zero). A NaN planted in C must not
-// leak into a beta = 0 product.
+// padded leading dimensions, B read in place and packed, and 1 and 3
+// goroutines, and wants the reference's bits exactly (tolerance zero). A
+// NaN planted in C must not leak into a beta = 0 product. The products run
+// with the real block sizes and again with blocks of 16 values of k, 2
+// strips of rows and 2 of columns, so that small products cross many
+// blocks and panels.
 func TestGemmBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	cases := []struct {
-		name             string
-		m, n, k          int
-		transA, transB   bool
-		beta             float32
-		padA, padB, padC int
-	}{
+	cases := []gemmCase{
 		{"one value", 1, 1, 1, false, false, 0, 0, 0, 0},
 		{"k zero, beta 0", 3, 5, 0, false, false, 0, 0, 0, 0},
 		{"k zero, beta 0.5", 3, 5, 0, false, false, 0.5, 0, 0, 0},
@@ -71,46 +77,60 @@ func TestGemmBitIdentical(t *testing.T) {
 		{"transposed A", 13, 37, 11, true, false, 0, 0, 0, 0},
 		{"transposed B", 13, 37, 11, false, true, 0, 0, 0, 0},
 		{"both transposed, accumulate", 13, 37, 11, true, true, 1, 0, 0, 0},
-		{"k over one block, beta 0.5", 20, 50, 600, false, false, 0.5, 0, 0, 0},
-		{"several panels and blocks", 150, 700, 300, false, false, 0, 0, 0, 0},
-		{"mnist linear forward shape", 64, 256, 784, false, true, 0, 0, 0, 0},
+		{"k over one block, beta 0.5", 20, 50, 300, false, false, 0.5, 0, 0, 0},
+		{"transposed B, k over one block", 17, 40, 300, false, true, 0, 0, 0, 0},
+		{"B packed (over 64 rows)", 70, 45, 20, false, false, 1, 0, 0, 0},
+		{"several column panels", 9, 600, 10, false, false, 0, 0, 0, 0},
 		{"conv1 shape", 16, 784, 9, false, false, 0, 0, 0, 0},
-		{"weight gradient shape", 32, 144, 196, false, true, 1, 0, 0, 0},
+		{"weight gradient shape", 32, 144, 30, false, true, 1, 0, 0, 0},
 		{"padded leading dimensions", 9, 40, 17, true, false, 1, 3, 5, 7},
 	}
-	for _, kern := range kernels() {
+	small := []gemmCase{
+		{"small blocks, both packed", 70, 150, 50, false, false, 0, 0, 0, 0},
+		{"small blocks, B in place", 30, 150, 50, false, false, 1, 0, 0, 0},
+		{"small blocks, transposed", 50, 90, 40, true, true, 0.5, 0, 0, 0},
+	}
+	run := func(t *testing.T, cases []gemmCase) {
 		for _, c := range cases {
-			t.Run(kern.name+"/"+c.name, func(t *testing.T) {
-				ra, ca := c.m, c.k
-				if c.transA {
-					ra, ca = ca, ra
-				}
-				rb, cb := c.k, c.n
-				if c.transB {
-					rb, cb = cb, rb
-				}
-				lda, ldb, ldc := ca+c.padA, cb+c.padB, c.n+c.padC
-				a := randSlice(rng, max(0, ra*lda))
-				b := randSlice(rng, max(0, rb*ldb))
-				c0 := randSlice(rng, c.m*ldc)
-				if c.beta == 0 && len(c0) > 0 {
-					c0[0] = float32(math.NaN())
-				}
-				want := slices.Clone(c0)
-				refGemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, want, ldc)
-				for w := 1; w <= 3; w++ {
-					got := slices.Clone(c0)
-					gemmParallel(kern, w, c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, got, ldc)
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%d goroutines: C[%d] = %g, want %g (bits %#08x, %#08x)",
-								w, i, got[i], want[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			ra, ca := c.m, c.k
+			if c.transA {
+				ra, ca = ca, ra
+			}
+			rb, cb := c.k, c.n
+			if c.transB {
+				rb, cb = cb, rb
+			}
+			lda, ldb, ldc := ca+c.padA, cb+c.padB, c.n+c.padC
+			a := randSlice(rng, max(0, ra*lda))
+			b := randSlice(rng, max(0, rb*ldb))
+			c0 := randSlice(rng, c.m*ldc)
+			if c.beta == 0 && len(c0) > 0 {
+				c0[0] = float32(math.NaN())
+			}
+			want := slices.Clone(c0)
+			refGemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, want, ldc)
+			for _, kern := range kernels() {
+				t.Run(kern.name+"/"+c.name, func(t *testing.T) {
+					for _, w := range []int{1, 3} {
+						got := slices.Clone(c0)
+						gemmParallel(kern, w, c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, c.beta, got, ldc)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%d goroutines: C[%d] = %g, want %g (bits %#08x, %#08x)",
+									w, i, got[i], want[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+							}
 						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
+	t.Run("real blocks", func(t *testing.T) { run(t, cases) })
+	t.Run("small blocks", func(t *testing.T) {
+		defer func(k, m, n int) { kc, mcStrips, ncStrips = k, m, n }(kc, mcStrips, ncStrips)
+		kc, mcStrips, ncStrips = 16, 2, 2
+		run(t, small)
+	})
 }
 
 // TestGemmParallelSplits forces the parallel split on small products (both
