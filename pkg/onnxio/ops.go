@@ -200,7 +200,8 @@ func (im *importer) setAct(out, node string, shape, nnShape []int) {
 
 // spatial refuses an activation that is not [C, H, W] both in ONNX and in nn.
 func (im *importer) spatial(n *onnxpb.NodeProto, v *value) error {
-	if len(v.shape) != 3 || !slices.Equal(v.shape, v.nnShape) {
+	// A pending Pad makes the ONNX shape the padded one.
+	if len(v.shape) != 3 || len(v.nnShape) != 3 || (v.pad == nil && !slices.Equal(v.shape, v.nnShape)) {
 		return im.unsup(n, "input of shape [N %v] (4-D [N, C, H, W] is supported)", v.shape)
 	}
 	return nil
