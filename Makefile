@@ -4,7 +4,7 @@ GO        ?= go
 BENCHTIME ?= 1s
 TAGS      ?= ~@slow
 
-.PHONY: test fmt-check vet test-race test-slow bench demo report tools
+.PHONY: test fmt-check vet test-race test-slow bench demo report tools fuzz
 
 ## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict)
 test: fmt-check vet test-race
@@ -50,3 +50,25 @@ tools: tools/onnxruntime/node_modules/.ptqspec-installed
 tools/onnxruntime/node_modules/.ptqspec-installed: tools/onnxruntime/package.json tools/onnxruntime/package-lock.json
 	cd tools/onnxruntime && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
+
+# FUZZ_TARGETS lists the native fuzz targets `make fuzz` runs, as
+# package:FuzzName, one per line; add yours here. Plain `go test` runs
+# each on its seed corpus; crashers the fuzzer finds land in the
+# package's testdata/fuzz/FuzzName and become regression seeds.
+# FUZZMINIMIZE bounds the minimization of each new input (by default Go
+# spends up to 60 s on it, which can eat the whole FUZZTIME).
+FUZZTIME ?= 30s
+FUZZMINIMIZE ?= 1000x
+FUZZ_TARGETS = \
+	./pkg/nn:FuzzLoad \
+	./pkg/nn:FuzzLoadHeader \
+	./pkg/ptq:FuzzLoadModel \
+	./pkg/datasets:FuzzReadIDX
+
+## fuzz: run every FUZZ_TARGETS entry for FUZZTIME (default 30s) each
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE); \
+	done

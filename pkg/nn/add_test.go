@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -60,10 +59,3 @@ func TestAddErrors(t *testing.T) {
 	checkErrCases(t, cases)
 }
 
-func ExampleAdd() {
-	x := tensor.MustFromData([]float32{1, 2}, 1, 2)
-	residual := tensor.MustFromData([]float32{0.5, -2}, 1, 2)
-	y, _ := NewAdd().Forward([]*tensor.Tensor{x, residual}, Eval)
-	fmt.Println(y.Data())
-	// Output: [1.5 0]
-}

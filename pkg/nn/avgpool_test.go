@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -125,9 +124,3 @@ func TestAvgPoolErrors(t *testing.T) {
 	checkErrCases(t, cases)
 }
 
-func ExampleGlobalAvgPool() {
-	x := tensor.MustFromData([]float32{1, 2, 3, 6, -1, -1, -1, -1}, 1, 2, 2, 2)
-	y, _ := NewGlobalAvgPool().Forward([]*tensor.Tensor{x}, Eval)
-	fmt.Println(y.Shape(), y.Data())
-	// Output: [1 2] [3 -1]
-}

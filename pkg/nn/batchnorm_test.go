@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -132,13 +131,3 @@ func TestBatchNorm2DErrors(t *testing.T) {
 	checkErrCases(t, cases)
 }
 
-func ExampleBatchNorm2D() {
-	l := NewBatchNorm2D(1)
-	x := tensor.MustFromData([]float32{1, 3, 5, 7}, 4, 1, 1, 1)
-	y, _ := l.Forward([]*tensor.Tensor{x}, Train) // mean 4, variance 5 (unbiased 20/3)
-	fmt.Printf("%.3f\n", y.Data())
-	fmt.Printf("running mean %.2f, running var %.4f\n", l.RunningMean.Value.Data()[0], l.RunningVar.Value.Data()[0])
-	// Output:
-	// [-1.342 -0.447 0.447 1.342]
-	// running mean 0.40, running var 1.5667
-}

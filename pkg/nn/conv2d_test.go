@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -340,12 +339,3 @@ func TestConv2DErrors(t *testing.T) {
 	checkErrCases(t, cases)
 }
 
-func ExampleConv2D() {
-	// A 2×2 kernel of ones sums each 2×2 window of a 3×3 image.
-	l := NewConv2D(1, 1, 2, 1, 0, nil)
-	l.Weight.Value.Fill(1)
-	x := tensor.MustFromData([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, 1, 1, 3, 3)
-	y, _ := l.Forward([]*tensor.Tensor{x}, Eval)
-	fmt.Println(y.Shape(), y.Data())
-	// Output: [1 1 2 2] [12 16 24 28]
-}

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -185,16 +184,6 @@ func TestLinearEmptyBatch(t *testing.T) {
 	if err != nil || !slices.Equal(dx[0].Shape(), []int{0, 3}) {
 		t.Fatalf("backward: %v, %v", dx, err)
 	}
-}
-
-func ExampleLinear() {
-	l := NewLinear(2, 1, nil)
-	copy(l.Weight.Value.Data(), []float32{3, -1})
-	l.Bias.Value.Data()[0] = 0.5
-	x := tensor.MustFromData([]float32{1, 2, 0, 1}, 2, 2) // two samples
-	y, _ := l.Forward([]*tensor.Tensor{x}, Eval)
-	fmt.Println(y.Shape(), y.Data())
-	// Output: [2 1] [1.5 -0.5]
 }
 
 // TestLinearDeterministic checks that forward and backward give the same

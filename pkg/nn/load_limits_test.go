@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -103,16 +102,4 @@ func TestLoadCraftedFilesUnderMemoryLimit(t *testing.T) {
 			}
 		})
 	}
-}
-
-// Example_loadCrafted shows a 200-byte file declaring a Linear layer of
-// 2^40 weights refused before anything is allocated for it.
-func Example_loadCrafted() {
-	h := fileHeader{Input: fileInput{Name: "x", Shape: []int{1 << 20}},
-		Nodes: []fileNode{{Name: "fc", Kind: "Linear", Inputs: []string{"x"}, Attrs: json.RawMessage(`{"in":1048576,"out":1048576,"bias":true}`), Shape: []int{1 << 20}}}}
-	var b bytes.Buffer
-	_ = format.Write(&b, h, nil)
-	_, err := Load(&b)
-	fmt.Println(errors.Is(err, tensor.ErrTooLarge), errors.Is(err, ErrParamShape))
-	// Output: true true
 }

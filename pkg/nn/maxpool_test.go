@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -60,14 +59,3 @@ func TestMaxPool2DErrors(t *testing.T) {
 	checkErrCases(t, cases)
 }
 
-func ExampleMaxPool2D() {
-	x := tensor.MustFromData([]float32{
-		1, 5, 2, 0,
-		3, 4, 8, 1,
-		0, 0, 1, 1,
-		-1, 2, 1, 7,
-	}, 1, 1, 4, 4)
-	y, _ := NewMaxPool2D(2, 2).Forward([]*tensor.Tensor{x}, Eval)
-	fmt.Println(y.Shape(), y.Data())
-	// Output: [1 1 2 2] [5 8 2 7]
-}

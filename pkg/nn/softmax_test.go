@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -74,12 +73,3 @@ func TestSoftmaxErrors(t *testing.T) {
 	}
 }
 
-func ExampleSoftmax() {
-	x := tensor.MustFromData([]float32{1, 2, 3}, 1, 3)
-	p, _ := NewSoftmax().Forward([]*tensor.Tensor{x}, Eval)
-	lp, _ := NewLogSoftmax().Forward([]*tensor.Tensor{x}, Eval)
-	fmt.Printf("%.4f\n%.4f\n", p.Data(), lp.Data())
-	// Output:
-	// [0.0900 0.2447 0.6652]
-	// [-2.4076 -1.4076 -0.4076]
-}

@@ -22,9 +22,11 @@ type craftedModel struct {
 // craftedModels are the int8 twins of nn's crafted files of issue 12:
 // kernels of 2^40, 2^28 and 2^62·k weights, convolutions padded by 2^14,
 // 2^16 and 2^30, and an FP32 layer declaring 2^40 weights.
-func craftedModels(t *testing.T) []craftedModel {
+func craftedModels(t testing.TB) []craftedModel {
 	conv, _ := quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
-	static, _ := quantizeWith(t, mlp(t, 16), Config{})
+	static, _ := quantizeWith(t, testGraph(t, []int{784}, planNode{name: "flatten1", layer: nn.NewFlatten()},
+		planNode{name: "linear1", layer: nn.NewLinear(784, 16, testRand())}, planNode{name: "relu1", layer: nn.NewReLU()},
+		planNode{name: "linear2", layer: nn.NewLinear(16, 10, testRand())}), Config{})
 	dynamic, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true})
 	kernel := func(m *Model, name string, edit func(k *kernelHeader)) []byte {
 		return craftModel(t, m, func(h *modelHeader, r []record) []record {
