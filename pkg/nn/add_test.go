@@ -58,4 +58,3 @@ func TestAddErrors(t *testing.T) {
 	}
 	checkErrCases(t, cases)
 }
-

@@ -123,4 +123,3 @@ func TestAvgPoolErrors(t *testing.T) {
 	}
 	checkErrCases(t, cases)
 }
-

@@ -130,4 +130,3 @@ func TestBatchNorm2DErrors(t *testing.T) {
 	}
 	checkErrCases(t, cases)
 }
-

@@ -338,4 +338,3 @@ func TestConv2DErrors(t *testing.T) {
 	}
 	checkErrCases(t, cases)
 }
-

@@ -58,4 +58,3 @@ func TestMaxPool2DErrors(t *testing.T) {
 	}
 	checkErrCases(t, cases)
 }
-

@@ -72,4 +72,3 @@ func TestSoftmaxErrors(t *testing.T) {
 		t.Run(l.Kind(), func(t *testing.T) { checkErrCases(t, cases) })
 	}
 }
-
