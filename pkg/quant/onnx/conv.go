@@ -112,6 +112,12 @@ func planConv(op string, xShape, wShape []int, attrs ConvAttrs) (*convPlan, erro
 	// bounded by len(w.Data) only when C/group >= 1: check it.
 	p.pLen, _ = numel(p.outSp)
 	p.inLen, _ = numel(p.inSp)
+	if p.cg == 0 {
+		// No input channel in any group (C = 0): every accumulator is 0
+		// whatever the kernel, which no data backs. rows stays 0: no tap
+		// table, no im2col and no GEMM; the work is the output's.
+		return p, nil
+	}
 	p.kLen, ok = numel(p.kSp)
 	if err := allocCheck(op, fmt.Sprintf("kernel of shape %v", p.kSp), p.kLen, ok); err != nil {
 		return nil, err
@@ -123,8 +129,9 @@ func planConv(op string, xShape, wShape []int, attrs ConvAttrs) (*convPlan, erro
 	}
 	tabLen := 0
 	for i := range d {
-		tabLen += p.kSp[i] * p.outSp[i] // each factor <= MaxElements
-		if err := allocCheck(op, fmt.Sprintf("tap tables for kernel %v", p.kSp), tabLen, true); err != nil {
+		n, ok := mulChecked(p.kSp[i], p.outSp[i])
+		tabLen += n // both terms <= MaxElements: no overflow
+		if err := allocCheck(op, fmt.Sprintf("tap tables for kernel %v", p.kSp), tabLen, ok); err != nil {
 			return nil, err
 		}
 	}
@@ -231,9 +238,11 @@ func im2col[X int8 | uint8](p *convPlan, x []X, nb, g int, pad X, col []X) {
 // convInt runs the integer convolution group by group as im2col + GEMM:
 // for batch item nb and group g, acc(nb, g) receives the mg×pLen int32
 // accumulators of that group's output channels, then done(nb, g, acc) is
-// called if non-nil.
+// called if non-nil. Without output, or without input channels (rows 0:
+// every accumulator is 0), it does nothing: the callers handle those
+// without a round per batch item and group.
 func convInt[X, W int8 | uint8](p *convPlan, x []X, w []W, xz X, wz []int32, acc func(nb, g int) []int32, done func(nb, g int, acc []int32)) {
-	if p.outLen == 0 {
+	if p.outLen == 0 || p.rows == 0 {
 		return
 	}
 	col := make([]X, p.rows*p.pLen)
@@ -372,6 +381,21 @@ func QLinearConv[X, W, Y int8 | uint8](x Tensor[X], xScale Tensor[float32], xZer
 	}
 	qmin, qmax := bounds[Y]()
 	y := Tensor[Y]{Shape: p.outShape, Data: make([]Y, p.outLen)}
+	if p.outLen > 0 && p.rows == 0 {
+		// No input channels: each output channel is its requantized bias.
+		for i := 0; i < p.outLen; i += p.pLen {
+			ch := (i / p.pLen) % p.m
+			var b int32
+			if !bias.absent() {
+				b = bias.Data[ch]
+			}
+			v := Y(quant.RequantizeValue(b, mult[min(ch, len(mult)-1)], yz, qmin, qmax))
+			for j := range y.Data[i : i+p.pLen] {
+				y.Data[i+j] = v
+			}
+		}
+		return y, nil
+	}
 	buf := make([]int32, p.mg*p.pLen)
 	convInt(p, x.Data, w.Data, xz, wz, func(int, int) []int32 { return buf }, func(nb, g int, acc []int32) {
 		out := y.Data[(nb*p.m+g*p.mg)*p.pLen:][:p.mg*p.pLen]

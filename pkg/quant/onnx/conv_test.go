@@ -6,7 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ptqspec/ptqspec/pkg/quant"
 )
 
 // unravel writes the row-major multi-index of flat index i in shape into idx.
@@ -252,4 +255,45 @@ func qconvFloatCheck[X, W, Y int8 | uint8](t *testing.T, rng *rand.Rand, xShape,
 			t.Fatalf("element %d (channel %d): got %d, float reference %v (tolerance 1 step)", i, ch, got.Data[i], want)
 		}
 	}
+}
+
+// TestConvWithoutInputChannels checks the convolutions of x with C = 0
+// (any group): every accumulator is 0, so ConvInteger gives zeros and
+// QLinearConv the requantized bias of each output channel, and the work
+// is the output's, not a round of im2col and GEMM (with its packing) per
+// batch item and group: 1024 items × 256 groups take a handful of
+// allocations, and a kernel of 2^40 taps that no data backs costs
+// nothing.
+func TestConvWithoutInputChannels(t *testing.T) {
+	const n, m = 1024, 256
+	x, w := Tensor[uint8]{Shape: []int{n, 0, 1, 1}}, Tensor[int8]{Shape: []int{m, 0, 1, 1}}
+	attrs := ConvAttrs{Group: m}
+	y, err := ConvInteger(x, w, Tensor[uint8]{}, Tensor[int8]{}, attrs)
+	require.NoError(t, err)
+	require.Equal(t, []int{n, m, 1, 1}, y.Shape)
+	assert.Equal(t, make([]int32, n*m), y.Data)
+
+	bias := make([]int32, m)
+	for i := range bias {
+		bias[i] = int32(i - 128)
+	}
+	q, err := QLinearConv(x, sc[float32](0.5), sc[uint8](0), w, sc[float32](1), Tensor[int8]{}, sc[float32](1), sc[uint8](100), vec(bias...), attrs)
+	require.NoError(t, err)
+	for i, v := range q.Data {
+		// 0.5·bias + 100, half to even, saturated to uint8.
+		want := quant.Saturate(int32(quant.RoundHalfEven(0.5*float32(bias[i%m])))+100, 0, 255)
+		require.Equal(t, uint8(want), v, "item %d channel %d", i/m, i%m)
+	}
+
+	allocs := testing.AllocsPerRun(3, func() {
+		if _, err := ConvInteger(x, w, Tensor[uint8]{}, Tensor[int8]{}, attrs); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 32.0, "allocations of ConvInteger on %d items × %d empty groups", n, m)
+
+	huge := Tensor[int8]{Shape: []int{1, 0, 1 << 20, 1 << 20}}
+	y, err = ConvInteger(Tensor[uint8]{Shape: []int{1, 0, 1 << 20, 1 << 20}}, huge, Tensor[uint8]{}, Tensor[int8]{}, ConvAttrs{})
+	require.NoError(t, err)
+	assert.Equal(t, []int32{0}, y.Data, "a 2^20×2^20 kernel over no channels")
 }

@@ -86,8 +86,13 @@
 //
 // and wraps one sentinel (ErrShape, ErrAxis, ErrAttribute, ErrZeroPoint,
 // ErrNonFinite, ErrTooLarge) for errors.Is. A result or scratch buffer of
-// more than MaxElements elements, which zero-sized dimensions or huge pads
-// can ask for, is ErrTooLarge rather than an out-of-memory crash.
+// more than tensor.MaxElements elements (settable with
+// tensor.SetMaxElements), which zero-sized dimensions or huge pads can ask
+// for, is ErrTooLarge (which wraps tensor.ErrTooLarge) rather than an
+// out-of-memory crash. No operator's work grows with a dimension that is
+// zero: a convolution without input channels (C = 0, any group) writes its
+// output (zeros, or the requantized bias) without a round of im2col and
+// GEMM per batch item and group.
 //
 // # Invariants
 //

@@ -29,15 +29,10 @@ var (
 	// is zero, NaN or infinite (QLinearMatMul, QLinearConv).
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrTooLarge reports a result or intermediate buffer of more than
-	// MaxElements elements.
-	ErrTooLarge = errors.New("result too large")
+	// tensor.MaxElements elements (the project's one, settable bound). It
+	// wraps tensor.ErrTooLarge, so errors.Is finds either.
+	ErrTooLarge = fmt.Errorf("result too large: %w", tensor.ErrTooLarge)
 )
-
-// MaxElements bounds the number of elements of any tensor or scratch buffer
-// an operator allocates (2^28: 1 GiB of int32). Shapes with zero-sized
-// dimensions or huge pads can ask for far more memory than their inputs
-// hold; such calls fail with ErrTooLarge instead of exhausting memory.
-const MaxElements = 1 << 28
 
 // OpError is the error returned by every operator of this package. Its
 // message reads "onnx: <Op>: <Kind>: <Detail>", for example

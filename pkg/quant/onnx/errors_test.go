@@ -218,9 +218,9 @@ func TestErrors(t *testing.T) {
 				_, err := ConvInteger(u(1, 1, 1, 1), u(1, 1, 1, 1), Tensor[uint8]{}, Tensor[uint8]{}, ConvAttrs{Pads: []int{1 << 14, 1 << 14, 1<<14 - 1, 1<<14 - 1}})
 				return err
 			}},
-		{"kernel too large with no input channels", "ConvInteger", ErrTooLarge, []string{"kernel of shape"},
+		{"output beyond MaxElements with no input channels", "ConvInteger", ErrTooLarge, []string{"output of shape [2097152 256 1 1]"},
 			func() error {
-				_, err := ConvInteger(u(1, 0, 1<<20, 1<<20), u(1, 0, 1<<20, 1<<20), Tensor[uint8]{}, Tensor[uint8]{}, ConvAttrs{})
+				_, err := ConvInteger(u(1<<21, 0, 1, 1), u(256, 0, 1, 1), Tensor[uint8]{}, Tensor[uint8]{}, ConvAttrs{Group: 256})
 				return err
 			}},
 		// QLinearConv

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Tensor is a dense, row-major (C order) tensor: Data holds the
@@ -103,10 +104,10 @@ func zeroPoints[T int8 | uint8 | int32](t Tensor[T]) []int32 {
 }
 
 // allocCheck fails with ErrTooLarge when a buffer of n elements is over
-// MaxElements (or n could not be computed).
+// tensor.MaxElements (or n could not be computed).
 func allocCheck(op, what string, n int, ok bool) error {
-	if !ok || n > MaxElements {
-		return opErr(op, ErrTooLarge, "%s needs more than %d elements", what, MaxElements)
+	if limit := tensor.MaxElements(); !ok || n > limit {
+		return opErr(op, ErrTooLarge, "%s needs more than %d elements (tensor.MaxElements)", what, limit)
 	}
 	return nil
 }

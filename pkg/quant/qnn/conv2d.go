@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Conv2D is the int8 twin of nn.Conv2D (NCHW, square stride and padding).
@@ -41,8 +42,8 @@ func NewConv2DInt32Bias(w Weights, inC, outC, kh, kw, stride, pad int, bias []in
 // newConv2D checks the geometry and shapes, then builds the requantizer
 // with rq.
 func newConv2D(w Weights, inC, outC, kh, kw, stride, pad int, inAct, outAct Act, relu bool, rq func() (Requantizer, error)) (*Conv2D, error) {
-	if stride < 1 || pad < 0 || kh < 1 || kw < 1 {
-		return nil, fmt.Errorf("qnn: Conv2D: kernel %dx%d stride %d pad %d: %w", kh, kw, stride, pad, quant.ErrShape)
+	if err := checkGeometry("Conv2D", inC, outC, kh, kw, stride, pad); err != nil {
+		return nil, err
 	}
 	if len(w.Data) != outC*inC*kh*kw {
 		return nil, fmt.Errorf("qnn: Conv2D: %d weights for [%d %d %d %d]: %w", len(w.Data), outC, inC, kh, kw, quant.ErrShape)
@@ -63,6 +64,9 @@ func (l *Conv2D) Int32Bias() []int32 { return slices.Clone(l.rq.Bias) }
 
 // Forward convolves a batch [N, InC, H, W] into [N, OutC, OH, OW].
 func (l *Conv2D) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkCodes("Conv2D", x); err != nil {
+		return nil, err
+	}
 	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
 	if err != nil {
 		return nil, err
@@ -85,15 +89,25 @@ func (l *Conv2D) geom() convGeom { return convGeom{l.InC, l.OutC, l.KH, l.KW, l.
 
 // outSize checks an input shape [N, inC, H, W] against the geometry and
 // returns the output's height and width; op names the layer in errors.
+// The geometry itself is checked first (checkGeometry: padding below the
+// kernel), so the output is at most (H+KH)×(W+KW), and the output and the
+// buffers of one sample are bounded by tensor.MaxElements (checkBuffers),
+// before anything is allocated.
 func (g convGeom) outSize(op string, shape []int) (oh, ow int, err error) {
-	if len(shape) != 4 || shape[1] != g.inC {
+	if err := checkGeometry(op, g.inC, g.outC, g.kh, g.kw, g.stride, g.pad); err != nil {
+		return 0, 0, err
+	}
+	if len(shape) != 4 || shape[1] != g.inC || min(shape[0], shape[2], shape[3]) < 0 {
 		return 0, 0, fmt.Errorf("qnn: %s: input shape %v does not fit weight [%d %d %d %d]: %w", op, shape, g.outC, g.inC, g.kh, g.kw, quant.ErrShape)
 	}
 	h, w := shape[2], shape[3]
+	if h > tensor.MaxElements() || w > tensor.MaxElements() || h+2*g.pad < g.kh || w+2*g.pad < g.kw {
+		return 0, 0, fmt.Errorf("qnn: %s: input %dx%d does not fit kernel %dx%d with padding %d: %w", op, h, w, g.kh, g.kw, g.pad, quant.ErrShape)
+	}
 	oh = (h+2*g.pad-g.kh)/g.stride + 1
 	ow = (w+2*g.pad-g.kw)/g.stride + 1
-	if h+2*g.pad < g.kh || w+2*g.pad < g.kw || oh < 1 || ow < 1 {
-		return 0, 0, fmt.Errorf("qnn: %s: input %dx%d is smaller than kernel %dx%d with padding %d: %w", op, h, w, g.kh, g.kw, g.pad, quant.ErrShape)
+	if err := g.checkBuffers(op, shape[0], h, w, oh, ow); err != nil {
+		return 0, 0, err
 	}
 	return oh, ow, nil
 }

@@ -25,8 +25,8 @@ type DynamicConv2D struct {
 
 // NewDynamicConv2D checks the geometry and the weight and bias shapes.
 func NewDynamicConv2D(w Weights, inC, outC, kh, kw, stride, pad int, bias []float32) (*DynamicConv2D, error) {
-	if inC < 1 || outC < 1 || stride < 1 || pad < 0 || kh < 1 || kw < 1 {
-		return nil, fmt.Errorf("qnn: DynamicConv2D: %d->%d channels, kernel %dx%d stride %d pad %d: %w", inC, outC, kh, kw, stride, pad, quant.ErrShape)
+	if err := checkGeometry("DynamicConv2D", inC, outC, kh, kw, stride, pad); err != nil {
+		return nil, err
 	}
 	if len(w.Data) != outC*inC*kh*kw || (len(w.Scale) != 1 && len(w.Scale) != outC) || len(w.Zero) != len(w.Scale) {
 		return nil, fmt.Errorf("qnn: DynamicConv2D: %d weights and %d scales for [%d %d %d %d]: %w", len(w.Data), len(w.Scale), outC, inC, kh, kw, quant.ErrShape)

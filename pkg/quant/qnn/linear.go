@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Linear is the int8 twin of nn.Linear: y = requant(x·Wᵀ + b).
@@ -77,7 +78,13 @@ func (l *Linear) Forward(x *Tensor) (*Tensor, error) {
 	if len(x.Shape) != 2 || x.Shape[1] != l.In {
 		return nil, fmt.Errorf("qnn: Linear: input shape %v does not fit weight [%d %d]: %w", x.Shape, l.Out, l.In, quant.ErrShape)
 	}
+	if err := checkCodes("Linear", x); err != nil {
+		return nil, err
+	}
 	n := x.Shape[0]
+	if _, err := tensor.Numel([]int{n, l.Out}); err != nil {
+		return nil, fmt.Errorf("qnn: Linear: output: %w", err)
+	}
 	acc := make([]int32, n*l.Out)
 	quant.GemmIntPacked(n, x.Data, []int32{l.InAct.Zero}, l.wt, acc)
 	y := &Tensor{Shape: []int{n, l.Out}, Data: make([]int8, n*l.Out), Act: l.OutAct}
