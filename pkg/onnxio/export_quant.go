@@ -55,7 +55,9 @@ func ParseFormat(s string) (Format, error) {
 //     QuantizeLinear with Relu (or Clip) when saturation alone does not;
 //   - int8 Add and pass-through layers: the float operator between
 //     DequantizeLinear and QuantizeLinear (QOperator: MaxPool and Flatten
-//     run on the int8 tensor directly);
+//     run on the int8 tensor directly); average pooling averages the codes
+//     (Cast, AveragePool or GlobalAveragePool, QuantizeLinear with scale 1)
+//     to round as ptqspec does;
 //   - dynamically quantized nodes: DynamicQuantizeLinear, then
 //     MatMulInteger or ConvInteger, Cast, Mul by x_scale·w_scale, Add of
 //     the float bias (whatever f is);
@@ -405,6 +407,33 @@ func (q *qexporter) passThrough(v ptq.NodeView) error {
 			q.ints[v.Name] = qtensor{name: y, p: t.p, scale: t.scale, zero: t.zero}
 			return nil
 		}
+	}
+	switch l := v.Layer.(type) {
+	case *nn.AvgPool2D, *nn.GlobalAvgPool:
+		// The mean of the codes rounded half to even, as qnn computes it:
+		// Cast to float (exact), average, QuantizeLinear with scale 1 and
+		// zero point 0. (DequantizeLinear, AveragePool, QuantizeLinear
+		// would round the real-valued mean, which can differ by one code
+		// at ties.)
+		c := q.fresh(v.Name + "/codes")
+		q.node("Cast", c, []string{t.name}, []string{c}, attrI("to", int64(onnxpb.TensorProto_FLOAT)))
+		mean := q.fresh(v.Name + "/mean")
+		if ap, ok := l.(*nn.AvgPool2D); ok {
+			q.node("AveragePool", mean, []string{c}, []string{mean}, attrIs("kernel_shape", ap.K, ap.K), attrIs("pads", 0, 0, 0, 0), attrIs("strides", ap.Stride, ap.Stride))
+		} else {
+			q.node("GlobalAveragePool", mean, []string{c}, []string{mean})
+		}
+		one := q.floatInit(v.Name+"/unit_scale", []float32{1})
+		zero := q.intInit(v.Name+"/zero", dtypeProto(t.p.DType), []int32{0})
+		y := q.fresh(v.Name + "/q")
+		q.node("QuantizeLinear", y, []string{mean, one, zero}, []string{y})
+		if _, ok := l.(*nn.GlobalAvgPool); ok {
+			flat := q.fresh(v.Name + "/q_flat")
+			q.node("Flatten", flat, []string{y}, []string{flat}, attrI("axis", 1))
+			y = flat
+		}
+		q.setInt8Out(v.Name, qtensor{name: y, p: t.p, scale: t.scale, zero: t.zero})
+		return nil
 	}
 	// DequantizeLinear, the float operator, QuantizeLinear with the same
 	// qparams.
