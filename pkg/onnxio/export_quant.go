@@ -59,8 +59,9 @@ func ParseFormat(s string) (Format, error) {
 //     (Cast, AveragePool or GlobalAveragePool, QuantizeLinear with scale 1)
 //     to round as ptqspec does;
 //   - dynamically quantized nodes: DynamicQuantizeLinear, then
-//     MatMulInteger or ConvInteger, Cast, Mul by x_scale·w_scale, Add of
-//     the float bias (whatever f is);
+//     MatMulInteger or ConvInteger, the product of the accumulator by
+//     x_scale and w_scale in double (Cast, Mul) as ptqspec computes it, Cast
+//     to float, Add of the float bias (whatever f is);
 //   - FP32 nodes as Export writes them, reading dequantized inputs.
 //
 // Int8 tensors are named "node/q", float ones after their node. The input
@@ -307,6 +308,18 @@ func (q *qexporter) weightInit(v ptq.NodeView, transpose bool) (codes, scale, ze
 	codes = q.intInit(v.Name+".weight_quantized", typ, vals, shape...)
 	scale, zero = q.qparamInits(v.Name+".weight", p, typ)
 	return codes, scale, zero, nil
+}
+
+// doubleInit adds a float64 initializer holding float32 values exactly.
+func (q *qexporter) doubleInit(name string, data []float32, dims ...int) string {
+	name = q.fresh(name)
+	d := make([]float64, len(data))
+	for i, v := range data {
+		d[i] = float64(v)
+	}
+	q.inits = append(q.inits, &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_DOUBLE)),
+		Dims: int64s(dims), DoubleData: d})
+	return name
 }
 
 // weightZeroScalar returns a scalar zero point initializer when every
@@ -631,7 +644,7 @@ func (q *qexporter) dynamic(v ptq.NodeView) error {
 	}
 	xq, xs, xz := q.fresh(v.Name+"/x_q"), q.fresh(v.Name+"/x_scale"), q.fresh(v.Name+"/x_zero_point")
 	q.node("DynamicQuantizeLinear", q.fresh(v.Name+"/quantize"), []string{x}, []string{xq, xs, xz})
-	codes, scale, zero, err := q.weightInit(v, !conv)
+	codes, _, zero, err := q.weightInit(v, !conv)
 	if err != nil {
 		return err
 	}
@@ -643,25 +656,40 @@ func (q *qexporter) dynamic(v ptq.NodeView) error {
 	} else {
 		q.node("MatMulInteger", acc, []string{xq, codes, xz, q.weightZeroScalar(v, zero)}, []string{acc})
 	}
-	accF := q.fresh(v.Name + "/acc_float")
-	q.node("Cast", accF, []string{acc}, []string{accF}, attrI("to", int64(onnxpb.TensorProto_FLOAT)))
+	// ptqspec dequantizes in float64: acc·sIn·sW[c] (Linear: (acc·sIn)·sW,
+	// Conv2D: acc·(sIn·sW)), rounded once to float32, then adds the float
+	// bias; so does this, with Cast to DOUBLE and back.
+	double := int64(onnxpb.TensorProto_DOUBLE)
+	accD := q.fresh(v.Name + "/acc_double")
+	q.node("Cast", accD, []string{acc}, []string{accD}, attrI("to", double))
+	xsD := q.fresh(v.Name + "/x_scale_double")
+	q.node("Cast", xsD, []string{xs}, []string{xsD}, attrI("to", double))
+	wdims := scalarOrVector(len(wp.Scale))
 	if conv && len(wp.Scale) > 1 {
-		// Per-channel scales broadcast over [N, C, H, W] as [C, 1, 1].
-		scale = q.floatInit(v.Name+".weight_scale_chw", wp.Scale, len(wp.Scale), 1, 1)
+		wdims = []int{len(wp.Scale), 1, 1} // broadcast over [N, C, H, W]
 	}
-	s := q.fresh(v.Name + "/scale")
-	q.node("Mul", s, []string{xs, scale}, []string{s})
+	wsD := q.doubleInit(v.Name+".weight_scale_double", wp.Scale, wdims...)
+	prod := q.fresh(v.Name + "/scaled_double")
+	if conv {
+		s := q.fresh(v.Name + "/scale_double")
+		q.node("Mul", s, []string{xsD, wsD}, []string{s})
+		q.node("Mul", prod, []string{accD, s}, []string{prod})
+	} else {
+		t := q.fresh(v.Name + "/acc_x_scale")
+		q.node("Mul", t, []string{accD, xsD}, []string{t})
+		q.node("Mul", prod, []string{t, wsD}, []string{prod})
+	}
 	y := q.fresh(v.Name)
 	if v.BiasFloat != nil {
-		scaled := q.fresh(v.Name + "/scaled")
-		q.node("Mul", scaled, []string{accF, s}, []string{scaled})
+		f := q.fresh(v.Name + "/scaled")
+		q.node("Cast", f, []string{prod}, []string{f}, attrI("to", int64(onnxpb.TensorProto_FLOAT)))
 		dims := []int{len(v.BiasFloat)}
 		if conv {
 			dims = []int{len(v.BiasFloat), 1, 1}
 		}
-		q.node("Add", y, []string{scaled, q.floatInit(v.Name+".bias", v.BiasFloat, dims...)}, []string{y})
+		q.node("Add", y, []string{f, q.floatInit(v.Name+".bias", v.BiasFloat, dims...)}, []string{y})
 	} else {
-		q.node("Mul", y, []string{accF, s}, []string{y})
+		q.node("Cast", y, []string{prod}, []string{y}, attrI("to", int64(onnxpb.TensorProto_FLOAT)))
 	}
 	q.float[v.Name] = y
 	return nil

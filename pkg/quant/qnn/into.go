@@ -23,6 +23,40 @@ type Scratch struct {
 	acc, pooled  []int32
 	zero         [1]int32
 	tmp          Tensor
+	// geoms remembers the input shapes whose convolution geometry was
+	// checked, so that a model run again on batches of one size checks it
+	// once.
+	geoms []geomMemo
+}
+
+// geomMemo is one checked convolution: kernel, input [n, InC, h, w] and
+// the output's height and width.
+type geomMemo struct {
+	l               *Conv2D
+	n, h, w, oh, ow int
+}
+
+// maxGeomMemos bounds the memos a Scratch keeps (a model's convolutions
+// at a few batch sizes).
+const maxGeomMemos = 32
+
+// outSize is l.geom().outSize for Conv2D, remembered per input shape.
+func (s *Scratch) outSize(l *Conv2D, shape []int) (oh, ow int, err error) {
+	if len(shape) == 4 && shape[1] == l.InC {
+		for _, e := range s.geoms {
+			if e.l == l && e.n == shape[0] && e.h == shape[2] && e.w == shape[3] {
+				return e.oh, e.ow, nil
+			}
+		}
+	}
+	if oh, ow, err = l.geom().outSize("Conv2D", shape); err != nil {
+		return 0, 0, err
+	}
+	if len(s.geoms) == maxGeomMemos {
+		s.geoms = s.geoms[:0]
+	}
+	s.geoms = append(s.geoms, geomMemo{l, shape[0], shape[2], shape[3], oh, ow})
+	return oh, ow, nil
 }
 
 // grow returns s resliced to n elements, reallocated when its capacity is
@@ -64,7 +98,7 @@ func (l *Linear) ForwardInto(y, x *Tensor, s *Scratch) error {
 // ForwardInto is Forward writing into y (which must not share storage
 // with x) and working in s, on the calling goroutine.
 func (l *Conv2D) ForwardInto(y, x *Tensor, s *Scratch) error {
-	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
+	oh, ow, err := s.outSize(l, x.Shape)
 	if err != nil {
 		return err
 	}
@@ -86,7 +120,7 @@ func (l *Conv2D) ForwardInto(y, x *Tensor, s *Scratch) error {
 // MaxPool2D(Forward(x)) exactly; a requantizer for which the premise
 // fails runs the two steps one after the other.
 func (l *Conv2D) ForwardMaxPoolInto(y, x *Tensor, k, stride int, s *Scratch) error {
-	oh, ow, err := l.geom().outSize("Conv2D", x.Shape)
+	oh, ow, err := s.outSize(l, x.Shape)
 	if err != nil {
 		return err
 	}

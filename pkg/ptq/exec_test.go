@@ -1,0 +1,117 @@
+package ptq
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
+)
+
+// withThreads sets GOMAXPROCS for the rest of the test.
+func withThreads(t *testing.T, n int) {
+	saved := runtime.GOMAXPROCS(n)
+	t.Cleanup(func() { runtime.GOMAXPROCS(saved) })
+}
+
+// TestForwardRunsCompiledPrograms checks that the static MNIST models
+// compile (with SmallCNN's two Conv2D+MaxPool2D pairs fused) and that
+// Forward and ForwardInto give, bit for bit, what running the steps one
+// by one gives, at every batch size, on 1 and 2 threads.
+func TestForwardRunsCompiledPrograms(t *testing.T) {
+	cases := []struct {
+		model     string
+		fusedPool int // Conv2D+MaxPool2D pairs run fused
+	}{
+		{"cnn", 2},
+		{"mlp", 0},
+		{"residual", 0}, // its pool reads the Add's ReLU, not a Conv2D
+	}
+	for _, tc := range cases {
+		m, g := staticInt8Model(t, tc.model)
+		p := m.program()
+		require.NotNil(t, p, "the static %s compiles", tc.model)
+		fused := 0
+		for _, ins := range p.instrs {
+			if ins.op == insConvMaxPool {
+				fused++
+			}
+		}
+		assert.Equal(t, tc.fusedPool, fused, "fused Conv2D+MaxPool2D in %s", tc.model)
+		for _, batch := range []int{1, 3, 64} {
+			x := datasets.Gaussian(batch, g.InputShape(), 0, 1, uint64(batch)).X
+			want, err := m.forwardSteps(x)
+			require.NoError(t, err)
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%s/batch %d/%d threads", tc.model, batch, threads), func(t *testing.T) {
+					withThreads(t, threads)
+					got, err := m.Forward(x)
+					require.NoError(t, err)
+					assert.Equal(t, want.Shape(), got.Shape())
+					assert.Equal(t, want.Data(), got.Data(), "Forward")
+					dst := tensor.New(want.Shape()...)
+					require.NoError(t, m.ForwardInto(dst, x))
+					assert.Equal(t, want.Data(), dst.Data(), "ForwardInto")
+				})
+			}
+		}
+	}
+}
+
+// TestForwardDoesNotAllocate runs ForwardInto in steady state: on one
+// thread it allocates nothing; a batch split over two threads pays only
+// for starting the second goroutine (workpool), whatever the batch.
+func TestForwardDoesNotAllocate(t *testing.T) {
+	cases := []struct {
+		model          string
+		batch, threads int
+		max            float64
+	}{
+		{"cnn", 64, 1, 0},
+		{"cnn", 1, 1, 0},
+		{"mlp", 64, 1, 0},
+		{"mlp", 1, 2, 0}, // below the split threshold: one goroutine
+		{"cnn", 64, 2, 8},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s/batch %d/%d threads", tc.model, tc.batch, tc.threads), func(t *testing.T) {
+			withThreads(t, tc.threads)
+			m, g := staticInt8Model(t, tc.model)
+			x := datasets.Gaussian(tc.batch, g.InputShape(), 0, 1, 5).X
+			y, err := m.Forward(x)
+			require.NoError(t, err)
+			dst := tensor.New(y.Shape()...)
+			run := func() { require.NoError(t, m.ForwardInto(dst, x)) }
+			run()
+			limit := tc.max
+			if raceEnabled {
+				limit += 16 // the race detector's sync.Pool drops states at random
+			}
+			got := testing.AllocsPerRun(5, run)
+			assert.LessOrEqual(t, got, limit, "allocations per ForwardInto")
+		})
+	}
+}
+
+// TestForwardErrorsOnTheCompiledPath checks that the compiled path
+// reports what the step-by-step one does: a non-finite sample, a wrong
+// input shape, and an output tensor of the wrong size.
+func TestForwardErrorsOnTheCompiledPath(t *testing.T) {
+	m, g := staticInt8Model(t, "cnn")
+	x := datasets.Gaussian(4, g.InputShape(), 0, 1, 6).X
+	x.Data()[2*28*28+5] = float32(math.NaN())
+	_, err := m.Forward(x)
+	require.ErrorIs(t, err, ErrNonFinite)
+	assert.Contains(t, err.Error(), "sample 2")
+
+	_, err = m.Forward(tensor.New(2, 1, 27, 28))
+	assert.ErrorIs(t, err, ErrShape)
+
+	err = m.ForwardInto(tensor.New(3, 10), datasets.Gaussian(4, g.InputShape(), 0, 1, 7).X)
+	assert.ErrorIs(t, err, ErrShape)
+}
