@@ -14,7 +14,9 @@ func init() {
 
 // quantizeSynopsis is the flag summary of ptq quantize.
 const quantizeSynopsis = "-model FILE [-calib 1000] [-method minmax] [-eval N] [-sens-eval 0] " +
-	"[-threshold 0.5] [-budget 1.0] [-fallback] [-out DIR] [-save FILE] [-json]"
+	"[-threshold 0.5] [-budget 1.0] [-fallback] [-out DIR] [-save FILE] [-json]\n" +
+	"   or: ptq quantize " + onnxQuantizeSynopsis + "\n" +
+	"(the second form, for ONNX models and .npy data, lists its flags with: ptq quantize -format qdq -h)"
 
 // quantizeFlags are the parsed flags of ptq quantize.
 type quantizeFlags struct {
@@ -43,6 +45,9 @@ func parseQuantizeFlags(args []string, stderr io.Writer) (quantizeFlags, error) 
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
+	if isONNXQuantize(args) {
+		return runQuantizeONNX(args, stdout, stderr) // onnx.go
+	}
 	f, err := parseQuantizeFlags(args, stderr)
 	if err != nil {
 		return err
