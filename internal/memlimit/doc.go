@@ -4,15 +4,16 @@
 //
 // # Overview
 //
-// A test calls Run for each case; Run re-executes the test binary with
-// -test.run selecting the same test and the case's name in the
-// environment. In the child, the test calls Case to learn which case it
-// is, and Child to run it: Child sets debug.SetMemoryLimit and, where the
-// platform has one and the race detector is off (it reserves terabytes of
-// address space), a hard RLIMIT_AS of the same size beyond what the
-// process has already mapped, then runs the case and prints one
-// result line (the error, whether it matched the expected type, the heap
-// bytes allocated and the time taken) that Run parses.
+// A test passes its cases to Test, which re-executes the test binary once
+// per case with -test.run selecting the same test and the case's name in
+// the environment. In the child, the same call to Test runs that case: it
+// sets debug.SetMemoryLimit and, where the platform has one and the race
+// detector is off (it reserves terabytes of address space), a hard
+// RLIMIT_AS of the same size beyond what the process has already mapped,
+// then runs the case and prints one result line (the error, whether it
+// matched the expected type, the heap bytes allocated and the time taken)
+// that the parent parses and checks: the typed error, at most MaxTime, at
+// most Slack bytes beyond the input's size.
 //
 // # Invariants
 //

@@ -3,12 +3,14 @@ package memlimit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -32,15 +34,15 @@ type Result struct {
 	HardLimit bool `json:"hard_limit"`
 }
 
-// Case returns the case this process runs as a child of Run, or "" in the
-// parent.
-func Case() string { return os.Getenv(envCase) }
+// childCase returns the case this process runs as a child of run, or ""
+// in the parent.
+func childCase() string { return os.Getenv(envCase) }
 
-// Child runs a case in the child process under limit bytes (soft limit
+// child runs a case in the child process under limit bytes (soft limit
 // for the Go heap, hard limit for the address space where available),
-// and prints its Result for Run. matched says whether the case's error
+// and prints its Result for run. matched says whether the case's error
 // has the expected type.
-func Child(limit uint64, run func() error, matched func(error) bool) {
+func child(limit uint64, run func() error, matched func(error) bool) {
 	debug.SetMemoryLimit(int64(limit))
 	hard := setAddressSpaceLimit(limit) == nil
 	var before, after runtime.MemStats
@@ -57,10 +59,10 @@ func Child(limit uint64, run func() error, matched func(error) bool) {
 	fmt.Printf("\n%s%s\n", resultPrefix, line)
 }
 
-// Run runs case name of test (the name of the calling Test function) in a
+// run runs case name of test (the name of the calling Test function) in a
 // child process of the test binary, waiting at most timeout, and returns
 // what the child reported.
-func Run(test, name string, timeout time.Duration) (Result, error) {
+func run(test, name string, timeout time.Duration) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v=false")
@@ -83,4 +85,58 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// Case is one input a test loads under the limit.
+type Case struct {
+	// Name names the case (and its subtest).
+	Name string
+	// Size is the input's size in bytes: the case may allocate Slack
+	// bytes beyond it.
+	Size int
+	// Load loads the input; it must fail with an error matching Is.
+	Load func() error
+	// Is is the typed error Load must return, matched with errors.Is.
+	Is error
+}
+
+// Slack is what a case may allocate beyond its input's size (issue 12's
+// acceptance bound), and MaxTime how long it may take.
+const (
+	Slack   = 64 << 20
+	MaxTime = time.Second
+)
+
+// Test runs each case in a child process of the test binary limited to
+// limit bytes, as the Test function called test (the caller), and checks
+// that it failed with its typed error within MaxTime, allocating at most
+// Slack bytes beyond its size. Called in the child, it runs the case the
+// parent chose instead. cases must be the same, in name, in both.
+func Test(t *testing.T, test string, limit uint64, cases []Case) {
+	if name := childCase(); name != "" {
+		for _, c := range cases {
+			if c.Name == name {
+				child(limit, c.Load, func(err error) bool { return errors.Is(err, c.Is) })
+			}
+		}
+		return
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			r, err := run(test, c.Name, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d-byte input: %s; allocated %d bytes in %v (hard limit %v)", c.Size, r.Err, r.Alloc, r.Elapsed, r.HardLimit)
+			if !r.Matched {
+				t.Errorf("error %q, want one matching %v", r.Err, c.Is)
+			}
+			if r.Elapsed > MaxTime {
+				t.Errorf("took %v, want under %v", r.Elapsed, MaxTime)
+			}
+			if max := uint64(c.Size) + Slack; r.Alloc > max {
+				t.Errorf("allocated %d bytes, want at most %d", r.Alloc, max)
+			}
+		})
+	}
 }

@@ -50,6 +50,13 @@ type Format struct {
 	Others map[string]string
 }
 
+// Input is the model input as both headers describe it: its name and its
+// per-sample shape, {"name": "input", "shape": [1, 28, 28]}.
+type Input struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
 // Record is one tensor record.
 type Record struct {
 	// Name is "node.tensor", for example "fc1.weight".

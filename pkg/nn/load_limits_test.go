@@ -3,9 +3,7 @@ package nn
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"testing"
-	"time"
 
 	"github.com/ptqspec/ptqspec/internal/memlimit"
 	"github.com/ptqspec/ptqspec/internal/modelfile"
@@ -28,7 +26,7 @@ func craftFile(t testing.TB, input []int, kind string, attrs any, out []int, rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := fileHeader{Input: fileInput{Name: "x", Shape: input}, Nodes: []fileNode{{Name: "n", Kind: kind, Inputs: []string{"x"}, Attrs: raw, Shape: out}}}
+	h := fileHeader{Input: modelfile.Input{Name: "x", Shape: input}, Nodes: []fileNode{{Name: "n", Kind: kind, Inputs: []string{"x"}, Attrs: raw, Shape: out}}}
 	var b bytes.Buffer
 	if err := format.Write(&b, h, recs); err != nil {
 		t.Fatal(err)
@@ -73,33 +71,10 @@ func craftedFiles(t testing.TB) []craftedFile {
 // RLIMIT_AS): each must fail with its typed error within a second,
 // allocating no more than 64 MiB beyond the file's size.
 func TestLoadCraftedFilesUnderMemoryLimit(t *testing.T) {
-	const limit = 1 << 30
-	files := craftedFiles(t)
-	if name := memlimit.Case(); name != "" {
-		for _, f := range files {
-			if f.name == name {
-				memlimit.Child(limit, func() error { _, err := Load(bytes.NewReader(f.data)); return err },
-					func(err error) bool { return errors.Is(err, f.is) })
-			}
-		}
-		return
+	var cases []memlimit.Case
+	for _, f := range craftedFiles(t) {
+		cases = append(cases, memlimit.Case{Name: f.name, Size: len(f.data), Is: f.is,
+			Load: func() error { _, err := Load(bytes.NewReader(f.data)); return err }})
 	}
-	for _, f := range files {
-		t.Run(f.name, func(t *testing.T) {
-			r, err := memlimit.Run("TestLoadCraftedFilesUnderMemoryLimit", f.name, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d-byte file: %s; allocated %d bytes in %v (hard limit %v)", len(f.data), r.Err, r.Alloc, r.Elapsed, r.HardLimit)
-			if !r.Matched {
-				t.Errorf("error %q, want one matching %v", r.Err, f.is)
-			}
-			if r.Elapsed > time.Second {
-				t.Errorf("took %v, want under 1s", r.Elapsed)
-			}
-			if max := uint64(len(f.data)) + 64<<20; r.Alloc > max {
-				t.Errorf("allocated %d bytes, want at most %d", r.Alloc, max)
-			}
-		})
-	}
+	memlimit.Test(t, "TestLoadCraftedFilesUnderMemoryLimit", 1<<30, cases)
 }

@@ -68,13 +68,8 @@ var format = &modelfile.Format{
 }
 
 type fileHeader struct {
-	Input fileInput  `json:"input"`
-	Nodes []fileNode `json:"nodes"`
-}
-
-type fileInput struct {
-	Name  string `json:"name"`
-	Shape []int  `json:"shape"`
+	Input modelfile.Input `json:"input"`
+	Nodes []fileNode      `json:"nodes"`
 }
 
 type fileNode struct {
@@ -144,7 +139,7 @@ func save(w io.Writer, g *Graph) error {
 
 // contents returns the header and tensor records describing g.
 func contents(g *Graph) (fileHeader, []modelfile.Record, error) {
-	h := fileHeader{Input: fileInput{Name: g.inputName, Shape: g.inputShape}}
+	h := fileHeader{Input: modelfile.Input{Name: g.inputName, Shape: g.inputShape}}
 	var recs []modelfile.Record
 	for _, n := range g.nodes {
 		attrs, err := layerAttrs(n.Layer)

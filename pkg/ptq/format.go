@@ -50,15 +50,10 @@ type record = modelfile.Record
 
 // modelHeader is the JSON header of a model file.
 type modelHeader struct {
-	Mode   string       `json:"mode"`
-	Input  inputHeader  `json:"input"`
-	Output string       `json:"output"`
-	Nodes  []nodeHeader `json:"nodes"`
-}
-
-type inputHeader struct {
-	Name  string `json:"name"`
-	Shape []int  `json:"shape"`
+	Mode   string          `json:"mode"`
+	Input  modelfile.Input `json:"input"`
+	Output string          `json:"output"`
+	Nodes  []nodeHeader    `json:"nodes"`
 }
 
 // nodeHeader describes one node: its place in the graph, its plan and

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ptqspec/ptqspec/internal/memlimit"
 	"github.com/ptqspec/ptqspec/pkg/nn"
@@ -78,34 +77,12 @@ func craftedModels(t testing.TB) []craftedModel {
 // a hard RLIMIT_AS): each must fail with its typed error within a second,
 // allocating no more than 64 MiB beyond the file's size.
 func TestLoadCraftedModelsUnderMemoryLimit(t *testing.T) {
-	const limit = 1 << 30
-	if name := memlimit.Case(); name != "" {
-		for _, f := range craftedModels(t) {
-			if f.name == name {
-				memlimit.Child(limit, func() error { _, err := LoadModel(bytes.NewReader(f.data)); return err },
-					func(err error) bool { return errors.Is(err, f.is) })
-			}
-		}
-		return
-	}
+	var cases []memlimit.Case
 	for _, f := range craftedModels(t) {
-		t.Run(f.name, func(t *testing.T) {
-			r, err := memlimit.Run("TestLoadCraftedModelsUnderMemoryLimit", f.name, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d-byte file: %s; allocated %d bytes in %v (hard limit %v)", len(f.data), r.Err, r.Alloc, r.Elapsed, r.HardLimit)
-			if !r.Matched {
-				t.Errorf("error %q, want one matching %v", r.Err, f.is)
-			}
-			if r.Elapsed > time.Second {
-				t.Errorf("took %v, want under 1s", r.Elapsed)
-			}
-			if max := uint64(len(f.data)) + 64<<20; r.Alloc > max {
-				t.Errorf("allocated %d bytes, want at most %d", r.Alloc, max)
-			}
-		})
+		cases = append(cases, memlimit.Case{Name: f.name, Size: len(f.data), Is: f.is,
+			Load: func() error { _, err := LoadModel(bytes.NewReader(f.data)); return err }})
 	}
+	memlimit.Test(t, "TestLoadCraftedModelsUnderMemoryLimit", 1<<30, cases)
 }
 
 // TestModelFileNilMisuse: nil models and readers are errors, not panics.

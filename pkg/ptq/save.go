@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ptqspec/ptqspec/internal/atomicfile"
+	"github.com/ptqspec/ptqspec/internal/modelfile"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
@@ -146,7 +147,7 @@ func (m *Model) save(w io.Writer, prefix string) error {
 
 // contents returns the header and the records describing m.
 func (m *Model) contents() (modelHeader, []record, error) {
-	h := modelHeader{Mode: m.mode.String(), Input: inputHeader{Name: m.input, Shape: m.inputShape}, Output: m.output}
+	h := modelHeader{Mode: m.mode.String(), Input: modelfile.Input{Name: m.input, Shape: m.inputShape}, Output: m.output}
 	var recs []record
 	for _, s := range m.steps {
 		np, ok := m.plan.Node(s.name)
