@@ -34,7 +34,7 @@ func init() {
 
 // benchSynopsis is the flag summary of ptq bench.
 const benchSynopsis = "[-models mlp,cnn] [-batch 1,64] [-threads 1,2] [-images 10000] [-repeat 3] [-gemm 64,256,1024] " +
-	"[-ort] [-seed S] [-epochs N] [-limit N] [-calib 1000] [-json]"
+	"[-ort] [-layers] [-seed S] [-epochs N] [-limit N] [-calib 1000] [-json]"
 
 // Engine and precision names of the inference rows, as in the -json object.
 const (
@@ -59,6 +59,7 @@ type benchFlags struct {
 	epochs  int
 	limit   int
 	ort     bool
+	layers  bool
 	json    bool
 }
 
@@ -131,6 +132,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.epochs, "epochs", 3, "training epochs (> 0)")
 	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images only, without the model cache (0: all 60,000, cached)")
 	fs.BoolVar(&f.ort, "ort", true, "time ONNX Runtime on the ONNX exports too (needs `make tools`)")
+	fs.BoolVar(&f.layers, "layers", true, "time the FP32 Linear and Conv2D layers of the models alone, at each batch size and thread count")
 	fs.BoolVar(&f.json, "json", false, "print a JSON object of the rows as the last line")
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
@@ -192,11 +194,22 @@ type gemmRow struct {
 	Int8PeakNote string  `json:"-"`
 }
 
+// layerRow is one FP32 layer alone (Linear or Conv2D at a model's shape,
+// random weights and inputs), in ptqspec and in ONNX Runtime.
+type layerRow struct {
+	Layer   string  `json:"layer"`
+	Batch   int     `json:"batch"`
+	Threads int     `json:"threads"`
+	Ptqspec float64 `json:"ptqspec_fp32_per_s"`
+	ORT     float64 `json:"onnxruntime_fp32_per_s,omitempty"`
+}
+
 // benchResult is the -json object.
 type benchResult struct {
 	Machine   string         `json:"machine"`
 	Images    int            `json:"images"`
 	Inference []inferenceRow `json:"inference"`
+	Layers    []layerRow     `json:"layers,omitempty"`
 	GEMM      []gemmRow      `json:"gemm"`
 	ORTNote   string         `json:"onnxruntime_note,omitempty"`
 }
@@ -248,6 +261,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		res.Inference = append(res.Inference, rows...)
+	}
+	if f.layers {
+		rows, err := benchLayers(ctx, f, peer, stderr)
+		if err != nil {
+			return err
+		}
+		res.Layers = rows
 	}
 	for _, s := range f.gemm {
 		if err := ctx.Err(); err != nil {
@@ -342,6 +362,90 @@ func benchModel(ctx context.Context, f benchFlags, name string, calib, eval *dat
 		}
 	}
 	return rows, nil
+}
+
+// benchLayerShapes are the FP32 Linear and Conv2D layers of the MNIST
+// models, timed alone by -layers: name, the layer and its per-sample input
+// shape.
+func benchLayerShapes(rng *rand.Rand) []struct {
+	name  string
+	layer nn.Layer
+	shape []int
+} {
+	return []struct {
+		name  string
+		layer nn.Layer
+		shape []int
+	}{
+		{"Linear 784->256 (mlp)", nn.NewLinear(784, 256, rng), []int{784}},
+		{"Linear 1568->10 (cnn)", nn.NewLinear(1568, 10, rng), []int{1568}},
+		{"Conv2D 1->16 3x3 28x28 (cnn)", nn.NewConv2D(1, 16, 3, 1, 1, rng), []int{1, 28, 28}},
+		{"Conv2D 16->32 3x3 14x14 (cnn)", nn.NewConv2D(16, 32, 3, 1, 1, rng), []int{16, 14, 14}},
+	}
+}
+
+// benchLayers times each layer of benchLayerShapes alone in FP32 on 1,024
+// standard normal samples (fewer if -images is smaller), in ptqspec and (with a peer) in ONNX Runtime
+// on the layer's ONNX export, at every batch size and thread count.
+func benchLayers(ctx context.Context, f benchFlags, peer onnxPeer, log io.Writer) ([]layerRow, error) {
+	rng := rand.New(rand.NewPCG(f.seed, 10))
+	var rows []layerRow
+	for _, l := range benchLayerShapes(rng) {
+		g, err := nn.Sequential(l.shape, l.layer)
+		if err != nil {
+			return nil, err
+		}
+		samples := min(1024, f.images)
+		x := tensor.New(append([]int{samples}, l.shape...)...)
+		for i := range x.Data() {
+			x.Data()[i] = float32(rng.NormFloat64())
+		}
+		d := &datasets.Dataset{Name: l.name, X: x, Labels: make([]int, samples), Classes: 1}
+		var path string
+		if peer != nil {
+			files, err := peer.export(ctx, "layer", g, nil)
+			if err != nil {
+				return nil, fmt.Errorf("%s: ONNX export: %w", l.name, err)
+			}
+			defer files.remove()
+			path = files.fp32
+		}
+		for _, bs := range f.batches {
+			batches, err := splitBatches(x, bs)
+			if err != nil {
+				return nil, err
+			}
+			for _, th := range f.threads {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				runtime.GOMAXPROCS(th)
+				fmt.Fprintf(log, "timing %s alone, batch %d, %s\n", l.name, bs, plural(th, "thread"))
+				ips, err := timeForwardOnly(ptq.FP32Model(g), batches, f.repeat)
+				if err != nil {
+					return nil, fmt.Errorf("%s, batch %d: %w", l.name, bs, err)
+				}
+				row := layerRow{Layer: l.name, Batch: bs, Threads: th, Ptqspec: ips}
+				if peer != nil {
+					if row.ORT, _, err = peer.bench(ctx, path, d, bs, th, f.repeat); err != nil {
+						return nil, fmt.Errorf("%s in ONNX Runtime, batch %d: %w", l.name, bs, err)
+					}
+				}
+				rows = append(rows, row)
+			}
+		}
+	}
+	return rows, nil
+}
+
+// timeForwardOnly is timeForward without labels: samples per second.
+func timeForwardOnly(f ptq.Forwarder, batches []*tensor.Tensor, repeat int) (float64, error) {
+	var labels []int
+	for _, b := range batches {
+		labels = append(labels, make([]int, b.Dim(0))...)
+	}
+	ips, _, err := timeForward(f, batches, labels, repeat)
+	return ips, err
 }
 
 // splitBatches cuts x into consecutive batches of bs samples (the last
@@ -477,6 +581,23 @@ func printBench(w io.Writer, r *benchResult) {
 			thousands(int(row.ImagesPerS+0.5)), ratioToPeer(r.Inference, row), pct(row.Accuracy))
 	}
 	tw.Flush()
+	if len(r.Layers) > 0 {
+		fmt.Fprintf(w, "\nFP32 layers alone (%s random samples; samples/s)\n", thousands(min(1024, r.Images)))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "layer\tbatch\tthreads\tptqspec\tONNX Runtime\tptqspec/ORT\t\n")
+		for _, l := range r.Layers {
+			ratio := "—"
+			if l.ORT > 0 {
+				ratio = fmt.Sprintf("%.2f×", l.Ptqspec/l.ORT)
+			}
+			ort := "—"
+			if l.ORT > 0 {
+				ort = thousands(int(l.ORT + 0.5))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", l.Layer, l.Batch, l.Threads, thousands(int(l.Ptqspec+0.5)), ort, ratio)
+		}
+		tw.Flush()
+	}
 	if len(r.GEMM) == 0 {
 		return
 	}
@@ -564,7 +685,8 @@ func (o *onnxFiles) remove() { os.RemoveAll(o.dir) }
 // model and timing inside the runner's own process.
 type onnxPeer interface {
 	// export writes the FP32 graph and the static INT8 model (QDQ) of the
-	// model named name as ONNX files in a temporary folder.
+	// model named name as ONNX files in a temporary folder; with a nil
+	// int8 model, only the FP32 graph.
 	export(ctx context.Context, name string, g *nn.Graph, int8 *ptq.Model) (*onnxFiles, error)
 	// bench times the ONNX file on the images of d in batches of batch
 	// with threads intra-op threads, after warm-up, inside the runner,

@@ -37,6 +37,9 @@ func (p *ortPeer) export(_ context.Context, name string, g *nn.Graph, m *ptq.Mod
 		files.remove()
 		return nil, fmt.Errorf("FP32: %w", err)
 	}
+	if m == nil {
+		return files, nil
+	}
 	if err := onnxio.ExportQuantizedFile(files.qdq, m, onnxio.QDQ); err != nil {
 		files.remove()
 		return nil, fmt.Errorf("INT8 QDQ: %w", err)

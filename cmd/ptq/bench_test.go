@@ -12,7 +12,8 @@ import (
 // GEMM, without ONNX Runtime, and checks the table and the -json object
 // on the last line: one row per batch size and precision, every rate
 // positive, every accuracy a fraction, static and dynamic INT8 within 15
-// points of FP32 on these 20 images.
+// points of FP32 on these 20 images; one row per layer alone and batch
+// size.
 func TestBenchTinyJSON(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	args := []string{"bench", "-models", "mlp", "-batch", "3,8", "-threads", "1", "-images", "20", "-repeat", "1",
@@ -26,13 +27,19 @@ func TestBenchTinyJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last line is not the JSON object: %v\n%s", err, out)
 	}
-	for _, want := range []string{"images/s", "vs best peer", "int8 GMAC/s", "gonum Sgemm GFLOP/s", "16³", "-ort=false"} {
+	for _, want := range []string{"images/s", "vs best peer", "int8 GMAC/s", "gonum Sgemm GFLOP/s", "16³", "-ort=false", "FP32 layers alone (20 random samples", "Conv2D 16->32 3x3 14x14"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if res.Images != 20 || len(res.Inference) != 6 || len(res.GEMM) != 1 {
-		t.Fatalf("images %d, %d inference rows, %d GEMM rows; want 20, 6 (2 batch sizes × 3 precisions), 1", res.Images, len(res.Inference), len(res.GEMM))
+	if res.Images != 20 || len(res.Inference) != 6 || len(res.Layers) != 8 || len(res.GEMM) != 1 {
+		t.Fatalf("images %d, %d inference rows, %d layer rows, %d GEMM rows; want 20, 6 (2 batch sizes × 3 precisions), 8 (4 layers × 2 batch sizes), 1",
+			res.Images, len(res.Inference), len(res.Layers), len(res.GEMM))
+	}
+	for i, l := range res.Layers {
+		if l.Batch != []int{3, 8}[i%2] || l.Threads != 1 || !(l.Ptqspec > 0) || l.ORT != 0 {
+			t.Errorf("layer row %d = %+v: want batch %d, 1 thread, a positive ptqspec rate and no ONNX Runtime rate", i, l, []int{3, 8}[i%2])
+		}
 	}
 	fp32 := map[int]float64{}
 	for i, r := range res.Inference {
