@@ -4,10 +4,11 @@ GO        ?= go
 BENCHTIME ?= 1s
 TAGS      ?= ~@slow
 
-.PHONY: test fmt-check vet test-race test-slow bench demo report tools fuzz
+.PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium
 
-## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict)
-test: fmt-check vet test-race
+## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict), then the unit
+## tests again with the pure-Go kernels (noasm)
+test: fmt-check vet test-race test-noasm
 
 # Files git would track (ignored scratch folders are skipped); all .go
 # files when this is not a git checkout.
@@ -24,6 +25,11 @@ vet:
 
 test-race:
 	$(GO) test -race ./...
+
+## test-noasm: the tests with the noasm build tag: every kernel runs its pure-Go twin, as on a
+## machine without AVX2
+test-noasm:
+	$(GO) test -tags noasm ./...
 
 ## test-slow: the @slow features (MNIST training and evaluation), without -race
 test-slow:
@@ -42,6 +48,32 @@ report:
 	mkdir -p reports
 	cd steps && $(GO) test -count=1 -run '^TestFeatures$$' -godog.tags='$(TAGS)' -godog.concurrency=1 \
 		-godog.format=pretty,cucumber:../reports/cucumber.json,junit:../reports/junit.xml
+
+## scorecard: run the @fast features into reports/cucumber.json and render reports/acceptance.html and
+## reports/acceptance.md (criteria, margins, durations against budgets, spec coverage); fails when they do
+SCORECARD_TAGS ?= @fast && ~@slow
+scorecard:
+	@mkdir -p reports
+	@status=0; \
+	(cd steps && $(GO) test -count=1 -run '^TestFeatures$$' -godog.tags='$(SCORECARD_TAGS)' \
+		-godog.format=progress,cucumber:../reports/cucumber.json) || status=$$?; \
+	$(GO) run ./cmd/ptq scorecard -cucumber reports/cucumber.json -out reports || status=$$?; \
+	exit $$status
+
+## bench-baseline: time the kernel and model workloads of bench/ and write bench/baseline.json
+bench-baseline:
+	$(GO) run ./bench/benchcheck -write bench/baseline.json
+
+## bench-check: time them again; fails when one is over 1.5x slower than its baseline, relative to a
+## reference workload timed in the same process (PTQSPEC_BENCH_SLOWDOWN=name=2 injects a slowdown)
+bench-check:
+	$(GO) run ./bench/benchcheck -check bench/baseline.json
+
+## chromium: install Debian's chromium, which the browser test of internal/scorecard drives headless
+SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then chromium --version; else \
+		$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; fi
 
 ## tools: install the pinned ONNX Runtime (onnxruntime-node 1.30.0) that the tests use as a judge.
 ## --ignore-scripts: its postinstall fetches GPU parts from a host we cannot reach; the CPU library ships in the package.
