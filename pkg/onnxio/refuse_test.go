@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -153,15 +154,15 @@ func TestImportRefusals(t *testing.T) {
 	}
 }
 
-// TestImportFlippedBytes flips each byte of the first 600 bytes of a
+// TestImportFlippedBytes flips each byte of the first 400 bytes of a
 // fixture (its structure; the rest is weight data) one at a time: the
 // import either fails or gives a graph that runs, and never panics.
 func TestImportFlippedBytes(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join(fixtureDir(t), "mnist_lenet_bn.onnx"))
+	fixture, err := os.ReadFile(filepath.Join(fixtureDir(t), "mnist_tiny_resnet.onnx"))
 	require.NoError(t, err)
-	x := randomInput(3, 2, []int{1, 28, 28})
+	x := randomInput(3, 1, []int{1, 28, 28})
 	failed := 0
-	for off := range min(600, len(fixture)) {
+	for off := range min(400, len(fixture)) {
 		data := bytes.Clone(fixture)
 		data[off] ^= 0x5a
 		g, err := Import(bytes.NewReader(data))
@@ -170,11 +171,12 @@ func TestImportFlippedBytes(t *testing.T) {
 			require.Regexp(t, "^onnxio: ", err.Error())
 			continue
 		}
-		if g.InputShape()[0] == 1 && len(g.InputShape()) == 3 && g.InputShape()[1] == 28 && g.InputShape()[2] == 28 {
+		// Running every graph doubles the test's time; every 20th will do.
+		if off%20 == 0 && slices.Equal(g.InputShape(), []int{1, 28, 28}) {
 			_, err = g.Forward(x, nn.Eval)
 			_ = err // a changed attribute may make the graph refuse this input; it must not panic
 		}
 	}
-	t.Logf("%d of 600 flips refused", failed)
+	t.Logf("%d of 400 flips refused", failed)
 	assert.Greater(t, failed, 100)
 }
