@@ -12,10 +12,11 @@ type microKernel struct {
 	name   string
 	mr, nr int
 	// run sets the tile c (rows ldc apart) to a·b over k steps, added to the
-	// tile's current values when load is set and to zero otherwise. a holds
-	// k groups of mr values (one column of the A strip each), b k rows of
-	// nr values, ldb apart (nr in a packed strip).
-	run func(k int, a, b []float32, ldb int, c []float32, ldc int, load bool)
+	// tile's current values when load is set and to zero otherwise. Row r
+	// of the A strip at step p is a[r·ars + p·aps] (ars = 1, aps = mr in a
+	// packed strip; ars = lda, aps = 1 for a row-major A read in place); b
+	// holds k rows of nr values, ldb apart (nr in a packed strip).
+	run func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool)
 	// peak, where the kernel has one, runs iters times peakMACs
 	// register-only multiply-adds with the kernel's instructions.
 	peak     func(iters int)
@@ -154,8 +155,11 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 	mc, nc := mcStrips*mr, ncStrips*nr
 	// With few rows, each B strip serves only a few A strips: the kernel
 	// then reads a row-major B in place rather than after a copy. Only
-	// strips narrower than nr (the right edge) are packed.
+	// strips narrower than nr (the right edge) are packed. A row-major A is
+	// always read in place (its mr rows stay in L1 while the B strips pass);
+	// only a strip of fewer than mr rows (the bottom edge) is packed.
 	direct := !transB && m <= directRows*mr
+	aInPlace := !transA
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
@@ -168,7 +172,11 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				packA(ws.a, transA, a, lda, ic, mb, pc, kb, mr)
+				if !aInPlace {
+					packA(ws.a, transA, a, lda, ic, mb, pc, kb, mr)
+				} else if edge := mb % mr; edge != 0 {
+					packA(ws.a, false, a, lda, ic+mb-edge, edge, pc, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					nj := min(nr, nb-jr)
 					var bs []float32
@@ -183,14 +191,22 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 						bs, bstride = b[off:off+(kb-1)*ldb+nr], ldb
 					}
 					for ir := 0; ir < mb; ir += mr {
-						as := ws.a[ir*kb : (ir+mr)*kb]
 						mi := min(mr, mb-ir)
+						as, ars, aps := ws.a[ir*kb:(ir+mr)*kb], 1, mr
+						switch {
+						case !aInPlace:
+						case mi < mr:
+							as = ws.a[:mr*kb]
+						default:
+							off := (ic+ir)*lda + pc
+							as, ars, aps = a[off:off+(mr-1)*lda+kb], lda, 1
+						}
 						ci := (ic+ir)*ldc + jc + jr
 						if mi == mr && nj == nr {
-							kern.run(kb, as, bs, bstride, c[ci:ci+(mr-1)*ldc+nr], ldc, load)
+							kern.run(kb, as, ars, aps, bs, bstride, c[ci:ci+(mr-1)*ldc+nr], ldc, load)
 							continue
 						}
-						edgeTile(kern, ws.t, kb, as, bs, bstride, c[ci:], ldc, mi, nj, load)
+						edgeTile(kern, ws.t, kb, as, ars, aps, bs, bstride, c[ci:], ldc, mi, nj, load)
 					}
 				}
 			}
@@ -205,14 +221,14 @@ const directRows = 8
 // edgeTile runs the micro-kernel on an mi×nj corner of a full tile through
 // the scratch tile t: the padded rows and columns of the packed strips are
 // zero and their results are dropped.
-func edgeTile(kern *microKernel, t []float32, kb int, as, bs []float32, ldb int, c []float32, ldc, mi, nj int, load bool) {
+func edgeTile(kern *microKernel, t []float32, kb int, as []float32, ars, aps int, bs []float32, ldb int, c []float32, ldc, mi, nj int, load bool) {
 	nr := kern.nr
 	if load {
 		for r := range mi {
 			copy(t[r*nr:r*nr+nj], c[r*ldc:r*ldc+nj])
 		}
 	}
-	kern.run(kb, as, bs, ldb, t, nr, load)
+	kern.run(kb, as, ars, aps, bs, ldb, t, nr, load)
 	for r := range mi {
 		copy(c[r*ldc:r*ldc+nj], t[r*nr:r*nr+nj])
 	}

@@ -12,21 +12,21 @@ import "golang.org/x/sys/cpu"
 //		for j := range 16 {
 //			s := 0 (or c[r*ldc+j] with load)
 //			for p := range k {
-//				s = fma32(a[p*6+r], b[p*ldb+j], s)
+//				s = fma32(a[r*ars+p*aps], b[p*ldb+j], s)
 //			}
 //			c[r*ldc+j] = s
 //		}
 //	}
 //
 //go:noescape
-func kernel6x16(k int, a, b, c *float32, ldb, ldc int, load bool)
+func kernel6x16(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32, ldc int, load bool)
 
 // kernel8x32 is the AVX-512F micro-kernel: mr = 8, nr = 32, the tile in
 // sixteen ZMM accumulators, with the reference loop of kernel6x16 for
 // 8 rows and 32 columns.
 //
 //go:noescape
-func kernel8x32(k int, a, b, c *float32, ldb, ldc int, load bool)
+func kernel8x32(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32, ldc int, load bool)
 
 // peakFMA512 runs iters times 24 independent VFMADD231PS on ZMM registers
 // (768 float32 multiply-adds): the register-only limit of the AVX-512
@@ -42,13 +42,13 @@ func peakFMA512(iters int)
 func peakFMA256(iters int)
 
 var (
-	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, peak: peakFMA256, peakMACs: 96, run: func(k int, a, b []float32, ldb int, c []float32, ldc int, load bool) {
-		_, _, _ = a[6*k-1], b[(k-1)*ldb+15], c[5*ldc+15]
-		kernel6x16(k, &a[0], &b[0], &c[0], ldb, ldc, load)
+	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, peak: peakFMA256, peakMACs: 96, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
+		_, _, _ = a[5*ars+(k-1)*aps], b[(k-1)*ldb+15], c[5*ldc+15]
+		kernel6x16(k, &a[0], ars, aps, &b[0], ldb, &c[0], ldc, load)
 	}}
-	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 768, run: func(k int, a, b []float32, ldb int, c []float32, ldc int, load bool) {
-		_, _, _ = a[8*k-1], b[(k-1)*ldb+31], c[7*ldc+31]
-		kernel8x32(k, &a[0], &b[0], &c[0], ldb, ldc, load)
+	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 768, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
+		_, _, _ = a[7*ars+(k-1)*aps], b[(k-1)*ldb+31], c[7*ldc+31]
+		kernel8x32(k, &a[0], ars, aps, &b[0], ldb, &c[0], ldc, load)
 	}}
 )
 

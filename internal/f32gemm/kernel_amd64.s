@@ -2,21 +2,34 @@
 
 #include "textflag.h"
 
-// func kernel6x16(k int, a, b, c *float32, ldb, ldc int, load bool)
-TEXT ·kernel6x16(SB), NOSPLIT, $0-49
+// The micro-kernels read A's row r at step p from a + r·ars + p·aps
+// (bytes = 4× those): a packed strip has ars = 1, aps = mr; a row-major A
+// read in place has ars = lda, aps = 1. Rows 0..7 are addressed from three
+// bases that advance together: SI (row 0), BX (row 3) and AX (row 5), with
+// R13 = ars: rows 1, 2, 4 are SI+R13, SI+2·R13, SI+4·R13; row 6 is AX+R13,
+// row 7 is BX+4·R13.
+
+// func kernel6x16(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32, ldc int, load bool)
+TEXT ·kernel6x16(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldb+32(FP), R12
+	MOVQ ars+16(FP), R13
+	SHLQ $2, R13
+	MOVQ aps+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R12
 	SHLQ $2, R12
-	MOVQ ldc+40(FP), R8
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
-	MOVBLZX load+48(FP), AX
-	LEAQ (DX)(R8*2), R9  // row 2
-	LEAQ (R9)(R8*2), R10 // row 4
-	TESTL AX, AX
-	JZ    zero6
+	LEAQ (R13)(R13*2), BX
+	ADDQ SI, BX          // row 3 of A
+	LEAQ (BX)(R13*2), AX // row 5 of A
+	LEAQ (DX)(R8*2), R9  // row 2 of C
+	LEAQ (R9)(R8*2), R11 // row 4 of C
+	CMPB load+64(FP), $0
+	JEQ  zero6
 	VMOVUPS (DX), Y4
 	VMOVUPS 32(DX), Y5
 	VMOVUPS (DX)(R8*1), Y6
@@ -25,11 +38,11 @@ TEXT ·kernel6x16(SB), NOSPLIT, $0-49
 	VMOVUPS 32(R9), Y9
 	VMOVUPS (R9)(R8*1), Y10
 	VMOVUPS 32(R9)(R8*1), Y11
-	VMOVUPS (R10), Y12
-	VMOVUPS 32(R10), Y13
-	VMOVUPS (R10)(R8*1), Y14
-	VMOVUPS 32(R10)(R8*1), Y15
-	JMP   check6
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VMOVUPS (R11)(R8*1), Y14
+	VMOVUPS 32(R11)(R8*1), Y15
+	JMP  check6
 zero6:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
@@ -49,25 +62,27 @@ check6:
 loop6:
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
-	VBROADCASTSS 0(SI), Y2
+	VBROADCASTSS (SI), Y2
 	VFMADD231PS Y0, Y2, Y4
 	VFMADD231PS Y1, Y2, Y5
-	VBROADCASTSS 4(SI), Y3
+	VBROADCASTSS (SI)(R13*1), Y3
 	VFMADD231PS Y0, Y3, Y6
 	VFMADD231PS Y1, Y3, Y7
-	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS (SI)(R13*2), Y2
 	VFMADD231PS Y0, Y2, Y8
 	VFMADD231PS Y1, Y2, Y9
-	VBROADCASTSS 12(SI), Y3
+	VBROADCASTSS (BX), Y3
 	VFMADD231PS Y0, Y3, Y10
 	VFMADD231PS Y1, Y3, Y11
-	VBROADCASTSS 16(SI), Y2
+	VBROADCASTSS (SI)(R13*4), Y2
 	VFMADD231PS Y0, Y2, Y12
 	VFMADD231PS Y1, Y2, Y13
-	VBROADCASTSS 20(SI), Y3
+	VBROADCASTSS (AX), Y3
 	VFMADD231PS Y0, Y3, Y14
 	VFMADD231PS Y1, Y3, Y15
-	ADDQ $24, SI
+	ADDQ R10, SI
+	ADDQ R10, BX
+	ADDQ R10, AX
 	ADDQ R12, DI
 	DECQ CX
 	JNZ  loop6
@@ -80,29 +95,34 @@ store6:
 	VMOVUPS Y9, 32(R9)
 	VMOVUPS Y10, (R9)(R8*1)
 	VMOVUPS Y11, 32(R9)(R8*1)
-	VMOVUPS Y12, (R10)
-	VMOVUPS Y13, 32(R10)
-	VMOVUPS Y14, (R10)(R8*1)
-	VMOVUPS Y15, 32(R10)(R8*1)
+	VMOVUPS Y12, (R11)
+	VMOVUPS Y13, 32(R11)
+	VMOVUPS Y14, (R11)(R8*1)
+	VMOVUPS Y15, 32(R11)(R8*1)
 	VZEROUPPER
 	RET
 
-// func kernel8x32(k int, a, b, c *float32, ldb, ldc int, load bool)
-TEXT ·kernel8x32(SB), NOSPLIT, $0-49
+// func kernel8x32(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32, ldc int, load bool)
+TEXT ·kernel8x32(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldb+32(FP), R12
+	MOVQ ars+16(FP), R13
+	SHLQ $2, R13
+	MOVQ aps+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R12
 	SHLQ $2, R12
-	MOVQ ldc+40(FP), R8
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
-	MOVBLZX load+48(FP), AX
-	LEAQ (DX)(R8*2), R9   // row 2
-	LEAQ (R9)(R8*2), R10  // row 4
-	LEAQ (R10)(R8*2), R11 // row 6
-	TESTL AX, AX
-	JZ    zero8
+	LEAQ (R13)(R13*2), BX
+	ADDQ SI, BX          // row 3 of A
+	LEAQ (BX)(R13*2), AX // row 5 of A
+	LEAQ (DX)(R8*2), R9  // row 2 of C
+	LEAQ (R9)(R8*2), R11 // row 4 of C
+	CMPB load+64(FP), $0
+	JEQ  zero8
 	VMOVUPS (DX), Z16
 	VMOVUPS 64(DX), Z17
 	VMOVUPS (DX)(R8*1), Z18
@@ -111,15 +131,16 @@ TEXT ·kernel8x32(SB), NOSPLIT, $0-49
 	VMOVUPS 64(R9), Z21
 	VMOVUPS (R9)(R8*1), Z22
 	VMOVUPS 64(R9)(R8*1), Z23
-	VMOVUPS (R10), Z24
-	VMOVUPS 64(R10), Z25
-	VMOVUPS (R10)(R8*1), Z26
-	VMOVUPS 64(R10)(R8*1), Z27
+	VMOVUPS (R11), Z24
+	VMOVUPS 64(R11), Z25
+	VMOVUPS (R11)(R8*1), Z26
+	VMOVUPS 64(R11)(R8*1), Z27
+	LEAQ (R11)(R8*2), R11 // row 6 of C
 	VMOVUPS (R11), Z28
 	VMOVUPS 64(R11), Z29
 	VMOVUPS (R11)(R8*1), Z30
 	VMOVUPS 64(R11)(R8*1), Z31
-	JMP   check8
+	JMP  check8
 zero8:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
@@ -143,14 +164,14 @@ check8:
 loop8:
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
-	VBROADCASTSS 0(SI), Z2
-	VBROADCASTSS 4(SI), Z3
-	VBROADCASTSS 8(SI), Z4
-	VBROADCASTSS 12(SI), Z5
-	VBROADCASTSS 16(SI), Z6
-	VBROADCASTSS 20(SI), Z7
-	VBROADCASTSS 24(SI), Z8
-	VBROADCASTSS 28(SI), Z9
+	VBROADCASTSS (SI), Z2
+	VBROADCASTSS (SI)(R13*1), Z3
+	VBROADCASTSS (SI)(R13*2), Z4
+	VBROADCASTSS (BX), Z5
+	VBROADCASTSS (SI)(R13*4), Z6
+	VBROADCASTSS (AX), Z7
+	VBROADCASTSS (AX)(R13*1), Z8
+	VBROADCASTSS (BX)(R13*4), Z9
 	VFMADD231PS Z0, Z2, Z16
 	VFMADD231PS Z1, Z2, Z17
 	VFMADD231PS Z0, Z3, Z18
@@ -167,11 +188,15 @@ loop8:
 	VFMADD231PS Z1, Z8, Z29
 	VFMADD231PS Z0, Z9, Z30
 	VFMADD231PS Z1, Z9, Z31
-	ADDQ $32, SI
+	ADDQ R10, SI
+	ADDQ R10, BX
+	ADDQ R10, AX
 	ADDQ R12, DI
 	DECQ CX
 	JNZ  loop8
 store8:
+	LEAQ (DX)(R8*2), R9  // row 2 of C
+	LEAQ (R9)(R8*2), R11 // row 4 of C
 	VMOVUPS Z16, (DX)
 	VMOVUPS Z17, 64(DX)
 	VMOVUPS Z18, (DX)(R8*1)
@@ -180,10 +205,11 @@ store8:
 	VMOVUPS Z21, 64(R9)
 	VMOVUPS Z22, (R9)(R8*1)
 	VMOVUPS Z23, 64(R9)(R8*1)
-	VMOVUPS Z24, (R10)
-	VMOVUPS Z25, 64(R10)
-	VMOVUPS Z26, (R10)(R8*1)
-	VMOVUPS Z27, 64(R10)(R8*1)
+	VMOVUPS Z24, (R11)
+	VMOVUPS Z25, 64(R11)
+	VMOVUPS Z26, (R11)(R8*1)
+	VMOVUPS Z27, 64(R11)(R8*1)
+	LEAQ (R11)(R8*2), R11 // row 6 of C
 	VMOVUPS Z28, (R11)
 	VMOVUPS Z29, 64(R11)
 	VMOVUPS Z30, (R11)(R8*1)

@@ -11,14 +11,14 @@ var goKernel = &microKernel{name: "go", mr: 4, nr: 8, run: kernelGo4x8}
 //		for j := range nr {
 //			s := 0 (or c[r*ldc+j] with load)
 //			for p := range k {
-//				s = fma32(a[p*mr+r], b[p*ldb+j], s)
+//				s = fma32(a[r*ars+p*aps], b[p*ldb+j], s)
 //			}
 //			c[r*ldc+j] = s
 //		}
 //	}
-func kernelGo4x8(k int, a, b []float32, ldb int, c []float32, ldc int, load bool) {
+func kernelGo4x8(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
 	const mr, nr = 4, 8
-	a = a[:k*mr]
+	a = a[:(mr-1)*ars+(k-1)*aps+1]
 	for r := range mr {
 		row := c[r*ldc : r*ldc+nr]
 		var acc [nr]float32
@@ -26,7 +26,7 @@ func kernelGo4x8(k int, a, b []float32, ldb int, c []float32, ldc int, load bool
 			copy(acc[:], row)
 		}
 		for p := range k {
-			av := a[p*mr+r]
+			av := a[r*ars+p*aps]
 			bp := b[p*ldb : p*ldb+nr]
 			for j := range acc {
 				acc[j] = fma32(av, bp[j], acc[j])
