@@ -1,17 +1,15 @@
 package onnxio
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ptqspec/ptqspec/internal/atomicfile"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/onnxio/internal/onnxpb"
 )
@@ -54,39 +52,19 @@ func ExportFile(path string, g *nn.Graph) error {
 	return writeFile(path, func(w io.Writer) error { return Export(w, g) })
 }
 
-// writeFile replaces path whole with what write writes: a temporary file
-// in the same folder, synced, then renamed over path; removed on error.
-func writeFile(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("onnxio: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
+// writeFile replaces path whole with what write writes (a temporary file
+// in the same folder, synced and renamed; removed on error).
+func writeFile(path string, write func(io.Writer) error) error {
+	var werr error
+	err := atomicfile.WriteFile(path, func(w io.Writer) error {
+		werr = write(w)
+		return werr
+	})
+	switch {
+	case err == nil, err == werr:
 		return err
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("onnxio: writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("onnxio: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("onnxio: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("onnxio: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("onnxio: %w", err)
-	}
-	return nil
+	return fmt.Errorf("onnxio: writing %s: %w", path, err)
 }
 
 // exporter accumulates the nodes and initializers of one graph.

@@ -3,6 +3,8 @@ package onnxio
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -91,4 +93,37 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExportFiles writes FP32 and quantized exports to files and checks
+// that a failed export leaves nothing behind.
+func TestExportFiles(t *testing.T) {
+	dir := t.TempDir()
+	g, err := models.MLP(1, 16)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "mlp.onnx")
+	require.NoError(t, ExportFile(path, g))
+	back, err := ImportFile(path)
+	require.NoError(t, err)
+	assert.Len(t, back.Nodes(), 4)
+
+	m := staticModel(t, g, nil)
+	qpath := filepath.Join(dir, "mlp.int8.onnx")
+	require.NoError(t, ExportQuantizedFile(qpath, m, QOperator))
+	st, err := os.Stat(qpath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+
+	err = ExportQuantizedFile(filepath.Join(dir, "bad.onnx"), m, Format("nope"))
+	assert.ErrorIs(t, err, ErrExport)
+	assert.Regexp(t, `^onnxio: cannot export: format "nope"`, err.Error())
+	err = ExportFile(filepath.Join(dir, "missing", "x.onnx"), g)
+	assert.Error(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"mlp.int8.onnx", "mlp.onnx"}, names, "no temporary or partial file left")
 }

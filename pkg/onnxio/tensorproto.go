@@ -3,10 +3,10 @@ package onnxio
 import (
 	"encoding/binary"
 	"math"
-	"math/bits"
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/onnxio/internal/onnxpb"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // constant is a tensor known at import time: an initializer, a Constant
@@ -33,21 +33,22 @@ func (c *constant) numel() int {
 // hasSym reports whether any element of c is the symbolic batch size.
 func (c *constant) hasSym() bool { return slices.Contains(c.sym, true) }
 
-// checkedProduct multiplies dims, refusing negative dimensions and products
-// above limit (or that overflow int).
+// checkedProduct multiplies dims with tensor's overflow-checked
+// arithmetic, refusing negative dimensions, overflows and products above
+// limit.
 func checkedProduct(dims []int64, limit int) (int, bool) {
-	n := uint64(1)
-	for _, d := range dims {
-		if d < 0 {
+	ds := make([]int, len(dims))
+	for k, d := range dims {
+		if d < 0 || uint64(d) > math.MaxInt {
 			return 0, false
 		}
-		hi, lo := bits.Mul64(n, uint64(d))
-		if hi != 0 || lo > uint64(limit) {
-			return 0, false
-		}
-		n = lo
+		ds[k] = int(d)
 	}
-	return int(n), true
+	n, err := tensor.MulDims("onnxio", ds...)
+	if err != nil || n > limit {
+		return 0, false
+	}
+	return n, true
 }
 
 // decodeTensor decodes a TensorProto of type FLOAT, DOUBLE, INT64 or INT32
