@@ -6,7 +6,8 @@
 // A Layer (layer.go) is one operation with a forward pass, a backward pass
 // and named parameters. The built-in layers are Linear, Conv2D,
 // BatchNorm2D, ReLU, MaxPool2D, AvgPool2D, GlobalAvgPool, Flatten, Add,
-// Dropout, Softmax, LogSoftmax and Identity; each registers its kind so Load
+// Dropout, Softmax, LogSoftmax, Identity and ZeroPad2D (what an imported
+// ONNX Pad becomes when no Conv2D absorbs it); each registers its kind so Load
 // can rebuild it, and custom layers may do the same with Register.
 //
 // A Graph is a directed acyclic graph of named nodes, each applying a layer
