@@ -103,7 +103,11 @@ func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Obser
 	for _, o := range c.points {
 		obs, err := quant.NewObserver(o.Method, o.Spec)
 		if err != nil {
-			return nil, fmt.Errorf("ptq: node %q: activation observer for %q: %w", o.Owner, o.Tensor, err)
+			kind := "input"
+			if np, ok := p.Node(o.Owner); ok {
+				kind = np.Kind
+			}
+			return nil, &NodeError{Node: o.Owner, Kind: kind, Err: fmt.Errorf("activation observer for %q: %w", o.Tensor, err)}
 		}
 		c.observers[o.Tensor] = obs
 	}
@@ -111,24 +115,52 @@ func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Obser
 }
 
 // Observed returns the tensors being calibrated, in topological order.
-func (c *Calibrator) Observed() []Observed { return slices.Clone(c.points) }
+func (c *Calibrator) Observed() []Observed {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.points)
+}
 
 // Batches returns the number of batches observed.
-func (c *Calibrator) Batches() int { return c.batches }
+func (c *Calibrator) Batches() int {
+	if c == nil {
+		return 0
+	}
+	return c.batches
+}
 
 // Samples returns the number of samples observed.
-func (c *Calibrator) Samples() int { return c.samples }
+func (c *Calibrator) Samples() int {
+	if c == nil {
+		return 0
+	}
+	return c.samples
+}
 
 // History returns one step per observed batch.
-func (c *Calibrator) History() []CalibrationStep { return slices.Clone(c.history) }
+func (c *Calibrator) History() []CalibrationStep {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.history)
+}
 
 // Converged reports whether every scale has changed by less than the
 // tolerance for Patience consecutive batches, and the batch at which that
 // first held.
-func (c *Calibrator) Converged() (bool, int) { return c.converged >= 0, c.converged }
+func (c *Calibrator) Converged() (bool, int) {
+	if c == nil {
+		return false, -1
+	}
+	return c.converged >= 0, c.converged
+}
 
 // Stats returns what the observer of one tensor has seen.
 func (c *Calibrator) Stats(tensorName string) (quant.Stats, bool) {
+	if c == nil {
+		return quant.Stats{}, false
+	}
 	o, ok := c.observers[tensorName]
 	if !ok {
 		return quant.Stats{}, false
@@ -139,6 +171,9 @@ func (c *Calibrator) Stats(tensorName string) (quant.Stats, bool) {
 // QParams returns the qparams calibration chose for one tensor, or an error
 // wrapping ErrNotCalibrated naming the tensor if no batch reached it.
 func (c *Calibrator) QParams(tensorName string) (quant.QParams, error) {
+	if c == nil {
+		return quant.QParams{}, errNilModel("calibrator")
+	}
 	o, ok := c.observers[tensorName]
 	if !ok {
 		return quant.QParams{}, fmt.Errorf("ptq: tensor %q is not calibrated by this plan: %w", tensorName, ErrNotCalibrated)
@@ -185,6 +220,9 @@ func shapeString(s []int) string {
 // refused batch changes nothing: observers see a batch only once the whole
 // batch has run and every observed tensor is finite.
 func (c *Calibrator) Observe(x *tensor.Tensor) error {
+	if c == nil {
+		return errNilModel("calibrator")
+	}
 	where := fmt.Sprintf("calibration batch %d", c.batches)
 	if err := checkInput(x, c.graph.InputShape(), where, c.graph.Consumers(c.graph.InputName())); err != nil {
 		return err
@@ -199,8 +237,8 @@ func (c *Calibrator) Observe(x *tensor.Tensor) error {
 			return nil
 		}
 		if i := firstNonFinite(out.Data()); i >= 0 {
-			bad = fmt.Errorf("ptq: %s: layer %q (%s): output holds %v at sample %d: %w",
-				where, n.Name, n.Layer.Kind(), out.Data()[i], i/max(1, out.RowLen()), ErrNonFinite)
+			bad = &NodeError{Node: n.Name, Kind: n.Layer.Kind(), Err: fmt.Errorf("%s: output holds %v at sample %d: %w",
+				where, out.Data()[i], i/max(1, out.RowLen()), ErrNonFinite)}
 			return bad
 		}
 		seen[n.Name] = out
@@ -218,13 +256,21 @@ func (c *Calibrator) Observe(x *tensor.Tensor) error {
 			continue
 		}
 		if err := c.observers[p.Tensor].Observe(t); err != nil {
-			return fmt.Errorf("ptq: %s: layer %q: %w", where, p.Tensor, err)
+			return &NodeError{Node: p.Owner, Kind: c.kindOf(p.Owner), Err: fmt.Errorf("%s: tensor %q: %w", where, p.Tensor, wrapNonFinite(err))}
 		}
 	}
 	c.batches++
 	c.samples += x.Dim(0)
 	c.record()
 	return nil
+}
+
+// kindOf returns the layer kind of a node, "input" for the model input.
+func (c *Calibrator) kindOf(node string) string {
+	if np, ok := c.plan.Node(node); ok {
+		return np.Kind
+	}
+	return "input"
 }
 
 // firstNonFinite returns the index of the first NaN or Inf in v, or -1.
@@ -281,6 +327,9 @@ func (c *Calibrator) record() {
 // convergence when EarlyStop is set, or when ctx is cancelled. A source
 // that yields no batch gives ErrNoCalibrationData.
 func (c *Calibrator) Run(ctx context.Context, src Batches) error {
+	if c == nil {
+		return errNilModel("calibrator")
+	}
 	if src == nil {
 		return fmt.Errorf("ptq: calibration source is nil: %w", ErrNoCalibrationData)
 	}

@@ -1,13 +1,11 @@
 package ptq
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
-	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -34,6 +32,9 @@ func Prepare(g *nn.Graph, cfg *Config) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWeights(g, p); err != nil {
+		return nil, err
+	}
 	cal, err := NewCalibrator(g, p, c.Calibration)
 	if err != nil {
 		return nil, err
@@ -48,6 +49,9 @@ func Prepare(g *nn.Graph, cfg *Config) (*Prepared, error) {
 // its node. A plan with no quantized node needs no calibration: the model
 // is returned in FP32.
 func (pr *Prepared) Convert() (*Model, error) {
+	if pr == nil || pr.Calibrator == nil || pr.Plan == nil || pr.graph == nil {
+		return nil, errNilModel("convert")
+	}
 	if len(pr.Plan.QuantizedNodes()) == 0 {
 		return wrapFP32(pr.graph, pr.Plan), nil
 	}
@@ -160,10 +164,7 @@ func (pr *Prepared) convertQuantized(n *nn.Node, np *NodePlan, s *step, acts map
 	}
 	qw, err := quantizeWeights(w, np.Config.Weights)
 	if err != nil {
-		if errors.Is(err, quant.ErrNonFinite) {
-			return fmt.Errorf("ptq: layer %q: weights hold NaN or Inf: %w", n.Name, ErrNonFinite)
-		}
-		return fmt.Errorf("ptq: layer %q: weights: %w", n.Name, err)
+		return &NodeError{Node: n.Name, Kind: np.Kind, Err: fmt.Errorf("weights: %w", err)}
 	}
 	qweights, err := qnn.NewWeights(qw)
 	if err != nil {

@@ -2,7 +2,6 @@ package ptq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -63,10 +62,7 @@ func QuantizeDynamic(ctx context.Context, g *nn.Graph, cfg *DynamicConfig) (*Mod
 		}
 		k, qw, err := dynamicKernelOf(n.Layer, np.Config.Weights)
 		if err != nil {
-			if errors.Is(err, quant.ErrNonFinite) {
-				return nil, nil, fmt.Errorf("ptq: layer %q: weights hold NaN or Inf: %w", n.Name, ErrNonFinite)
-			}
-			return nil, nil, fmt.Errorf("ptq: layer %q: weights: %w", n.Name, err)
+			return nil, nil, &NodeError{Node: n.Name, Kind: np.Kind, Err: fmt.Errorf("weights: %w", err)}
 		}
 		wr := weightReport(qw, np.Config.Weights, layerWeight(n.Layer))
 		s.layer.Weights = &wr

@@ -2,6 +2,8 @@ package ptq
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -12,6 +14,8 @@ var (
 	// ErrNilModel is wrapped when a nil model (graph, Model or Forwarder)
 	// is passed or used as a receiver.
 	ErrNilModel = errors.New("nil model")
+	// ErrNilReport is wrapped when a nil report is written.
+	ErrNilReport = errors.New("nil report")
 	// ErrUnmatchedOverride is wrapped when an override matches no layer.
 	ErrUnmatchedOverride = errors.New("override matches no layer")
 	// ErrNoCalibrationData is returned when calibration saw no batch, rather
@@ -32,3 +36,30 @@ var (
 	// ErrShape is wrapped when data does not fit the model's input.
 	ErrShape = tensor.NewShapeSentinel("shape mismatch")
 )
+
+// NodeError is an error about one node of a model: its name, its layer
+// kind and what went wrong. errors.As finds it; Err keeps the cause, and
+// through it the sentinels (ErrNonFinite, quant.ErrNonFinite, ...) that
+// errors.Is matches.
+type NodeError struct {
+	Node string // the node's name
+	Kind string // the node's layer kind
+	Err  error  // what went wrong
+}
+
+// Error renders `ptq: node "fc1" (Linear): ...`.
+func (e *NodeError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("ptq: node %q (%s)", e.Node, e.Kind)
+	}
+	return fmt.Sprintf("ptq: node %q (%s): %s", e.Node, e.Kind, strings.TrimPrefix(e.Err.Error(), "ptq: "))
+}
+
+// errNilModel returns the error of an operation on a nil model.
+func errNilModel(op string) error { return fmt.Errorf("ptq: %s: %w", op, ErrNilModel) }
+
+// errNilReport returns the error of writing a nil report.
+func errNilReport(what string) error { return fmt.Errorf("ptq: %s: %w", what, ErrNilReport) }
+
+// Unwrap returns the cause.
+func (e *NodeError) Unwrap() error { return e.Err }

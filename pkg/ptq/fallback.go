@@ -34,6 +34,9 @@ type FallbackReport struct {
 
 // String summarises the fallback in a few lines.
 func (r *FallbackReport) String() string {
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: FP32 %.4f, all int8 %.4f, budget %.4f drop\n", r.Metric, r.FP32, r.AllInt8, r.MaxDrop)
 	for i, s := range r.Reverted {

@@ -87,10 +87,20 @@ type NodeView struct {
 }
 
 // Input returns the name of the model's input, as NodeView.Inputs names it.
-func (m *Model) Input() string { return m.input }
+func (m *Model) Input() string {
+	if m == nil {
+		return ""
+	}
+	return m.input
+}
 
 // Output returns the name of the node whose output is the model's output.
-func (m *Model) Output() string { return m.output }
+func (m *Model) Output() string {
+	if m == nil {
+		return ""
+	}
+	return m.output
+}
 
 // Inspect describes every node of the model, in execution order, for
 // exporters to other formats. It is read-only: nothing it returns shares

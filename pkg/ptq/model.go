@@ -167,23 +167,43 @@ type Model struct {
 	output     string
 	steps      []*step
 	plan       *Plan
-	// exec runs Forward on int8 buffers reused between calls (exec.go).
-	exec executor
 }
 
 // Mode returns ModeStatic, ModeDynamic or ModeFP32 (a model left
 // unchanged).
-func (m *Model) Mode() Mode { return m.mode }
+func (m *Model) Mode() Mode {
+	if m == nil {
+		return 0
+	}
+	return m.mode
+}
 
 // Plan returns the traversal plan the model was converted from.
-func (m *Model) Plan() *Plan { return m.plan }
+func (m *Model) Plan() *Plan {
+	if m == nil {
+		return nil
+	}
+	return m.plan
+}
 
 // InputShape returns the per-sample input shape.
-func (m *Model) InputShape() []int { return slices.Clone(m.inputShape) }
+func (m *Model) InputShape() []int {
+	if m == nil {
+		return nil
+	}
+	return slices.Clone(m.inputShape)
+}
 
 // Forward runs a batch [N, input shape...] and returns the FP32 output.
 func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	return m.forward(x)
+	if m == nil {
+		return nil, errNilModel("forward")
+	}
+	out, err := m.run(x, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.float(), nil
 }
 
 // run executes the steps; visit, if set, sees every node's output.
@@ -235,6 +255,9 @@ type TraceEntry struct {
 
 // Trace runs x and reports every node's output dtype, shape and qparams.
 func (m *Model) Trace(x *tensor.Tensor) ([]TraceEntry, error) {
+	if m == nil {
+		return nil, errNilModel("trace")
+	}
 	var tr []TraceEntry
 	_, err := m.run(x, func(s *step, v value) {
 		e := TraceEntry{Node: s.name, Kind: s.kind, DType: "fp32"}
@@ -254,6 +277,9 @@ func (m *Model) Trace(x *tensor.Tensor) ([]TraceEntry, error) {
 // BatchNorm2D or ReLU is that of its whole group, as are the outputs of
 // the fused nodes.
 func (m *Model) Outputs(x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	if m == nil {
+		return nil, errNilModel("outputs")
+	}
 	outs := map[string]*tensor.Tensor{}
 	_, err := m.run(x, func(s *step, v value) { outs[s.name] = v.float() })
 	if err != nil {
@@ -267,6 +293,9 @@ func (m *Model) Outputs(x *tensor.Tensor) (map[string]*tensor.Tensor, error) {
 // followed by one. The model's kernels hold their own copy of the codes,
 // so the result describes the model but changing it changes nothing.
 func (m *Model) Weights(node string) (*quant.QTensor, bool) {
+	if m == nil {
+		return nil, false
+	}
 	for _, s := range m.steps {
 		if s.name == node && s.qweights != nil {
 			return s.qweights, true
@@ -279,6 +308,9 @@ func (m *Model) Weights(node string) (*quant.QTensor, bool) {
 // their scales and zero points, int32 biases, FP32 parameters of FP32
 // layers, and 8 bytes per activation qparams pair.
 func (m *Model) Bytes() int {
+	if m == nil {
+		return 0
+	}
 	n := 0
 	for _, s := range m.steps {
 		n += s.weightBytes
@@ -288,6 +320,9 @@ func (m *Model) Bytes() int {
 
 // Layers returns the per-node descriptions of the model, in order.
 func (m *Model) Layers() []LayerReport {
+	if m == nil {
+		return nil
+	}
 	out := make([]LayerReport, 0, len(m.steps))
 	for _, s := range m.steps {
 		out = append(out, *s.layer)
@@ -335,21 +370,4 @@ func wrapFP32(g *nn.Graph, p *Plan) *Model {
 		m.steps = append(m.steps, s)
 	}
 	return m
-}
-
-// quantizeWeights quantizes a float weight tensor [out, ...] with a MinMax
-// observer of the given spec.
-func quantizeWeights(w *tensor.Tensor, spec quant.Spec) (*quant.QTensor, error) {
-	obs, err := quant.NewObserver(quant.MethodMinMax, spec)
-	if err != nil {
-		return nil, err
-	}
-	if err := obs.Observe(w); err != nil {
-		return nil, err
-	}
-	qp, err := obs.QParams()
-	if err != nil {
-		return nil, err
-	}
-	return quant.Quantize(w, qp)
 }

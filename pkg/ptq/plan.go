@@ -56,12 +56,18 @@ type Plan struct {
 
 // Node returns the plan of one node.
 func (p *Plan) Node(name string) (*NodePlan, bool) {
+	if p == nil {
+		return nil, false
+	}
 	n, ok := p.byName[name]
 	return n, ok
 }
 
 // Count returns how many nodes have the role.
 func (p *Plan) Count(r Role) int {
+	if p == nil {
+		return 0
+	}
 	c := 0
 	for _, n := range p.Nodes {
 		if n.Role == r {
@@ -73,6 +79,9 @@ func (p *Plan) Count(r Role) int {
 
 // QuantizedNodes returns the names of the Quantized nodes in order.
 func (p *Plan) QuantizedNodes() []string {
+	if p == nil {
+		return nil
+	}
 	var s []string
 	for _, n := range p.Nodes {
 		if n.Role == Quantized {
@@ -92,6 +101,9 @@ type Boundary struct {
 // Boundaries lists every quantize and dequantize edge, including the
 // dequantization of an int8 model output.
 func (p *Plan) Boundaries() []Boundary {
+	if p == nil {
+		return nil
+	}
 	var bs []Boundary
 	for _, n := range p.Nodes {
 		for _, in := range n.QuantizeInputs {
@@ -109,6 +121,9 @@ func (p *Plan) Boundaries() []Boundary {
 
 // String renders the plan as a table a reviewer can read.
 func (p *Plan) String() string {
+	if p == nil {
+		return ""
+	}
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tKIND\tROLE\tOUT\tINPUTS\tREASON")
@@ -319,6 +334,9 @@ func (p *Plan) propagate() {
 // tensor entering a Quantized node, and the output of every Quantized node's
 // group (after its fused BatchNorm2D and ReLU).
 func (p *Plan) ObservedTensors() []Observed {
+	if p == nil {
+		return nil
+	}
 	var obs []Observed
 	seen := map[string]bool{}
 	add := func(tensor, owner string, lc LayerConfig) {

@@ -98,6 +98,9 @@ type Report struct {
 
 // Layer returns the report of one node.
 func (r *Report) Layer(name string) (LayerReport, bool) {
+	if r == nil {
+		return LayerReport{}, false
+	}
 	for _, l := range r.Layers {
 		if l.Name == name {
 			return l, true
@@ -108,6 +111,9 @@ func (r *Report) Layer(name string) (LayerReport, bool) {
 
 // QuantizedLayers returns the names of the quantized layers.
 func (r *Report) QuantizedLayers() []string {
+	if r == nil {
+		return nil
+	}
 	var s []string
 	for _, l := range r.Layers {
 		if l.Quantized && l.Weights != nil || l.Quantized && l.Kind == "Add" {
@@ -119,6 +125,9 @@ func (r *Report) QuantizedLayers() []string {
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
+	if r == nil {
+		return errNilReport("report")
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -126,6 +135,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // Markdown renders the per-layer table.
 func (r *Report) Markdown() string {
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "| layer | kind | role | weights | weight scales | output scale / zp | SQNR dB | reason |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|\n")
@@ -148,6 +160,9 @@ func (r *Report) Markdown() string {
 
 // String renders a plain-text summary and the per-layer table.
 func (r *Report) String() string {
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "mode %s, %d of %d nodes quantized, output SQNR %.1f dB, %d -> %d bytes\n",
 		r.Mode, len(r.QuantizedLayers()), len(r.Layers), r.OutputSQNR, r.FP32Bytes, r.Int8Bytes)

@@ -168,6 +168,9 @@ func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib Batches, eval
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWeights(g, full); err != nil {
+		return nil, err
+	}
 	// Observe every node output and the input: any variant may need any.
 	var points []Observed
 	points = append(points, Observed{Tensor: g.InputName(), Owner: g.InputName(), Spec: *cfg.Activations, Method: cfg.Method})
@@ -226,6 +229,9 @@ func FP32Model(g *nn.Graph) Forwarder { return fp32Forwarder{g} }
 type fp32Forwarder struct{ g *nn.Graph }
 
 func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if f.g == nil {
+		return nil, errNilModel("FP32 model")
+	}
 	return f.g.Forward(x, nn.Eval)
 }
 
@@ -291,7 +297,13 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 // analyzeLayer fills row with the two views of one layer and its SQNR
 // with only it quantized, measured on x against the FP32 outputs ref.
 func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityReport, x *tensor.Tensor, ref map[string]*tensor.Tensor, row *LayerSensitivity) error {
-	fail := func(err error) error { return fmt.Errorf("ptq: sensitivity of %q: %w", name, err) }
+	kind := "?"
+	if np, ok := s.cal.plan.Node(name); ok {
+		kind = np.Kind
+	}
+	fail := func(err error) error {
+		return &NodeError{Node: name, Kind: kind, Err: fmt.Errorf("sensitivity: %w", err)}
+	}
 	others := slices.DeleteFunc(slices.Clone(layers), func(l string) bool { return l == name })
 	only, err := s.variant(others)
 	if err != nil {
@@ -323,6 +335,9 @@ func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityRepo
 // Sort orders the layers most sensitive first: by the larger of Drop and
 // Recovery, then by lower SQNR, then by name; and refreshes Sensitive.
 func (r *SensitivityReport) Sort() {
+	if r == nil {
+		return
+	}
 	key := func(l LayerSensitivity) float64 { return max(l.Drop, l.Recovery) }
 	slices.SortStableFunc(r.Layers, func(a, b LayerSensitivity) int {
 		switch {
@@ -352,6 +367,9 @@ func (r *SensitivityReport) Sort() {
 
 // Ranking returns the layer names, most sensitive first.
 func (r *SensitivityReport) Ranking() []string {
+	if r == nil {
+		return nil
+	}
 	out := make([]string, len(r.Layers))
 	for i, l := range r.Layers {
 		out[i] = l.Layer
@@ -361,6 +379,9 @@ func (r *SensitivityReport) Ranking() []string {
 
 // WriteJSON writes the report in the SensitivitySchema format.
 func (r *SensitivityReport) WriteJSON(w io.Writer) error {
+	if r == nil {
+		return errNilReport("sensitivity report")
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -371,6 +392,9 @@ var csvHeader = []string{"rank", "layer", "kind", "only_this_int8", "only_this_f
 
 // WriteCSV writes one row per layer, most sensitive first, under a header.
 func (r *SensitivityReport) WriteCSV(w io.Writer) error {
+	if r == nil {
+		return errNilReport("sensitivity report")
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
@@ -388,6 +412,9 @@ func (r *SensitivityReport) WriteCSV(w io.Writer) error {
 
 // Markdown renders the ranking as a table.
 func (r *SensitivityReport) Markdown() string {
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	unit := func(v float64) string {
 		if r.Metric == MetricAccuracy {
