@@ -167,6 +167,8 @@ type Model struct {
 	output     string
 	steps      []*step
 	plan       *Plan
+	// exec runs Forward on int8 buffers reused between calls (exec.go).
+	exec executor
 }
 
 // Mode returns ModeStatic, ModeDynamic or ModeFP32 (a model left
@@ -199,11 +201,7 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if m == nil {
 		return nil, errNilModel("forward")
 	}
-	out, err := m.run(x, nil)
-	if err != nil {
-		return nil, err
-	}
-	return out.float(), nil
+	return m.forward(x)
 }
 
 // run executes the steps; visit, if set, sees every node's output.
