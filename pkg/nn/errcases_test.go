@@ -1,9 +1,11 @@
 package nn
 
 import (
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -24,11 +26,9 @@ func checkErrCases(t *testing.T, cases []errCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.run()
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-			if c.wantMsg != "" && err.Error() != c.wantMsg {
-				t.Fatalf("message %q, want %q", err, c.wantMsg)
+			require.ErrorIs(t, err, c.want)
+			if c.wantMsg != "" {
+				assert.EqualError(t, err, c.wantMsg)
 			}
 		})
 	}
@@ -38,15 +38,12 @@ func checkErrCases(t *testing.T, cases []errCase) {
 // want and, when is is set, matches it with errors.Is.
 func checkErrPrefixed(t *testing.T, err, is error, prefix, want string) {
 	t.Helper()
-	if err == nil {
-		t.Fatal("no error")
+	require.Error(t, err)
+	if is != nil {
+		assert.ErrorIs(t, err, is)
 	}
-	if is != nil && !errors.Is(err, is) {
-		t.Errorf("errors.Is(%v, %v) = false", err, is)
-	}
-	if !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), prefix) {
-		t.Errorf("error %q, want prefix %q and %q", err, prefix, want)
-	}
+	assert.Contains(t, err.Error(), want)
+	assert.True(t, strings.HasPrefix(err.Error(), prefix), "error %q, want prefix %q", err, prefix)
 }
 
 // backwardAfterTrain returns an errCase run that passes inputs through l in

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ptqspec/ptqspec/internal/modelfile"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -54,41 +57,24 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	g := trainedDiamond(t)
 	data := saved(t, g)
 	loaded, err := Load(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loaded.Summary() != g.Summary() {
-		t.Errorf("summary after load:\n%s\nwant:\n%s", loaded.Summary(), g.Summary())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, g.Summary(), loaded.Summary())
 	for _, pair := range [][2][]*Param{{g.Params(), loaded.Params()}, {g.Buffers(), loaded.Buffers()}} {
 		want, got := pair[0], pair[1]
-		if len(got) != len(want) {
-			t.Fatalf("%d tensors after load, want %d", len(got), len(want))
-		}
+		require.Len(t, got, len(want))
 		for i := range want {
-			if got[i].Name != want[i].Name || !slices.Equal(got[i].Value.Data(), want[i].Value.Data()) {
-				t.Errorf("tensor %q differs after load", want[i].Name)
-			}
+			assert.Equal(t, want[i].Name, got[i].Name)
+			assert.Equal(t, want[i].Value.Data(), got[i].Value.Data(), "tensor %q after load", want[i].Name)
 		}
 	}
-	if seen := loaded.Buffers()[0].Value.Data()[0]; seen != 6 {
-		t.Errorf("counter buffer %g after load, want 6", seen)
-	}
+	assert.Equal(t, float32(6), loaded.Buffers()[0].Value.Data()[0], "counter buffer after load")
 	x := randTensor(testRNG(92), 4, 4)
 	a, err := g.Forward(x, Eval)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, err := loaded.Forward(x, Eval)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(a.Data(), b.Data()) {
-		t.Errorf("loaded output %v, original %v", b, a)
-	}
-	if again := saved(t, loaded); !bytes.Equal(again, data) {
-		t.Error("saving the loaded graph gave different bytes")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, a.Data(), b.Data(), "bit-identical outputs")
+	assert.Equal(t, data, saved(t, loaded), "saving the loaded graph gives the same bytes")
 }
 
 func TestSaveLayout(t *testing.T) {
@@ -300,12 +286,10 @@ func TestSaveFileLoadFile(t *testing.T) {
 func TestSaveLoadParameterless(t *testing.T) {
 	g := mustBuild(t, NewBuilder("in", 2, 3).Add("t", &tTanh{}))
 	loaded, err := Load(bytes.NewReader(saved(t, g)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	x := tensor.MustFromData([]float32{-1, 0, 1, 2, 3, 4}, 1, 2, 3)
 	out, err := loaded.Forward(x, Eval)
-	if err != nil || out.Dim(2) != 3 || loaded.InputName() != "in" {
-		t.Errorf("loaded parameterless graph: %v, %v", out, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2, 3}, out.Shape())
+	assert.Equal(t, "in", loaded.InputName())
 }

@@ -1,9 +1,10 @@
 package tensor
 
 import (
-	"errors"
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReshape(t *testing.T) {
@@ -26,21 +27,14 @@ func TestReshape(t *testing.T) {
 			y, err := x.Reshape(c.shape...)
 			if c.wantErr {
 				var se *ShapeError
-				if !errors.As(err, &se) {
-					t.Fatalf("want *ShapeError, got %v", err)
-				}
+				assert.ErrorAs(t, err, &se)
+				assert.ErrorIs(t, err, ErrShape)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(y.Shape(), c.want) {
-				t.Fatalf("shape %v, want %v", y.Shape(), c.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, c.want, y.Shape())
 			y.Data()[0] = 42
-			if x.At(0, 0) != 42 {
-				t.Fatal("reshape must be a view")
-			}
+			assert.Equal(t, float32(42), x.At(0, 0), "reshape must be a view")
 			x.Set(1, 0, 0)
 		})
 	}
@@ -49,39 +43,28 @@ func TestReshape(t *testing.T) {
 func TestSliceAndConcat(t *testing.T) {
 	x := MustFromData([]float32{1, 2, 3, 4, 5, 6}, 3, 2)
 	s, err := x.Slice(1, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(s.Data(), []float32{3, 4, 5, 6}) || s.Dim(0) != 2 {
-		t.Fatalf("slice = %v", s)
-	}
-	if _, err := x.Slice(2, 4); err == nil {
-		t.Fatal("want error for rows out of range")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []float32{3, 4, 5, 6}, s.Data())
+	assert.Equal(t, 2, s.Dim(0))
+	_, err = x.Slice(2, 4)
+	assert.ErrorIs(t, err, ErrShape, "rows out of range")
 	c, err := Concat(s, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(c.Shape(), []int{5, 2}) || c.At(4, 1) != 6 {
-		t.Fatalf("concat = %v", c)
-	}
-	if _, err := Concat(x, New(2, 3)); err == nil {
-		t.Fatal("want error for mismatched trailing dims")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{5, 2}, c.Shape())
+	assert.Equal(t, float32(6), c.At(4, 1))
+	_, err = Concat(x, New(2, 3))
+	assert.ErrorIs(t, err, ErrShape, "mismatched trailing dims")
 }
 
 func TestFromDataErrorNamesShapes(t *testing.T) {
 	_, err := FromData(make([]float32, 5), 2, 3)
-	if err == nil || err.Error() != "tensor: from data: shape [2 3]: needs 6 elements, data has 5" {
-		t.Fatalf("err = %v", err)
-	}
+	assert.EqualError(t, err, "tensor: from data: shape [2 3]: needs 6 elements, data has 5")
 }
 
 func TestIndexPanicsWithShapeError(t *testing.T) {
 	defer func() {
-		if _, ok := recover().(*ShapeError); !ok {
-			t.Fatal("want *ShapeError panic")
-		}
+		_, ok := recover().(*ShapeError)
+		assert.True(t, ok, "want a *ShapeError panic")
 	}()
 	New(2, 2).At(2, 0)
 }
