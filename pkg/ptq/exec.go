@@ -20,7 +20,9 @@ import (
 // input quantized by the first kernels that read it and the last slot
 // dequantized into the output. A Conv2D whose output (after its fused
 // BatchNorm2D and ReLU) only a MaxPool2D reads runs fused with it
-// (qnn.Conv2D.ForwardMaxPoolInto).
+// (qnn.Conv2D.ForwardMaxPoolInto), and every Conv2D gathers its windows
+// channels-last against weights packed once in that order
+// (qnn.PreparedConv2D).
 //
 // Each goroutine running the program uses an execState of its own: the
 // slots' storage and the kernels' Scratch, which grow to the batch once
@@ -64,7 +66,7 @@ type instr struct {
 	in        []int
 	out       int
 	linear    *qnn.Linear
-	conv      *qnn.Conv2D
+	conv      *qnn.PreparedConv2D
 	k, stride int     // pooling window
 	act       qnn.Act // insQuantize: the qparams; insAdd: the output's
 	shape     []int   // insQuantize: the per-sample shape of the input as read
@@ -159,7 +161,7 @@ func compile(m *Model) *program {
 				ins.op, ins.linear, act = insLinear, k, k.InAct
 				p.macs += k.In * k.Out
 			case *qnn.Conv2D:
-				ins.op, ins.conv, act = insConv, k, k.InAct
+				ins.op, ins.conv, act = insConv, k.Prepare(), k.InAct
 				p.macs += convMACs(k, s.shape)
 			default:
 				return nil

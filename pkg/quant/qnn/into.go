@@ -1,9 +1,11 @@
 package qnn
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
 )
@@ -158,10 +160,57 @@ func (l *Conv2D) eachSample(x *Tensor, oh, ow int, s *Scratch, emit func(i int, 
 	s.acc = grow(s.acc, oh*ow*g.outC)
 	s.zero[0] = l.InAct.Zero
 	for i := range n {
-		im2row(x.Data[i*inSize:(i+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(l.InAct.Zero), s.rows, s.padded)
+		im2rowInto(x.Data[i*inSize:(i+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(l.InAct.Zero), s.rows, s.padded)
 		quant.GemmIntPackedWorkers(oh*ow, s.rows, s.zero[:], l.wt, s.acc, 1)
 		emit(i, s.acc)
 	}
+}
+
+// im2rowInto is im2row, with the runs of 3×3 kernels moved 4 bytes at a
+// time: each run's fourth byte lands on the start of the run written
+// after it, which overwrites it. The last run of a row (last channel,
+// last kernel row), and a position whose 4 bytes would read past the
+// input row, move 3 bytes. Other kernels run im2row.
+func im2rowInto(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, rows, padded []int8) {
+	if kw != 3 {
+		im2row(x, c, h, w, kh, kw, stride, pad, oh, ow, padv, rows, padded)
+		return
+	}
+	src, hp, wp := x[:c*h*w], h, w
+	if pad > 0 {
+		hp, wp = h+2*pad, w+2*pad
+		src = padded[:c*hp*wp]
+		padPlanes(src, x, c, h, w, pad, padv)
+	}
+	k := c * kh * kw
+	dst, in := bytesOf(rows[:oh*ow*k]), bytesOf(src)
+	// wide is the number of positions whose 4 source bytes lie in the row.
+	wide := min(ow, max(0, (wp-4)/stride+1))
+	for oy := range oh {
+		out := dst[oy*ow*k : (oy+1)*ow*k]
+		for ch := range c {
+			for ky := range kh {
+				srow := in[(ch*hp+oy*stride+ky)*wp : (ch*hp+oy*stride+ky+1)*wp]
+				off := (ch*kh + ky) * 3
+				n := wide
+				if ch == c-1 && ky == kh-1 {
+					n = 0
+				}
+				for p := range n {
+					binary.LittleEndian.PutUint32(out[p*k+off:], binary.LittleEndian.Uint32(srow[p*stride:]))
+				}
+				for p := n; p < ow; p++ {
+					d, s := out[p*k+off:p*k+off+3], srow[p*stride:p*stride+3]
+					d[0], d[1], d[2] = s[0], s[1], s[2]
+				}
+			}
+		}
+	}
+}
+
+// bytesOf views int8 codes as bytes.
+func bytesOf(v []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
 }
 
 // monotone reports whether the requantized code never decreases as the
@@ -188,8 +237,23 @@ func (r *Requantizer) monotone(k int) bool {
 
 // maxPoolAcc pools accumulators acc [oh·ow positions, c channels] (rows
 // of width ow) into dst [ph·pw, c]: each output position takes, channel
-// by channel, the largest accumulator of its k×k window.
+// by channel, the largest accumulator of its k×k window. The 2×2 window
+// of stride 2 over a multiple of 8 channels runs poolKernelInUse (AVX2
+// where the CPU has it).
 func maxPoolAcc(dst, acc []int32, c, ow, ph, pw, k, stride int) {
+	if k == 2 && stride == 2 && c > 0 && c%8 == 0 && ph > 0 && pw > 0 {
+		if len(dst) < ph*pw*c || len(acc) < ((2*ph-1)*ow+2*pw)*c {
+			panic(fmt.Errorf("qnn: max pool: %d and %d accumulators for %d channels, %d wide, %dx%d out: %w",
+				len(dst), len(acc), c, ow, ph, pw, quant.ErrShape))
+		}
+		poolKernelInUse(dst, acc, c, ow, ph, pw)
+		return
+	}
+	maxPoolAccGo(dst, acc, c, ow, ph, pw, k, stride)
+}
+
+// maxPoolAccGo is maxPoolAcc in Go, for any window.
+func maxPoolAccGo(dst, acc []int32, c, ow, ph, pw, k, stride int) {
 	for py := range ph {
 		for px := range pw {
 			out := dst[(py*pw+px)*c : (py*pw+px+1)*c]
@@ -206,6 +270,27 @@ func maxPoolAcc(dst, acc []int32, c, ow, ph, pw, k, stride int) {
 			}
 		}
 	}
+}
+
+// maxPool2x2AccGo is the Go twin of the 2×2, stride 2 pooling kernel.
+func maxPool2x2AccGo(dst, acc []int32, c, ow, ph, pw int) {
+	maxPoolAccGo(dst, acc, c, ow, ph, pw, 2, 2)
+}
+
+var (
+	// asmPool is the assembly pooling kernel; haveAsmPool says whether
+	// this build and CPU run it.
+	asmPool, haveAsmPool = asmPoolKernel()
+	// poolKernelInUse is the 2×2, stride 2 kernel maxPoolAcc calls:
+	// asmPool where it runs, else its Go twin. Tests set it to run either.
+	poolKernelInUse = choosePoolKernel()
+)
+
+func choosePoolKernel() func(dst, acc []int32, c, ow, ph, pw int) {
+	if haveAsmPool {
+		return asmPool
+	}
+	return maxPool2x2AccGo
 }
 
 // maxInto sets dst[i] to max(dst[i], src[i]).

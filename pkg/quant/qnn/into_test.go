@@ -145,6 +145,12 @@ func TestConvIntoMatchesForward(t *testing.T) {
 			require.NoError(t, l.ForwardMaxPoolInto(&pooled, x, tc.poolK, tc.poolStride, &s))
 			assert.Equal(t, wantPool.Shape, pooled.Shape)
 			assert.Equal(t, wantPool.Data, pooled.Data, "ForwardMaxPoolInto")
+
+			p := l.Prepare()
+			require.NoError(t, p.ForwardInto(&y, x, &s))
+			assert.Equal(t, want.Data, y.Data, "prepared (channels-last) ForwardInto")
+			require.NoError(t, p.ForwardMaxPoolInto(&pooled, x, tc.poolK, tc.poolStride, &s))
+			assert.Equal(t, wantPool.Data, pooled.Data, "prepared (channels-last) ForwardMaxPoolInto")
 		})
 	}
 }
@@ -154,7 +160,7 @@ func TestConvIntoMatchesForward(t *testing.T) {
 // must requantize before pooling, and still agree with the two steps.
 func TestConvMaxPoolUnfusedWhenNotMonotone(t *testing.T) {
 	r := rand.New(rand.NewPCG(25, 26))
-	tc := convCases[0]
+	tc := convCases[1]
 	l, x := tc.build(t, r)
 	bias := make([]int32, tc.oc)
 	for i := range bias {
@@ -171,6 +177,8 @@ func TestConvMaxPoolUnfusedWhenNotMonotone(t *testing.T) {
 	var s Scratch
 	require.NoError(t, l.ForwardMaxPoolInto(&y, x, 2, 2, &s))
 	assert.Equal(t, wantPool.Data, y.Data)
+	require.NoError(t, l.Prepare().ForwardMaxPoolInto(&y, x, 2, 2, &s))
+	assert.Equal(t, wantPool.Data, y.Data, "prepared")
 }
 
 func TestLinearIntoMatchesForward(t *testing.T) {
@@ -259,6 +267,7 @@ func TestIntoKernelsDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	conv1, x := convCases[0].build(t, r)
 	conv2, _ := convCases[1].build(t, r)
+	prepared := conv2.Prepare()
 	var s Scratch
 	var y1, y2, y3 Tensor
 	run := func() {
@@ -266,6 +275,7 @@ func TestIntoKernelsDoNotAllocate(t *testing.T) {
 		y1.Act = conv2.InAct
 		require.NoError(t, conv2.ForwardInto(&y2, &y1, &s))
 		require.NoError(t, MaxPool2DInto(&y3, &y2, 2, 2))
+		require.NoError(t, prepared.ForwardMaxPoolInto(&y2, &y1, 2, 2, &s))
 	}
 	for _, tc := range []struct {
 		name string
@@ -275,6 +285,75 @@ func TestIntoKernelsDoNotAllocate(t *testing.T) {
 			run()
 			got := testing.AllocsPerRun(5, run)
 			assert.LessOrEqual(t, got, tc.max, fmt.Sprintf("allocations per run: %g", got))
+		})
+	}
+}
+
+// TestMaxPoolAccKernelsMatchDefinition checks each 2×2, stride 2
+// accumulator pooling kernel against the generic Go loop, on accumulators
+// at the int32 extremes, output positions beyond the pooled ones left
+// untouched.
+func TestMaxPoolAccKernelsMatchDefinition(t *testing.T) {
+	kernels := map[string]func(dst, acc []int32, c, ow, ph, pw int){"go": maxPool2x2AccGo}
+	if haveAsmPool {
+		kernels["asm"] = asmPool
+	}
+	cases := []struct {
+		name      string
+		c, oh, ow int
+	}{
+		{"SmallCNN conv1: 16 channels, 28x28", 16, 28, 28},
+		{"SmallCNN conv2: 32 channels, 14x14", 32, 14, 14},
+		{"8 channels, odd plane drops a row and a column", 8, 7, 5},
+		{"24 channels, one window", 24, 2, 2},
+	}
+	r := rand.New(rand.NewPCG(33, 34))
+	for name, kern := range kernels {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				acc := make([]int32, tc.oh*tc.ow*tc.c)
+				for i := range acc {
+					acc[i] = []int32{math.MinInt32, math.MaxInt32, int32(r.Uint32())}[r.IntN(3)]
+				}
+				ph, pw := tc.oh/2, tc.ow/2
+				want := make([]int32, ph*pw*tc.c+3)
+				got := make([]int32, len(want))
+				for i := range want {
+					want[i], got[i] = -7, -7
+				}
+				maxPoolAccGo(want, acc, tc.c, tc.ow, ph, pw, 2, 2)
+				kern(got, acc, tc.c, tc.ow, ph, pw)
+				assert.Equal(t, want, got)
+			})
+		}
+	}
+}
+
+// TestIm2rowIntoMatchesDefinition checks the 4-byte runs of im2rowInto
+// against the one-code-at-a-time definition, into buffers prefilled with
+// a canary, for 3×3 kernels at every stride and padding SmallCNN-like
+// layers use, one channel and many, and for another kernel (im2row).
+func TestIm2rowIntoMatchesDefinition(t *testing.T) {
+	cases := []im2rowCase{
+		{1, 28, 28, 3, 3, 1, 1}, {16, 14, 14, 3, 3, 1, 1}, {3, 9, 7, 3, 3, 2, 1},
+		{2, 8, 11, 3, 3, 3, 2}, {4, 5, 5, 3, 3, 1, 0}, {1, 3, 3, 3, 3, 1, 0}, {2, 6, 6, 5, 5, 1, 2},
+	}
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, g := range cases {
+		t.Run(g.String(), func(t *testing.T) {
+			x := make([]int8, g.c*g.h*g.w)
+			for i := range x {
+				x[i] = int8(r.IntN(256) - 128)
+			}
+			oh, ow := g.out()
+			want := make([]int8, oh*ow*g.c*g.kh*g.kw)
+			im2rowRef(x, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad, oh, ow, -9, want)
+			got := make([]int8, len(want))
+			fill(got, 0x5a)
+			padded := make([]int8, g.c*(g.h+2*g.pad)*(g.w+2*g.pad))
+			fill(padded, 0x5a)
+			im2rowInto(x, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad, oh, ow, -9, got, padded)
+			assert.Equal(t, want, got)
 		})
 	}
 }
