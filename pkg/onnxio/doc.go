@@ -29,19 +29,22 @@
 // float32 input whose first dimension is the batch (symbolic or not) and
 // one output. Operators, as PyTorch's exporter and others write them:
 //
-//   - Conv (2-D, group 1, dilations 1, equal strides, the same padding on
-//     every side, auto_pad included) → nn.Conv2D;
+//   - Conv (2-D, group 1, dilations 1, equal strides, any padding,
+//     auto_pad included) → nn.Conv2D;
 //   - Gemm (transA 0, constant B, alpha and beta folded) → nn.Linear;
 //     MatMul of [N, K] by a constant [K, M] → bias-free nn.Linear, and an
 //     Add of a constant right after a MatMul, Gemm or Conv becomes its bias;
 //   - Add of two activations of one shape → nn.Add (residual connections);
-//   - Relu, MaxPool and AveragePool (square window, equal strides, no
-//     padding; count_include_pad is then moot), GlobalAveragePool,
+//   - Relu, MaxPool (no padding) and AveragePool (square window, equal
+//     strides, padding with count_include_pad 1), GlobalAveragePool,
 //     BatchNormalization (inference), Flatten (axis 1), Softmax and
 //     LogSoftmax (last axis) → the nn layers of the same names;
 //   - Identity and Dropout (inference) are aliases, not layers;
 //   - Pad (constant mode, zeros, on H and W) is folded into the Conv it
-//     feeds; all-zero pads vanish;
+//     feeds when that gives the same padding on every side; otherwise it,
+//     like a Conv's uneven pads (SAME_UPPER with stride 2, say) and an
+//     AveragePool's pads with count_include_pad 1, becomes an
+//     nn.ZeroPad2D node; all-zero pads vanish;
 //   - Reshape to [N, D] becomes a Flatten, to the same shape nothing; its
 //     target may be computed by Constant, Shape, Gather, Unsqueeze,
 //     Squeeze, Concat and Cast, which are folded at import time with the

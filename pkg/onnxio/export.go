@@ -30,9 +30,9 @@ const batchDim = "batch"
 // BatchNormalization, MaxPool2D/AvgPool2D as MaxPool/AveragePool,
 // GlobalAvgPool as GlobalAveragePool then Flatten, and Flatten, Add, ReLU,
 // Softmax, LogSoftmax, Identity and Dropout (as Identity) as the operators
-// of the same meaning. ONNX node and output names are the nn node names;
-// initializers are "node.param". Import of the result gives a graph whose
-// Eval-mode outputs are bit-identical. Another layer kind fails with
+// of the same meaning, ZeroPad2D as Pad. ONNX node and output names are
+// the nn node names; initializers are "node.param". Import of the result
+// gives a graph whose Eval-mode outputs are bit-identical. Another layer kind fails with
 // ErrExport naming the node, before anything is written.
 func Export(w io.Writer, g *nn.Graph) error {
 	if g == nil {
@@ -198,6 +198,11 @@ func (e *exporter) fp32Node(n *nn.Node) error {
 		e.node("LogSoftmax", name, in, out, attrI("axis", -1))
 	case *nn.Identity, *nn.Dropout:
 		e.node("Identity", name, in, out)
+	case *nn.ZeroPad2D:
+		pads := e.fresh(n.Name + ".pads")
+		e.inits = append(e.inits, &onnxpb.TensorProto{Name: proto.String(pads), DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)),
+			Dims: []int64{8}, Int64Data: []int64{0, 0, int64(l.Top), int64(l.Left), 0, 0, int64(l.Bottom), int64(l.Right)}})
+		e.node("Pad", name, []string{in[0], pads}, out)
 	default:
 		return fmt.Errorf("onnxio: %w: node %q: layer kind %s has no ONNX mapping", ErrExport, n.Name, n.Layer.Kind())
 	}

@@ -47,6 +47,7 @@ func randomizeBN(g *nn.Graph, seed uint64) {
 // the Eval-mode outputs must be bit-identical.
 func TestExportRoundTrip(t *testing.T) {
 	extra, err := nn.NewBuilder("x", 2, 8, 8).
+		Add("pad", nn.NewZeroPad2D(0, 1, 2, 0)).
 		Add("conv", nn.NewConv2D(2, 3, 3, 2, 1, rand.New(rand.NewPCG(5, 5)))).
 		Add("relu", nn.NewReLU()).
 		Add("avg", nn.NewAvgPool2D(2, 1)).
@@ -67,7 +68,7 @@ func TestExportRoundTrip(t *testing.T) {
 		{"SmallCNN", func() (*nn.Graph, error) { return models.SmallCNN(2) }, true},
 		{"ResidualCNN", func() (*nn.Graph, error) { return models.ResidualCNN(3, 1, 28, 28, 10) }, true},
 		// Identity and Dropout import as aliases, so the nodes differ.
-		{"pools, global pool, 3-input add, log-softmax", func() (*nn.Graph, error) { return extra, nil }, false},
+		{"zero padding, pools, global pool, 3-input add, log-softmax", func() (*nn.Graph, error) { return extra, nil }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := tc.build()

@@ -79,9 +79,6 @@ func (im *importer) shapeOp(n *onnxpb.NodeProto) error {
 		}
 		sym = make([]bool, len(full))
 	} else {
-		if v.pad != nil {
-			return im.unsup(v.pad.node, "non-zero padding whose shape is taken by node %q", n.GetName())
-		}
 		full = []int64{0}
 		for _, d := range v.shape {
 			full = append(full, int64(d))

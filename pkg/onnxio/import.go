@@ -422,7 +422,7 @@ func (im *importer) emit(n *onnxpb.NodeProto, fallback string, l nn.Layer, input
 	}
 	out, err := l.OutputShape(shapes)
 	if err != nil {
-		return "", nil, fmt.Errorf("onnxio: %w: node %q (%s): %w", ErrInvalidGraph, nodeName(n), opType(n), err)
+		return "", nil, fmt.Errorf("onnxio: %w: node %q (%s): %w", ErrInvalidGraph, name, l.Kind(), err)
 	}
 	if err := im.checkSize(name, out); err != nil {
 		return "", nil, err
@@ -432,18 +432,4 @@ func (im *importer) emit(n *onnxpb.NodeProto, fallback string, l nn.Layer, input
 	im.nnShapes[name] = slices.Clone(out)
 	im.last = name
 	return name, out, nil
-}
-
-func nodeName(n *onnxpb.NodeProto) string {
-	if n == nil {
-		return "output"
-	}
-	return n.GetName()
-}
-
-func opType(n *onnxpb.NodeProto) string {
-	if n == nil {
-		return "Identity"
-	}
-	return n.GetOpType()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/onnxio/internal/onnxpb"
@@ -126,16 +127,43 @@ func (im *importer) get(name string) (*value, error) {
 }
 
 // act returns the activation name, for a consumer n that cannot absorb a
-// pending Pad.
+// pending Pad: the Pad becomes a ZeroPad2D node (once, whatever the number
+// of consumers).
 func (im *importer) act(name string, n *onnxpb.NodeProto) (*value, error) {
 	v, err := im.actPadded(name, n)
 	if err != nil {
 		return nil, err
 	}
-	if v.pad != nil {
-		return nil, im.unsup(v.pad.node, "non-zero padding consumed by node %q (%s), which cannot absorb it", nodeName(n), opType(n))
+	if v.pad == nil {
+		return v, nil
 	}
-	return v, nil
+	p := v.pad
+	node, err := im.zeroPad(p.node, v.node, [4]int{p.top, p.left, p.bottom, p.right})
+	if err != nil {
+		return nil, err
+	}
+	mv := &value{node: node, shape: slices.Clone(v.shape), nnShape: slices.Clone(im.nnShapes[node])}
+	im.values[name] = mv
+	return mv, nil
+}
+
+// zeroPad returns the nn node reading src padded by p (top, left, bottom,
+// right): src itself for no padding, else a new ZeroPad2D node named after
+// n (a Pad, or the Conv or pool it pads for).
+func (im *importer) zeroPad(n *onnxpb.NodeProto, src string, p [4]int) (string, error) {
+	if p == [4]int{} {
+		return src, nil
+	}
+	name := sanitize(n.GetName(), strings.ToLower(n.GetOpType()))
+	if n.GetOpType() != "Pad" {
+		name += "_pad"
+	}
+	l := &nn.ZeroPad2D{Top: p[0], Left: p[1], Bottom: p[2], Right: p[3]}
+	node, _, err := im.emit(nil, name, l, src)
+	if err != nil {
+		return "", fmt.Errorf("%w (padding for node %q)", err, n.GetName())
+	}
+	return node, nil
 }
 
 // actPadded returns the activation name, possibly with a pending Pad.
@@ -614,9 +642,6 @@ func (im *importer) pad(n *onnxpb.NodeProto) error {
 	if err := im.spatial(n, v); err != nil {
 		return err
 	}
-	if v.pad != nil {
-		return im.unsup(n, "padding of an already padded tensor")
-	}
 	for _, p := range per {
 		if p > int64(im.cfg.maxElements) {
 			return invalidf(ErrTooLarge, "node %q (Pad): pad %d", n.GetName(), p)
@@ -641,18 +666,20 @@ func (im *importer) ints(n *onnxpb.NodeProto, what string, xs []int64, lo, hi in
 }
 
 // window reads the kernel, strides, pads, dilations and auto_pad of a Conv
-// or pooling node on an input [C, H, W] (already padded by a pending Pad by
-// extra), and returns the symmetric padding and the common stride.
-func (im *importer) window(n *onnxpb.NodeProto, a map[string]*onnxpb.AttributeProto, kh, kw int, v *value) (pad, stride int, err error) {
+// or pooling node on an input [C, H, W] (padded by v's pending Pad, if
+// any), and returns the padding (top, left, bottom, right; the pending
+// Pad's included) and the common stride. attrPad tells whether the node's
+// own attributes pad.
+func (im *importer) window(n *onnxpb.NodeProto, a map[string]*onnxpb.AttributeProto, kh, kw int, v *value) (p [4]int, stride int, attrPad bool, err error) {
 	const limit = 1 << 20
 	h, w := v.shape[1], v.shape[2]
 	if st, ok := attrInts(a, "strides"); ok {
 		s, err := im.ints(n, "strides", st, 1, limit)
 		if err != nil {
-			return 0, 0, err
+			return p, 0, false, err
 		}
 		if len(s) != 2 || s[0] != s[1] {
-			return 0, 0, im.unsup(n, "strides %v (two equal strides are supported)", st)
+			return p, 0, false, im.unsup(n, "strides %v (two equal strides are supported)", st)
 		}
 		stride = s[0]
 	} else {
@@ -661,21 +688,20 @@ func (im *importer) window(n *onnxpb.NodeProto, a map[string]*onnxpb.AttributePr
 	if d, ok := attrInts(a, "dilations"); ok {
 		for _, x := range d {
 			if x != 1 {
-				return 0, 0, im.unsup(n, "dilations %v (1 is supported)", d)
+				return p, 0, false, im.unsup(n, "dilations %v (1 is supported)", d)
 			}
 		}
 		if len(d) != 2 {
-			return 0, 0, invalid(n, "%d dilations for a 2-D window", len(d))
+			return p, 0, false, invalid(n, "%d dilations for a 2-D window", len(d))
 		}
 	}
-	var p [4]int // top, left, bottom, right
 	if pp, ok := attrInts(a, "pads"); ok {
 		ps, err := im.ints(n, "pads", pp, 0, limit)
 		if err != nil {
-			return 0, 0, err
+			return p, 0, false, err
 		}
 		if len(ps) != 4 {
-			return 0, 0, invalid(n, "%d pads for a 2-D window", len(ps))
+			return p, 0, false, invalid(n, "%d pads for a 2-D window", len(ps))
 		}
 		p = [4]int{ps[0], ps[1], ps[2], ps[3]}
 	}
@@ -696,21 +722,16 @@ func (im *importer) window(n *onnxpb.NodeProto, a map[string]*onnxpb.AttributePr
 			p[k], p[k+2] = lo, hi
 		}
 	default:
-		return 0, 0, im.unsup(n, "auto_pad %q", ap)
+		return p, 0, false, im.unsup(n, "auto_pad %q", ap)
 	}
+	attrPad = p != [4]int{}
 	if v.pad != nil {
 		p[0] += v.pad.top
 		p[1] += v.pad.left
 		p[2] += v.pad.bottom
 		p[3] += v.pad.right
 	}
-	if p[0] != p[1] || p[0] != p[2] || p[0] != p[3] {
-		return 0, 0, im.unsup(n, "padding (top, left, bottom, right) %v (the same padding on every side is supported)", p)
-	}
-	if p[0] >= max(kh, kw) {
-		return 0, 0, im.unsup(n, "padding %d not below the %dx%d kernel", p[0], kh, kw)
-	}
-	return p[0], stride, nil
+	return p, stride, attrPad, nil
 }
 
 // conv imports a 2-D Conv with group 1 as nn.Conv2D, absorbing a pending
@@ -755,9 +776,19 @@ func (im *importer) conv(n *onnxpb.NodeProto) error {
 	if ks, ok := attrInts(a, "kernel_shape"); ok && (len(ks) != 2 || ks[0] != int64(kh) || ks[1] != int64(kw)) {
 		return invalid(n, "kernel_shape %v differs from the weight's %dx%d", ks, kh, kw)
 	}
-	pad, stride, err := im.window(n, a, kh, kw, v)
+	p, stride, _, err := im.window(n, a, kh, kw, v)
 	if err != nil {
 		return err
+	}
+	// The same padding on every side, below the kernel, is the Conv2D's;
+	// any other goes to a ZeroPad2D before it.
+	pad := p[0]
+	src := v.node
+	if p[0] != p[1] || p[0] != p[2] || p[0] != p[3] || p[0] >= min(kh, kw) {
+		if src, err = im.zeroPad(n, v.node, p); err != nil {
+			return err
+		}
+		pad = 0
 	}
 	var bias []float32
 	if len(in) == 3 && in[2] != "" {
@@ -779,7 +810,7 @@ func (im *importer) conv(n *onnxpb.NodeProto) error {
 	if bias != nil {
 		l.Bias = param("bias", bias, oc)
 	}
-	name, shape, err := im.emit(n, "", l, v.node)
+	name, shape, err := im.emit(n, "", l, src)
 	if err != nil {
 		return err
 	}
@@ -1062,7 +1093,13 @@ func (im *importer) pool(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	v, err := im.act(in[0], n)
+	maxPool := n.GetOpType() == "MaxPool"
+	var v *value
+	if maxPool {
+		v, err = im.act(in[0], n) // a pending zero Pad becomes a ZeroPad2D
+	} else {
+		v, err = im.actPadded(in[0], n)
+	}
 	if err != nil {
 		return err
 	}
@@ -1083,25 +1120,36 @@ func (im *importer) pool(n *onnxpb.NodeProto) error {
 	if attrInt(a, "storage_order", 0) != 0 {
 		return im.unsup(n, "storage_order 1")
 	}
-	pad, stride, err := im.window(n, a, k[0], k[0], v)
+	p, stride, attrPad, err := im.window(n, a, k[0], k[0], v)
 	if err != nil {
 		return err
 	}
-	if pad != 0 {
-		return im.unsup(n, "padding %d (pooling without padding is supported)", pad)
+	switch {
+	case maxPool && attrPad:
+		return im.unsup(n, "padding %v (MaxPool pads with -inf; pooling without padding is supported)", p)
+	case attrPad && attrInt(a, "count_include_pad", 0) == 0:
+		return im.unsup(n, "padding %v with count_include_pad 0 (padding is supported with count_include_pad 1)", p)
 	}
+	padded := []int{v.nnShape[1] + p[0] + p[2], v.nnShape[2] + p[1] + p[3]}
 	if attrInt(a, "ceil_mode", 0) != 0 {
-		for _, d := range v.shape[1:] {
+		for _, d := range padded {
 			if (d-k[0])%stride != 0 {
 				return im.unsup(n, "ceil_mode 1 where it changes the output size")
 			}
 		}
 	}
+	src, err := im.zeroPad(n, v.node, p)
+	if err != nil {
+		return err
+	}
+	if k[0] > padded[0] || k[0] > padded[1] {
+		return invalid(n, "%dx%d window on a %dx%d input", k[0], k[0], padded[0], padded[1])
+	}
 	var l nn.Layer = nn.NewAvgPool2D(k[0], stride)
-	if n.GetOpType() == "MaxPool" {
+	if maxPool {
 		l = nn.NewMaxPool2D(k[0], stride)
 	}
-	name, shape, err := im.emit(n, "", l, v.node)
+	name, shape, err := im.emit(n, "", l, src)
 	if err != nil {
 		return err
 	}

@@ -150,3 +150,68 @@ func TestImportInputShape(t *testing.T) {
 	_, err = g.Forward(x, nn.Eval)
 	assert.NoError(t, err)
 }
+
+// TestImportPadding checks padding no Conv2D absorbs: it becomes a
+// ZeroPad2D node, compared with an nn graph built by hand.
+func TestImportPadding(t *testing.T) {
+	w := ramp(18, 0.05, -0.4)
+	conv := func(stride int) *nn.Conv2D {
+		c := nn.NewConv2D(1, 2, 3, stride, 0, nil)
+		copy(c.Weight.Value.Data(), w)
+		c.Bias = nil
+		return c
+	}
+	pads := int64Init("p", []int64{0, 0, 1, 2, 0, 0, 0, 1}, 8)
+	cw := rawFloat("cw", w, 2, 1, 3, 3)
+	x := func(nodes ...*onnxpb.NodeProto) []*onnxpb.NodeProto { return nodes }
+	for _, tc := range []struct {
+		name  string
+		model testModel
+		ref   []nn.Layer
+	}{
+		{"Conv with asymmetric pads", testModel{input: []int64{1, 6, 6}, inits: []*onnxpb.TensorProto{cw},
+			nodes: x(nd("Conv", "conv", []string{"x", "cw"}, []string{"y"}, attrIs("pads", 0, 0, 1, 1)))},
+			[]nn.Layer{nn.NewZeroPad2D(0, 0, 1, 1), conv(1)}},
+		{"Conv SAME_UPPER stride 2", testModel{input: []int64{1, 6, 6}, inits: []*onnxpb.TensorProto{cw},
+			nodes: x(nd("Conv", "conv", []string{"x", "cw"}, []string{"y"}, &onnxpb.AttributeProto{Name: proto.String("auto_pad"),
+				Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte("SAME_UPPER")}, attrIs("strides", 2, 2)))},
+			[]nn.Layer{nn.NewZeroPad2D(0, 0, 1, 1), conv(2)}},
+		{"uneven Pad then Conv", testModel{input: []int64{1, 6, 6}, inits: []*onnxpb.TensorProto{cw, pads},
+			nodes: x(nd("Pad", "pad", []string{"x", "p"}, []string{"xp"}), nd("Conv", "conv", []string{"xp", "cw"}, []string{"y"}))},
+			[]nn.Layer{nn.NewZeroPad2D(1, 2, 0, 1), conv(1)}},
+		{"Pad then AveragePool", testModel{input: []int64{1, 6, 6}, inits: []*onnxpb.TensorProto{pads},
+			nodes: x(nd("Pad", "pad", []string{"x", "p"}, []string{"xp"}),
+				nd("AveragePool", "ap", []string{"xp"}, []string{"y"}, attrIs("kernel_shape", 2, 2), attrIs("strides", 2, 2)))},
+			[]nn.Layer{nn.NewZeroPad2D(1, 2, 0, 1), nn.NewAvgPool2D(2, 2)}},
+		{"AveragePool pads, count_include_pad 1", testModel{input: []int64{1, 6, 6},
+			nodes: x(nd("AveragePool", "ap", []string{"x"}, []string{"y"}, attrIs("kernel_shape", 3, 3), attrIs("pads", 1, 1, 1, 1),
+				attrI("count_include_pad", 1)))},
+			[]nn.Layer{nn.NewZeroPad2D(1, 1, 1, 1), nn.NewAvgPool2D(3, 1)}},
+		{"Pad then Relu and MaxPool", testModel{input: []int64{1, 6, 6}, inits: []*onnxpb.TensorProto{pads},
+			nodes: x(nd("Pad", "pad", []string{"x", "p"}, []string{"xp"}), nd("Relu", "relu", []string{"xp"}, []string{"r"}),
+				nd("MaxPool", "mp", []string{"r"}, []string{"y"}, attrIs("kernel_shape", 2, 2), attrIs("strides", 1, 1)))},
+			[]nn.Layer{nn.NewZeroPad2D(1, 2, 0, 1), nn.NewReLU(), nn.NewMaxPool2D(2, 1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := Import(bytes.NewReader(tc.model.bytes(t)))
+			require.NoError(t, err)
+			ref, err := nn.Sequential([]int{1, 6, 6}, tc.ref...)
+			require.NoError(t, err)
+			var kinds, want []string
+			for _, n := range g.Nodes() {
+				kinds = append(kinds, n.Layer.Kind())
+			}
+			for _, l := range tc.ref {
+				want = append(want, l.Kind())
+			}
+			assert.Equal(t, want, kinds)
+			in := randomInput(5, 2, []int{1, 6, 6})
+			wantY, err := ref.Forward(in, nn.Eval)
+			require.NoError(t, err)
+			got, err := g.Forward(in, nn.Eval)
+			require.NoError(t, err)
+			require.Equal(t, wantY.Shape(), got.Shape())
+			assert.Equal(t, wantY.Data(), got.Data())
+		})
+	}
+}
