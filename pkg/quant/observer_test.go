@@ -4,8 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,15 +46,12 @@ func TestNewObserverByMethod(t *testing.T) {
 	}
 	_, err := NewObserver(MethodMinMax, Spec{DType: Int32})
 	assert.ErrorIs(t, err, ErrInvalidSpec, "int32 spec")
-	if _, err := NewMovingAverageMinMaxObserver(ActivationDefault, 0); err == nil {
-		t.Fatal("averaging constant 0: want error")
-	}
-	if _, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Bins: 7}); err == nil {
-		t.Fatal("odd bins: want error")
-	}
-	if _, err := NewPercentileObserver(ActivationDefault, PercentileOptions{Percentile: 120}); err == nil {
-		t.Fatal("percentile 120: want error")
-	}
+	_, err = NewMovingAverageMinMaxObserver(ActivationDefault, 0)
+	assert.Error(t, err, "averaging constant 0")
+	_, err = NewPercentileObserver(ActivationDefault, PercentileOptions{Bins: 7})
+	assert.Error(t, err, "odd bins")
+	_, err = NewPercentileObserver(ActivationDefault, PercentileOptions{Percentile: 120})
+	assert.Error(t, err, "percentile 120")
 }
 
 // Every observer: no data -> ErrNoData; a NaN batch -> ErrNonFinite and no
@@ -75,45 +70,34 @@ func TestObserverContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Run(method.String()+"/"+spec.String(), func(t *testing.T) {
-				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
-					t.Fatalf("before data: %v, want ErrNoData", err)
-				}
+				_, err := o.QParams()
+				require.ErrorIs(t, err, ErrNoData, "before data")
 				require.NoError(t, o.Observe(tensor.New(0, 3)))
-				if _, err := o.QParams(); !errors.Is(err, ErrNoData) {
-					t.Fatalf("after an empty batch: %v, want ErrNoData", err)
-				}
+				_, err = o.QParams()
+				require.ErrorIs(t, err, ErrNoData, "after an empty batch")
 				require.NoError(t, o.Observe(good))
 				before := o.Stats()
 				p1, err := o.QParams()
 				require.NoError(t, err)
 				for _, x := range []*tensor.Tensor{bad, inf} {
 					err := o.Observe(x)
-					if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "batch 2") {
-						t.Fatalf("non-finite batch: %v", err)
-					}
+					require.ErrorIs(t, err, ErrNonFinite)
+					require.Contains(t, err.Error(), "batch 2")
 				}
-				if !reflect.DeepEqual(o.Stats(), before) {
-					t.Fatal("a rejected batch changed the observer")
-				}
+				require.Equal(t, before, o.Stats(), "a rejected batch changed the observer")
 				p2, _ := o.QParams()
-				if !reflect.DeepEqual(p1, p2) {
-					t.Fatalf("qparams changed: %v -> %v", p1, p2)
-				}
+				require.Equal(t, p1, p2, "qparams changed")
 				require.NoError(t, p1.Validate())
-				if before.Batches != 2 || before.Elements != 6 || before.Samples != 2 || before.Min != -1 || before.Max != 3 {
-					t.Fatalf("stats %+v", before)
-				}
-				if (before.Histogram != nil) != (method == MethodPercentile || method == MethodEntropy || method == MethodMSE) {
-					t.Fatalf("histogram presence wrong: %v", before.Histogram)
-				}
+				assert.Equal(t, []any{2, int64(6), int64(2), float32(-1), float32(3)},
+					[]any{before.Batches, before.Elements, before.Samples, before.Min, before.Max}, "batches, elements, samples, min, max")
+				assert.Equal(t, method == MethodPercentile || method == MethodEntropy || method == MethodMSE, before.Histogram != nil, "histogram presence")
 				c := o.Clone()
-				if _, err := c.QParams(); !errors.Is(err, ErrNoData) {
-					t.Fatalf("clone is not fresh: %v", err)
-				}
+				_, err = c.QParams()
+				assert.ErrorIs(t, err, ErrNoData, "clone is not fresh")
 				o.Reset()
-				if _, err := o.QParams(); !errors.Is(err, ErrNoData) || o.Stats().Batches != 0 {
-					t.Fatalf("reset did not forget: %v %+v", err, o.Stats())
-				}
+				_, err = o.QParams()
+				assert.ErrorIs(t, err, ErrNoData, "reset did not forget")
+				assert.Zero(t, o.Stats().Batches, "batches after reset")
 			})
 		}
 	}
@@ -143,8 +127,8 @@ func TestMinMaxBatchSizeInvariance(t *testing.T) {
 			}
 			if batch == 1 {
 				ref = p
-			} else if !reflect.DeepEqual(p, ref) {
-				t.Fatalf("%v: batches of %d give %v, batches of 1 give %v", spec, batch, p, ref)
+			} else {
+				require.Equal(t, ref, p, "%v: batches of %d against batches of 1", spec, batch)
 			}
 		}
 	}
@@ -164,26 +148,21 @@ func TestMovingAverageFirstBatchSetsRange(t *testing.T) {
 	for i, s := range steps {
 		require.NoError(t, o.Observe(tensor.MustFromData(s.batch, 2)))
 		st := o.Stats()
-		if math.Abs(float64(st.Min-s.wantLo)) > 1e-6 || math.Abs(float64(st.Max-s.wantHi)) > 1e-6 {
-			t.Fatalf("after batch %d: [%v, %v], want [%v, %v]", i, st.Min, st.Max, s.wantLo, s.wantHi)
-		}
+		require.InDelta(t, s.wantLo, st.Min, 1e-6, "min after batch %d", i)
+		require.InDelta(t, s.wantHi, st.Max, 1e-6, "max after batch %d", i)
 	}
 }
 
 func TestPerChannelObserverShapeErrors(t *testing.T) {
 	o, err := NewPerChannelMinMaxObserver(Spec{Scheme: Symmetric, Granularity: PerChannel, Axis: 1})
 	require.NoError(t, err)
-	if err := o.Observe(tensor.New(4)); !errors.Is(err, ErrShape) {
-		t.Fatalf("rank 1 for axis 1: %v", err)
-	}
+	assert.ErrorIs(t, o.Observe(tensor.New(4)), ErrShape, "rank 1 for axis 1")
 	require.NoError(t, o.Observe(tensor.New(2, 3)))
 	err = o.Observe(tensor.New(2, 4))
-	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "4 channels on axis 1, earlier batches had 3") {
-		t.Fatalf("channel count change: %v", err)
-	}
-	if _, err := NewPerChannelMinMaxObserver(ActivationDefault); !errors.Is(err, ErrInvalidSpec) {
-		t.Fatalf("per-tensor spec: %v", err)
-	}
+	require.ErrorIs(t, err, ErrShape)
+	assert.Contains(t, err.Error(), "4 channels on axis 1, earlier batches had 3")
+	_, err = NewPerChannelMinMaxObserver(ActivationDefault)
+	assert.ErrorIs(t, err, ErrInvalidSpec, "per-tensor spec")
 }
 
 // A histogram whose range grows keeps every count: after batches in
@@ -215,18 +194,14 @@ func TestHistogramGrowsWithoutLosingCounts(t *testing.T) {
 				want++
 			}
 		}
-		if c != want {
-			t.Fatalf("bin %d [%v, %v): %d values, want %d", i, lo, hi, c, want)
-		}
+		require.Equal(t, want, c, "bin %d [%v, %v)", i, lo, hi)
 	}
 	abs := h.AbsCounts()
 	var total uint64
 	for _, c := range abs {
 		total += c
 	}
-	if total != h.Total() {
-		t.Fatalf("folded histogram holds %d values, want %d", total, h.Total())
-	}
+	assert.Equal(t, h.Total(), total, "values in the folded histogram")
 }
 
 // outlierData returns n N(0,1) values (the bulk) and a copy in which one
@@ -387,9 +362,7 @@ func TestKLCandidateMatchesDefinition(t *testing.T) {
 		for i := levels; i <= n; i++ {
 			got := klCandidate(cum, nz, clc, i, levels, cum[n])
 			want := klNaive(counts, i, levels)
-			if math.Abs(got-want) > 1e-9*max(1, math.Abs(want)) {
-				t.Fatalf("trial %d, candidate %d: %v, definition gives %v", trial, i, got, want)
-			}
+			require.InDelta(t, want, got, 1e-9*max(1, math.Abs(want)), "trial %d, candidate %d against the definition", trial, i)
 		}
 	}
 }

@@ -1,10 +1,10 @@
 package quant
 
 import (
-	"errors"
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -47,17 +47,13 @@ func TestChooseQParamsPyTorchGolden(t *testing.T) {
 			}{{mm, x, y}, {ma, xa, ya}} {
 				require.NoError(t, run.obs.Observe(run.a))
 				require.NoError(t, run.obs.Observe(run.b))
-				if st := run.obs.Stats(); st.Min != 1 || st.Max != 8 {
-					t.Fatalf("%T range [%v, %v], want [1, 8]", run.obs, st.Min, st.Max)
-				}
+				st := run.obs.Stats()
+				require.Equal(t, [2]float32{1, 8}, [2]float32{st.Min, st.Max}, "%T range", run.obs)
 				p, err := run.obs.QParams()
 				require.NoError(t, err)
-				if math.Abs(float64(p.Scale[0])-c.wantScale) > tol || p.ZeroPoint[0] != c.wantZP {
-					t.Fatalf("%T: scale %v zp %d, want %v %d", run.obs, p.Scale[0], p.ZeroPoint[0], c.wantScale, c.wantZP)
-				}
-				if p.Axis != -1 || !p.PerTensor() {
-					t.Fatalf("axis %d, want -1", p.Axis)
-				}
+				assert.InDelta(t, c.wantScale, p.Scale[0], tol, "%T scale", run.obs)
+				assert.Equal(t, c.wantZP, p.ZeroPoint[0], "%T zero point", run.obs)
+				assert.True(t, p.PerTensor(), "axis %d, want -1", p.Axis)
 			}
 		})
 	}
@@ -112,13 +108,10 @@ func TestPerChannelPyTorchGolden(t *testing.T) {
 								ws = ws * 255 / 127
 								wz = int32(math.Floor(float64(wz) / 2))
 							}
-							if math.Abs(float64(p.Scale[c])-ws) > tol*ws || p.ZeroPoint[c] != wz {
-								t.Fatalf("channel %d: scale %v zp %d, want %v %d", c, p.Scale[c], p.ZeroPoint[c], ws, wz)
-							}
+							require.InEpsilon(t, ws, p.Scale[c], tol, "channel %d scale", c)
+							require.Equal(t, wz, p.ZeroPoint[c], "channel %d zero point", c)
 						}
-						if p.Axis != axis {
-							t.Fatalf("axis %d, want %d", p.Axis, axis)
-						}
+						require.Equal(t, axis, p.Axis, "axis")
 					})
 				}
 			}
@@ -155,14 +148,12 @@ func TestChooseQParamsEdgeCases(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			if s != c.wantScale || z != c.wantZP {
-				t.Fatalf("scale %v zp %d, want %v %d", s, z, c.wantScale, c.wantZP)
-			}
+			assert.Equal(t, c.wantScale, s, "scale")
+			assert.Equal(t, c.wantZP, z, "zero point")
 		})
 	}
-	if _, _, err := ChooseQParams(2, 1, Spec{}); err == nil {
-		t.Fatal("min > max: want error")
-	}
+	_, _, err := ChooseQParams(2, 1, Spec{})
+	assert.Error(t, err, "min > max")
 }
 
 func TestSpecBoundsAndString(t *testing.T) {
@@ -182,14 +173,11 @@ func TestSpecBoundsAndString(t *testing.T) {
 		t.Run(c.str, func(t *testing.T) {
 			require.NoError(t, c.spec.Validate())
 			lo, hi := c.spec.Bounds()
-			if lo != c.qmin || hi != c.qmax || c.spec.String() != c.str {
-				t.Fatalf("bounds [%d,%d] %q", lo, hi, c.spec.String())
-			}
+			assert.Equal(t, [2]int32{c.qmin, c.qmax}, [2]int32{lo, hi}, "bounds")
+			assert.Equal(t, c.str, c.spec.String())
 		})
 	}
-	if err := (Spec{Granularity: PerChannel, Axis: -1}).Validate(); !errors.Is(err, ErrInvalidSpec) {
-		t.Fatalf("negative axis: %v", err)
-	}
+	assert.ErrorIs(t, Spec{Granularity: PerChannel, Axis: -1}.Validate(), ErrInvalidSpec, "negative axis")
 }
 
 func TestQParamsValidate(t *testing.T) {
@@ -215,11 +203,10 @@ func TestQParamsValidate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.p.Validate()
-			if c.ok != (err == nil) {
-				t.Fatalf("Validate() = %v, want ok=%v", err, c.ok)
-			}
-			if err != nil && !errors.Is(err, ErrInvalidParams) {
-				t.Fatalf("error %v does not wrap ErrInvalidParams", err)
+			if c.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidParams)
 			}
 		})
 	}

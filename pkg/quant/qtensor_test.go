@@ -1,11 +1,9 @@
 package quant
 
 import (
-	"errors"
-	"math"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -42,26 +40,19 @@ func TestQuantizePerTensorAndPerChannel(t *testing.T) {
 			for i := range codes {
 				codes[i] = q.At(i)
 			}
-			if !slices.Equal(codes, c.codes) {
-				t.Fatalf("codes %v, want %v", codes, c.codes)
-			}
-			if q.Bytes() != 8 || !slices.Equal(q.Shape(), []int{2, 4}) || q.DType() != c.p.DType {
-				t.Fatalf("bytes %d shape %v dtype %v", q.Bytes(), q.Shape(), q.DType())
-			}
-			if (q.Int8s() != nil) != (c.p.DType == Int8) || (q.Uint8s() != nil) != (c.p.DType == UInt8) {
-				t.Fatal("exactly the slice of the dtype must be set")
-			}
+			require.Equal(t, c.codes, codes, "codes")
+			assert.Equal(t, 8, q.Bytes())
+			assert.Equal(t, []int{2, 4}, q.Shape())
+			assert.Equal(t, c.p.DType, q.DType())
+			assert.Equal(t, c.p.DType == Int8, q.Int8s() != nil, "Int8s set")
+			assert.Equal(t, c.p.DType == UInt8, q.Uint8s() != nil, "Uint8s set")
 			d := q.Dequantize()
 			fq, err := FakeQuantize(x, c.p)
 			require.NoError(t, err)
-			if !slices.Equal(d.Data(), fq.Data()) {
-				t.Fatalf("Dequantize %v != FakeQuantize %v", d.Data(), fq.Data())
-			}
+			require.Equal(t, fq.Data(), d.Data(), "Dequantize against FakeQuantize")
 			if c.back != nil {
 				for i, v := range d.Data() {
-					if math.Abs(float64(v-c.back[i])) > 1e-6 {
-						t.Fatalf("dequantized %v, want %v", d.Data(), c.back)
-					}
+					require.InDelta(t, c.back[i], v, 1e-6, "dequantized element %d", i)
 				}
 			}
 		})
@@ -82,37 +73,28 @@ func TestQuantizeErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := Quantize(x, c.p); !errors.Is(err, c.want) {
-				t.Fatalf("Quantize: %v, want %v", err, c.want)
-			}
-			if _, err := FakeQuantize(x, c.p); !errors.Is(err, c.want) {
-				t.Fatalf("FakeQuantize: %v, want %v", err, c.want)
-			}
+			_, err := Quantize(x, c.p)
+			assert.ErrorIs(t, err, c.want, "Quantize")
+			_, err = FakeQuantize(x, c.p)
+			assert.ErrorIs(t, err, c.want, "FakeQuantize")
 		})
 	}
 	_, err := Quantize(x, QParams{DType: Int8, Scale: []float32{1, 1}, ZeroPoint: []int32{0, 0}, Axis: 1})
-	if want := "quant: quantize: 2 scales for axis 1 of shape [2 3 4], want 3: quant: shape mismatch"; err.Error() != want {
-		t.Fatalf("message %q, want %q", err, want)
-	}
+	assert.EqualError(t, err, "quant: quantize: 2 scales for axis 1 of shape [2 3 4], want 3: quant: shape mismatch")
 }
 
 func TestNewQTensor(t *testing.T) {
 	p := PerTensorParams(UInt8, 0.5, 3)
 	q, err := NewQTensor([]uint8{3, 5, 7, 9}, p, 2, 2)
 	require.NoError(t, err)
-	if got := q.Dequantize().Data(); !slices.Equal(got, []float32{0, 1, 2, 3}) {
-		t.Fatalf("dequantized %v", got)
-	}
-	if _, err := NewQTensor([]int8{1, 2, 3, 4}, p, 2, 2); !errors.Is(err, ErrInvalidParams) {
-		t.Fatalf("int8 data with uint8 params: %v", err)
-	}
-	if _, err := NewQTensor([]uint8{1, 2, 3}, p, 2, 2); !errors.Is(err, ErrShape) {
-		t.Fatalf("short data: %v", err)
-	}
+	assert.Equal(t, []float32{0, 1, 2, 3}, q.Dequantize().Data(), "dequantized")
+	_, err = NewQTensor([]int8{1, 2, 3, 4}, p, 2, 2)
+	assert.ErrorIs(t, err, ErrInvalidParams, "int8 data with uint8 params")
+	_, err = NewQTensor([]uint8{1, 2, 3}, p, 2, 2)
+	assert.ErrorIs(t, err, ErrShape, "short data")
 	restricted := QParams{DType: Int8, Scale: []float32{1}, ZeroPoint: []int32{0}, Axis: -1, QMin: -127, QMax: 127}
-	if _, err := NewQTensor([]int8{-128}, restricted, 1); !errors.Is(err, ErrInvalidParams) {
-		t.Fatalf("code outside the bounds: %v", err)
-	}
+	_, err = NewQTensor([]int8{-128}, restricted, 1)
+	assert.ErrorIs(t, err, ErrInvalidParams, "code outside the bounds")
 }
 
 // Per-channel quantization of a weight whose channels differ by 1000x

@@ -41,4 +41,12 @@
 //     sample, so results are bit-identical for any parallelism.
 //   - Shapes are checked by the layers' constructors and Forward methods;
 //     data-dependent problems return errors, never panics.
+//   - Convolution geometry is bounded (constructors and every Forward):
+//     channels, kernel and stride positive, padding non-negative and
+//     smaller than the kernel, as PyTorch and nn.Conv2D require, so an
+//     output is at most (H+KH)×(W+KW); the output and each per-sample
+//     buffer (im2row matrix, padded sample, accumulators) hold at most
+//     tensor.MaxElements elements (settable, tensor.SetMaxElements), checked
+//     before allocating, else an error wrapping tensor.ErrTooLarge names
+//     the buffer.
 package qnn
