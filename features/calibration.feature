@@ -1,4 +1,4 @@
-@fast
+@fast @spec-calibration
 Feature: Calibration collects activation statistics and turns them into qparams
   Calibration runs the FP32 model on sample data and records, for every
   activation a quantized layer reads or writes, how many batches and samples
@@ -17,6 +17,7 @@ Feature: Calibration collects activation statistics and turns them into qparams
   a tolerance, relative to its value, for a number of consecutive batches;
   it may then stop.
 
+  @R-calibration-1
   Rule: Calibration records what it saw for every observed tensor
 
     Scenario: Batches, samples and ranges are counted
@@ -32,6 +33,7 @@ Feature: Calibration collects activation statistics and turns them into qparams
         | input  | -2  | 6   |
         | fc     | -3  | 13  |
 
+  @R-calibration-2
   Rule: MinMax qparams can be checked by hand
 
     Scenario Outline: Inputs spanning [<low>, <high>] give scale <scale> and zero point <zero point>
@@ -64,6 +66,7 @@ Feature: Calibration collects activation statistics and turns them into qparams
         | 127, 0 |
         | 0, 127 |
 
+  @R-calibration-2
   Rule: MinMax gives the same qparams however the samples are batched
 
     Scenario Outline: Calibrating in batches of <size>
@@ -79,6 +82,7 @@ Feature: Calibration collects activation statistics and turns them into qparams
         | 7    | 10      |
         | 64   | 1       |
 
+  @R-calibration-3
   Rule: Calibration converges, and can stop early or after a set number of batches
 
     Scenario: Scales settle within 20 batches
@@ -105,6 +109,7 @@ Feature: Calibration collects activation statistics and turns them into qparams
       When the model is calibrated
       Then calibration saw 5 batches and 160 samples
 
+  @R-calibration-4
   Rule: Calibration keeps a history of every batch
 
     Scenario: One history entry per batch, with the scale change it caused

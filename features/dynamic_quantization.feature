@@ -1,4 +1,4 @@
-@fast
+@fast @spec-dynamic
 Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
   Dynamic quantization needs no calibration data. The weights of every
   Linear layer are quantized once, to int8 symmetric over [-127, 127] with
@@ -16,6 +16,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
   The largest output error is measured against the largest FP32 output
   magnitude of the held-out set.
 
+  @R-dynamic-1
   Rule: Linear weights are stored as int8, one scale per output channel unless configured otherwise
 
     Scenario: The report lists each Linear layer's weight type, scales and zero points
@@ -37,6 +38,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
         | linear2 | int8  | symmetric | per-tensor  | 1      | 0           |
       And every weight scale is the largest absolute weight it covers divided by 127
 
+  @R-dynamic-2
   Rule: Activations stay FP32 at every layer boundary, and no activation qparams are stored
 
     Scenario: Every node of the quantized model outputs FP32
@@ -67,6 +69,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
       Then on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32
       And on the held-out set the largest output error is at most 2.5% of the largest FP32 output magnitude
 
+  @R-dynamic-3
   Rule: Outputs match FP32 within stated tolerances on held-out inputs
 
     Scenario Outline: <granularity> int8 weights
@@ -82,6 +85,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
         | per-channel | 0.999  | 2.5   |
         | per-tensor  | 0.999  | 2.5   |
 
+  @R-dynamic-4
   Rule: The model handed in is not modified
 
     Scenario: Parameters and outputs of the FP32 model are unchanged
@@ -90,6 +94,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
       When the model is quantized dynamically
       Then the FP32 model's parameters, buffers and outputs are unchanged
 
+  @R-dynamic-4
   Rule: Layers without int8 weights run unchanged in FP32
 
     Scenario: A model without Linear layers is returned unchanged
@@ -108,6 +113,7 @@ Feature: Dynamic quantization stores int8 weights and keeps activations in FP32
       And the layers linear1 hold int8 weights
       And on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32
 
+  @R-dynamic-1 @R-dynamic-3
   Rule: Conv2D layers are quantized dynamically on request
 
     # The CNN has seeded random weights and realistic BatchNorm statistics;

@@ -1,4 +1,4 @@
-@fast
+@fast @spec-edge
 Feature: Edge cases are handled, or refused with a message that says what is wrong
   Quantization never invents numbers it did not measure: without calibration
   data there is no scale, and a made-up scale of 1 would silently ruin the
@@ -6,6 +6,7 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
   wrong and where: the batch, the sample, the layer, both shapes, the
   override. Small and degenerate models still quantize.
 
+  @R-edge-1
   Rule: Calibration needs data
 
     Scenario: An empty calibration set is refused
@@ -38,6 +39,7 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
       When the model is calibrated
       Then every observed tensor gets a positive, finite scale
 
+  @R-edge-2
   Rule: Data that cannot be used is refused, naming where it is wrong
 
     Scenario Outline: NaN in sample <sample> of calibration batch <batch>
@@ -73,6 +75,7 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
       Then it is refused because the data does not fit the model
       And the error message names the data shape 8x1x28x28 and the model input shape 3x8x8
 
+  @R-edge-3
   Rule: A configuration that names what is not there is refused
 
     Scenario: An override that matches no layer is refused, naming it
@@ -83,6 +86,7 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
       Then it is refused because an override matches no layer
       And the error message names "conv9"
 
+  @R-edge-4
   Rule: Small and degenerate models still quantize
 
     Scenario: A model of one neuron

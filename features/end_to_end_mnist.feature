@@ -1,3 +1,4 @@
+@spec-e2e
 Feature: End-to-end static quantization of MNIST classifiers
   The promise of post-training quantization, measured on real data: a
   classifier trained on MNIST and quantized statically to int8, with
@@ -13,7 +14,10 @@ Feature: End-to-end static quantization of MNIST classifiers
   weights at 1 byte with their scales, int32 biases, and the scales and
   zero points of the activations.
 
-  @slow @mnist
+  Time: a @fast scenario has 2 seconds; each @slow scenario has 20
+  minutes (@budget-20m), training on a cold cache included.
+
+  @slow @mnist @R-e2e-1 @R-e2e-3 @budget-20m
   Rule: Trained on all of MNIST, a model loses less than one point in int8 on the full test set
 
     Scenario Outline: The "<model>" model, trained for 3 epochs and calibrated on 1,000 training images
@@ -30,7 +34,7 @@ Feature: End-to-end static quantization of MNIST classifiers
         | mlp   | 97.5       | 1        |
         | cnn   | 98.8       | 1        |
 
-  @fast @mnist
+  @fast @mnist @R-e2e-2 @R-e2e-3
   Rule: A small, briefly trained model keeps its accuracy in int8 too
 
     Scenario: A small MLP trained for one epoch on 6,000 images and calibrated on 200

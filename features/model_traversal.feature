@@ -1,4 +1,4 @@
-@fast
+@fast @spec-traversal
 Feature: Traversal decides what quantization does with every layer
   Before calibrating, the quantizer walks the model in order and gives every
   node one role, with a reason a reader can check:
@@ -18,6 +18,7 @@ Feature: Traversal decides what quantization does with every layer
   block_add (which adds block_bn2 and stem_relu), block_relu2, pool, flatten
   and fc.
 
+  @R-traversal-1
   Rule: Every node gets a role and a reason
 
     Scenario: A convolutional classifier ending in Softmax
@@ -70,6 +71,7 @@ Feature: Traversal decides what quantization does with every layer
         | bn1   | conv2  | quantize   |
         | fc    | output | dequantize |
 
+  @R-traversal-2
   Rule: BatchNorm2D folds into the Conv2D before it and ReLU fuses into its output
 
     Scenario: Conv2D, BatchNorm2D and ReLU become one int8 layer
@@ -86,6 +88,7 @@ Feature: Traversal decides what quantization does with every layer
       Then on the held-out set the output of "conv1" matches the FP32 output of "relu1" with an SQNR of at least 35 dB
       And nodes bn1 and relu1 carry the int8 output of "conv1" unchanged
 
+  @R-traversal-3
   Rule: A Softmax at the end stays FP32 behind a dequantize step
 
     Scenario: The classifier's int8 logits are dequantized before the Softmax
@@ -100,6 +103,7 @@ Feature: Traversal decides what quantization does with every layer
       And every row of the quantized model's output on the held-out set sums to 1 within 0.00001
       And the quantized model's output on the held-out set is within 0.02 of FP32 at every element
 
+  @R-traversal-3
   Rule: A residual Add runs in int8, its two inputs brought to one output scale
 
     Scenario: The skip connection of the example residual network
@@ -124,6 +128,7 @@ Feature: Traversal decides what quantization does with every layer
       And both inputs of "block_add" arrive in int8
       And on the calibration set the int8 output of "block_add" is within one output step of the sum of its inputs at every element
 
+  @R-traversal-4
   Rule: Quantization keeps the model's structure
 
     Scenario: Names, order, edges and output shapes are those of the FP32 model
@@ -133,6 +138,7 @@ Feature: Traversal decides what quantization does with every layer
       When the model is calibrated and converted to int8
       Then the quantized model keeps the FP32 model's node names, order, inputs and output shapes
 
+  @R-traversal-1
   Rule: The plan prints as a table a reviewer can read
 
     Scenario: One row per node with its kind, role, output type, inputs and reason

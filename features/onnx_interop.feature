@@ -1,4 +1,4 @@
-@fast
+@fast @spec-e2e
 Feature: ONNX interop: quantize models from other frameworks and ship them to ONNX Runtime
   People train in PyTorch or elsewhere, exchange models as ONNX files and deploy
   with ONNX Runtime. ptqspec imports an FP32 ONNX file, quantizes it, and writes

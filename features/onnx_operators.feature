@@ -1,4 +1,4 @@
-@fast
+@fast @spec-config
 Feature: Quantized operators compute what the ONNX specification says
   The integer arithmetic of every quantized model follows the ONNX
   operators, so a model quantized here means what it would mean in any
@@ -15,6 +15,7 @@ Feature: Quantized operators compute what the ONNX specification says
   - QLinearMatMul: that product requantized to the output grid with the
     multiplier scale A · scale B / scale Y.
 
+  @R-config-4
   Rule: QuantizeLinear rounds half to even and saturates; DequantizeLinear inverts it on the grid
 
     # 3 / 2 = 1.5 rounds to 2; 1000 / 2 = 500 saturates.
@@ -43,6 +44,7 @@ Feature: Quantized operators compute what the ONNX specification says
         | 2       | 245, 99, 4, 142, 121, 102 |
       And DequantizeLinear with the same qparams gives back the tensor exactly
 
+  @R-config-4
   Rule: DynamicQuantizeLinear takes its uint8 qparams from the data itself
 
     Scenario Outline: DynamicQuantizeLinear on <case>
@@ -58,6 +60,7 @@ Feature: Quantized operators compute what the ONNX specification says
         | positive values only | 1, 2.1, 1.3, 2.5, 3.34, 4, 1.5, 2.6, 3.9, 4, 3, 2.345 | 0.0156863 | 0   | 64, 134, 83, 159, 213, 255, 96, 166, 249, 255, 191, 149 |
         | zeros only           | 0, 0, 0, 0                                            | 1         | 0   | 0, 0, 0, 0                                             |
 
+  @R-config-4
   Rule: Integer matrix products subtract zero points, accumulate in int32 and requantize
 
     # Row 1: (11-12)·1 + (7-12)·2 + (3-12)·3 = -38.

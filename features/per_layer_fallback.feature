@@ -1,4 +1,4 @@
-@fast
+@fast @spec-fallback
 Feature: Per-layer FP32 fallback keeps chosen layers in floating point
   Some layers lose too much in int8. An override keeps layers in FP32 by
   exact name, by name pattern (* matches any run of characters, ? one
@@ -22,6 +22,7 @@ Feature: Per-layer FP32 fallback keeps chosen layers in floating point
   weights of 1000 on an always-zero input of a layer leave FP32 unchanged
   and wreck that layer in int8; outliers of 100 damage it partly.
 
+  @R-fallback-1
   Rule: Layers are kept in FP32 by name, by pattern or by kind, behind dequantize and quantize steps
 
     Background:
@@ -43,6 +44,7 @@ Feature: Per-layer FP32 fallback keeps chosen layers in floating point
         | pattern  | linear* | linear1 and linear2           | linear1, relu3, linear2                   | quantize input->conv2d1, dequantize flatten1->linear1                                                       |
         | kind     | Conv2D  | conv2d1 and conv2d2           | conv2d1, relu1, conv2d2, relu2, flatten1  | quantize flatten1->linear1, dequantize linear2->output                                                      |
 
+  @R-fallback-2
   Rule: Keeping the fragile layer in FP32 restores the accuracy int8 loses
 
     Scenario: In int8 the fragile layer costs more than 50 points
@@ -58,6 +60,7 @@ Feature: Per-layer FP32 fallback keeps chosen layers in floating point
       Then the quantized model's accuracy on the held-out samples is within 1 point of FP32's
       And the layers linear2 and linear3 hold int8 weights
 
+  @R-fallback-2
   Rule: A mixed-precision model runs, and its accuracy is measured
 
     Scenario: linear2 in FP32 between int8 layers
@@ -74,6 +77,7 @@ Feature: Per-layer FP32 fallback keeps chosen layers in floating point
       And the quantized model's accuracy on the held-out samples is within 1 point of FP32's
       And the quantized model's parameters take at most 85% of the FP32 model's bytes
 
+  @R-fallback-3
   Rule: Keeping the most sensitive layers in FP32 never does worse than all-int8
 
     Scenario Outline: The <k> most sensitive layers in FP32
@@ -89,6 +93,7 @@ Feature: Per-layer FP32 fallback keeps chosen layers in floating point
         | 2 | linear1 and linear2          | 88       |
         | 3 | linear1, linear2 and linear3 | 88       |
 
+  @R-fallback-4
   Rule: The accuracy-aware fallback reverts layers by recovery until the drop fits the budget
 
     Scenario Outline: A budget of <budget> points

@@ -1,4 +1,4 @@
-@fast
+@fast @spec-quantizer
 Feature: One call quantizes a model and reports what it did
   The quantizer takes an FP32 model, calibration data and a configuration,
   and in one call traverses the model, calibrates it, converts it to int8
@@ -19,6 +19,7 @@ Feature: One call quantizes a model and reports what it did
     And a calibration set of 128 standard normal samples in batches of 32
     And a held-out set of 64 standard normal samples
 
+  @R-quantizer-1
   Rule: Every quantizable layer is quantized and every other layer is kept
 
     Scenario: The report lists every layer with its role and its weights
@@ -42,6 +43,7 @@ Feature: One call quantizes a model and reports what it did
       And every row of the quantized model's output on the held-out set sums to 1 within 0.00001
       And on the held-out set the quantized output has an SQNR of at least 30 dB against FP32
 
+  @R-quantizer-2
   Rule: The report gives every quantized layer's qparams and accuracy
 
     Scenario: Weight scales, output qparams and SQNR per layer
@@ -51,17 +53,20 @@ Feature: One call quantizes a model and reports what it did
       And every quantized layer in the report has an SQNR of at least 30 dB
       And the report gives an output SQNR of at least 30 dB
 
+    @R-quantizer-3
     Scenario: Calibration and the time of every phase are recorded
       When the model is quantized statically
       Then the report records 4 calibration batches and 128 samples
       And the report records a positive duration for traversal, calibration, conversion and evaluation
 
+  @R-quantizer-4
   Rule: The model handed to the quantizer is not modified
 
     Scenario: Parameters, BatchNorm statistics and outputs are unchanged
       When the model is quantized statically
       Then the FP32 model's parameters, buffers and outputs are unchanged
 
+  @R-quantizer-4
   Rule: Overrides keep the layers they select in FP32
 
     Scenario Outline: Keeping layers by <selector>

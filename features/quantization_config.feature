@@ -1,4 +1,4 @@
-@fast
+@fast @spec-config
 Feature: Quantization configuration: granularity, scheme, calibration method and integer range
   Each choice of a quantization configuration is a trade, and each is shown
   here on data where it matters, with the margin it wins by:
@@ -18,6 +18,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
   Weights are symmetric int8 over [-127, 127] unless a scenario says
   otherwise. Every data set is drawn from a fixed seed.
 
+  @R-config-1
   Rule: Per-channel weights lose less than per-tensor weights when channels differ in range
 
     # Channel c's largest weight is 0.01·1000^(c/15). One scale for the
@@ -44,6 +45,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       When its weights are quantized both per-tensor and per-channel to int8
       Then per-channel quantization beats per-tensor quantization by at least 0 dB of SQNR
 
+  @R-config-2
   Rule: Affine quantization wins on one-sided data such as ReLU outputs
 
     Scenario Outline: <scheme> int8 on activations after a ReLU
@@ -71,6 +73,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       When they are quantized per tensor to both int8 and uint8 affine
       Then int8 and uint8 give the same dequantized values, bit for bit, with codes exactly 128 apart
 
+  @R-config-3
   Rule: Clipping calibration methods beat MinMax on the bulk of data with outliers
 
     # 64 × 1,024 = 65,536 values; 0.01% of them is 7 outliers. MinMax
@@ -100,6 +103,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       Then the calibrated range reaches the largest absolute value
       And the SQNR on the values within 4 standard deviations is at most 15 dB
 
+  @R-config-4
   Rule: Weights and activations are configured separately, and every mix runs end to end
 
     Scenario Outline: <weights> weights with <activations> activations
@@ -136,6 +140,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       Then it is refused as an invalid configuration
       And the error message names "activations", "per tensor"
 
+  @R-config-4
   Rule: The integer range bounds every code: full, restricted or reduced
 
     Scenario Outline: <dtype> <scheme> over [<qmin>, <qmax>]
@@ -168,6 +173,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
         | -128 | 0.996078 |
         | -127 | 1        |
 
+  @R-config-4
   Rule: Quantization parameters and rounding match PyTorch and ONNX, and can be checked by hand
 
     # The range seen is [1, 8], widened to include 0: [0, 8].

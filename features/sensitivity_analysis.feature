@@ -1,4 +1,4 @@
-@fast
+@fast @spec-sensitivity
 Feature: Sensitivity analysis ranks the layers by what int8 costs them
   Before keeping layers in FP32, a user needs to know which layers int8
   hurts. For every layer the configuration quantizes, the analysis measures
@@ -26,6 +26,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
   outputs bit-identical, but make every int8 weight step of the layer the
   outlier divided by 127: with 1000, the layer is deliberately fragile.
 
+  @R-sensitivity-1
   Rule: Every quantizable layer is reported in both views, with its SQNR
 
     Scenario: A classifier without outliers loses little in any layer
@@ -36,6 +37,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
       And every layer's SQNR is at least 30 dB
       And the all-int8 model's accuracy is within 1 point of FP32's
 
+  @R-sensitivity-2
   Rule: A deliberately fragile layer ranks first in both views
 
     Scenario Outline: Outlier weights of 1000 on <layer>
@@ -51,6 +53,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
         | linear2 |
         | linear3 |
 
+  @R-sensitivity-2
   Rule: The threshold decides which layers are sensitive
 
     Scenario Outline: A threshold of <threshold> points
@@ -64,6 +67,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
         | 40        | linear1             |
         | 90        | none                |
 
+  @R-sensitivity-3
   Rule: Without labels the metric is the output SQNR against FP32
 
     Scenario: Unlabelled held-out samples
@@ -75,6 +79,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
       And with only "linear1" in int8 the output SQNR is below 3 dB, and with only any other layer in int8 at least 30 dB
       And keeping only "linear1" in FP32 raises the output SQNR over the all-int8 model's by at least 30 dB
 
+  @R-sensitivity-3
   Rule: The result does not depend on how many layers are analysed at once
 
     Scenario: One worker, then one worker per core
@@ -82,6 +87,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
       When the sensitivity of its layers is analysed on the held-out samples once with 1 worker and once with one worker per core
       Then both analyses rank the layers alike, with bit-identical numbers for every layer
 
+  @R-sensitivity-4
   Rule: The analysis is written as Markdown, CSV and JSON
 
     Scenario: Markdown and CSV tables list the layers in rank order

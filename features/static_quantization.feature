@@ -1,4 +1,4 @@
-@fast
+@fast @spec-static
 Feature: Static quantization runs calibrated models on int8 weights and int8 activations
   Static post-training quantization runs the FP32 model on calibration data,
   fixes from what it saw the scale and zero point of every activation that
@@ -13,6 +13,7 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
   weights. Calibration and held-out samples are drawn independently from a
   standard normal distribution: the held-out set is never calibrated on.
 
+  @R-static-1
   Rule: Weights and the activations between quantized layers are int8
 
     Scenario: A Conv2D model runs in int8 from its first convolution to its classifier
@@ -39,12 +40,14 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
         | flat  | int8   |
         | fc    | int8   |
 
+    @R-static-2
     Scenario: Int8 weights take about a quarter of the FP32 bytes
       Given a model for 3x8x8 inputs with the layers Conv2D 3->8 3x3 padding 1, ReLU, Conv2D 8->16 3x3 padding 1, ReLU, Flatten, Linear 1024->10
       And a calibration set of 64 standard normal samples in batches of 32
       When the model is calibrated and converted to int8
       Then the quantized model's parameters take at most 30% of the FP32 model's bytes
 
+  @R-static-3
   Rule: Calibration collects statistics for every tensor the int8 model needs qparams for
 
     Scenario: The input and the output of every quantized layer group are observed
@@ -67,6 +70,7 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
         | fc     | fc        |
       And every observed tensor has a finite range with its minimum below its maximum
 
+  @R-static-4
   Rule: Quantized outputs stay close to FP32 on data calibration never saw
 
     Scenario: A plain Conv2D classifier
@@ -96,6 +100,7 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
       Then on the held-out set the quantized output has an SQNR of at least 30 dB against FP32
       And on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32
 
+  @R-static-4
   Rule: Quantizing the same model on the same data twice gives the same bits
 
     Scenario: Two runs of the quantizer on the mixed model agree bit for bit

@@ -1,10 +1,11 @@
-@fast
+@fast @spec-edge
 Feature: Tensors keep their elements through reshapes and batching
   Every activation and weight a model holds is a tensor. Before and after
   quantization, tensors are reshaped and joined into batches; neither may
   lose, reorder or invent an element, and a request that cannot be met is
   refused with a message naming the shapes involved.
 
+  @R-edge-4
   Rule: Reshaping keeps every element, in order
 
     Scenario Outline: A 2x3 tensor viewed as <target>
@@ -25,6 +26,7 @@ Feature: Tensors keep their elements through reshapes and batching
       When it is reshaped to 4x2
       Then it is refused with an error naming the shapes 2x3 and 4x2
 
+  @R-edge-2
   Rule: Batches are joined along the batch dimension
 
     Scenario: Two batches of images become one batch

@@ -1,10 +1,14 @@
+@spec-e2e
 Feature: Training data and reference models
   Every quantization promise is measured on models trained here, on MNIST
   or on seeded synthetic data. The data must be read whole and checked, a
   damaged file must be refused at the place it is damaged, training must
   reach a stated accuracy, and a saved model must come back unchanged.
 
-  @fast @mnist
+  Time: a @fast scenario has 2 seconds; each @slow scenario has 20
+  minutes (@budget-20m), training on a cold cache included.
+
+  @fast @mnist @R-e2e-4
   Rule: MNIST is read whole, and a damaged file is refused where it is damaged
 
     Scenario: The MNIST training and test sets
@@ -31,7 +35,7 @@ Feature: Training data and reference models
       When the MNIST data set is loaded from that folder
       Then loading is refused with an error naming "t10k-images-idx3-ubyte" with 10,000 images and "t10k-labels-idx1-ubyte" with 9,999 labels
 
-  @fast
+  @fast @R-e2e-4
   Rule: A small model learns a simple task
 
     Scenario: A small MLP learns to tell four Gaussian blobs apart
@@ -41,7 +45,7 @@ Feature: Training data and reference models
       When it is trained for 5 epochs on the other samples
       Then its accuracy on the held-out samples is at least 95%
 
-  @fast @mnist
+  @fast @mnist @R-e2e-4
   Rule: A saved model comes back unchanged, and a damaged model file is refused
 
     Scenario Outline: A trained "<model>" model reloads with bit-identical outputs
@@ -67,7 +71,7 @@ Feature: Training data and reference models
         | truncation to half its size  | truncated         |
         | a wrong magic number         | bad magic         |
 
-  @slow @mnist
+  @slow @mnist @R-e2e-4 @budget-20m
   Rule: The reference models reach their accuracy on MNIST
 
     Scenario Outline: The "<model>" model reaches <accuracy>% test accuracy in <epochs> epochs

@@ -101,9 +101,12 @@ type ThresholdCount struct {
 	// two. Preconditions counts the criteria of Given steps that check a
 	// threshold of their own text; they are recorded and shown too.
 	InText, Recorded, Matched, Preconditions int
-	// Missing are thresholds no criterion recorded; Unexplained are
-	// criteria whose threshold the step's text does not hold.
+	// Missing are thresholds of steps that ran but recorded no criterion;
+	// Unchecked are thresholds of steps the run skipped (after a failed
+	// step); Unexplained are criteria whose threshold the step's text does
+	// not hold.
 	Missing     []TextThreshold
+	Unchecked   []TextThreshold
 	Unexplained []Row
 }
 
@@ -154,7 +157,17 @@ func Build(feats []CukeFeature, text []TextScenario, reqs []Requirement, run Run
 		}
 		return cmp.Compare(a.File, b.File)
 	})
-	c.Thresholds = matchThresholds(c, textThresholds, text != nil)
+	ran := map[stepKey]bool{}
+	for _, f := range feats {
+		for _, e := range f.Elements {
+			for _, st := range e.Steps {
+				if st.Result.Status == StatusPassed || st.Result.Status == StatusFailed {
+					ran[stepKey{filepath.Base(f.URI), e.Line, st.Name}] = true
+				}
+			}
+		}
+	}
+	c.Thresholds = matchThresholds(c, textThresholds, text != nil, ran)
 	var all []Row
 	for _, f := range c.Features {
 		for _, s := range f.Scenarios {
@@ -168,7 +181,7 @@ func Build(feats []CukeFeature, text []TextScenario, reqs []Requirement, run Run
 		}
 	}
 	c.Tightest = tightest(all, TightestCount)
-	c.Coverage = coverage(c, reqs)
+	c.Coverage = coverage(c, text, reqs)
 	return c
 }
 
@@ -264,16 +277,18 @@ func budgetOf(tags []string) time.Duration {
 	return b
 }
 
+// stepKey identifies a step of a scenario.
+type stepKey struct {
+	file string
+	line int
+	step string
+}
+
 // matchThresholds pairs the thresholds of the text with the recorded
 // criteria, scenario by scenario and step by step, and fills in each
-// matched row's literal.
-func matchThresholds(c *Card, text []TextThreshold, haveText bool) ThresholdCount {
+// matched row's literal; ran holds the steps that ran.
+func matchThresholds(c *Card, text []TextThreshold, haveText bool, ran map[stepKey]bool) ThresholdCount {
 	var tc ThresholdCount
-	type stepKey struct {
-		file string
-		line int
-		step string
-	}
 	rows := map[stepKey][]*Row{}
 	for fi := range c.Features {
 		for si := range c.Features[fi].Scenarios {
@@ -302,6 +317,8 @@ func matchThresholds(c *Card, text []TextThreshold, haveText bool) ThresholdCoun
 			}
 		}
 		switch {
+		case hit == nil && t.Outcome && !ran[stepKey{t.File, t.Line, t.Step}]:
+			tc.Unchecked = append(tc.Unchecked, t)
 		case hit == nil && t.Outcome:
 			tc.Missing = append(tc.Missing, t)
 		case hit == nil:
@@ -365,17 +382,42 @@ func tightest(all []Row, n int) []Row {
 	return out
 }
 
-// coverage lists, for each requirement, the scenarios of c that carry its
-// tag.
-func coverage(c *Card, reqs []Requirement) []Coverage {
+// StatusNotRun marks a scenario of the feature text the run did not
+// select.
+const StatusNotRun = "not run"
+
+// coverage lists, for each requirement, the scenarios that carry its tag:
+// those of the feature text when given (with the run's status, or
+// StatusNotRun), else those of the run.
+func coverage(c *Card, text []TextScenario, reqs []Requirement) []Coverage {
+	var all []ScenarioRef
+	tags := map[key][]string{}
+	status := map[key]string{}
+	for _, f := range c.Features {
+		for _, s := range f.Scenarios {
+			k := key{s.Feature, s.Line}
+			status[k] = s.Status
+			if text == nil {
+				all = append(all, ScenarioRef{Feature: s.Feature, Name: s.Name, Status: s.Status, Line: s.Line})
+				tags[k] = s.Tags
+			}
+		}
+	}
+	for _, s := range text {
+		k := key{s.File, s.Line}
+		st, ok := status[k]
+		if !ok {
+			st = StatusNotRun
+		}
+		all = append(all, ScenarioRef{Feature: s.File, Name: s.Name, Status: st, Line: s.Line})
+		tags[k] = s.Tags
+	}
 	out := make([]Coverage, len(reqs))
 	for i, r := range reqs {
 		out[i].Requirement = r
-		for _, f := range c.Features {
-			for _, s := range f.Scenarios {
-				if slices.Contains(s.Tags, "@"+r.ID) {
-					out[i].Scenarios = append(out[i].Scenarios, ScenarioRef{Feature: s.Feature, Name: s.Name, Status: s.Status, Line: s.Line})
-				}
+		for _, s := range all {
+			if slices.Contains(tags[key{s.Feature, s.Line}], "@"+r.ID) {
+				out[i].Scenarios = append(out[i].Scenarios, s)
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func MarginChart(rows []Row) (svg []byte, err error) {
 	p.Title.Text = "Criteria nearest their thresholds (relative margin, %)"
 	p.Title.TextStyle.Font = font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, 11)
 	p.Title.TextStyle.Color = colText
-	p.X.Label.Text = "margin / |threshold|, %  (negative: failed)"
+	p.X.Label.Text = "margin / |threshold − ideal|, %: the share of the allowed distance left (negative: failed)"
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font = font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, 9)
 		a.Tick.Label.Font = font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, 8)

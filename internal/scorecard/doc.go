@@ -37,7 +37,8 @@
 // picks data rather than stating a threshold. Build matches each one with
 // the criterion its step recorded (same feature file, scenario line and
 // step text, equal threshold); Card.Thresholds counts both sides and lists
-// the thresholds nobody recorded and the records no threshold explains.
+// the thresholds of steps that ran without recording them, those of steps
+// the run skipped, and the records no threshold explains.
 //
 // # Budgets
 //

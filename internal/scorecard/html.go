@@ -74,9 +74,9 @@ main{max-width:1180px;margin:0 auto}
 h1{font-size:22px;margin:0 0 12px}
 h2{font-size:18px;margin:28px 0 10px;border-bottom:1px solid #d5d9de;padding-bottom:4px}
 h3{font-size:15px;margin:0;overflow-wrap:anywhere}
-.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:6px 24px;background:#fff;border:1px solid #d5d9de;border-radius:6px;padding:12px 16px}
+.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:6px 24px;background:#fff;border:1px solid #d5d9de;border-radius:6px;padding:12px 16px}
 .meta div{min-width:0;overflow-wrap:anywhere}
-.meta b{display:inline-block;min-width:120px;color:#555;font-weight:600}
+.meta b{display:inline-block;min-width:90px;color:#555;font-weight:600}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:16px 0}
 .card{background:#fff;border:1px solid #d5d9de;border-radius:6px;padding:10px 14px;min-width:0}
 .card .v{font-size:22px;font-weight:600;overflow-wrap:anywhere}
@@ -113,7 +113,7 @@ tr.fail td{background:#fbeeec}tr.tight td{background:#fdf5e6}
 <div class="cards">
 <div class="card"><div class="v {{if .Failed}}bad{{else}}good{{end}}">{{.Passed}} / {{.Total}}</div><div class="k">scenarios passed ({{.Failed}} failed, {{.Skipped}} skipped)</div></div>
 <div class="card"><div class="v {{if .CriteriaFailed}}bad{{else}}good{{end}}">{{.CriteriaTotal}}</div><div class="k">criteria measured ({{.CriteriaFailed}} failed)</div></div>
-<div class="card"><div class="v {{if or .Thresholds.Missing .Thresholds.Unexplained}}bad{{else}}good{{end}}">{{.Thresholds.Matched}} / {{.Thresholds.InText}}</div><div class="k">thresholds of the text recorded ({{.Thresholds.Recorded}} records)</div></div>
+<div class="card"><div class="v {{if or .Thresholds.Missing .Thresholds.Unexplained .Thresholds.Unchecked}}bad{{else}}good{{end}}">{{.Thresholds.Matched}} / {{.Thresholds.InText}}</div><div class="k">thresholds of the text checked ({{.Thresholds.Recorded}} records{{with .Thresholds.Unchecked}}, {{len .}} skipped{{end}})</div></div>
 <div class="card"><div class="v">{{dur .Duration}}</div><div class="k">total scenario time</div></div>
 <div class="card"><div class="v {{if .OverBudget}}warn{{else}}good{{end}}">{{.OverBudget}}</div><div class="k">scenarios over their time budget</div></div>
 </div>
@@ -127,10 +127,11 @@ tr.fail td{background:#fbeeec}tr.tight td{background:#fdf5e6}
 {{else}}<tr><td colspan="6" class="muted">no criterion recorded</td></tr>{{end}}
 </table>
 
-{{if or .Thresholds.Missing .Thresholds.Unexplained}}<h2 class="bad">Thresholds not recorded</h2>
+{{if or .Thresholds.Missing .Thresholds.Unexplained .Thresholds.Unchecked}}<h2 class="bad">Thresholds not checked</h2>
 <table><colgroup><col style="width:25%"><col style="width:55%"><col style="width:20%"></colgroup>
 <tr><th>feature:line</th><th>step</th><th>threshold</th></tr>
 {{range .Thresholds.Missing}}<tr class="fail"><td>{{.File}}:{{.Line}}</td><td>{{.Step}}</td><td>{{.Literal}} (no record)</td></tr>{{end}}
+{{range .Thresholds.Unchecked}}<tr class="tight"><td>{{.File}}:{{.Line}}</td><td>{{.Step}}</td><td>{{.Literal}} (step skipped)</td></tr>{{end}}
 {{range .Thresholds.Unexplained}}<tr class="fail"><td>{{.Feature}}:{{.Line}}</td><td>{{.Step}}</td><td>{{numf .Threshold}} (not in the text)</td></tr>{{end}}
 </table>{{end}}
 
@@ -152,7 +153,7 @@ tr.fail td{background:#fbeeec}tr.tight td{background:#fdf5e6}
 {{range .Areas}}<h3>{{.Name}} <span class="muted">({{.Covered}} of {{len .Requirements}} requirements covered)</span></h3>
 <table><colgroup><col style="width:12%"><col style="width:43%"><col style="width:45%"></colgroup>
 <tr><th>id</th><th>requirement</th><th>scenarios</th></tr>
-{{range .Requirements}}<tr{{if not .Scenarios}} class="fail"{{end}}><td>{{.ID}}</td><td>{{.Text}}</td><td>{{range $i, $s := .Scenarios}}{{if $i}}<br>{{end}}<span class="{{if eq $s.Status "failed"}}bad{{end}}">{{$s.Feature}}:{{$s.Line}} {{$s.Name}}</span>{{else}}<b class="bad">none</b>{{end}}</td></tr>
+{{range .Requirements}}<tr{{if not .Scenarios}} class="fail"{{end}}><td>{{.ID}}</td><td>{{.Text}}</td><td>{{range $i, $s := .Scenarios}}{{if $i}}<br>{{end}}<span class="{{if eq $s.Status "failed"}}bad{{else if eq $s.Status "not run"}}muted{{end}}">{{$s.Feature}}:{{$s.Line}} {{$s.Name}}{{if ne $s.Status "passed"}} ({{$s.Status}}){{end}}</span>{{else}}<b class="bad">none</b>{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p class="muted">No requirements were given.</p>{{end}}
 </main>

@@ -27,7 +27,7 @@ var mdTmpl = template.Must(template.New("md").Funcs(template.FuncMap(funcs)).Par
 | Seeds | {{seeds .Run}} |
 | Scenarios | {{.Passed}} passed, {{.Failed}} failed, {{.Skipped}} skipped, {{.Total}} total |
 | Criteria | {{.CriteriaTotal}} measured, {{.CriteriaFailed}} failed |
-| Thresholds of the text | {{.Thresholds.InText}} in the text, {{.Thresholds.Recorded}} recorded, {{.Thresholds.Matched}} matched |
+| Thresholds of the text | {{.Thresholds.InText}} in the text, {{.Thresholds.Recorded}} recorded, {{.Thresholds.Matched}} matched, {{len .Thresholds.Unchecked}} in skipped steps |
 | Total time | {{dur .Duration}} ({{.OverBudget}} scenarios over budget) |
 
 ## Criteria nearest their thresholds
@@ -38,11 +38,12 @@ var mdTmpl = template.Must(template.New("md").Funcs(template.FuncMap(funcs)).Par
 |---|---|--:|--:|--:|--:|
 {{range .Tightest}}| {{if not .Pass}}**FAILED** {{end}}{{mdEscape .Scenario}} | {{mdEscape .Measured}} | {{.Direction}} {{unit .Literal .Unit}} | {{unit (num .Value) .Unit}} | {{unit (num .Margin) .Unit}} | {{rel .}} |
 {{end}}
-{{if or .Thresholds.Missing .Thresholds.Unexplained}}## Thresholds not recorded
+{{if or .Thresholds.Missing .Thresholds.Unexplained .Thresholds.Unchecked}}## Thresholds not checked
 
 | feature:line | step | threshold |
 |---|---|---|
 {{range .Thresholds.Missing}}| {{.File}}:{{.Line}} | {{mdEscape .Step}} | {{.Literal}} (no record) |
+{{end}}{{range .Thresholds.Unchecked}}| {{.File}}:{{.Line}} | {{mdEscape .Step}} | {{.Literal}} (step skipped) |
 {{end}}{{range .Thresholds.Unexplained}}| {{.Feature}}:{{.Line}} | {{mdEscape .Step}} | {{numf .Threshold}} (not in the text) |
 {{end}}
 {{end}}## Scenarios by feature
@@ -65,7 +66,7 @@ line {{.Line}} · {{budget .}} · {{join .Tags " "}}
 
 | id | requirement | scenarios |
 |---|---|---|
-{{range .Requirements}}| {{.ID}} | {{mdEscape .Text}} | {{range $i, $s := .Scenarios}}{{if $i}}<br>{{end}}{{$s.Feature}}:{{$s.Line}} {{mdEscape $s.Name}}{{if eq $s.Status "failed"}} (FAILED){{end}}{{else}}**none**{{end}} |
+{{range .Requirements}}| {{.ID}} | {{mdEscape .Text}} | {{range $i, $s := .Scenarios}}{{if $i}}<br>{{end}}{{$s.Feature}}:{{$s.Line}} {{mdEscape $s.Name}}{{if ne $s.Status "passed"}} ({{$s.Status}}){{end}}{{else}}**none**{{end}} |
 {{end}}{{else}}
 No requirements were given.
 {{end}}`))

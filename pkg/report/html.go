@@ -70,7 +70,7 @@ nav a { color: var(--muted); margin-right: .9rem; text-decoration: none; border-
 .card.ok { border-left-color: var(--ok); }
 .card.bad { border-left-color: var(--bad); }
 .card .label { font-size: .72rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
-.card .value { font-size: 1.15rem; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.card .value { font-size: 1.15rem; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .card .detail { font-size: .83rem; color: var(--muted); }
 figure { margin: 1rem 0 1.25rem; break-inside: avoid; page-break-inside: avoid; }
 figure svg { display: block; width: 100%; max-width: 46rem; height: auto; }
