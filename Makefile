@@ -95,7 +95,8 @@ FUZZ_TARGETS = \
 	./pkg/nn:FuzzLoad \
 	./pkg/nn:FuzzLoadHeader \
 	./pkg/ptq:FuzzLoadModel \
-	./pkg/datasets:FuzzReadIDX
+	./pkg/datasets:FuzzReadIDX \
+	./pkg/onnxio:FuzzImport
 
 ## fuzz: run every FUZZ_TARGETS entry for FUZZTIME (default 30s) each
 fuzz:

@@ -55,6 +55,9 @@ func fuzzSeeds(f testing.TB) [][]byte {
 			nodes: []*onnxpb.NodeProto{nd("MaxPool", "mp", []string{"x"}, []string{"m"}, attrIs("kernel_shape", 2, 2), attrIs("strides", 2, 2)),
 				nd("Reshape", "rs", []string{"m", "s"}, []string{"y"})}}.bytes(f),
 		shapeSubgraphModel().bytes(f),
+		testModel{input: []int64{1, 5, 5}, inits: []*onnxpb.TensorProto{int64Init("p", []int64{0, 0, 1, 0, 0, 0, 0, 2}, 8)},
+			nodes: []*onnxpb.NodeProto{nd("Pad", "pad", []string{"x", "p"}, []string{"xp"}),
+				nd("AveragePool", "ap", []string{"xp"}, []string{"y"}, attrIs("kernel_shape", 2, 2), attrIs("pads", 1, 1, 1, 1), attrI("count_include_pad", 1))}}.bytes(f),
 		globalPoolModel().bytes(f),
 	}
 	g, err := models.ResidualCNN(1, 1, 4, 4, 3)
