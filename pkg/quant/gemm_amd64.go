@@ -61,7 +61,7 @@ func widenUint8AVX2(dst []int16, lda int, src []uint8, k, rows int, za []int32)
 
 // asmVNNI returns the AVX-512 VNNI kernels, and whether the CPU runs them.
 func asmVNNI() (vnniKernels, bool) {
-	return vnniKernels{tile32: vnniTile12x32, tile16: vnniTile12x16, pack: packQuadsAsm}, cpu.HasAVX512VNNI
+	return vnniKernels{tile32: vnniTile12x32, tile16: vnniTile12x16, tile4x64: vnniTile4x64, pack: packQuadsAsm}, cpu.HasAVX512VNNI
 }
 
 // peakLoop returns the register-only loop of the kernel in use and the
@@ -106,3 +106,10 @@ func peakAVX2(iters int)
 //
 //go:noescape
 func packQuadsAsm(dst, src []byte, rows, k, quads int, flip uint32)
+
+// vnniTile4x64 is the AVX-512 VNNI micro-kernel of 4×64 tiles (the first
+// 4 rows of a 12-row tile of A', four panels per block), for products of
+// at most 4 rows; vnniTileGo(4, 4, ...) is its reference.
+//
+//go:noescape
+func vnniTile4x64(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)

@@ -180,6 +180,9 @@ func TestGemmIntMatchesNaive(t *testing.T) {
 		// VNNI tiles: m mod 12, n mod 32 and mod 16, k mod 4; 6 panels
 		// of k = 2800 (44 KiB each, 4 to a cache block) span two blocks.
 		{12, 32, 4}, {25, 48, 7}, {36, 96, 12}, {35, 80, 130}, {12, 96, 2800},
+		// At most 4 rows (a batch of one): 4-row kernel over 4-panel
+		// blocks, then 2 and 1 panels.
+		{1, 100, 40}, {4, 130, 64}, {3, 64, 9}, {2, 16, 33},
 	}
 	for _, path := range gemmPaths() {
 		t.Run(path.name, func(t *testing.T) {

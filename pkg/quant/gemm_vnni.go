@@ -118,6 +118,9 @@ type vnniKernels struct {
 	// tile32 computes blocks consecutive 12×32 tiles, tile16 tiles
 	// consecutive 12×16 ones; see vnniTileGo.
 	tile32, tile16 func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
+	// tile4x64 computes the first 4 rows of 12-row tiles against blocks
+	// of 4 panels, for products of at most 4 rows (a batch of one).
+	tile4x64 func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
 	// pack writes the whole groups of 4 codes of rows rows of src (k
 	// codes each) into the tiles of dst, flipped; see packQuadsGo.
 	pack func(dst, src []byte, rows, k, quads int, flip uint32)
@@ -126,10 +129,13 @@ type vnniKernels struct {
 // goVNNIKernels are the pure-Go twins of the VNNI kernels.
 var goVNNIKernels = vnniKernels{
 	tile32: func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
-		vnniTileGo(2, a, b, quads, blocks, init, rowSum, zbs, c, ldc)
+		vnniTileGo(vnniRows, 2, a, b, quads, blocks, init, rowSum, zbs, c, ldc)
 	},
 	tile16: func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
-		vnniTileGo(1, a, b, quads, blocks, init, rowSum, zbs, c, ldc)
+		vnniTileGo(vnniRows, 1, a, b, quads, blocks, init, rowSum, zbs, c, ldc)
+	},
+	tile4x64: func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
+		vnniTileGo(4, 4, a, b, quads, blocks, init, rowSum, zbs, c, ldc)
 	},
 	pack: packQuadsGo,
 }
@@ -169,19 +175,19 @@ func chooseVNNIKernels() vnniKernels {
 	return goVNNIKernels
 }
 
-// vnniTileGo is the Go twin of the VNNI micro-kernels, for tiles of
-// vnniRows rows and width = 16·panels columns (panels 1 or 2). For each
+// vnniTileGo is the Go twin of the VNNI micro-kernels, for the first
+// rows rows of 12-row tiles of A' and width = 16·panels columns. For each
 // block t < blocks it reads the panels t·panels.. of b (quads·64 bytes
-// each) and writes, for r < 12 and j < width,
+// each) and writes, for r < rows and j < width,
 //
 //	c[r·ldc + width·t + j] = init[width·t + j] + Σ_q Σ_h a[(q·12 + r)·4 + h]·b[panel, q, j, h]
 //	                         - (rowSum[r]·zbs[width·t + j] when rowSum is not empty)
 //
 // computed modulo 2³².
-func vnniTileGo(panels int, a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
+func vnniTileGo(rows, panels int, a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
 	width := panels * vnniCols
 	for t := range blocks {
-		for r := range vnniRows {
+		for r := range rows {
 			for j := range width {
 				col := width*t + j
 				panel := b[(t*panels+j/vnniCols)*quads*4*vnniCols:]
@@ -201,19 +207,55 @@ func vnniTileGo(panels int, a []uint8, b []int8, quads, blocks int, init, rowSum
 }
 
 // vnniTile checks the bounds the micro-kernels rely on and calls the one
-// of panels (1 or 2) panels per block.
+// of panels panels per block: 1 or 2 (12 rows), or 4 (the first 4 rows).
 func vnniTile(panels int, a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int) {
-	width := panels * vnniCols
+	width, rows := panels*vnniCols, vnniRows
+	if panels == 4 {
+		rows = 4
+	}
 	if quads < 1 || blocks < 1 || ldc < width*blocks || len(a) < quads*vnniRows*4 ||
 		len(b) < blocks*panels*quads*4*vnniCols || len(init) < width*blocks || len(zbs) < width*blocks ||
-		(len(rowSum) != 0 && len(rowSum) < vnniRows) || len(c) < (vnniRows-1)*ldc+width*blocks {
+		(len(rowSum) != 0 && len(rowSum) < rows) || len(c) < (rows-1)*ldc+width*blocks {
 		shapePanic("gemm vnni tile: panels=%d quads=%d blocks=%d ldc=%d with %d, %d, %d, %d, %d and %d elements",
 			panels, quads, blocks, ldc, len(a), len(b), len(init), len(rowSum), len(zbs), len(c))
 	}
-	if panels == 2 {
+	switch panels {
+	case 4:
+		vnniKernelsInUse.tile4x64(a, b, quads, blocks, init, rowSum, zbs, c, ldc)
+	case 2:
 		vnniKernelsInUse.tile32(a, b, quads, blocks, init, rowSum, zbs, c, ldc)
-	} else {
+	default:
 		vnniKernelsInUse.tile16(a, b, quads, blocks, init, rowSum, zbs, c, ldc)
+	}
+}
+
+// rowsSmall computes a product of at most 4 rows: blocks of 4 panels on
+// the 4-row kernel, the last panels on the 12-row ones, all through
+// scratch (12×32 values).
+func (g *vnniOperands) rowsSmall(scratch []int32) {
+	n, quads := g.n, g.quads
+	panelLen := quads * 4 * vnniCols
+	at := g.a[:quads*4*vnniRows]
+	var rs []int32
+	if g.rowSum != nil {
+		rs = g.rowSum[:vnniRows]
+	}
+	for s := 0; s < g.panels; {
+		panels := 4
+		switch rest := g.panels - s; {
+		case rest >= 4:
+		case rest >= 2:
+			panels = 2
+		default:
+			panels = 1
+		}
+		col := s * vnniCols
+		vnniTile(panels, at, g.w[s*panelLen:], quads, 1, g.init[col:], rs, g.zbs[col:], scratch, panels*vnniCols)
+		width := min(panels*vnniCols, n-col)
+		for r := range g.m {
+			copy(g.c[r*n+col:r*n+col+width], scratch[r*panels*vnniCols:])
+		}
+		s += panels
 	}
 }
 
@@ -334,6 +376,10 @@ func bytesOf[A int8 | uint8](a []A) []byte {
 // stay in the L2 cache while the row tiles stream past; scratch holds
 // 12×32 values.
 func (g *vnniOperands) rows(t0, t1 int, scratch []int32) {
+	if g.m <= 4 {
+		g.rowsSmall(scratch)
+		return
+	}
 	n, quads := g.n, g.quads
 	panelLen := quads * 4 * vnniCols
 	tileLen := quads * 4 * vnniRows

@@ -423,3 +423,109 @@ packnext:
 
 packdone:
 	RET
+
+// VNNI_ROW4 broadcasts row r's group (at off(AX)) and adds its products
+// with the four panel registers Z16-Z19 to the row's accumulators.
+#define VNNI_ROW4(off, acc0, acc1, acc2, acc3) \
+	VPBROADCASTD off(AX), Z20; \
+	VPDPBUSD     Z16, Z20, acc0; \
+	VPDPBUSD     Z17, Z20, acc1; \
+	VPDPBUSD     Z18, Z20, acc2; \
+	VPDPBUSD     Z19, Z20, acc3
+
+// FIX4 subtracts rowSum[r]·zbs (Z16-Z19) from row r's accumulators.
+#define FIX4(off, acc0, acc1, acc2, acc3) \
+	VPBROADCASTD off(R13), Z20; \
+	VPMULLD      Z16, Z20, Z21; \
+	VPSUBD       Z21, acc0, acc0; \
+	VPMULLD      Z17, Z20, Z21; \
+	VPSUBD       Z21, acc1, acc1; \
+	VPMULLD      Z18, Z20, Z21; \
+	VPSUBD       Z21, acc2, acc2; \
+	VPMULLD      Z19, Z20, Z21; \
+	VPSUBD       Z21, acc3, acc3
+
+// STORE4 writes one row of 64 columns at BX.
+#define STORE4(acc0, acc1, acc2, acc3) \
+	VMOVDQU32 acc0, (BX); \
+	VMOVDQU32 acc1, 64(BX); \
+	VMOVDQU32 acc2, 128(BX); \
+	VMOVDQU32 acc3, 192(BX)
+
+// func vnniTile4x64(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
+//
+// The first 4 rows of a 12-row tile of A' against blocks of four panels
+// (64 columns); registers as in the 12-row kernels, with DX walking the
+// panels of a block (DI, DI+R8, DI+2·R8, DX = DI+3·R8).
+TEXT ·vnniTile4x64(SB), NOSPLIT, $0-168
+	LOAD_ARGS
+
+block64:
+	VMOVDQU32 (R12), Z0
+	VMOVDQU32 64(R12), Z1
+	VMOVDQU32 128(R12), Z2
+	VMOVDQU32 192(R12), Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z2, Z6
+	VMOVDQA32 Z3, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z2, Z10
+	VMOVDQA32 Z3, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z2, Z14
+	VMOVDQA32 Z3, Z15
+	MOVQ      SI, AX
+	MOVQ      DI, BX
+	LEAQ      (DI)(R8*2), R14
+	ADDQ      R8, R14
+	MOVQ      R10, CX
+
+quad64:
+	VMOVDQU32 (BX), Z16
+	VMOVDQU32 (BX)(R8*1), Z17
+	VMOVDQU32 (BX)(R8*2), Z18
+	VMOVDQU32 (R14), Z19
+	VNNI_ROW4(0, Z0, Z1, Z2, Z3)
+	VNNI_ROW4(4, Z4, Z5, Z6, Z7)
+	VNNI_ROW4(8, Z8, Z9, Z10, Z11)
+	VNNI_ROW4(12, Z12, Z13, Z14, Z15)
+	ADDQ      $48, AX
+	ADDQ      $64, BX
+	ADDQ      $64, R14
+	DECQ      CX
+	JNZ       quad64
+
+	MOVQ      rowSum_len+96(FP), R14
+	TESTQ     R14, R14
+	JZ        store64
+	VMOVDQU32 (R15), Z16
+	VMOVDQU32 64(R15), Z17
+	VMOVDQU32 128(R15), Z18
+	VMOVDQU32 192(R15), Z19
+	FIX4(0, Z0, Z1, Z2, Z3)
+	FIX4(4, Z4, Z5, Z6, Z7)
+	FIX4(8, Z8, Z9, Z10, Z11)
+	FIX4(12, Z12, Z13, Z14, Z15)
+
+store64:
+	MOVQ      DX, BX
+	STORE4(Z0, Z1, Z2, Z3)
+	ADDQ      R9, BX
+	STORE4(Z4, Z5, Z6, Z7)
+	ADDQ      R9, BX
+	STORE4(Z8, Z9, Z10, Z11)
+	ADDQ      R9, BX
+	STORE4(Z12, Z13, Z14, Z15)
+
+	ADDQ      $256, DX
+	ADDQ      $256, R12
+	ADDQ      $256, R15
+	LEAQ      (DI)(R8*4), DI
+	DECQ      R11
+	JNZ       block64
+
+	VZEROUPPER
+	RET

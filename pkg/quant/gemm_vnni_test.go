@@ -21,7 +21,8 @@ func vnniKernelSets() map[string]vnniKernels {
 // products written out from the layouts' definitions: unsigned A bytes at
 // 0 and 255, signed B bytes at -128 and 127 (so that 4·255·128 sums meet
 // in one lane and the accumulation wraps past 2³¹ on the long cases),
-// with and without the row-sum correction, a stride of c beyond the tile
+// with and without the row-sum correction, 12-row and 4-row kernels, a
+// stride of c beyond the tile
 // whose gaps must stay untouched.
 func TestVNNITileMatchesDefinition(t *testing.T) {
 	cases := []struct {
@@ -34,6 +35,8 @@ func TestVNNITileMatchesDefinition(t *testing.T) {
 		{"12x16 blocks, row sums", 1, 5, 3, 53, true},
 		{"12x32 blocks, row sums", 2, 9, 3, 101, true},
 		{"12x32 wrapping sums", 2, 1100, 1, 32, true},
+		{"4x64 one group", 4, 1, 1, 64, false},
+		{"4x64 blocks, row sums", 4, 7, 3, 200, true},
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	for name, kern := range vnniKernelSets() {
@@ -59,8 +62,12 @@ func TestVNNITileMatchesDefinition(t *testing.T) {
 				for i := range want {
 					want[i] = -7 // between the tile's rows: left alone
 				}
+				rows := vnniRows
+				if tc.panels == 4 {
+					rows = 4
+				}
 				for blk := range tc.blocks {
-					for row := range vnniRows {
+					for row := range rows {
 						for j := range width {
 							col := width*blk + j
 							panel := blk*tc.panels + j/vnniCols
@@ -81,11 +88,9 @@ func TestVNNITileMatchesDefinition(t *testing.T) {
 				for i := range got {
 					got[i] = -7
 				}
-				if tc.panels == 2 {
-					kern.tile32(a, b, tc.quads, tc.blocks, init, rowSum, zbs, got, tc.ldc)
-				} else {
-					kern.tile16(a, b, tc.quads, tc.blocks, init, rowSum, zbs, got, tc.ldc)
-				}
+				map[int]func(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int){
+					1: kern.tile16, 2: kern.tile32, 4: kern.tile4x64,
+				}[tc.panels](a, b, tc.quads, tc.blocks, init, rowSum, zbs, got, tc.ldc)
 				if !slices.Equal(got, want) {
 					t.Fatalf("tile differs from its definition:\n got %v\nwant %v", got, want)
 				}
@@ -123,7 +128,7 @@ const poolRefillAllocs = 5
 // in steady state a product allocates nothing (working memory is
 // recycled), whatever the shape.
 func TestGemmIntPackedDoesNotAllocate(t *testing.T) {
-	dims := []struct{ m, n, k int }{{196, 32, 144}, {13, 10, 9}, {64, 256, 784}}
+	dims := []struct{ m, n, k int }{{196, 32, 144}, {13, 10, 9}, {64, 256, 784}, {1, 256, 784}}
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, path := range gemmPaths() {
 		for _, d := range dims {
