@@ -8,17 +8,23 @@ import (
 // Integer matrix products with zero points and int32 accumulation, as ONNX
 // MatMulInteger defines them. All matrices are row-major and dense.
 //
-// Two paths compute the same integers. The pair path (gemm_pair.go) runs
-// where its micro-kernels are in assembly (amd64 with AVX2, see
-// gemm_amd64.s): zero points are subtracted while packing, so every
-// operand is an int16 (in [-255, 255] for zero points within the type's
+// Three paths compute the same integers. The VNNI path (gemm_vnni.go)
+// runs on processors with AVX-512 VNNI for products of depth k >= 32 and
+// one zero point for A: VPDPBUSD multiplies unsigned A' (A + 128) by
+// signed B (B' - 128) four bytes at a time, 12×32 register tiles (4×64
+// for at most 4 rows), and the offsets come back exactly through a
+// per-column starting value and, for asymmetric weights, the row sums of
+// A'. Otherwise the pair path (gemm_pair.go) runs where its
+// micro-kernels are in assembly (amd64 with AVX2, see gemm_amd64.s): zero
+// points are subtracted while packing, so every operand is an int16 (in [-255, 255] for zero points within the type's
 // range), B is packed in panels of 16 columns holding k in pairs, and a
 // 6×16 register tile multiplies pairs with VPMADDWD (exact, unlike the
 // saturating VPMADDUBSW) into int32. It needs no correction terms. Zero
 // points for which a difference leaves int16 (shifted to unsigned as
 // below, outside [-32512, 32767]), machines without AVX2 and builds with
 // the noasm tag use the lane path below, which is pure Go and the oracle
-// of the tests. The package variable usePairs selects the path.
+// of the tests. The package variables useVNNI and usePairs select the
+// path; GEMMKernel names it.
 //
 // How the lane path goes fast without SIMD:
 //

@@ -13,6 +13,24 @@
 // input per call (DynamicParams, per tensor, uint8) and return FP32;
 // DynamicConv2D runs Conv2D's im2row and GEMM on the codes.
 //
+// # Running a model without allocating
+//
+// Every kernel has an Into form (Linear.ForwardInto, Conv2D.ForwardInto,
+// MaxPool2DInto, AddInto, Act.QuantizeInto, ...) that writes into a
+// Tensor the caller keeps and works in a Scratch the caller keeps, on the
+// calling goroutine: a model that runs them step after step allocates
+// nothing once its buffers have grown to the batch (package ptq does, one
+// Scratch per goroutine, and splits a batch over goroutines itself).
+// Conv2D.ForwardMaxPoolInto runs a Conv2D (with its fused ReLU) and the
+// MaxPool2D after it as one kernel: requantization never decreases as the
+// accumulator grows, so the int32 accumulators are max-pooled (channel
+// vectors at a time, AVX2 for 2×2 windows of stride 2) and only the
+// pooled ones requantized; the codes are those of the two steps exactly.
+// Conv2D.Prepare packs a convolution's weights once more, in (kernel row,
+// kernel column, channel) order, so that PreparedConv2D gathers each
+// window as KH runs of KW·InC codes of a channels-last copy of the sample
+// instead of InC·KH runs of KW codes; same integers, same codes.
+//
 // # Storage convention
 //
 // Every quantized activation and weight is stored as int8 codes. A tensor
@@ -38,7 +56,9 @@
 //
 //   - Kernels never allocate per element; Conv2D and DynamicConv2D work
 //     sample by sample in parallel (GOMAXPROCS goroutines) and each output depends only on its
-//     sample, so results are bit-identical for any parallelism.
+//     sample, so results are bit-identical for any parallelism. The Into
+//     forms run on the calling goroutine and allocate only to grow the
+//     caller's buffers; they give the codes Forward gives, bit for bit.
 //   - Shapes are checked by the layers' constructors and Forward methods;
 //     data-dependent problems return errors, never panics.
 //   - Convolution geometry is bounded (constructors and every Forward):
