@@ -17,6 +17,8 @@ type microKernel struct {
 	// packed strip; ars = lda, aps = 1 for a row-major A read in place); b
 	// holds k rows of nr values, ldb apart (nr in a packed strip).
 	run func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool)
+	// runOff is run with row p of B at b[boff[p]:], rows anywhere in b.
+	runOff func(k int, a []float32, ars, aps int, b []float32, boff []int, c []float32, ldc int, load bool)
 	// peak, where the kernel has one, runs iters times peakMACs
 	// register-only multiply-adds with the kernel's instructions.
 	peak     func(iters int)
@@ -131,21 +133,7 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 	if m == 0 || n == 0 {
 		return
 	}
-	switch {
-	case beta == 0 && k == 0:
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-		return
-	case beta != 0 && beta != 1:
-		for i := range m {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-	}
-	if k == 0 {
+	if prepareC(m, n, k, beta, c, ldc) {
 		return
 	}
 	ws := workspaces.Get().(*workspace)
@@ -217,6 +205,31 @@ func gemm(kern *microKernel, transA, transB bool, m, n, k int, a []float32, lda 
 // directRows is the most A strips (of mr rows) for which gemm reads a
 // row-major B in place instead of packing it.
 const directRows = 8
+
+// prepareC applies beta to C before the products: it zeroes C when beta
+// is 0 and k is 0, scales it by any beta other than 0 and 1, and reports
+// whether the product is already done (k = 0).
+func prepareC(m, n, k int, beta float32, c []float32, ldc int) bool {
+	switch {
+	case beta == 0 && k == 0:
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	case beta != 0 && beta != 1:
+		for i := range m {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+	return k == 0
+}
+
+// runParts runs the parts of a split product on the worker pool.
+func runParts(parts []func()) {
+	workpool.For(len(parts), len(parts), func(_, i int) { parts[i]() })
+}
 
 // edgeTile runs the micro-kernel on an mi×nj corner of a full tile through
 // the scratch tile t: the padded rows and columns of the packed strips are
@@ -331,19 +344,22 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("f32gemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
-	operand := func(name string, trans bool, rows, cols int, x []float32, ld int) {
-		if trans {
-			rows, cols = cols, rows
-		}
-		if ld < max(1, cols) {
-			panic(fmt.Sprintf("f32gemm: %s is %d×%d with leading dimension %d < %d", name, rows, cols, ld, cols))
-		}
-		if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("f32gemm: %s is %d×%d with leading dimension %d, needs %d values, has %d",
-				name, rows, cols, ld, (rows-1)*ld+cols, len(x)))
-		}
+	checkOperand("A", transA, m, k, a, lda)
+	checkOperand("B", transB, k, n, b, ldb)
+	checkOperand("C", false, m, n, c, ldc)
+}
+
+// checkOperand panics unless op(x), rows×cols with leading dimension ld,
+// fits in x.
+func checkOperand(name string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
 	}
-	operand("A", transA, m, k, a, lda)
-	operand("B", transB, k, n, b, ldb)
-	operand("C", false, m, n, c, ldc)
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("f32gemm: %s is %d×%d with leading dimension %d < %d", name, rows, cols, ld, cols))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("f32gemm: %s is %d×%d with leading dimension %d, needs %d values, has %d",
+			name, rows, cols, ld, (rows-1)*ld+cols, len(x)))
+	}
 }

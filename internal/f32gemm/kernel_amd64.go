@@ -41,14 +41,30 @@ func peakFMA512(iters int)
 //go:noescape
 func peakFMA256(iters int)
 
+// kernel6x16off is kernel6x16 with row p of B at b + boff[p] (in floats).
+//
+//go:noescape
+func kernel6x16off(k int, a *float32, ars, aps int, b *float32, boff *int, c *float32, ldc int, load bool)
+
+// kernel8x32off is kernel8x32 with row p of B at b + boff[p] (in floats).
+//
+//go:noescape
+func kernel8x32off(k int, a *float32, ars, aps int, b *float32, boff *int, c *float32, ldc int, load bool)
+
 var (
 	avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, peak: peakFMA256, peakMACs: 96, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
 		_, _, _ = a[5*ars+(k-1)*aps], b[(k-1)*ldb+15], c[5*ldc+15]
 		kernel6x16(k, &a[0], ars, aps, &b[0], ldb, &c[0], ldc, load)
+	}, runOff: func(k int, a []float32, ars, aps int, b []float32, boff []int, c []float32, ldc int, load bool) {
+		_, _, _ = a[5*ars+(k-1)*aps], boff[k-1], c[5*ldc+15]
+		kernel6x16off(k, &a[0], ars, aps, &b[0], &boff[0], &c[0], ldc, load)
 	}}
 	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 768, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
 		_, _, _ = a[7*ars+(k-1)*aps], b[(k-1)*ldb+31], c[7*ldc+31]
 		kernel8x32(k, &a[0], ars, aps, &b[0], ldb, &c[0], ldc, load)
+	}, runOff: func(k int, a []float32, ars, aps int, b []float32, boff []int, c []float32, ldc int, load bool) {
+		_, _, _ = a[7*ars+(k-1)*aps], boff[k-1], c[7*ldc+31]
+		kernel8x32off(k, &a[0], ars, aps, &b[0], &boff[0], &c[0], ldc, load)
 	}}
 )
 
