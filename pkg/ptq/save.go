@@ -92,8 +92,9 @@ import (
 //	                            sIn·sW[c] (int8 kernels), 'f' [out]
 //	                            (dynamic_linear, dynamic_conv2d)
 //
-// "attrs" is the layer's nn attributes (nn.LayerAttrs), rebuilt with the
-// constructor registered for "kind" (nn.NewLayer). In "kernel", "in" and
+// "attrs" is the layer's nn attributes (nn.Serializable's Attrs, as
+// package nn's model file stores them), rebuilt with the constructor
+// registered for "kind" (nn.Lookup). In "kernel", "in" and
 // "out" count features or channels, channels is 1 for per-tensor weights
 // (axis -1) or "out" (axis 0), "relu" is a fused ReLU clamping the int8
 // output at its zero point, and "input" and "output" are the activation
