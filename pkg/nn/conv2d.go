@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -197,6 +198,13 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	}
 	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
 	nw := workpool.Workers(n, 0)
+	if l.Stride == 1 && !direct {
+		l.forwardPadded(xd, yd, wd, bias, n, h, w, oh, ow, nw)
+		if mode == Train {
+			l.x = x
+		}
+		return y, nil
+	}
 	mul := samplesGemm(n)
 	cols := make([][]float32, nw)
 	workpool.For(n, nw, func(wk, i int) {
@@ -222,6 +230,64 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 		l.x = x
 	}
 	return y, nil
+}
+
+// forwardPadded is Forward for stride 1: each sample is copied once into a
+// zero-padded image [InC, H+2·Pad, W+2·Pad] and multiplied by the weight
+// straight from it (f32gemm.GemmOffsetB), without an im2col matrix: row
+// (c, ky, kx) of that matrix, at the padded width, is the padded image
+// from c·Hp·Wp + ky·Wp + kx on. The product is computed for every column of
+// the padded width, the columns past OW are dropped, and the bias added.
+// Each output is the same chain of multiply-adds over (c, ky, kx) as the
+// im2col product, so the bits are the same.
+func (l *Conv2D) forwardPadded(xd, yd, wd, bias []float32, n, h, w, oh, ow, nw int) {
+	hp, wp := h+2*l.Pad, w+2*l.Pad
+	k, chw, ohw := l.InC*l.KH*l.KW, l.InC*h*w, oh*ow
+	boff := make([]int, 0, k)
+	for c := range l.InC {
+		for ky := range l.KH {
+			for kx := range l.KW {
+				boff = append(boff, (c*hp+ky)*wp+kx)
+			}
+		}
+	}
+	wide := oh * wp // output columns at the padded width
+	type scratch struct{ xp, yw []float32 }
+	scr := make([]scratch, nw)
+	mul := gemmOffsetsSerial
+	if n < runtime.GOMAXPROCS(0) {
+		mul = gemmOffsets
+	}
+	workpool.For(n, nw, func(wk, i int) {
+		s := &scr[wk]
+		if s.xp == nil {
+			// KW-1 spare zeros: the last row's span runs past the image.
+			s.xp = make([]float32, l.InC*hp*wp+l.KW-1)
+			s.yw = make([]float32, l.OutC*wide)
+		}
+		xi := xd[i*chw : (i+1)*chw]
+		for c := range l.InC {
+			for iy := range h {
+				row := (c*hp+iy+l.Pad)*wp + l.Pad
+				copy(s.xp[row:row+w], xi[(c*h+iy)*w:(c*h+iy+1)*w])
+			}
+		}
+		mul(l.OutC, wide, k, wd, k, s.xp, boff, s.yw, wide)
+		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
+		for o := range l.OutC {
+			var b float32
+			if bias != nil {
+				b = bias[o]
+			}
+			for oy := range oh {
+				src := s.yw[o*wide+oy*wp : o*wide+oy*wp+ow]
+				dst := yi[o*ohw+oy*ow : o*ohw+oy*ow+ow]
+				for j, v := range src {
+					dst[j] = v + b
+				}
+			}
+		}
+	})
 }
 
 // Backward adds the weight and bias gradients, summed over the batch in

@@ -38,3 +38,15 @@ func samplesGemm(n int) gemmFunc {
 	}
 	return gemmSerial
 }
+
+// gemmOffsetsSerial sets C [m,n] = A [m,k]·B', row p of B' being
+// b[boff[p]:boff[p]+n], on the calling goroutine (f32gemm.GemmOffsetB).
+func gemmOffsetsSerial(m, n, k int, a []float32, lda int, b []float32, boff []int, c []float32, ldc int) {
+	f32gemm.GemmOffsetB(m, n, k, a, lda, b, boff, 0, c, ldc)
+}
+
+// gemmOffsets is gemmOffsetsSerial spread over GOMAXPROCS goroutines; the
+// same bits.
+func gemmOffsets(m, n, k int, a []float32, lda int, b []float32, boff []int, c []float32, ldc int) {
+	f32gemm.GemmOffsetBParallel(runtime.GOMAXPROCS(0), m, n, k, a, lda, b, boff, 0, c, ldc)
+}

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // TestGemm checks nn's products against a float64 loop (relative
@@ -122,6 +124,62 @@ func TestIm2ColMatchesDefinition(t *testing.T) {
 						}
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestConv2DPaddedMatchesIm2Col checks that the stride-1 forward, which
+// multiplies straight from the padded image, gives the bits of Im2Col and
+// one matrix product per sample plus the bias (tolerance zero), for
+// paddings 0 to 2, square and non-square kernels and inputs, one and
+// several channels, on 1 and 3 goroutines.
+func TestConv2DPaddedMatchesIm2Col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	cases := []struct {
+		name                            string
+		n, inC, outC, h, w, kh, kw, pad int
+	}{
+		{"conv1 of SmallCNN", 3, 1, 16, 28, 28, 3, 3, 1},
+		{"conv2 of SmallCNN", 2, 16, 32, 14, 14, 3, 3, 1},
+		{"no padding", 2, 3, 5, 9, 7, 3, 3, 0},
+		{"5x5 pad 2", 2, 2, 9, 8, 11, 5, 5, 2},
+		{"2x4 kernel pad 1", 4, 3, 7, 6, 9, 2, 4, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := &Conv2D{InC: c.inC, OutC: c.outC, KH: c.kh, KW: c.kw, Stride: 1, Pad: c.pad,
+				Weight: newParam("weight", c.outC, c.inC, c.kh, c.kw), Bias: newParam("bias", c.outC)}
+			copy(l.Weight.Value.Data(), randTensorIn(rng, -1, 1, l.Weight.Value.Len()).Data())
+			copy(l.Bias.Value.Data(), randTensorIn(rng, -1, 1, c.outC).Data())
+			x := randTensorIn(rng, -1, 1, c.n, c.inC, c.h, c.w)
+			oh, ow := ConvOutputSize(c.h, c.kh, 1, c.pad), ConvOutputSize(c.w, c.kw, 1, c.pad)
+			k, ohw, chw := c.inC*c.kh*c.kw, oh*ow, c.inC*c.h*c.w
+			want := make([]float32, c.n*c.outC*ohw)
+			col := make([]float32, k*ohw)
+			for i := range c.n {
+				Im2Col(x.Data()[i*chw:(i+1)*chw], c.inC, c.h, c.w, c.kh, c.kw, 1, c.pad, col)
+				yi := want[i*c.outC*ohw : (i+1)*c.outC*ohw]
+				gemmSerial(false, false, c.outC, ohw, k, l.Weight.Value.Data(), k, col, ohw, 0, yi, ohw)
+				for o, b := range l.Bias.Value.Data() {
+					for j := range ohw {
+						yi[o*ohw+j] += b
+					}
+				}
+			}
+			for _, procs := range []int{1, 3} {
+				func() {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					y, err := l.Forward([]*tensor.Tensor{x}, Eval)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, v := range y.Data() {
+						if math.Float32bits(v) != math.Float32bits(want[i]) {
+							t.Fatalf("GOMAXPROCS %d: output %d = %g, want %g (im2col)", procs, i, v, want[i])
+						}
+					}
+				}()
 			}
 		})
 	}
