@@ -410,6 +410,13 @@ func Im2Col(x []float32, c, h, w, kh, kw, stride, pad int, col []float32) {
 			for kx := range kw {
 				dst := col[r*ohw : (r+1)*ohw]
 				r++
+				// Output columns [lo, hi) read inside the row: ix = ox·stride
+				// + kx - pad in [0, w). The others read the padding.
+				lo := min(ow, max(0, (pad-kx+stride-1)/stride))
+				hi := lo
+				if last := w - 1 + pad - kx; last >= 0 {
+					hi = max(lo, min(ow, last/stride+1))
+				}
 				for oy := range oh {
 					drow := dst[oy*ow : (oy+1)*ow]
 					iy := oy*stride + ky - pad
@@ -417,14 +424,19 @@ func Im2Col(x []float32, c, h, w, kh, kw, stride, pad int, col []float32) {
 						clear(drow)
 						continue
 					}
-					src := xc[iy*w : (iy+1)*w]
-					for ox := range drow {
-						ix := ox*stride + kx - pad
-						if ix >= 0 && ix < w {
-							drow[ox] = src[ix]
-						} else {
-							drow[ox] = 0
-						}
+					clear(drow[:lo])
+					clear(drow[hi:])
+					if lo == hi {
+						continue
+					}
+					start := iy*w + lo*stride + kx - pad
+					if stride == 1 {
+						copy(drow[lo:hi], xc[start:start+hi-lo])
+						continue
+					}
+					src := xc[start : start+(hi-lo-1)*stride+1]
+					for ox := range drow[lo:hi] {
+						drow[lo+ox] = src[ox*stride]
 					}
 				}
 			}
