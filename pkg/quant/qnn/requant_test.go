@@ -178,3 +178,53 @@ func TestRequantizePanicsOnShape(t *testing.T) {
 	}()
 	rq.requantize(make([]int32, 8), 2, 4, make([]int8, 7), 4, 1)
 }
+
+// requantSink keeps the benchmarks' results alive.
+var requantSink int8
+
+// benchRequantize requantizes rows×channels random accumulators of a
+// requantizer built as the layers build theirs, with kernels k, into
+// Conv2D's channel planes or Linear's rows.
+func benchRequantize(b *testing.B, k requantKernels, rows, channels int, planes bool) {
+	r := rand.New(rand.NewPCG(1, 2))
+	in := Act{Scale: 0.02, Zero: -3, Min: -128, Max: 127}
+	out := Act{Scale: 0.05, Zero: 5, Min: -128, Max: 127}
+	w := Weights{Scale: make([]float32, channels), Zero: make([]int32, channels)}
+	bias := make([]float32, channels)
+	for c := range channels {
+		w.Scale[c] = float32(0.001 + 0.01*r.Float64())
+		bias[c] = float32(r.NormFloat64())
+	}
+	rq, err := newRequantizer(in, w, out, bias, channels, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc := make([]int32, rows*channels)
+	for i := range acc {
+		acc[i] = int32(r.IntN(100001) - 50000)
+	}
+	dst := make([]int8, rows*channels)
+	saved := requantKernelsInUse
+	requantKernelsInUse = k
+	b.Cleanup(func() { requantKernelsInUse = saved })
+	b.SetBytes(int64(4 * len(acc)))
+	for b.Loop() {
+		if planes {
+			rq.requantize(acc, rows, channels, dst, 1, rows)
+		} else {
+			rq.requantize(acc, rows, channels, dst, channels, 1)
+		}
+	}
+	requantSink = dst[len(dst)-1]
+}
+
+// The SmallCNN conv2 layer's block (14×14 positions, 32 channels) and an
+// MNIST FC1 batch (64 rows, 256 channels), with the assembly kernels
+// (their Go twins where the CPU or the build has none) beside the Go
+// baseline.
+func BenchmarkRequantizePlanesAsmConv2(b *testing.B) { benchRequantize(b, asmRequant, 196, 32, true) }
+func BenchmarkRequantizePlanesGoConv2(b *testing.B) {
+	benchRequantize(b, goRequantKernels, 196, 32, true)
+}
+func BenchmarkRequantizeRowsAsmFC1(b *testing.B) { benchRequantize(b, asmRequant, 64, 256, false) }
+func BenchmarkRequantizeRowsGoFC1(b *testing.B)  { benchRequantize(b, goRequantKernels, 64, 256, false) }
