@@ -1,21 +1,29 @@
 // Package f32gemm multiplies float32 matrices for the training and FP32
 // inference of package nn: C = op(A)·op(B) + beta·C with either operand
-// optionally transposed, on one goroutine (Gemm) or several (GemmParallel).
+// optionally transposed, on one goroutine (Gemm) or several (GemmParallel),
+// and C = A·B' where the rows of B' lie anywhere in one slice
+// (GemmOffsetB), which lets a stride-1 convolution multiply straight from
+// its zero-padded image.
 //
 // # Overview
 //
-// The product is blocked and packed in the manner of BLIS: a k-block of
-// op(B) is copied into strips NR columns wide and a block of op(A) into
-// strips MR rows high, and a register-blocked micro-kernel computes each
-// MR×NR tile of C with fused multiply-adds. The micro-kernel is chosen once,
-// at start-up, from what the processor and the operating system support:
+// The product is blocked in the manner of BLIS: k in blocks of 256, and a
+// register-blocked micro-kernel computes each MR×NR tile of C with fused
+// multiply-adds. Operands are packed (copied into strips NR columns wide
+// or MR rows high) only where reading them in place would not do: a
+// transposed operand, B when more than 8 strips of A rows will reuse it,
+// and the strips at the right and bottom edges, zero-padded. A row-major A
+// and, for short products, a row-major B are read in place. The
+// micro-kernel is chosen once, at start-up, from what the processor and
+// the operating system support:
 //
 //	avx512   8×32 tile in ZMM registers (AVX-512F)
 //	avx2     6×16 tile in YMM registers (AVX2 and FMA)
 //	go       pure Go, every multiply-add an exactly emulated float32 FMA
 //
 // Builds with the noasm tag, and processors or architectures without these
-// extensions, use the Go kernel. Kernel reports which one runs.
+// extensions, use the Go kernel. Kernel reports which one runs and
+// PeakGFLOPS the register-only rate of its instructions on one core.
 //
 // # Invariants
 //
