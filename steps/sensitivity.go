@@ -18,8 +18,8 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/ptqspec/ptqspec/internal/testmodels"
 	"github.com/ptqspec/ptqspec/pkg/datasets"
-	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 )
 
@@ -88,7 +88,7 @@ const (
 // never modified, and every scenario gets its own copy (blobTask).
 type blobEntry struct {
 	once sync.Once
-	task *models.FragileTask
+	task *testmodels.FragileTask
 	err  error
 }
 
@@ -99,11 +99,11 @@ var blobCache sync.Map
 
 // blobTask returns the blob classifier with the given outliers. Its model
 // and data are copies the caller may change.
-func blobTask(outliers []models.Outlier) (*models.FragileTask, error) {
+func blobTask(outliers []testmodels.Outlier) (*testmodels.FragileTask, error) {
 	v, _ := blobCache.LoadOrStore(fmt.Sprint(outliers), &blobEntry{})
 	e := v.(*blobEntry)
 	e.once.Do(func() {
-		e.task, e.err = models.FragileMLP(models.FragileConfig{
+		e.task, e.err = testmodels.FragileMLP(testmodels.FragileConfig{
 			Seed: blobSeed, Features: blobFeatures, Hidden: []int{blobHidden, blobHidden}, Classes: blobClasses,
 			Samples: blobSampleCount, Eval: blobHeldOut, Spread: blobSpread, Epochs: blobEpochs, Outliers: outliers,
 		})
@@ -111,14 +111,14 @@ func blobTask(outliers []models.Outlier) (*models.FragileTask, error) {
 	if e.err != nil {
 		return nil, e.err
 	}
-	return &models.FragileTask{Model: e.task.Model.Clone(), Train: e.task.Train.Clone(), Eval: e.task.Eval.Clone(),
+	return &testmodels.FragileTask{Model: e.task.Model.Clone(), Train: e.task.Train.Clone(), Eval: e.task.Eval.Clone(),
 		DeadInputs: e.task.DeadInputs}, nil
 }
 
 // useBlobClassifier makes the blob classifier the scenario's model, for
 // the quantization steps (ptqState) and the training steps (modelState,
 // dataState) alike.
-func useBlobClassifier(ctx context.Context, outliers []models.Outlier) error {
+func useBlobClassifier(ctx context.Context, outliers []testmodels.Outlier) error {
 	task, err := blobTask(outliers)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ var outlierPhrase = regexp.MustCompile(`^(\d+(?:\.\d+)?) on (linear\d+)$`)
 
 // theBlobClassifierWith reads "1000 on linear1 and 100 on linear2".
 func theBlobClassifierWith(ctx context.Context, list string) error {
-	var outliers []models.Outlier
+	var outliers []testmodels.Outlier
 	for _, part := range parseNames(list) {
 		m := outlierPhrase.FindStringSubmatch(part)
 		if m == nil {
@@ -150,7 +150,7 @@ func theBlobClassifierWith(ctx context.Context, list string) error {
 		if err != nil {
 			return err
 		}
-		outliers = append(outliers, models.Outlier{Layer: m[2], Magnitude: float32(v)})
+		outliers = append(outliers, testmodels.Outlier{Layer: m[2], Magnitude: float32(v)})
 	}
 	if len(outliers) == 0 || len(outliers) > blobMaxOutliers {
 		return fmt.Errorf("%d outliers in %q, want 1 to %d", len(outliers), list, blobMaxOutliers)

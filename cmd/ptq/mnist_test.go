@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/internal/testmodels"
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
@@ -204,7 +205,7 @@ func fragileModelFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	g = g.Clone()
-	if err := models.AddWeightOutliers(g, "linear1", 0, 1000); err != nil {
+	if err := testmodels.AddWeightOutliers(g, "linear1", 0, 1000); err != nil {
 		t.Fatal(err)
 	}
 	train, test, err := datasets.LoadMNIST("")

@@ -9,9 +9,8 @@
 // graphs that are not plain chains, and takes any image shape. ByName maps
 // the names the command line accepts ("mlp", "cnn", "residual") to
 // builders, and DefaultTrainConfig gives the recommended training settings
-// for each. FragileMLP trains a small classifier whose chosen layers are
-// deliberately fragile under quantization, for sensitivity and fallback
-// tests.
+// for each. (The fragile MLP of the sensitivity and fallback tests is a
+// test fixture: internal/testmodels.)
 //
 // # Invariants
 //

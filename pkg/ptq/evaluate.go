@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ptqspec/ptqspec/internal/workpool"
+	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -11,6 +12,18 @@ import (
 // quantized Model, or an FP32 graph in Eval mode (see FP32Model).
 type Forwarder interface {
 	Forward(x *tensor.Tensor) (*tensor.Tensor, error)
+}
+
+// FP32Model adapts an FP32 graph to a Forwarder that runs it in Eval mode.
+func FP32Model(g *nn.Graph) Forwarder { return fp32Forwarder{g} }
+
+type fp32Forwarder struct{ g *nn.Graph }
+
+func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if f.g == nil {
+		return nil, errNilModel("FP32 model")
+	}
+	return f.g.Forward(x, nn.Eval)
 }
 
 // outputsInBatches runs f over x in batches of size bs, in parallel over

@@ -223,18 +223,6 @@ func (s *shared) score(f Forwarder) (float64, error) {
 	return capDB(quant.SQNR(s.ref.Data(), out.Data())), nil
 }
 
-// FP32Model adapts an FP32 graph to a Forwarder that runs it in Eval mode.
-func FP32Model(g *nn.Graph) Forwarder { return fp32Forwarder{g} }
-
-type fp32Forwarder struct{ g *nn.Graph }
-
-func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if f.g == nil {
-		return nil, errNilModel("FP32 model")
-	}
-	return f.g.Forward(x, nn.Eval)
-}
-
 // AnalyzeSensitivity measures, for every layer the configuration quantizes,
 // the metric when only that layer is int8 and when only that layer stays
 // FP32, and its output SQNR in the all-int8 model. The metric is accuracy

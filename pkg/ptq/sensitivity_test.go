@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/internal/testmodels"
 	"github.com/ptqspec/ptqspec/pkg/datasets"
-	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -25,22 +25,22 @@ var fragileTasks sync.Map
 
 type fragileEntry struct {
 	once sync.Once
-	task *models.FragileTask
+	task *testmodels.FragileTask
 	err  error
 }
 
-// fragileTask returns models.FragileMLP's MLP linear1, relu1, linear2,
+// fragileTask returns testmodels.FragileMLP's MLP linear1, relu1, linear2,
 // relu2, linear3 trained on 8 Gaussian blobs with spread 4 (about 90%
 // held-out accuracy, chance is 12.5%), with outlier weights on the
 // always-zero inputs of the given layers: FP32 unchanged, int8 weights
 // Magnitude/127 per step. Tests must not modify the result.
-func fragileTask(t *testing.T, outliers ...models.Outlier) *models.FragileTask {
+func fragileTask(t *testing.T, outliers ...testmodels.Outlier) *testmodels.FragileTask {
 	t.Helper()
-	cfg := models.DefaultFragileConfig()
+	cfg := testmodels.DefaultFragileConfig()
 	cfg.Classes, cfg.Spread, cfg.Outliers = 8, 4, outliers
 	v, _ := fragileTasks.LoadOrStore(fmt.Sprint(outliers), &fragileEntry{})
 	e := v.(*fragileEntry)
-	e.once.Do(func() { e.task, e.err = models.FragileMLP(cfg) })
+	e.once.Do(func() { e.task, e.err = testmodels.FragileMLP(cfg) })
 	if e.err != nil {
 		t.Fatal(e.err)
 	}
@@ -48,7 +48,7 @@ func fragileTask(t *testing.T, outliers ...models.Outlier) *models.FragileTask {
 }
 
 // analyze runs AnalyzeSensitivity on a task with the default config.
-func analyze(t *testing.T, task *models.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
+func analyze(t *testing.T, task *testmodels.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
 	t.Helper()
 	rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(eval), &opts)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestSensitivityFindsFragileLayer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			task := fragileTask(t, models.Outlier{Layer: c.layer, Magnitude: 1000})
+			task := fragileTask(t, testmodels.Outlier{Layer: c.layer, Magnitude: 1000})
 			rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
 			if rep.Metric != MetricAccuracy || rep.FP32 < 0.85 || rep.Samples != task.Eval.Len() {
 				t.Fatalf("metric %q, FP32 %.3f, %d samples: want accuracy >= 0.85 on %d samples", rep.Metric, rep.FP32, rep.Samples, task.Eval.Len())
@@ -102,7 +102,7 @@ func TestSensitivityFindsFragileLayer(t *testing.T) {
 }
 
 func TestSensitivityThreshold(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
 	cases := []struct {
 		name      string
 		threshold float64
@@ -124,7 +124,7 @@ func TestSensitivityThreshold(t *testing.T) {
 }
 
 func TestSensitivityWithoutLabels(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000})
 	eval := &datasets.Dataset{Name: "unlabelled", X: task.Eval.X}
 	rep := analyze(t, task, eval, SensitivityOptions{})
 	if rep.Metric != MetricSQNR || rep.FP32 != 200 {
@@ -146,7 +146,7 @@ func TestSensitivityWithoutLabels(t *testing.T) {
 // at once from one calibration do not race, and that the numbers do not
 // depend on the number of workers.
 func TestSensitivityWorkersAndMethods(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
 	for _, method := range quant.Methods() {
 		t.Run(method.String(), func(t *testing.T) {
 			var first *SensitivityReport
@@ -176,7 +176,7 @@ func TestSensitivityWorkersAndMethods(t *testing.T) {
 }
 
 func TestSensitivityReportFormats(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
 	rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
 	var buf bytes.Buffer
 	if err := rep.WriteJSON(&buf); err != nil {
@@ -224,7 +224,7 @@ func TestSensitivityReportFormats(t *testing.T) {
 func dataOf(d *datasets.Dataset) Data { return Data{X: d.X, Labels: d.Labels} }
 
 func TestSensitivityRefuses(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000})
 	cases := []struct {
 		name      string
 		eval      Data
@@ -249,7 +249,7 @@ func TestSensitivityRefuses(t *testing.T) {
 }
 
 func TestFallbackMeetsBudget(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000}, models.Outlier{Layer: "linear2", Magnitude: 100})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
 	cases := []struct {
 		name     string
 		budget   float64
@@ -287,7 +287,7 @@ func TestFallbackMeetsBudget(t *testing.T) {
 }
 
 func TestFallbackRefuses(t *testing.T) {
-	task := fragileTask(t, models.Outlier{Layer: "linear1", Magnitude: 1000})
+	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000})
 	cases := []struct {
 		name   string
 		budget float64
@@ -310,9 +310,9 @@ func TestFallbackRefuses(t *testing.T) {
 }
 
 func ExampleAnalyzeSensitivity() {
-	cfg := models.DefaultFragileConfig()
-	cfg.Outliers = []models.Outlier{{Layer: "linear2", Magnitude: 1000}}
-	task, err := models.FragileMLP(cfg)
+	cfg := testmodels.DefaultFragileConfig()
+	cfg.Outliers = []testmodels.Outlier{{Layer: "linear2", Magnitude: 1000}}
+	task, err := testmodels.FragileMLP(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -334,9 +334,9 @@ func ExampleAnalyzeSensitivity() {
 }
 
 func ExampleQuantizeWithBudget() {
-	cfg := models.DefaultFragileConfig()
-	cfg.Outliers = []models.Outlier{{Layer: "linear1", Magnitude: 1000}}
-	task, err := models.FragileMLP(cfg)
+	cfg := testmodels.DefaultFragileConfig()
+	cfg.Outliers = []testmodels.Outlier{{Layer: "linear1", Magnitude: 1000}}
+	task, err := testmodels.FragileMLP(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return

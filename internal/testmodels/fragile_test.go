@@ -1,4 +1,4 @@
-package models
+package testmodels
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 )
 
@@ -170,7 +171,7 @@ func TestFragileMLPRefuses(t *testing.T) {
 }
 
 func TestAddWeightOutliersRefuses(t *testing.T) {
-	g, err := MLP(1, 16)
+	g, err := models.MLP(1, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +221,15 @@ func ExampleFragileMLP() {
 	// Output:
 	// 800 training and 400 held-out samples, FP32 accuracy 100%
 	// always-zero inputs: map[linear1:8 linear2:31 linear3:31]
+}
+
+// paramBits returns the bits of every parameter of g, in order.
+func paramBits(g *nn.Graph) []uint32 {
+	var bits []uint32
+	for _, p := range g.Params() {
+		for _, v := range p.Value.Data() {
+			bits = append(bits, math.Float32bits(v))
+		}
+	}
+	return bits
 }

@@ -1,9 +1,10 @@
-package models
+package testmodels
 
 import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 
@@ -13,7 +14,7 @@ import (
 
 // ErrNotFragile reports a layer that cannot be made fragile: it is not a
 // Linear node of the model, or it has no input that is always 0.
-var ErrNotFragile = errors.New("models: layer cannot be made fragile")
+var ErrNotFragile = errors.New("testmodels: layer cannot be made fragile")
 
 // Outlier makes one Linear layer of FragileMLP fragile: every row of its
 // weight gets Magnitude on the layer's always-zero input. The FP32 model
@@ -107,7 +108,7 @@ func (c FragileConfig) withDefaults() FragileConfig {
 
 func (c FragileConfig) validate() error {
 	bad := func(field string, v any, want string) error {
-		return fmt.Errorf("models: FragileMLP: %s = %v, want %s", field, v, want)
+		return fmt.Errorf("testmodels: FragileMLP: %s = %v, want %s", field, v, want)
 	}
 	switch {
 	case c.Features < 2:
@@ -145,7 +146,7 @@ func FragileMLP(cfg FragileConfig) (*FragileTask, error) {
 	d, err := datasets.Blobs(datasets.BlobsConfig{Samples: cfg.Samples, Features: cfg.Features,
 		Classes: cfg.Classes, Spread: cfg.Spread, Seed: cfg.Seed})
 	if err != nil {
-		return nil, fmt.Errorf("models: FragileMLP: %w", err)
+		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
 	}
 	x := d.X.Data()
 	for i := range d.Len() {
@@ -156,11 +157,11 @@ func FragileMLP(cfg FragileConfig) (*FragileTask, error) {
 	split := cfg.Samples - cfg.Eval
 	train, err := d.Subset(0, split)
 	if err != nil {
-		return nil, fmt.Errorf("models: FragileMLP: %w", err)
+		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
 	}
 	eval, err := d.Subset(split, cfg.Samples)
 	if err != nil {
-		return nil, fmt.Errorf("models: FragileMLP: %w", err)
+		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
 	}
 
 	rng := newRand(cfg.Seed)
@@ -176,7 +177,7 @@ func FragileMLP(cfg FragileConfig) (*FragileTask, error) {
 	layers = layers[:len(layers)-1] // no ReLU after the logits
 	g, err := nn.Sequential([]int{cfg.Features}, layers...)
 	if err != nil {
-		return nil, fmt.Errorf("models: FragileMLP: %w", err)
+		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
 	}
 	dead := map[string]int{"linear1": cfg.Features - 1}
 	for i, l := range linears[:len(linears)-1] {
@@ -185,19 +186,19 @@ func FragileMLP(cfg FragileConfig) (*FragileTask, error) {
 	}
 	tc := nn.TrainConfig{Epochs: cfg.Epochs, BatchSize: 32, Seed: cfg.Seed, Optimizer: nn.NewAdam(0.01)}
 	if _, err := nn.Fit(g, train.X, train.Labels, tc); err != nil {
-		return nil, fmt.Errorf("models: FragileMLP: training: %w", err)
+		return nil, fmt.Errorf("testmodels: FragileMLP: training: %w", err)
 	}
 	// A unit whose pre-activation is exactly 0 gets no gradient through
 	// the ReLU, so training leaves it dead; check rather than trust it.
 	for i, l := range linears[:len(linears)-1] {
 		if !unitIsZero(l, l.Out-1) {
-			return nil, fmt.Errorf("models: FragileMLP: training revived the dead unit %d of linear%d", l.Out-1, i+1)
+			return nil, fmt.Errorf("testmodels: FragileMLP: training revived the dead unit %d of linear%d", l.Out-1, i+1)
 		}
 	}
 	for _, o := range cfg.Outliers {
 		in, ok := dead[o.Layer]
 		if !ok {
-			return nil, fmt.Errorf("models: FragileMLP: outlier on %q: the MLP's Linear layers are linear1 to linear%d: %w",
+			return nil, fmt.Errorf("testmodels: FragileMLP: outlier on %q: the MLP's Linear layers are linear1 to linear%d: %w",
 				o.Layer, len(linears), ErrNotFragile)
 		}
 		if err := AddWeightOutliers(g, o.Layer, in, o.Magnitude); err != nil {
@@ -236,25 +237,32 @@ func unitIsZero(l *nn.Linear, unit int) bool {
 // magnitude is not finite or is 0.
 func AddWeightOutliers(g *nn.Graph, layer string, input int, magnitude float32) error {
 	if g == nil {
-		return fmt.Errorf("models: weight outliers on %q: nil model: %w", layer, ErrNotFragile)
+		return fmt.Errorf("testmodels: weight outliers on %q: nil model: %w", layer, ErrNotFragile)
 	}
 	n, ok := g.Node(layer)
 	if !ok {
-		return fmt.Errorf("models: weight outliers: the model has no node %q: %w", layer, ErrNotFragile)
+		return fmt.Errorf("testmodels: weight outliers: the model has no node %q: %w", layer, ErrNotFragile)
 	}
 	l, ok := n.Layer.(*nn.Linear)
 	if !ok {
-		return fmt.Errorf("models: weight outliers on %q: a %s node, want Linear: %w", layer, n.Layer.Kind(), ErrNotFragile)
+		return fmt.Errorf("testmodels: weight outliers on %q: a %s node, want Linear: %w", layer, n.Layer.Kind(), ErrNotFragile)
 	}
 	if input < 0 || input >= l.In {
-		return fmt.Errorf("models: weight outliers on %q: input %d out of range [0, %d): %w", layer, input, l.In, ErrNotFragile)
+		return fmt.Errorf("testmodels: weight outliers on %q: input %d out of range [0, %d): %w", layer, input, l.In, ErrNotFragile)
 	}
 	if m := float64(magnitude); math.IsNaN(m) || math.IsInf(m, 0) || m == 0 {
-		return fmt.Errorf("models: weight outliers on %q: magnitude %v, want finite and not 0", layer, magnitude)
+		return fmt.Errorf("testmodels: weight outliers on %q: magnitude %v, want finite and not 0", layer, magnitude)
 	}
 	w := l.Weight.Value.Data()
 	for o := range l.Out {
 		w[o*l.In+input] = magnitude
 	}
 	return nil
+}
+
+// newRand returns the generator FragileMLP draws its initial weights from:
+// the stream of package models' builders, so a seed gives the same weights
+// it gave when FragileMLP lived there.
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x6d6f64656c73)) // "models"
 }
