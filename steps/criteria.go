@@ -35,8 +35,12 @@ import (
 //	                         "at least"/"greater than", threshold - value otherwise ("within"
 //	                         measures a distance); negative when the criterion fails
 //	ideal            number  the measure's perfect value: 1 for a cosine similarity; omitted when 0
+//	                         (100 for a share in % that should be all)
+//	format_limit     bool    the threshold is a limit of a number format (the int8 code range), which
+//	                         a value reaches without being near failure; omitted when false
 //	relative_margin  number  margin / |threshold - ideal|, the share of the allowed distance
 //	                         from perfect left unused; omitted when the threshold is the ideal
+//	                         or a format limit
 //	pass             bool    whether the criterion holds
 //
 // A step whose text holds several thresholds records one criterion for
@@ -71,6 +75,10 @@ type criterion struct {
 	// ideal is the measure's perfect value (1 for a cosine similarity),
 	// from which the threshold allows some distance; 0 for most.
 	ideal float64
+	// formatLimit marks a threshold that is a limit of a number format
+	// (a zero point within [-128, 127]): reaching it is not being close
+	// to failing, so it gets no relative margin.
+	formatLimit bool
 }
 
 // passes reports whether the measured value meets the threshold. A NaN
@@ -109,6 +117,7 @@ type criterionRecord struct {
 	Direction      string   `json:"direction"`
 	Threshold      float64  `json:"threshold"`
 	Ideal          float64  `json:"ideal,omitempty"`
+	FormatLimit    bool     `json:"format_limit,omitempty"`
 	Value          jsonNum  `json:"value"`
 	Margin         jsonNum  `json:"margin"`
 	RelativeMargin *jsonNum `json:"relative_margin,omitempty"`
@@ -221,9 +230,9 @@ func (c criterion) record(feature, scenario, step string) criterionRecord {
 	r := criterionRecord{
 		Schema: CriteriaSchema, Feature: feature, Scenario: scenario, Step: step,
 		Measured: c.measured, Unit: c.unit, Direction: c.direction,
-		Threshold: c.threshold, Ideal: c.ideal, Value: jsonNum(c.value), Margin: jsonNum(c.margin()), Pass: c.passes(),
+		Threshold: c.threshold, Ideal: c.ideal, FormatLimit: c.formatLimit, Value: jsonNum(c.value), Margin: jsonNum(c.margin()), Pass: c.passes(),
 	}
-	if c.threshold != c.ideal {
+	if c.threshold != c.ideal && !c.formatLimit {
 		rel := jsonNum(c.margin() / math.Abs(c.threshold-c.ideal))
 		r.RelativeMargin = &rel
 	}

@@ -39,6 +39,7 @@ func TestCriterionPassAndMargin(t *testing.T) {
 		{"within, inside", criterion{direction: within, threshold: 0.5, value: 0.125}, true, 0.375, 0.75, false},
 		{"within, outside", criterion{direction: within, threshold: 0.5, value: 1}, false, -0.5, -1, false},
 		{"cosine against its ideal 1", criterion{direction: atLeast, threshold: 0.999, value: 0.9999, ideal: 1}, true, 0.0009, 0.9, false},
+		{"a format limit has no relative margin", criterion{direction: atLeast, threshold: -128, value: -128, formatLimit: true}, true, 0, 0, true},
 		{"NaN never passes", criterion{direction: atLeast, threshold: 30, value: math.NaN()}, false, math.NaN(), math.NaN(), false},
 		{"unknown direction never passes", criterion{direction: "about", threshold: 1, value: 1}, false, 0, 0, false},
 	}

@@ -376,7 +376,7 @@ func ortTop1Agreement(ctx context.Context, pct string) error {
 		}
 	}
 	frac := float64(same) / float64(len(a))
-	c := criterion{measured: fmt.Sprintf("top-1 agreement of ONNX Runtime (%s) with ptqspec int8 on %d images", ox.format, len(a)), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * frac}
+	c := criterion{measured: fmt.Sprintf("top-1 agreement of ONNX Runtime (%s) with ptqspec int8 on %d images", ox.format, len(a)), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * frac, ideal: 100}
 	return check(ctx, c, func() error {
 		return fmt.Errorf("ONNX Runtime (%s) and ptqspec's int8 model agree on %d of %d images (%.2f%%), want at least %s%%", ox.format, same, len(a), 100*frac, pct)
 	})
@@ -434,7 +434,7 @@ func ortWithinOneStep(ctx context.Context, pct string) error {
 		steps = append(steps, d/step)
 	}
 	frac := float64(within) / float64(ox.ref.Len())
-	c := criterion{measured: fmt.Sprintf("output values of ONNX Runtime (%s) within one quantization step of ptqspec int8", ox.format), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * frac}
+	c := criterion{measured: fmt.Sprintf("output values of ONNX Runtime (%s) within one quantization step of ptqspec int8", ox.format), unit: "%", direction: atLeast, threshold: 100 * want, value: 100 * frac, ideal: 100}
 	// The same promise read the other way: the difference that the
 	// stated share of values stays under is at most one step.
 	slices.Sort(steps)

@@ -160,8 +160,8 @@ func int8OutputsReported(ctx context.Context, qmin, qmax int) error {
 		return err
 	}
 	if cerr := checkAll(ctx, func() error { return err },
-		criterion{measured: "smallest output zero point (" + loName + ")", direction: atLeast, threshold: float64(qmin), value: float64(lo)},
-		criterion{measured: "largest output zero point (" + hiName + ")", direction: atMost, threshold: float64(qmax), value: float64(hi)},
+		criterion{measured: "smallest output zero point (" + loName + ")", direction: atLeast, threshold: float64(qmin), value: float64(lo), formatLimit: true},
+		criterion{measured: "largest output zero point (" + hiName + ")", direction: atMost, threshold: float64(qmax), value: float64(hi), formatLimit: true},
 	); cerr != nil {
 		return cerr
 	}

@@ -27,6 +27,7 @@ type Criterion struct {
 	Direction      string   `json:"direction"`
 	Threshold      float64  `json:"threshold"`
 	Ideal          float64  `json:"ideal,omitempty"`
+	FormatLimit    bool     `json:"format_limit,omitempty"`
 	Value          *float64 `json:"value"`
 	Margin         *float64 `json:"margin"`
 	RelativeMargin *float64 `json:"relative_margin,omitempty"`
