@@ -12,6 +12,7 @@
 //	quantize     quantize a saved model to INT8 on MNIST calibration images and report
 //	sensitivity  rank the layers of a saved model by what INT8 costs each on MNIST
 //	mnist        the demo: train (or load from the cache), quantize and report on MNIST
+//	scorecard    render the acceptance scorecard of a cucumber JSON run of the features
 //
 // `ptq <command> -h` lists a command's flags. A command given bad flags or
 // arguments prints its usage and exits with status 2; a command that fails
@@ -75,6 +76,15 @@
 // pipeline after training (no sensitivity analysis unless -sens-eval is
 // set, no report files unless -out is); sensitivity only ranks the layers
 // and writes the sensitivity files.
+//
+// scorecard renders the acceptance scorecard (internal/scorecard) of a run
+// of the features made with -godog.format=cucumber:FILE:
+//
+//	ptq scorecard -cucumber reports/cucumber.json [-out reports] [-features features] [-requirements features/README.md]
+//
+// It writes acceptance.html, acceptance.md and acceptance_margins.svg, and
+// exits with status 1 when a threshold of the feature text has no
+// criterion in the run (or a criterion matches no threshold).
 //
 // # Adding a command
 //
