@@ -1,15 +1,17 @@
 package quant
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 func TestRoundHalfEvenTies(t *testing.T) {
 	cases := []struct{ in, want float32 }{
 		{0.5, 0}, {1.5, 2}, {2.5, 2}, {-2.5, -2}, {-0.5, 0}, {3.5, 4}, {2.4999998, 2}, {-1.5, -2},
 	}
 	for _, c := range cases {
-		if got := RoundHalfEven(c.in); got != c.want {
-			t.Errorf("RoundHalfEven(%v) = %v, want %v", c.in, got, c.want)
-		}
+		assert.Equal(t, c.want, RoundHalfEven(c.in), "RoundHalfEven(%v)", c.in)
 	}
 }
 
@@ -31,8 +33,6 @@ func TestQuantizeValueTiesAndSaturation(t *testing.T) {
 		{"huge", 3e38, 1e-30, 0, 0, 255, 255},
 	}
 	for _, c := range cases {
-		if got := QuantizeValue(c.x, c.scale, c.zp, c.qmin, c.qmax); got != c.want {
-			t.Errorf("%s: QuantizeValue = %d, want %d", c.name, got, c.want)
-		}
+		assert.Equal(t, c.want, QuantizeValue(c.x, c.scale, c.zp, c.qmin, c.qmax), c.name)
 	}
 }

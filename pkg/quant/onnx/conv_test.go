@@ -239,9 +239,7 @@ func qconvFloatCheck[X, W, Y int8 | uint8](t *testing.T, rng *rand.Rand, xShape,
 	wz := zeroPoints(wZP)
 	shape, acc := refConv(xShape, widen(x.Data, func(int) int32 { return int32(xZP.Data[0]) }),
 		wShape, widen(w.Data, func(e int) int32 { return wz[min(e/perOut, nw-1)] }), attrs)
-	if !slices.Equal(got.Shape, shape) {
-		t.Fatalf("shape %v, want %v", got.Shape, shape)
-	}
+	require.Equal(t, shape, got.Shape, "shape")
 	outLen := 1
 	for _, d := range shape[2:] {
 		outLen *= d

@@ -266,9 +266,7 @@ func qlinearFloatCheck[A, B, Y int8 | uint8](t *testing.T, rng *rand.Rand, aShap
 	af := deq(shifted(a.Data, func(e int) int32 { return az[ai(e)] }), aS.Data, ai)
 	bf := deq(shifted(b.Data, func(e int) int32 { return bz[bi(e)] }), bS.Data, bi)
 	shape, ref := refMatMul(aShape, af, bShape, bf)
-	if !slices.Equal(got.Shape, shape) {
-		t.Fatalf("shape %v, want %v", got.Shape, shape)
-	}
+	require.Equal(t, shape, got.Shape, "shape")
 	qmin, qmax := bounds[Y]()
 	diffs := 0
 	for i, v := range ref {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -248,9 +249,8 @@ func TestDynamicQuantizeLinear(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			y, s, zp, err := DynamicQuantizeLinear(c.x)
 			require.NoError(t, err)
-			if s != c.wantScale || zp != c.wantZP {
-				t.Fatalf("scale %v zero point %d, want %v and %d", s, zp, c.wantScale, c.wantZP)
-			}
+			assert.Equal(t, c.wantScale, s, "scale")
+			assert.Equal(t, c.wantZP, zp, "zero point")
 			wantTensor(t, y, c.want)
 		})
 	}

@@ -1,12 +1,11 @@
 package qnn
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -58,13 +57,9 @@ func TestDynamicConv2D(t *testing.T) {
 			act, err := DynamicParams(x.Data())
 			require.NoError(t, err)
 			ref, oh, ow := convRef(QuantizeTensor(x, act).Dequantize().Data(), c.n, c.c, c.h, c.w, dequantizeWeights(ws, c.oc), c.oc, c.k, c.stride, c.pad, bias)
-			if !slices.Equal(y.Shape(), []int{c.n, c.oc, oh, ow}) {
-				t.Fatalf("shape %v, want [%d %d %d %d]", y.Shape(), c.n, c.oc, oh, ow)
-			}
+			require.Equal(t, []int{c.n, c.oc, oh, ow}, y.Shape(), "shape")
 			for j, v := range ref {
-				if got := float64(y.Data()[j]); math.Abs(got-v) > 1e-5*max(1, math.Abs(v)) {
-					t.Fatalf("output %d = %g, dequantized convolution %g", j, got, v)
-				}
+				require.InDelta(t, v, y.Data()[j], 1e-5*max(1, math.Abs(v)), "output %d against the dequantized convolution", j)
 			}
 			wf := make([]float64, w.Len())
 			for j, v := range w.Data() {
@@ -76,9 +71,7 @@ func TestDynamicConv2D(t *testing.T) {
 				exact32[j] = float32(v)
 			}
 			cos := quant.CosineSimilarity(exact32, y.Data())
-			if cos < c.minCos {
-				t.Errorf("cosine to the float convolution %.6f, want >= %g", cos, c.minCos)
-			}
+			assert.GreaterOrEqual(t, cos, c.minCos, "cosine to the float convolution")
 			t.Logf("cosine to the float convolution %.6f", cos)
 
 			// ONNX: DynamicQuantizeLinear, ConvInteger, then acc·sx·sw[c] + b.
@@ -92,9 +85,7 @@ func TestDynamicConv2D(t *testing.T) {
 				acc, err = onnxConvInteger(qx, zx, ws, []int{c.oc, c.c, c.k, c.k}, func(q int8) int8 { return q }, attrs)
 			}
 			require.NoError(t, err)
-			if !slices.Equal(acc.Shape, y.Shape()) {
-				t.Fatalf("ConvInteger shape %v, kernel %v", acc.Shape, y.Shape())
-			}
+			require.Equal(t, acc.Shape, y.Shape(), "ConvInteger's shape against the kernel's")
 			plane := oh * ow
 			for j, a := range acc.Data {
 				o := (j / plane) % c.oc
@@ -152,9 +143,7 @@ func TestDynamicConv2DErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := c.err(); !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
+			assert.ErrorIs(t, c.err(), c.want)
 		})
 	}
 }

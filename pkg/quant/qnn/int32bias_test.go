@@ -1,11 +1,10 @@
 package qnn
 
 import (
-	"errors"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
@@ -59,21 +58,18 @@ func TestInt32BiasRebuildsTheKernel(t *testing.T) {
 			k, rebuild, x, err := c.build(bias)
 			require.NoError(t, err)
 			b32 := k.Int32Bias()
-			if (b32 != nil) != c.bias {
-				t.Fatalf("Int32Bias = %v for float bias %v", b32, bias)
-			}
+			require.Equal(t, c.bias, b32 != nil, "Int32Bias = %v for float bias %v", b32, bias)
 			k2, err := rebuild(b32)
 			require.NoError(t, err)
 			want, err := k.Forward(x)
 			require.NoError(t, err)
 			got, err := k2.Forward(x)
 			require.NoError(t, err)
-			if !slices.Equal(got.Data, want.Data) || !slices.Equal(got.Shape, want.Shape) || k2.Bytes() != k.Bytes() {
-				t.Errorf("rebuilt kernel: %v %v (%d bytes), original %v %v (%d bytes)", got.Shape, got.Data, k2.Bytes(), want.Shape, want.Data, k.Bytes())
-			}
-			if _, err := rebuild(make([]int32, c.channels-1)); !errors.Is(err, quant.ErrShape) {
-				t.Errorf("a bias one short: err = %v, want quant.ErrShape", err)
-			}
+			assert.Equal(t, want.Shape, got.Shape, "rebuilt kernel's shape")
+			assert.Equal(t, want.Data, got.Data, "rebuilt kernel's codes")
+			assert.Equal(t, k.Bytes(), k2.Bytes(), "rebuilt kernel's bytes")
+			_, err = rebuild(make([]int32, c.channels-1))
+			assert.ErrorIs(t, err, quant.ErrShape, "a bias one short")
 		})
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // requantKernelSets lists the kernels this build and CPU can run.
@@ -115,12 +117,8 @@ func checkRequantize(t *testing.T, rq *Requantizer, acc []int32, rows, channels 
 	}
 	rq.requantize(acc, rows, channels, rowsOut, channels, 1)
 	rq.requantize(acc, rows, channels, planes, 1, rows)
-	if !slices.Equal(rowsOut, wantRows) {
-		t.Fatalf("rows layout:\n got %v\nwant %v\nmult %v bias %v", rowsOut, wantRows, rq.Mult, rq.Bias)
-	}
-	if !slices.Equal(planes, wantPlanes) {
-		t.Fatalf("planes layout:\n got %v\nwant %v\nmult %v bias %v", planes, wantPlanes, rq.Mult, rq.Bias)
-	}
+	require.Equal(t, wantRows, rowsOut, "rows layout: mult %v bias %v", rq.Mult, rq.Bias)
+	require.Equal(t, wantPlanes, planes, "planes layout: mult %v bias %v", rq.Mult, rq.Bias)
 }
 
 // TestRequantizeRoundsTiesToEven checks the rounding on exact ties with
@@ -134,9 +132,7 @@ func TestRequantizeRoundsTiesToEven(t *testing.T) {
 			rq := Requantizer{Mult: []float32{0.5}, Zero: 0, Min: -128, Max: 127}
 			got := make([]int8, len(acc))
 			rq.requantize(acc, len(acc), 1, got, 1, 0)
-			if !slices.Equal(got, want) {
-				t.Fatalf("got %v, want %v", got, want)
-			}
+			assert.Equal(t, want, got)
 		})
 	}
 }
@@ -171,12 +167,8 @@ func TestRequantizeOddRequantizers(t *testing.T) {
 // block are refused before any kernel runs.
 func TestRequantizePanicsOnShape(t *testing.T) {
 	rq := Requantizer{Mult: []float32{1}, Min: -128, Max: 127}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a block larger than its output did not panic")
-		}
-	}()
-	rq.requantize(make([]int32, 8), 2, 4, make([]int8, 7), 4, 1)
+	assert.Panics(t, func() { rq.requantize(make([]int32, 8), 2, 4, make([]int8, 7), 4, 1) },
+		"a block larger than its output")
 }
 
 // requantSink keeps the benchmarks' results alive.
