@@ -3,7 +3,6 @@ package ptq
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -305,30 +304,4 @@ func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
 		{"Inf in the input", nan, ErrNonFinite, []string{"sample 0"}},
 		{"wrong input shape", tensor.New(2, 1, 14, 14), ErrShape, []string{"[2 1 14 14]"}},
 	})
-}
-
-// Dynamic quantization of an MLP: int8 weights, FP32 at every boundary.
-func ExampleQuantizeDynamic() {
-	g, _ := models.MLP(1, 64) // Flatten, Linear 784->64, ReLU, Linear 64->10
-	m, rep, err := QuantizeDynamic(context.Background(), g, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, l := range rep.QuantizedLayers() {
-		w, _ := rep.Layer(l)
-		fmt.Printf("%s: %s %s %s weights, %d scales\n", l, w.Weights.DType, w.Weights.Scheme, w.Weights.Granularity, w.Weights.Channels)
-	}
-	x := datasets.Gaussian(8, g.InputShape(), 0, 1, 2).X
-	tr, _ := m.Trace(x)
-	for _, e := range tr {
-		fmt.Printf("%s -> %s %v\n", e.Node, e.DType, e.Shape)
-	}
-	// Output:
-	// linear1: int8 symmetric per-channel weights, 64 scales
-	// linear2: int8 symmetric per-channel weights, 10 scales
-	// flatten1 -> fp32 [8 784]
-	// linear1 -> fp32 [8 64]
-	// relu1 -> fp32 [8 64]
-	// linear2 -> fp32 [8 10]
 }

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ptqspec/ptqspec/pkg/datasets"
-	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -506,35 +504,4 @@ func TestSaveFileLoadModelFile(t *testing.T) {
 	if err := unsaveable.Save(&b); !errors.Is(err, nn.ErrNotSerializable) || b.Len() != 0 {
 		t.Errorf("Save of an unsaveable model: %v after writing %d bytes, want nn.ErrNotSerializable before writing", err, b.Len())
 	}
-}
-
-func ExampleLoadModel() {
-	g, _ := models.MLP(1, 32)
-	calib := datasets.Gaussian(64, g.InputShape(), 0.5, 0.3, 1)
-	m, _, err := Quantize(context.Background(), g, BatchesOf(calib.X, 32), nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	var file bytes.Buffer
-	if err := m.Save(&file); err != nil {
-		fmt.Println(err)
-		return
-	}
-	size := file.Len()
-	loaded, err := LoadModel(&file)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	x := datasets.Gaussian(4, g.InputShape(), 0.5, 0.3, 2).X
-	want, _ := m.Forward(x)
-	got, _ := loaded.Forward(x)
-	fmt.Printf("%s model, %d bytes of parameters in a %d-byte file\n", loaded.Mode(), loaded.Bytes(), size)
-	fmt.Println("same outputs:", sameFloat32Bits(got.Data(), want.Data()))
-	fmt.Println("same plan:", loaded.Plan().String() == m.Plan().String())
-	// Output:
-	// static model, 25912 bytes of parameters in a 30702-byte file
-	// same outputs: true
-	// same plan: true
 }
