@@ -38,6 +38,7 @@
 //	sensitivity.go  per-layer sensitivity and its report files
 //	fallback.go     per-layer FP32 fallback and the accuracy budget
 //	e2e.go          end-to-end PTQ on MNIST
+//	criteria.go     the criterion recorder every numeric Then step calls
 //
 // Each file declares
 //
@@ -57,6 +58,11 @@
 //     (strict mode) and when its tag filter selects no scenario at all
 //     (see ErrNoScenarios): godog's tag syntax is "@a && ~@b", and a
 //     Cucumber-style "not @slow" silently matches nothing.
+//   - Every Then step that compares a measured number with a threshold of
+//     the feature text calls check (criteria.go), which records the
+//     criterion (schema CriteriaSchema) as an attachment of the step in
+//     the cucumber report; TestFeatures fails when a threshold of a Then
+//     step it ran has no criterion, or a criterion no threshold.
 //   - Trained MNIST models are cached on disk (internal/modelcache), keyed
 //     by everything that shaped them. Small synthetic fixtures that take
 //     a moment to train are built once per process, and every scenario
