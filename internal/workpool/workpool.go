@@ -20,10 +20,27 @@ func Workers(n, limit int) int {
 // per-worker scratch space. With w <= 1 or n <= 1 it runs inline. fn must
 // write only what belongs to index i.
 func For(n, w int, fn func(worker, i int)) {
-	_ = ForErr(n, w, func(worker, i int) error {
-		fn(worker, i)
-		return nil
-	})
+	if w <= 1 || n <= 1 {
+		for i := range n {
+			fn(0, i)
+		}
+		return
+	}
+	w = min(w, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for wk := range w {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(wk, i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // ForErr is For for work that can fail. It returns the error of the

@@ -99,3 +99,13 @@ func TestForErrLowestIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestForInlineDoesNotAllocate checks that one worker runs the loop in
+// place, so that alloc-free callers stay alloc-free on one thread.
+func TestForInlineDoesNotAllocate(t *testing.T) {
+	sum := 0
+	fn := func(_, i int) { sum += i }
+	allocs := testing.AllocsPerRun(100, func() { For(64, 1, fn) })
+	assert.Zero(t, allocs)
+	assert.Equal(t, 100*(63*64/2)+63*64/2, sum) // 100 runs plus the warm-up
+}
