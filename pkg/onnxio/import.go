@@ -1,6 +1,8 @@
 package onnxio
 
 import (
+	"container/heap"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/onnxio/internal/onnxpb"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // Opset range of the default domain the importer accepts.
@@ -24,6 +27,14 @@ const (
 // tensor the importer decodes and on the per-sample element count of any
 // activation of the imported graph (2^24, 64 MiB of float32).
 const DefaultMaxElements = 1 << 24
+
+// MaxNodes bounds the nodes of an imported graph: a file of more fails
+// with ErrTooLarge before any node is imported, so that the work and the
+// memory an import takes stay proportional to a sensible model.
+const MaxNodes = 1 << 14
+
+// maxRank bounds the per-sample rank of the graph input.
+const maxRank = 8
 
 // maxFileSize is protobuf's own limit on a serialized message (2 GiB).
 const maxFileSize = math.MaxInt32
@@ -111,6 +122,7 @@ type importer struct {
 	outputs   map[string]bool // graph output names
 	absorbed  map[*onnxpb.NodeProto]bool
 	used      map[string]bool  // nn node names (and the input's)
+	suffix    map[string]int   // next suffix unique tries for a name
 	last      string           // the last nn node added
 	nnShapes  map[string][]int // nn node name (or the input's) -> per-sample shape
 }
@@ -151,6 +163,9 @@ func (im *importer) run() (*nn.Graph, error) {
 			What: fmt.Sprintf("default-domain opset %d (supported: %d to %d)", v, MinOpset, MaxOpset)}
 	}
 	g := im.model.GetGraph()
+	if len(g.GetNode()) > MaxNodes {
+		return nil, invalidf(ErrTooLarge, "graph of %d nodes (at most %d)", len(g.GetNode()), MaxNodes)
+	}
 	if len(g.GetSparseInitializer()) > 0 {
 		return nil, &UnsupportedError{Node: g.GetSparseInitializer()[0].GetValues().GetName(), What: "sparse initializer"}
 	}
@@ -160,6 +175,7 @@ func (im *importer) run() (*nn.Graph, error) {
 	im.outputs = map[string]bool{}
 	im.absorbed = map[*onnxpb.NodeProto]bool{}
 	im.used = map[string]bool{}
+	im.suffix = map[string]int{}
 	im.nnShapes = map[string][]int{}
 	for _, t := range g.GetInitializer() {
 		if t.GetName() == "" {
@@ -236,6 +252,9 @@ func (im *importer) input(g *onnxpb.GraphProto) error {
 			onnxpb.TensorProto_DataType(tt.GetElemType()))}
 	}
 	dims := tt.GetShape().GetDim()
+	if len(dims) > maxRank+1 {
+		return &UnsupportedError{Node: name, What: fmt.Sprintf("graph input of rank %d (at most %d)", len(dims), maxRank+1)}
+	}
 	if tt.GetShape() == nil || len(dims) < 2 {
 		if len(im.cfg.inputShape) == 0 {
 			return &UnsupportedError{Node: name, What: "graph input without a shape of rank 2 or more [batch, ...]; give one with WithInputShape"}
@@ -344,21 +363,20 @@ func (im *importer) sort(g *onnxpb.GraphProto, out string) ([]*onnxpb.NodeProto,
 			}
 		}
 	}
-	var ready, order []int
+	ready := &intHeap{} // the file's order among ready nodes
+	var order []int
 	for k := range g.GetNode() {
 		if needed[k] && indeg[k] == 0 {
-			ready = append(ready, k)
+			heap.Push(ready, k)
 		}
 	}
-	for len(ready) > 0 {
-		slices.Sort(ready) // keep the file's order among ready nodes
-		k := ready[0]
-		ready = ready[1:]
+	for ready.Len() > 0 {
+		k := heap.Pop(ready).(int)
 		order = append(order, k)
 		for _, u := range users[k] {
 			indeg[u]--
 			if indeg[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, u)
 			}
 		}
 	}
@@ -375,6 +393,20 @@ func (im *importer) sort(g *onnxpb.GraphProto, out string) ([]*onnxpb.NodeProto,
 		nodes[i] = g.GetNode()[k]
 	}
 	return nodes, nil
+}
+
+// intHeap is a min-heap of node indices (container/heap).
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // sanitize turns an ONNX name into an nn node name: no leading '/', and
@@ -395,11 +427,14 @@ func sanitize(name, fallback string) string {
 }
 
 // unique returns name, or name with the smallest suffix "_2", "_3", ...
-// that no node uses yet, and reserves it.
+// that no node uses yet, and reserves it. The next suffix to try is kept
+// per name, so a file of many nodes with one name costs linear time.
 func (im *importer) unique(name string) string {
 	s := name
-	for k := 2; im.used[s]; k++ {
+	for k := im.suffix[name]; im.used[s]; k++ {
+		k = max(k, 2)
 		s = fmt.Sprintf("%s_%d", name, k)
+		im.suffix[name] = k + 1
 	}
 	im.used[s] = true
 	return s
@@ -422,7 +457,11 @@ func (im *importer) emit(n *onnxpb.NodeProto, fallback string, l nn.Layer, input
 	}
 	out, err := l.OutputShape(shapes)
 	if err != nil {
-		return "", nil, fmt.Errorf("onnxio: %w: node %q (%s): %w", ErrInvalidGraph, name, l.Kind(), err)
+		sentinel := ErrInvalidGraph
+		if errors.Is(err, tensor.ErrTooLarge) {
+			sentinel = ErrTooLarge
+		}
+		return "", nil, fmt.Errorf("onnxio: %w: node %q (%s): %w", sentinel, name, l.Kind(), err)
 	}
 	if err := im.checkSize(name, out); err != nil {
 		return "", nil, err

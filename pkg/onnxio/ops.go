@@ -503,7 +503,7 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 			target[k] = full[k]
 		case d == -1:
 			if infer >= 0 {
-				return invalid(n, "shape %v has more than one -1", t.i)
+				return invalid(n, "shape %s has more than one -1", listString(t.i))
 			}
 			infer = k
 			target[k] = -2
@@ -531,17 +531,17 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 	case -1: // the batch
 		if infer > 0 {
 			if known == 0 || size%known != 0 {
-				return invalid(n, "cannot reshape [N %v] into %v", v.shape, t.i)
+				return invalid(n, "cannot reshape [N %v] into %s", v.shape, listString(t.i))
 			}
 			rest = slices.Clone(rest)
 			rest[infer-1] = size / known
 		}
 	case -2: // -1 first: inferred as the batch when the rest holds a sample
 		if known != size {
-			return im.unsup(n, "target shape %v does not keep the batch as its first dimension", t.i)
+			return im.unsup(n, "target shape %s does not keep the batch as its first dimension", listString(t.i))
 		}
 	default:
-		return im.unsup(n, "target shape %v with a fixed batch size", t.i)
+		return im.unsup(n, "target shape %s with a fixed batch size", listString(t.i))
 	}
 	prod := 1
 	for _, d := range rest {
@@ -653,12 +653,20 @@ func (im *importer) pad(n *onnxpb.NodeProto) error {
 	return nil
 }
 
+// listString formats a list, eliding the middle of a long one.
+func listString[T any](xs []T) string {
+	if len(xs) <= 16 {
+		return fmt.Sprint(xs)
+	}
+	return fmt.Sprintf("%v ... %v (%d values)", xs[:8], xs[len(xs)-4:], len(xs))
+}
+
 // ints converts attribute values to ints, refusing values out of [lo, hi].
 func (im *importer) ints(n *onnxpb.NodeProto, what string, xs []int64, lo, hi int64) ([]int, error) {
 	r := make([]int, len(xs))
 	for k, x := range xs {
 		if x < lo || x > hi {
-			return nil, im.unsup(n, "%s %v", what, xs)
+			return nil, im.unsup(n, "%s %s", what, listString(xs))
 		}
 		r[k] = int(x)
 	}
