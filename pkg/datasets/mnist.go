@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -285,15 +286,13 @@ func readMNISTLabels(path string) ([]int, error) {
 // as much as decompressing the file.
 func scalePixels(dst []float32, src []byte) {
 	const chunk = 1 << 22
-	var wg sync.WaitGroup
-	for start := 0; start < len(src); start += chunk {
+	n := (len(src) + chunk - 1) / chunk
+	workpool.For(n, workpool.Workers(n, 0), func(_, c int) {
+		start := c * chunk
 		end := min(start+chunk, len(src))
-		wg.Go(func() {
-			d, s := dst[start:end], src[start:end]
-			for i, b := range s {
-				d[i] = float32(b) / 255
-			}
-		})
-	}
-	wg.Wait()
+		d, s := dst[start:end], src[start:end]
+		for i, b := range s {
+			d[i] = float32(b) / 255
+		}
+	})
 }
