@@ -95,12 +95,20 @@
 //
 // # Invariants
 //
-//   - Import never panics on its input and allocates, beyond the file's
-//     bytes and their decoded protobuf, only tensors whose declared size it
-//     has checked against the data present: no tensor or per-sample
-//     activation above the element limit, no allocation a declared size
-//     alone can cause.
+//   - Import never panics on its input. It refuses, before allocating
+//     anything of their size, a tensor whose declared dimensions overflow,
+//     exceed the element limit (WithMaxElements, DefaultMaxElements) or
+//     disagree with the bytes it holds, a per-sample activation above the
+//     limit, a graph of more than MaxNodes nodes and a layer above
+//     tensor.MaxElements. What it allocates is the file, its decoded
+//     protobuf (a few times the file for small messages, as
+//     google.golang.org/protobuf decodes it) and tensors the file holds the
+//     data of: a 780 kB file of 4,096 nodes takes 35 MB, a 150-byte file
+//     declaring a 2^40-element weight 7 kB (internal/memlimit test).
+//   - The work is linear in the number of nodes: names are made unique and
+//     nodes sorted without quadratic steps.
 //   - Only the nodes the graph output depends on are imported; the order
 //     of the file's nodes does not matter (they are sorted topologically,
 //     ties in file order).
+//   - Export followed by Import gives bit-identical FP32 outputs.
 package onnxio

@@ -1236,7 +1236,12 @@ func (im *importer) batchNorm(n *onnxpb.NodeProto) error {
 	if !(eps >= 0) || math.IsInf(float64(eps), 0) {
 		return im.unsup(n, "epsilon %g", eps)
 	}
-	l := &nn.BatchNorm2D{C: c, Eps: eps, Momentum: 0.1,
+	// ONNX's momentum weighs the running statistics, nn's the batch's.
+	momentum := float32(0.1)
+	if m := attrFloat(a, "momentum", 0.9); m >= 0 && m <= 1 {
+		momentum = 1 - m
+	}
+	l := &nn.BatchNorm2D{C: c, Eps: eps, Momentum: momentum,
 		Gamma: tensors[0], Beta: tensors[1], RunningMean: tensors[2], RunningVar: tensors[3]}
 	name, shape, err := im.emit(n, "", l, v.node)
 	if err != nil {
