@@ -4,14 +4,36 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
+
+// sharedModels holds the models of sharedInt8Model, built once per test
+// binary: calibration dominates these tests' time under -race.
+var sharedModels sync.Map // name -> *sharedModel
+
+type sharedModel struct {
+	once sync.Once
+	m    *Model
+	g    *nn.Graph
+}
+
+// sharedInt8Model is staticInt8Model, built once per name and shared by
+// the tests that only run the model (a Model is safe for concurrent use).
+func sharedInt8Model(t *testing.T, name string) (*Model, *nn.Graph) {
+	v, _ := sharedModels.LoadOrStore(name, new(sharedModel))
+	s := v.(*sharedModel)
+	s.once.Do(func() { s.m, s.g = staticInt8Model(t, name, 32) })
+	require.NotNil(t, s.m, "model %s failed to build in an earlier test", name)
+	return s.m, s.g
+}
 
 // withThreads sets GOMAXPROCS for the rest of the test.
 func withThreads(t *testing.T, n int) {
@@ -33,7 +55,7 @@ func TestForwardRunsCompiledPrograms(t *testing.T) {
 		{"residual", 0}, // its pool reads the Add's ReLU, not a Conv2D
 	}
 	for _, tc := range cases {
-		m, g := staticInt8Model(t, tc.model)
+		m, g := sharedInt8Model(t, tc.model)
 		p := m.program()
 		require.NotNil(t, p, "the static %s compiles", tc.model)
 		fused := 0
@@ -43,7 +65,7 @@ func TestForwardRunsCompiledPrograms(t *testing.T) {
 			}
 		}
 		assert.Equal(t, tc.fusedPool, fused, "fused Conv2D+MaxPool2D in %s", tc.model)
-		for _, batch := range []int{1, 3, 64} {
+		for _, batch := range []int{1, 3, 17} { // 3 and 17 are split in two parts on 2 threads
 			x := datasets.Gaussian(batch, g.InputShape(), 0, 1, uint64(batch)).X
 			want, err := m.forwardSteps(x)
 			require.NoError(t, err)
@@ -63,6 +85,10 @@ func TestForwardRunsCompiledPrograms(t *testing.T) {
 	}
 }
 
+// raceAllocLimit bounds a ForwardInto's allocations under the race
+// detector (see TestForwardDoesNotAllocate).
+const raceAllocLimit = 1000
+
 // TestForwardDoesNotAllocate runs ForwardInto in steady state: on one
 // thread it allocates nothing; a batch split over two threads pays only
 // for starting the second goroutine (workpool), whatever the batch.
@@ -72,16 +98,16 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 		batch, threads int
 		max            float64
 	}{
-		{"cnn", 64, 1, 0},
+		{"cnn", 16, 1, 0},
 		{"cnn", 1, 1, 0},
-		{"mlp", 64, 1, 0},
+		{"mlp", 16, 1, 0},
 		{"mlp", 1, 2, 0}, // below the split threshold: one goroutine
-		{"cnn", 64, 2, 8},
+		{"cnn", 16, 2, 8},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/batch %d/%d threads", tc.model, tc.batch, tc.threads), func(t *testing.T) {
 			withThreads(t, tc.threads)
-			m, g := staticInt8Model(t, tc.model)
+			m, g := sharedInt8Model(t, tc.model)
 			x := datasets.Gaussian(tc.batch, g.InputShape(), 0, 1, 5).X
 			y, err := m.Forward(x)
 			require.NoError(t, err)
@@ -90,7 +116,11 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 			run()
 			limit := tc.max
 			if raceEnabled {
-				limit += 16 // the race detector's sync.Pool drops states at random
+				// The race detector's sync.Pool drops a random quarter of
+				// what is put back (states here, GEMM buffers in quant):
+				// refills are counted, so only a loose bound holds. The
+				// exact bounds are checked without -race (make test-noasm).
+				limit = raceAllocLimit
 			}
 			got := testing.AllocsPerRun(5, run)
 			assert.LessOrEqual(t, got, limit, "allocations per ForwardInto")
@@ -102,7 +132,7 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 // reports what the step-by-step one does: a non-finite sample, a wrong
 // input shape, and an output tensor of the wrong size.
 func TestForwardErrorsOnTheCompiledPath(t *testing.T) {
-	m, g := staticInt8Model(t, "cnn")
+	m, g := sharedInt8Model(t, "cnn")
 	x := datasets.Gaussian(4, g.InputShape(), 0, 1, 6).X
 	x.Data()[2*28*28+5] = float32(math.NaN())
 	_, err := m.Forward(x)

@@ -19,17 +19,18 @@ import (
 //
 //	go test -run '^$' -bench 'Forward(CNN|MLP)' -benchmem -count 5 -cpu 1,2 ./pkg/ptq
 
-// staticInt8Model quantizes the named model ("cnn", "mlp" or "residual") statically
-// with the default configuration; it also returns the FP32 graph.
-func staticInt8Model(tb testing.TB, name string) (*Model, *nn.Graph) {
+// staticInt8Model quantizes the named model ("cnn", "mlp" or "residual")
+// statically with the default configuration, calibrated on calib Gaussian
+// images; it also returns the FP32 graph.
+func staticInt8Model(tb testing.TB, name string, calib int) (*Model, *nn.Graph) {
 	tb.Helper()
 	g, err := models.ByName(name, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	g = withBatchNormStats(g)
-	calib := BatchesOf(datasets.Gaussian(128, g.InputShape(), 0, 1, 3).X, 32)
-	m, _, err := Quantize(context.Background(), g, calib, nil)
+	batches := BatchesOf(datasets.Gaussian(calib, g.InputShape(), 0, 1, 3).X, 32)
+	m, _, err := Quantize(context.Background(), g, batches, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func staticInt8Model(tb testing.TB, name string) (*Model, *nn.Graph) {
 // model (engine "int8"), the same model run step by step as before the
 // compiled programs ("steps", the baseline), or the FP32 graph ("fp32").
 func benchForward(b *testing.B, name string, batch int, engine string) {
-	m, g := staticInt8Model(b, name)
+	m, g := staticInt8Model(b, name, 128)
 	x := datasets.Gaussian(batch, g.InputShape(), 0, 1, 2).X
 	forward := map[string]func() (*tensor.Tensor, error){
 		"int8":  func() (*tensor.Tensor, error) { return m.Forward(x) },
