@@ -185,6 +185,11 @@ func writeFile(path string, encodeTo func(io.Writer) error) (err error) {
 	if err := bw.Flush(); err != nil {
 		return &FileError{File: path, Offset: -1, Msg: "cannot write", Err: err}
 	}
+	// CreateTemp makes the file private (0600); give it the mode os.Create
+	// would, before the umask.
+	if err := f.Chmod(0o644); err != nil {
+		return &FileError{File: path, Offset: -1, Msg: "cannot set the file mode", Err: err}
+	}
 	if err := f.Close(); err != nil {
 		return &FileError{File: path, Offset: -1, Msg: "cannot close", Err: err}
 	}

@@ -197,3 +197,11 @@ func TestMissingFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.Contains(t, err.Error(), "nope.npy")
 }
+
+func TestWrittenFileIsReadable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.npy")
+	require.NoError(t, WriteTensor(path, tensor.New(2)))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+}

@@ -388,13 +388,22 @@ func (r *Runner) call(ctx context.Context, op, model string, args []string, resu
 	if err := ctx.Err(); err != nil {
 		return &RunError{Op: op, Model: model, ExitCode: -1, Err: err}
 	}
+	// The runner works in its own folder: hand it the model's absolute path.
+	abs, err := filepath.Abs(model)
+	if err != nil {
+		return &RunError{Op: op, Model: model, ExitCode: -1, Err: err}
+	}
+	for i := range args {
+		if i > 0 && args[i-1] == "--model" {
+			args[i] = abs
+		}
+	}
 	cmd := exec.CommandContext(ctx, r.Node, append([]string{filepath.Join(r.Dir, "run.mjs")}, args...)...)
 	cmd.Dir = r.Dir
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		re := &RunError{Op: op, Model: model, ExitCode: -1, Stderr: strings.TrimSpace(stderr.String()), Err: err}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.Exited() {

@@ -224,3 +224,18 @@ func TestLocateErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "onnxruntime-node is not installed")
 	})
 }
+
+// A model path relative to the caller's working directory reaches the
+// runner, which works in its own folder.
+func TestRelativeModelPath(t *testing.T) {
+	r := runner(t)
+	_, x, want := fixture(t, "mnist_mlp")
+	data, err := os.ReadFile(filepath.Join(sharedDir, "mnist_mlp.onnx"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "m.onnx"), data, 0o644))
+	t.Chdir(dir)
+	outs, err := r.Run(context.Background(), "m.onnx", map[string]*tensor.Tensor{"input": x})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxRelErr(outs["logits"], want), 1e-5)
+}
