@@ -2,10 +2,9 @@ package qnn
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -121,27 +120,26 @@ func (g convGeom) outSize(op string, shape []int) (oh, ow int, err error) {
 // returns.
 func (g convGeom) accumulate(x []int8, n, h, w, oh, ow int, zIn int32, wt *quant.PackedB, emit func(s int, acc []int32)) {
 	inSize, k := g.inC*h*w, g.inC*g.kh*g.kw
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	for wkr := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rows := make([]int8, oh*ow*k)
-			var padded []int8
-			if g.pad > 0 {
-				padded = make([]int8, g.inC*(h+2*g.pad)*(w+2*g.pad))
-			}
-			acc := make([]int32, oh*ow*g.outC)
-			zero := []int32{zIn}
-			for s := wkr; s < n; s += workers {
-				im2row(x[s*inSize:(s+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(zIn), rows, padded)
-				quant.GemmIntPacked(oh*ow, rows, zero, wt, acc)
-				emit(s, acc)
-			}
-		}()
+	type scratch struct {
+		rows, padded []int8
+		acc          []int32
 	}
-	wg.Wait()
+	workers := workpool.Workers(n, 0)
+	per := make([]scratch, workers) // allocated by each worker on its first sample
+	zero := []int32{zIn}
+	workpool.For(n, workers, func(wkr, s int) {
+		sc := &per[wkr]
+		if sc.acc == nil {
+			sc.rows = make([]int8, oh*ow*k)
+			if g.pad > 0 {
+				sc.padded = make([]int8, g.inC*(h+2*g.pad)*(w+2*g.pad))
+			}
+			sc.acc = make([]int32, oh*ow*g.outC)
+		}
+		im2row(x[s*inSize:(s+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(zIn), sc.rows, sc.padded)
+		quant.GemmIntPacked(oh*ow, sc.rows, zero, wt, sc.acc)
+		emit(s, sc.acc)
+	})
 }
 
 // im2row lays one sample [C, H, W] out as a [OH*OW, C*KH*KW] matrix, one
