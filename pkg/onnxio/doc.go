@@ -48,7 +48,8 @@
 //   - Reshape to [N, D] becomes a Flatten, to the same shape nothing; its
 //     target may be computed by Constant, Shape, Gather, Unsqueeze,
 //     Squeeze, Concat and Cast, which are folded at import time with the
-//     batch size carried symbolically (PyTorch's x.reshape(x.shape[0], -1)).
+//     batch size carried symbolically (PyTorch's x.reshape(x.shape[0], -1));
+//   - Transpose of a constant is folded (a weight written transposed).
 //
 // Initializers are read from raw_data or the typed fields (float, double,
 // int64, int32). Node names become nn node names without a leading '/' and

@@ -8,7 +8,8 @@ import (
 )
 
 // This file folds the shape arithmetic exporters write (Constant, Shape,
-// Gather, Unsqueeze, Squeeze, Concat, Cast) into constants at import time.
+// Gather, Unsqueeze, Squeeze, Concat, Cast) and Transpose of constants
+// into constants at import time.
 // The batch size is unknown: an element equal to it is carried as a
 // symbolic element (constant.sym) until a Reshape consumes it.
 
@@ -320,6 +321,86 @@ func (im *importer) cast(n *onnxpb.NodeProto) error {
 		}
 	default:
 		return im.unsup(n, "cast to %s", to)
+	}
+	im.values[out] = &value{c: nc}
+	return nil
+}
+
+// transposeConst folds Transpose of a constant (the exporters that write a
+// Linear as MatMul of the transposed weight).
+func (im *importer) transposeConst(n *onnxpb.NodeProto) error {
+	a, err := im.attrs(n, "perm")
+	if err != nil {
+		return err
+	}
+	in, err := inputs(n, 1, 1)
+	if err != nil {
+		return err
+	}
+	out, err := im.oneOutput(n)
+	if err != nil {
+		return err
+	}
+	c, err := im.konst(in[0], n, "input")
+	if err != nil {
+		return err
+	}
+	if c.hasSym() {
+		return im.unsup(n, "transpose of a shape holding the batch size")
+	}
+	r := len(c.dims)
+	perm := make([]int, r)
+	for k := range perm {
+		perm[k] = r - 1 - k // default: reverse the axes
+	}
+	if p, ok := attrInts(a, "perm"); ok {
+		if len(p) != r {
+			return invalid(n, "perm %s for rank %d", listString(p), r)
+		}
+		seen := make([]bool, r)
+		for k, x := range p {
+			if x < 0 || x >= int64(r) || seen[x] {
+				return invalid(n, "perm %s for rank %d", listString(p), r)
+			}
+			seen[x], perm[k] = true, int(x)
+		}
+	}
+	dims := make([]int, r)
+	for k, p := range perm {
+		dims[k] = c.dims[p]
+	}
+	// Row-major strides of the input, read in the output's order.
+	stride := make([]int, r)
+	acc := 1
+	for k := r - 1; k >= 0; k-- {
+		stride[k] = acc
+		acc *= c.dims[k]
+	}
+	nc := &constant{dims: dims, isInt: c.isInt}
+	n0 := c.numel()
+	if c.isInt {
+		nc.i = make([]int64, n0)
+	} else {
+		nc.f = make([]float32, n0)
+	}
+	idx := make([]int, r)
+	for o := range n0 {
+		src := 0
+		for k := range r {
+			src += idx[k] * stride[perm[k]]
+		}
+		if c.isInt {
+			nc.i[o] = c.i[src]
+		} else {
+			nc.f[o] = c.f[src]
+		}
+		for k := r - 1; k >= 0; k-- {
+			idx[k]++
+			if idx[k] < dims[k] {
+				break
+			}
+			idx[k] = 0
+		}
 	}
 	im.values[out] = &value{c: nc}
 	return nil

@@ -283,6 +283,8 @@ func (im *importer) node(n *onnxpb.NodeProto) error {
 		return im.concat(n)
 	case "Cast":
 		return im.cast(n)
+	case "Transpose":
+		return im.transposeConst(n)
 	}
 	return im.unsup(n, "operator %s", n.GetOpType())
 }

@@ -215,3 +215,25 @@ func TestImportPadding(t *testing.T) {
 		})
 	}
 }
+
+// TestImportTransposedWeight checks a Linear written as MatMul of
+// Transpose(W) (W [out, in], as some exporters write it), and that a
+// Transpose of an activation is refused.
+func TestImportTransposedWeight(t *testing.T) {
+	w := ramp(12, 0.1, -0.6) // [3, 4]
+	m := testModel{input: []int64{4}, inits: []*onnxpb.TensorProto{rawFloat("w", w, 3, 4), rawFloat("b", []float32{1, 2, 3}, 3)},
+		nodes: []*onnxpb.NodeProto{nd("Transpose", "wt", []string{"w"}, []string{"wT"}, attrIs("perm", 1, 0)),
+			nd("MatMul", "mm", []string{"x", "wT"}, []string{"m"}), nd("Add", "add", []string{"m", "b"}, []string{"y"})}}
+	g, err := Import(bytes.NewReader(m.bytes(t)))
+	require.NoError(t, err)
+	require.Len(t, g.Nodes(), 1)
+	fc, ok := g.Nodes()[0].Layer.(*nn.Linear)
+	require.True(t, ok)
+	assert.Equal(t, w, fc.Weight.Value.Data())
+	assert.Equal(t, []float32{1, 2, 3}, fc.Bias.Value.Data())
+
+	bad := testModel{input: []int64{4}, nodes: []*onnxpb.NodeProto{nd("Transpose", "t", []string{"x"}, []string{"y"})}}
+	_, err = Import(bytes.NewReader(bad.bytes(t)))
+	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.Contains(t, err.Error(), `node "t" (Transpose`)
+}
