@@ -97,7 +97,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	e.OutBytes = fi.Size()
-	fmt.Fprintf(stdout, "wrote %s: ONNX opset %d, %s model in %s format, %s bytes\n", f.out, e.Opset, e.Kind, strings.ToUpper(e.Format), thousands(int(e.OutBytes)))
+	what := "FP32 model"
+	if e.Kind != "fp32" {
+		what = fmt.Sprintf("%s INT8 model in %s format", e.Kind, strings.ToUpper(e.Format))
+	}
+	fmt.Fprintf(stdout, "wrote %s: ONNX opset %d, %s, %s bytes\n", f.out, e.Opset, what, thousands(int(e.OutBytes)))
 	if f.json {
 		return printJSON(stdout, e)
 	}
