@@ -13,6 +13,7 @@
 //	sensitivity  rank the layers of a saved model by what INT8 costs each on MNIST
 //	mnist        the demo: train (or load from the cache), quantize and report on MNIST
 //	scorecard    render the acceptance scorecard of a cucumber JSON run of the features
+//	export       write a model as ONNX: FP32 (model file or .onnx) or INT8 (QDQ, QOperator)
 //
 // `ptq <command> -h` lists a command's flags. A command given bad flags or
 // arguments prints its usage and exits with status 2; a command that fails
@@ -85,6 +86,27 @@
 // It writes acceptance.html, acceptance.md and acceptance_margins.svg, and
 // exits with status 1 when a threshold of the feature text has no
 // criterion in the run (or a criterion matches no threshold).
+//
+// quantize, ONNX form, and export:
+//
+//	ptq quantize -model in.onnx -calib inputs.npy|N [-out out.onnx] [-format qdq|qoperator]
+//	             [-method M] [-weights per-channel|per-tensor] [-activations int8|uint8]
+//	             [-eval inputs.npy|N [-labels labels.npy]] [-verify] [-save FILE] [-json]
+//	ptq export -model FILE -out FILE.onnx [-format fp32|qdq|qoperator] [-json]
+//
+// quantize takes this form when its arguments name an .onnx model or output,
+// .npy data, or a flag only this form has (-format, -labels, -weights,
+// -activations, -verify). The model is an ONNX file (imported by
+// pkg/onnxio) or a model file of train; calibration samples come from a
+// float32 .npy array [N, ...] in the model's input layout, or are the first N
+// MNIST training images. It quantizes statically, compares FP32 and INT8 on
+// -eval (top-1 agreement, and accuracy with -labels), writes -out as ONNX in
+// QDQ or QOperator format, and with -verify runs -out in ONNX Runtime
+// (internal/ortrun; `make tools` installs it) on -eval's samples and reports
+// its top-1 agreement with ptqspec's INT8 model and the share of outputs
+// within one output quantization step. export writes an FP32 model file or
+// an .onnx file (re-exported) as FP32 ONNX, and an INT8 model file of
+// quantize -save in QDQ (default) or QOperator format.
 //
 // # Adding a command
 //
