@@ -3,6 +3,8 @@ package quant
 import (
 	"runtime"
 	"sync"
+
+	"github.com/ptqspec/ptqspec/internal/workpool"
 )
 
 // Integer matrix products with zero points and int32 accumulation, as ONNX
@@ -134,12 +136,7 @@ func gemmLanes[A int8 | uint8](m int, a []A, aZero []int32, lp *lanePack, c []in
 	} else {
 		gp := new(gemmOperands)
 		*gp = g
-		var wg sync.WaitGroup
-		for w := range workers {
-			lo, hi := pairs*w/workers, pairs*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi) })
-		}
-		wg.Wait()
+		workpool.For(workers, workers, func(_, w int) { gp.rows(pairs*w/workers, pairs*(w+1)/workers) })
 	}
 	laneBuffers.Put(buf)
 }

@@ -1,6 +1,10 @@
 package quant
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/ptqspec/ptqspec/internal/workpool"
+)
 
 // The pair path of the integer products (see gemm.go for the lane path).
 //
@@ -214,12 +218,7 @@ func gemmPairs[A int8 | uint8](m int, a []A, aZero []int32, b *pairPack, c []int
 	} else {
 		gp, scratch := new(pairOperands), buf.scratch // not buf: capturing it would move it to the heap
 		*gp = g
-		var wg sync.WaitGroup
-		for w := range workers {
-			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi, scratch[w][:]) })
-		}
-		wg.Wait()
+		workpool.For(workers, workers, func(_, w int) { gp.rows(tiles*w/workers, tiles*(w+1)/workers, scratch[w][:]) })
 	}
 	pairBuffers.Put(buf)
 }

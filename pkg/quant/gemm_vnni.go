@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/ptqspec/ptqspec/internal/workpool"
 )
 
 // The VNNI path of the integer products (see gemm.go for the others),
@@ -311,12 +313,7 @@ func gemmVNNI[A int8 | uint8](m int, a []A, aZero []int32, b *vnniPack, c []int3
 	} else {
 		gp, scratch := new(vnniOperands), buf.scratch // not buf: capturing it would move it to the heap
 		*gp = g
-		var wg sync.WaitGroup
-		for w := range workers {
-			lo, hi := tiles*w/workers, tiles*(w+1)/workers
-			wg.Go(func() { gp.rows(lo, hi, scratch[w][:]) })
-		}
-		wg.Wait()
+		workpool.For(workers, workers, func(_, w int) { gp.rows(tiles*w/workers, tiles*(w+1)/workers, scratch[w][:]) })
 	}
 	vnniBuffers.Put(buf)
 }
