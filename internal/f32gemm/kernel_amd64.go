@@ -29,7 +29,7 @@ func kernel6x16(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32
 func kernel8x32(k int, a *float32, ars, aps int, b *float32, ldb int, c *float32, ldc int, load bool)
 
 // peakFMA512 runs iters times 24 independent VFMADD231PS on ZMM registers
-// (768 float32 multiply-adds): the register-only limit of the AVX-512
+// (384 float32 multiply-adds): the register-only limit of the AVX-512
 // kernel, with no loads or stores.
 //
 //go:noescape
@@ -59,7 +59,7 @@ var (
 		_, _, _ = a[5*ars+(k-1)*aps], boff[k-1], c[5*ldc+15]
 		kernel6x16off(k, &a[0], ars, aps, &b[0], &boff[0], &c[0], ldc, load)
 	}}
-	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 768, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
+	avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, peak: peakFMA512, peakMACs: 384, run: func(k int, a []float32, ars, aps int, b []float32, ldb int, c []float32, ldc int, load bool) {
 		_, _, _ = a[7*ars+(k-1)*aps], b[(k-1)*ldb+31], c[7*ldc+31]
 		kernel8x32(k, &a[0], ars, aps, &b[0], ldb, &c[0], ldc, load)
 	}, runOff: func(k int, a []float32, ars, aps int, b []float32, boff []int, c []float32, ldc int, load bool) {
