@@ -394,10 +394,19 @@ func (a Act) QuantizeInto(y *Tensor, src []float32, shape []int) bool {
 // slice: the quotient by scale in float32, rounded half to even, clamped
 // to [lo - zero, hi - zero] in float (the rounded value is an integer, so
 // clamping before adding zero is clamping after), NaN to the saturated
-// zero point. It reports whether every value was finite.
+// zero point. It reports whether every value was finite. Groups of 8 run
+// quantizeKernelInUse (AVX2 where the CPU has it), the rest quantizeGo.
 func quantizeCodes(dst []int8, src []float32, scale float32, zero, lo, hi int32) bool {
 	flo, fhi := float32(lo-zero), float32(hi-zero)
 	nan := int8(quant.Saturate(zero, lo, hi))
+	dst = dst[:len(src)]
+	body := len(src) &^ 7
+	finite := quantizeKernelInUse(dst[:body], src[:body], scale, flo, fhi, zero, nan)
+	return quantizeGo(dst[body:], src[body:], scale, flo, fhi, zero, nan) && finite
+}
+
+// quantizeGo is the Go twin of the quantization kernel, for any length.
+func quantizeGo(dst []int8, src []float32, scale, flo, fhi float32, zero int32, nan int8) bool {
 	finite := true
 	dst = dst[:len(src)]
 	for i, v := range src {
@@ -413,4 +422,20 @@ func quantizeCodes(dst []int8, src []float32, scale float32, zero, lo, hi int32)
 		dst[i] = int8(int32(r) + zero)
 	}
 	return finite
+}
+
+var (
+	// asmQuantize is the assembly quantization kernel; haveAsmQuantize
+	// says whether this build and CPU run it.
+	asmQuantize, haveAsmQuantize = asmQuantizeKernel()
+	// quantizeKernelInUse is the kernel quantizeCodes calls on groups of
+	// 8: asmQuantize where it runs, else quantizeGo. Tests set it.
+	quantizeKernelInUse = chooseQuantizeKernel()
+)
+
+func chooseQuantizeKernel() func(dst []int8, src []float32, scale, flo, fhi float32, zero int32, nan int8) bool {
+	if haveAsmQuantize {
+		return asmQuantize
+	}
+	return quantizeGo
 }

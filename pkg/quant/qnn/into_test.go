@@ -357,3 +357,56 @@ func TestIm2rowIntoMatchesDefinition(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantizeKernelsMatchQuantizeValue checks each quantization kernel,
+// through QuantizeInto at every length around its group of 8, against
+// ONNX QuantizeLinear value by value (quant.QuantizeValue via
+// Act.Quantize), with NaN, ±Inf, values halfway between codes, beyond the
+// range and tiny ones mixed in, and the finite flag.
+func TestQuantizeKernelsMatchQuantizeValue(t *testing.T) {
+	kernels := map[string]func(dst []int8, src []float32, scale, flo, fhi float32, zero int32, nan int8) bool{"go": quantizeGo}
+	if haveAsmQuantize {
+		kernels["asm"] = asmQuantize
+	}
+	acts := []struct {
+		name   string
+		dtype  quant.DType
+		lo, hi float32
+	}{
+		{"int8 symmetric-ish", quant.Int8, -1, 1},
+		{"uint8 one-sided", quant.UInt8, 0.5, 2},
+	}
+	r := rand.New(rand.NewPCG(37, 38))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 1e-40, 0, float32(math.Copysign(0, -1))}
+	for name, kern := range kernels {
+		for _, ac := range acts {
+			t.Run(name+"/"+ac.name, func(t *testing.T) {
+				saved := quantizeKernelInUse
+				quantizeKernelInUse = kern
+				t.Cleanup(func() { quantizeKernelInUse = saved })
+				a := testAct(t, ac.dtype, ac.lo, ac.hi)
+				var y Tensor
+				for n := 1; n < 42; n++ {
+					src := make([]float32, n)
+					wantFinite := true
+					for i := range src {
+						switch r.IntN(6) {
+						case 0:
+							src[i] = special[r.IntN(len(special))]
+						case 1:
+							src[i] = (float32(r.IntN(200)-100) + 0.5) * a.Scale // halfway between codes
+						default:
+							src[i] = (ac.lo - 1) + (ac.hi-ac.lo+2)*r.Float32()
+						}
+						wantFinite = wantFinite && !math.IsNaN(float64(src[i])) && !math.IsInf(float64(src[i]), 0)
+					}
+					want := make([]int8, n)
+					a.Quantize(want, src)
+					finite := a.QuantizeInto(&y, src, []int{n})
+					require.Equal(t, want, y.Data, "length %d: %v", n, src)
+					require.Equal(t, wantFinite, finite, "length %d: %v", n, src)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,30 @@
+//go:build !noasm
+
+package qnn
+
+import "github.com/ptqspec/ptqspec/pkg/quant/internal/cpu"
+
+// asmQuantizeKernel returns the AVX2 quantization kernel and whether the
+// CPU runs it.
+func asmQuantizeKernel() (func(dst []int8, src []float32, scale, flo, fhi float32, zero int32, nan int8) bool, bool) {
+	return quantize8AVX2, cpu.HasAVX2
+}
+
+// quantize8AVX2 quantizes the first len(src) &^ 7 values of src, eight
+// per step (VDIVPS, VROUNDPS to nearest even, VMAXPS/VMINPS against flo
+// and fhi, VCVTPS2DQ, + zero, NaN lanes replaced by nan, packed to
+// int8), and reports whether all of them were finite. It needs len(dst)
+// >= len(src). Reference (quantizeGo on those values):
+//
+//	for i, v := range src[:len(src)&^7] {
+//		finite = finite && v-v == 0
+//		r := float32(math.RoundToEven(float64(v / scale)))
+//		if r != r {
+//			dst[i] = nan
+//			continue
+//		}
+//		dst[i] = int8(int32(min(max(r, flo), fhi)) + zero)
+//	}
+//
+//go:noescape
+func quantize8AVX2(dst []int8, src []float32, scale, flo, fhi float32, zero int32, nan int8) bool
