@@ -8,6 +8,7 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/require"
 )
 
 // Inference of models.SmallCNN (two Conv2D-BatchNorm2D-ReLU-MaxPool2D
@@ -23,18 +24,14 @@ var benchSinkTensor *tensor.Tensor
 // FP32 model or its static int8 twin calibrated on 128 other images.
 func benchSmallCNN(b *testing.B, int8 bool) {
 	g, err := models.SmallCNN(1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	g = withBatchNormStats(g)
 	x := datasets.Gaussian(64, g.InputShape(), 0, 1, 2).X
 	forward := func() (*tensor.Tensor, error) { return g.Forward(x, nn.Eval) }
 	if int8 {
 		calib := BatchesOf(datasets.Gaussian(128, g.InputShape(), 0, 1, 3).X, 32)
 		m, _, err := Quantize(context.Background(), g, calib, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		forward = func() (*tensor.Tensor, error) { return m.Forward(x) }
 	}
 	var y *tensor.Tensor

@@ -14,6 +14,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // residual returns the example residual network on 3x8x8 inputs.
@@ -72,12 +74,8 @@ func TestCalibrationConvergence(t *testing.T) {
 			cfg := Config{}
 			cfg.Calibration = c.opts
 			pr, err := Prepare(g, &cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := pr.Run(context.Background(), repeated(x, c.batches)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, pr.Run(context.Background(), repeated(x, c.batches)))
 			if pr.Batches() != c.wantBatches || pr.Samples() != 16*c.wantBatches {
 				t.Errorf("read %d batches and %d samples, want %d and %d", pr.Batches(), pr.Samples(), c.wantBatches, 16*c.wantBatches)
 			}
@@ -115,20 +113,15 @@ func TestCalibrationHistoryRecordsScaleChanges(t *testing.T) {
 		bs = append(bs, x)
 	}
 	pr, err := Prepare(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pr.Run(context.Background(), tensorBatches(bs...)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, pr.Run(context.Background(), tensorBatches(bs...)))
 	h := pr.History()
-	if len(h) != 4 || h[0].MaxScaleChange != 0 {
-		t.Fatalf("history %+v", h)
-	}
+	require.Len(t, h, 4)
+	assert.Zero(t, h[0].MaxScaleChange)
 	for _, st := range h[1:] {
-		if math.Abs(st.MaxScaleChange-1) > 1e-6 || st.Worst == "" || st.Converged {
-			t.Errorf("batch %d: change %g on %q (converged %v), want 1 (100%%), not converged", st.Batch, st.MaxScaleChange, st.Worst, st.Converged)
-		}
+		assert.InDelta(t, 1, st.MaxScaleChange, 1e-6, "batch %d: scale change, want 100%%", st.Batch)
+		assert.NotEmpty(t, st.Worst, "batch %d", st.Batch)
+		assert.False(t, st.Converged, "batch %d", st.Batch)
 	}
 }
 
@@ -136,29 +129,19 @@ func TestMinMaxIndependentOfBatchSize(t *testing.T) {
 	g := residual(t)
 	d := normal(g, 64, 7)
 	ref, err := Prepare(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ref.Observe(d.X); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, ref.Observe(d.X))
 	for _, size := range []int{1, 7, 64} {
 		t.Run("batches of "+strconv.Itoa(size), func(t *testing.T) {
 			pr, err := Prepare(g, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := pr.Run(context.Background(), BatchesOf(d.X, size)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, pr.Run(context.Background(), BatchesOf(d.X, size)))
 			if want := (64 + size - 1) / size; pr.Batches() != want || pr.Samples() != 64 {
 				t.Fatalf("%d batches and %d samples, want %d and 64", pr.Batches(), pr.Samples(), want)
 			}
 			for _, o := range pr.Observed() {
 				got, err := pr.QParams(o.Tensor)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				want, _ := ref.QParams(o.Tensor)
 				if math.Float32bits(got.Scale[0]) != math.Float32bits(want.Scale[0]) || got.ZeroPoint[0] != want.ZeroPoint[0] {
 					t.Errorf("%s: scale %g zp %d, one batch gives %g zp %d", o.Tensor, got.Scale[0], got.ZeroPoint[0], want.Scale[0], want.ZeroPoint[0])
@@ -212,13 +195,9 @@ func TestCalibrationRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pr, err := Prepare(c.graph(t), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			err = pr.Run(context.Background(), c.src)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("Run() = %v, want %v", err, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
 			for _, m := range c.msgs {
 				if !strings.Contains(err.Error(), m) {
 					t.Errorf("error %q does not name %q", err, m)
@@ -239,9 +218,7 @@ func TestCalibrationRefusals(t *testing.T) {
 
 func TestQParamsBeforeCalibration(t *testing.T) {
 	pr, err := Prepare(residual(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cases := []struct {
 		tensor string
 		want   error
@@ -254,9 +231,8 @@ func TestQParamsBeforeCalibration(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.tensor, func(t *testing.T) {
 			_, err := pr.QParams(c.tensor)
-			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), `"`+c.tensor+`"`) {
-				t.Fatalf("QParams(%q) = %v, want %v naming it", c.tensor, err, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Contains(t, err.Error(), `"`+c.tensor+`"`)
 		})
 	}
 }
@@ -264,9 +240,7 @@ func TestQParamsBeforeCalibration(t *testing.T) {
 func TestCalibrationStopsOnCancel(t *testing.T) {
 	g := residual(t)
 	pr, err := Prepare(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = pr.Run(ctx, BatchesOf(normal(g, 8, 1).X, 4))
@@ -278,12 +252,8 @@ func TestCalibrationStopsOnCancel(t *testing.T) {
 func TestObservedTensorsAreTheCalibratedOnes(t *testing.T) {
 	g := residual(t)
 	pr, err := Prepare(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pr.Run(context.Background(), BatchesOf(normal(g, 16, 4).X, 8)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, pr.Run(context.Background(), BatchesOf(normal(g, 16, 4).X, 8)))
 	var names []string
 	for _, o := range pr.Observed() {
 		names = append(names, o.Tensor)

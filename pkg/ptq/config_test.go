@@ -1,13 +1,13 @@
 package ptq
 
 import (
-	"errors"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // overrideGraph has two Linear layers, fc1 and fc2, and a ReLU between.
@@ -137,14 +137,11 @@ func TestConfigValidate(t *testing.T) {
 			c.change(&cfg)
 			err := cfg.Validate()
 			if c.want == nil {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
+				require.NoError(t, err)
 				return
 			}
-			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("Validate() = %v, want %v naming %q", err, c.want, c.msg)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Contains(t, err.Error(), c.msg)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package ptq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // withBatchNormStats gives every BatchNorm2D of g, in order, the mean and
@@ -59,9 +60,7 @@ func withBatchNormStats(g *nn.Graph) *nn.Graph {
 func quantizeStatic(t testing.TB, g *nn.Graph, calib Batches) (*Model, *Report) {
 	t.Helper()
 	m, rep, err := Quantize(context.Background(), g, calib, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return m, rep
 }
 
@@ -83,13 +82,9 @@ func TestStaticAccuracyOnHeldOutData(t *testing.T) {
 			m, rep := quantizeStatic(t, g, BatchesOf(normal(g, 64, 11).X, 32))
 			x := normal(g, 32, 12).X
 			want, err := g.Forward(x, nn.Eval)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			got, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			s, cos := quant.SQNR(want.Data(), got.Data()), quant.CosineSimilarity(want.Data(), got.Data())
 			t.Logf("held-out SQNR %.2f dB, cosine %.6f", s, cos)
 			if s < c.minSQNR || cos < c.minCos {
@@ -110,9 +105,7 @@ func TestFoldBatchNorm(t *testing.T) {
 		planNode{name: "conv", layer: conv}, planNode{name: "bn", layer: bn}))
 	x := normal(g, 4, 1).X
 	want, err := g.Forward(x, nn.Eval)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, withBias := range []bool{true, false} {
 		t.Run(fmt.Sprintf("bias %v", withBias), func(t *testing.T) {
 			b := conv.Bias.Value
@@ -130,12 +123,8 @@ func TestFoldBatchNorm(t *testing.T) {
 			folded.Weight.Value.CopyFrom(fw)
 			folded.Bias.Value.CopyFrom(fb)
 			got, err := folded.Forward([]*tensor.Tensor{x}, nn.Eval)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := quant.MaxAbsError(want.Data(), got.Data()); d > 1e-5 {
-				t.Errorf("folded conv differs from conv+BatchNorm by %g, want <= 1e-5", d)
-			}
+			require.NoError(t, err)
+			assert.InDeltaSlice(t, want.Data(), got.Data(), 1e-5, "folded conv vs conv+BatchNorm")
 		})
 	}
 }
@@ -191,13 +180,12 @@ func sameFloat32Bits(a, b []float32) bool {
 
 func TestConvertBeforeCalibration(t *testing.T) {
 	pr, err := Prepare(convBNReLUGraph(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m, err := pr.Convert()
-	if m != nil || !errors.Is(err, ErrNotCalibrated) || !errors.Is(err, ErrNoCalibrationData) || !strings.Contains(err.Error(), `"conv1"`) {
-		t.Fatalf("Convert() = %v, %v; want ErrNotCalibrated and ErrNoCalibrationData naming conv1", m, err)
-	}
+	assert.Nil(t, m)
+	require.ErrorIs(t, err, ErrNotCalibrated)
+	assert.ErrorIs(t, err, ErrNoCalibrationData)
+	assert.Contains(t, err.Error(), `"conv1"`)
 }
 
 func TestQuantizeRefusals(t *testing.T) {
@@ -216,9 +204,10 @@ func TestQuantizeRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, rep, err := Quantize(context.Background(), g, c.calib, &c.cfg)
-			if m != nil || rep != nil || !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("Quantize = %v, %v, %v; want %v naming %q", m, rep, err, c.want, c.msg)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Contains(t, err.Error(), c.msg)
+			assert.Nil(t, m)
+			assert.Nil(t, rep)
 		})
 	}
 }
@@ -230,9 +219,7 @@ func TestNothingToQuantizeIsReturnedUnchanged(t *testing.T) {
 		planNode{name: "softmax", layer: nn.NewSoftmax()})
 	// The calibration source is never read: an empty one is fine.
 	m, rep, err := Quantize(context.Background(), g, tensorBatches(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if m.Mode() != ModeFP32 || rep.Mode != ModeFP32 || len(rep.QuantizedLayers()) != 0 || len(rep.Notes) != 1 ||
 		!strings.Contains(rep.Notes[0], "no quantizable layer") {
 		t.Errorf("mode %q/%q, quantized %q, notes %q", m.Mode(), rep.Mode, rep.QuantizedLayers(), rep.Notes)
@@ -274,13 +261,9 @@ func TestStaticModelStructureAndTrace(t *testing.T) {
 	m, _ := quantizeStatic(t, g, BatchesOf(normal(g, 32, 8).X, 16))
 	x := normal(g, 5, 9).X
 	tr, err := m.Trace(x)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	outs, err := m.Outputs(x)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantTypes := map[string]string{"conv1": "int8", "bn1": "int8", "relu1": "int8", "pool1": "int8",
 		"flat": "int8", "fc": "int8", "softmax": "fp32"}
 	for i, n := range g.Nodes() {

@@ -3,7 +3,6 @@ package ptq
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // dynamicConvConfig returns the default DynamicConfig with Conv2D set,
@@ -58,13 +59,9 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 			before := paramBits(g)
 			x := datasets.Gaussian(48, g.InputShape(), 0, 1, 11).X
 			want, err := g.Forward(x, nn.Eval)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			m, rep, err := QuantizeDynamic(context.Background(), g, &c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if m.Mode().String() != c.mode || rep.Mode.String() != c.mode {
 				t.Errorf("mode %q, report mode %q, want %q", m.Mode(), rep.Mode, c.mode)
 			}
@@ -72,9 +69,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 				t.Error("quantization changed the FP32 model's parameters")
 			}
 			got, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			cos := quant.CosineSimilarity(want.Data(), got.Data())
 			rel := quant.MaxAbsError(want.Data(), got.Data()) / quant.MaxAbsError(want.Data(), make([]float32, want.Len()))
 			if cos < c.minCos || rel > c.maxRel {
@@ -104,9 +99,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 				t.Errorf("bn1: role %s, fused into %q; want FP32, unfolded", np.Role, np.FusedInto)
 			}
 			tr, err := m.Trace(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, e := range tr {
 				if e.DType != "fp32" || e.Scale != 0 {
 					t.Errorf("node %s outputs %s (scale %g), want fp32", e.Node, e.DType, e.Scale)
@@ -122,9 +115,7 @@ func TestQuantizeDynamicConv2D(t *testing.T) {
 func TestQuantizeDynamicConv2DReportsTheConv(t *testing.T) {
 	g := convOnly(t)
 	m, rep, err := QuantizeDynamic(context.Background(), g, new(dynamicConvConfig(func(*DynamicConfig) {})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	np, _ := m.Plan().Node("conv2d1")
 	if np.Role != Quantized || !strings.Contains(np.Reason, "Conv2D: int8 weights, input quantized per call") {
 		t.Errorf("conv2d1: role %s, reason %q", np.Role, np.Reason)
@@ -138,9 +129,7 @@ func TestQuantizeDynamicConv2DReportsTheConv(t *testing.T) {
 		for _, v := range conv.Weight.Value.Data()[c*per : (c+1)*per] {
 			mx = math.Max(mx, math.Abs(float64(v)))
 		}
-		if want := mx / 127; math.Abs(float64(s)-want) > 1e-6*want {
-			t.Errorf("channel %d: scale %g, want %g", c, s, want)
-		}
+		assert.InEpsilon(t, mx/127, s, 1e-6, "channel %d scale", c)
 	}
 	// 4·2·3·3 codes, 4 (scale, zero point) pairs, 4 FP32 biases.
 	if got, want := m.Bytes(), 72+4*8+4*4; got != want || rep.Int8Bytes != want {
@@ -154,9 +143,12 @@ func TestQuantizeDynamicConv2DRefusesNaNWeights(t *testing.T) {
 	n, _ := g.Node("conv2d1")
 	n.Layer.(*nn.Conv2D).Weight.Value.Data()[7] = float32(math.NaN())
 	m, rep, err := QuantizeDynamic(context.Background(), g, new(dynamicConvConfig(func(*DynamicConfig) {})))
-	if !errors.Is(err, ErrNonFinite) || m != nil || rep != nil || !strings.Contains(err.Error(), `"conv2d1"`) {
-		t.Fatalf("err = %v (model %v, report %v), want ErrNonFinite naming conv2d1", err, m != nil, rep != nil)
-	}
+	require.ErrorIs(t, err, ErrNonFinite)
+	var ne *NodeError
+	require.ErrorAs(t, err, &ne)
+	assert.Equal(t, "conv2d1", ne.Node)
+	assert.Nil(t, m)
+	assert.Nil(t, rep)
 	// Without the option the Conv2D stays FP32 and its weights are not
 	// quantized, NaN or not.
 	if _, _, err := QuantizeDynamic(context.Background(), g, nil); err != nil {
@@ -170,9 +162,7 @@ func TestLoadRefusesInconsistentDynamicConv2D(t *testing.T) {
 	m, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), dynamicConvConfig(func(*DynamicConfig) {}))
 	craft := func(f func(n *nodeHeader, recs []record) []record) []byte {
 		h, recs, err := m.contents()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h.Nodes = slices.Clone(h.Nodes)
 		i := slices.IndexFunc(h.Nodes, func(n nodeHeader) bool { return n.Name == "conv1" })
 		n := &h.Nodes[i]
@@ -185,9 +175,7 @@ func TestLoadRefusesInconsistentDynamicConv2D(t *testing.T) {
 		n.Shape = slices.Clone(n.Shape)
 		recs = f(n, slices.Clone(recs))
 		var b bytes.Buffer
-		if err := encodeModel(&b, h, recs, "test"); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, encodeModel(&b, h, recs, "test"))
 		return b.Bytes()
 	}
 	biasAt := func(recs []record) int {

@@ -2,7 +2,6 @@ package ptq
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // convOnly is a model without Linear layers: Conv2D, ReLU, GlobalAvgPool.
@@ -21,18 +22,14 @@ func convOnly(t *testing.T) *nn.Graph {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 3))
 	g, err := nn.Sequential([]int{2, 6, 6}, nn.NewConv2D(2, 4, 3, 1, 1, rng), nn.NewReLU(), nn.NewGlobalAvgPool())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return g
 }
 
 func mlp(t *testing.T, hidden ...int) *nn.Graph {
 	t.Helper()
 	g, err := models.MLP(4, hidden...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return g
 }
 
@@ -87,13 +84,9 @@ func TestQuantizeDynamic(t *testing.T) {
 			before := paramBits(g)
 			x := datasets.Gaussian(48, g.InputShape(), 0, 1, 11).X
 			want, err := g.Forward(x, nn.Eval)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			m, rep, err := QuantizeDynamic(context.Background(), g, &c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if m.Mode().String() != c.mode || rep.Mode.String() != c.mode {
 				t.Errorf("mode %q, report mode %q, want %q", m.Mode(), rep.Mode, c.mode)
 			}
@@ -104,9 +97,7 @@ func TestQuantizeDynamic(t *testing.T) {
 				t.Error("quantization changed the FP32 model's parameters")
 			}
 			got, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if c.int8 == nil {
 				for i, w := range want.Data() {
 					if math.Float32bits(w) != math.Float32bits(got.Data()[i]) {
@@ -143,9 +134,7 @@ func TestQuantizeDynamic(t *testing.T) {
 				t.Error("dynamic quantization reports a calibration")
 			}
 			tr, err := m.Trace(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, e := range tr {
 				if e.DType != "fp32" || e.Scale != 0 {
 					t.Errorf("node %s outputs %s (scale %g), want fp32", e.Node, e.DType, e.Scale)
@@ -171,13 +160,9 @@ func TestQuantizeDynamicScalesFollowWeights(t *testing.T) {
 	l := nn.NewLinear(3, 2, nil)
 	copy(l.Weight.Value.Data(), []float32{0.5, -1.27, 0.25, 0.01, 0.02, -0.0254})
 	g, err := nn.NewBuilder("x", 3).Add("fc", l).Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m, rep, err := QuantizeDynamic(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	w, _ := m.Weights("fc")
 	p := w.Params()
 	cases := []struct {
@@ -191,9 +176,7 @@ func TestQuantizeDynamicScalesFollowWeights(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if math.Abs(float64(c.got-c.want)) > 1e-6*float64(c.want) {
-				t.Errorf("scale %g, want %g", c.got, c.want)
-			}
+			assert.InEpsilon(t, c.want, c.got, 1e-6, "scale")
 			for j, want := range c.codes {
 				if q := w.At(3*i + j); q != want {
 					t.Errorf("weight %d: code %d, want %d", j, q, want)
@@ -237,9 +220,7 @@ func TestQuantizeDynamicRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, rep, err := QuantizeDynamic(context.Background(), c.model(t), &c.cfg)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
 			if m != nil || rep != nil {
 				t.Error("a model or report came back with the error")
 			}
@@ -256,9 +237,7 @@ func TestQuantizeDynamicRefusals(t *testing.T) {
 func TestQuantizeDynamicInputRangePerCall(t *testing.T) {
 	g := mlp(t, 64)
 	m, _, err := QuantizeDynamic(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cases := []struct {
 		name  string
 		scale float32
@@ -271,9 +250,7 @@ func TestQuantizeDynamicInputRangePerCall(t *testing.T) {
 			}
 			want, _ := g.Forward(x, nn.Eval)
 			got, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if cos := quant.CosineSimilarity(want.Data(), got.Data()); cos < 0.9995 {
 				t.Errorf("cosine %.6f, want >= 0.9995", cos)
 			}
@@ -286,18 +263,14 @@ func TestQuantizeDynamicInputRangePerCall(t *testing.T) {
 func TestQuantizeDynamicConcurrentForward(t *testing.T) {
 	g := mlp(t, 32)
 	m, _, err := QuantizeDynamic(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkConcurrentForward(t, m, datasets.Gaussian(16, g.InputShape(), 0, 1, 13).X)
 }
 
 func TestQuantizeDynamicRefusesBadInput(t *testing.T) {
 	g := mlp(t, 8)
 	m, _, err := QuantizeDynamic(context.Background(), g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	nan := datasets.Gaussian(2, g.InputShape(), 0, 1, 1).X
 	nan.Data()[17] = float32(math.Inf(1))
 	checkForwardRefusals(t, m, []forwardRefusal{

@@ -1,13 +1,13 @@
 package ptq
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/require"
 )
 
 // checkConcurrentForward runs m on x from several goroutines at once (go
@@ -15,9 +15,7 @@ import (
 func checkConcurrentForward(t *testing.T, m *Model, x *tensor.Tensor) {
 	t.Helper()
 	want, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var wg sync.WaitGroup
 	outs := make([]*tensor.Tensor, 4)
 	errs := make([]error, 4)
@@ -50,9 +48,7 @@ func checkForwardRefusals(t *testing.T, m *Model, cases []forwardRefusal) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := m.Forward(c.x)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("Forward = %v, want %v", err, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
 			for _, s := range c.msgs {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not name %q", err, s)

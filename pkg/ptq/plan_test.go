@@ -1,8 +1,9 @@
 package ptq
 
 import (
-	"errors"
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -30,9 +31,7 @@ func testGraph(t testing.TB, in []int, nodes ...planNode) *nn.Graph {
 		b.Add(n.name, n.layer, n.inputs...)
 	}
 	g, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return g
 }
 
@@ -227,9 +226,7 @@ func TestTraverseRoles(t *testing.T) {
 func mustGraph(t testing.TB) func(*nn.Graph, error) *nn.Graph {
 	return func(g *nn.Graph, err error) *nn.Graph {
 		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return g
 	}
 }
@@ -308,9 +305,9 @@ func TestTraverseRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Traverse(c.g, &c.cfg)
-			if p != nil || !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("Traverse = %v, %v; want %v naming %q", p, err, c.want, c.msg)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Contains(t, err.Error(), c.msg)
+			assert.Nil(t, p)
 		})
 	}
 }
@@ -329,9 +326,7 @@ func configWith(edit func(*Config)) Config {
 func mustTraverse(t testing.TB, g *nn.Graph, cfg Config) *Plan {
 	t.Helper()
 	p, err := Traverse(g, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -17,6 +16,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fragileTasks caches the trained tasks of fragileTask by their config;
@@ -51,9 +52,7 @@ func fragileTask(t *testing.T, outliers ...testmodels.Outlier) *testmodels.Fragi
 func analyze(t *testing.T, task *testmodels.FragileTask, eval *datasets.Dataset, opts SensitivityOptions) *SensitivityReport {
 	t.Helper()
 	rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(eval), &opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return rep
 }
 
@@ -156,9 +155,7 @@ func TestSensitivityWorkersAndMethods(t *testing.T) {
 				// Two calibration batches: the entropy observer's qparams,
 				// recomputed after every batch, dominate the time.
 				rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 400), dataOf(task.Eval), &SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				if rep.Ranking()[0] != "linear1" {
 					t.Errorf("%d workers: ranking %q, want linear1 first", workers, rep.Ranking())
 				}
@@ -179,13 +176,9 @@ func TestSensitivityReportFormats(t *testing.T) {
 	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
 	rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
 	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rep.WriteJSON(&buf))
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(buf.Bytes(), &top); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &top))
 	var keys []string
 	for k := range top {
 		keys = append(keys, k)
@@ -204,9 +197,7 @@ func TestSensitivityReportFormats(t *testing.T) {
 	}
 
 	buf.Reset()
-	if err := rep.WriteCSV(&buf); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rep.WriteCSV(&buf))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1+len(rep.Layers) || lines[0] != strings.Join(csvHeader, ",") {
 		t.Errorf("CSV:\n%s\nwant the header and %d rows", buf.String(), len(rep.Layers))
@@ -241,9 +232,8 @@ func TestSensitivityRefuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 100), c.eval, &SensitivityOptions{Threshold: c.threshold})
-			if !errors.Is(err, c.want) || rep != nil {
-				t.Fatalf("err = %v, report %v; want %v and no report", err, rep != nil, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Nil(t, rep)
 		})
 	}
 }
@@ -263,9 +253,7 @@ func TestFallbackMeetsBudget(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), &SensitivityOptions{MaxDrop: c.budget})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var got []string
 			for _, s := range rep.Reverted {
 				got = append(got, s.Layer)
@@ -302,9 +290,9 @@ func TestFallbackRefuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), c.eval, &SensitivityOptions{MaxDrop: c.budget})
-			if !errors.Is(err, c.want) || m != nil || rep != nil {
-				t.Fatalf("err = %v (model %v, report %v), want %v and nothing returned", err, m != nil, rep != nil, c.want)
-			}
+			require.ErrorIs(t, err, c.want)
+			assert.Nil(t, m)
+			assert.Nil(t, rep)
 		})
 	}
 }
