@@ -68,10 +68,23 @@
 // # Errors
 //
 // Errors name what was wrong: the node, the calibration batch, both shapes.
-// Sentinels for errors.Is: ErrNilModel, ErrNoCalibrationData (no batch
-// was seen: no made-up scale of 1 is ever used), ErrNoEvaluationData, ErrNotCalibrated (a tensor calibration
-// never reached), ErrNonFinite (NaN or Inf in data, activations or
-// weights), ErrShape, ErrUnmatchedOverride and ErrInvalidConfig.
+// An error about one node is a *NodeError (Node, Kind, Err), which
+// errors.As finds. Sentinels for errors.Is: ErrNilModel (a nil graph,
+// Model, Calibrator or Prepared), ErrNilReport, ErrNoCalibrationData (no
+// batch was seen: no made-up scale of 1 is ever used), ErrNoEvaluationData,
+// ErrNotCalibrated (a tensor calibration never reached), ErrNonFinite (NaN
+// or Inf in data, activations or weights, or a weight scale that would
+// overflow float32; quant.ErrNonFinite stays matchable when quant found
+// it), ErrShape (tensor's shape sentinel), ErrUnmatchedOverride,
+// ErrUnknownValue (a name outside Role, Mode or Metric) and
+// ErrInvalidConfig. Methods on nil receivers return these errors or their
+// zero value; nothing panics on nil.
+//
+// # Closed sets
+//
+// Role, Mode and Metric are typed; their text forms ("int8", "static",
+// "accuracy", ...) are what JSON reports and model files hold, listed once
+// in names.go. Calibration methods are quant.Method.
 //
 // # Invariants
 //
