@@ -2,7 +2,11 @@
 
 package quant
 
-import "github.com/ptqspec/ptqspec/pkg/quant/internal/cpu"
+import (
+	"encoding/binary"
+
+	"github.com/ptqspec/ptqspec/pkg/quant/internal/cpu"
+)
 
 // asmKernels returns the AVX2 kernels of the pair path, and whether the
 // CPU runs them.
@@ -61,7 +65,7 @@ func widenUint8AVX2(dst []int16, lda int, src []uint8, k, rows int, za []int32)
 
 // asmVNNI returns the AVX-512 VNNI kernels, and whether the CPU runs them.
 func asmVNNI() (vnniKernels, bool) {
-	return vnniKernels{tile32: vnniTile12x32, tile16: vnniTile12x16, tile4x64: vnniTile4x64, pack: packQuadsAsm}, cpu.HasAVX512VNNI
+	return vnniKernels{tile32: vnniTile12x32, tile16: vnniTile12x16, tile4x64: vnniTile4x64, pack: packQuadsVec}, cpu.HasAVX512VNNI
 }
 
 // peakLoop returns the register-only loop of the kernel in use and the
@@ -113,3 +117,38 @@ func packQuadsAsm(dst, src []byte, rows, k, quads int, flip uint32)
 //
 //go:noescape
 func vnniTile4x64(a []uint8, b []int8, quads, blocks int, init, rowSum, zbs, c []int32, ldc int)
+
+// packQuadsVec packs with packQuads4x4Asm the rows in groups of 4 and
+// their groups of 4 codes in blocks of 4, and in Go what is left: the
+// last groups of those rows, and the rows past the last multiple of 4.
+func packQuadsVec(dst, src []byte, rows, k, quads int, flip uint32) {
+	rows4, blocks := rows&^3, (k/4)&^3
+	if blocks == 0 {
+		rows4 = 0
+	}
+	if rows4 > 0 {
+		packQuads4x4Asm(dst, src, rows4, k, quads, flip)
+	}
+	packQuadsRange(dst, src, 0, rows4, blocks, k, quads, flip)
+	packQuadsRange(dst, src, rows4, rows, 0, k, quads, flip)
+}
+
+// packQuadsRange is packQuadsGo for rows [i0, i1) and groups q0.. of
+// each.
+func packQuadsRange(dst, src []byte, i0, i1, q0, k, quads int, flip uint32) {
+	tileLen := quads * 4 * vnniRows
+	for i := i0; i < i1; i++ {
+		tile := dst[(i/vnniRows)*tileLen : (i/vnniRows+1)*tileLen]
+		row := src[i*k : i*k+k]
+		r := i % vnniRows
+		for q := q0; q < k/4; q++ {
+			binary.LittleEndian.PutUint32(tile[(q*vnniRows+r)*4:], binary.LittleEndian.Uint32(row[4*q:])^flip)
+		}
+	}
+}
+
+// packQuads4x4Asm is packQuadsGo for rows a multiple of 4 and the first
+// (k/4)&^3 groups of each row, 4×4 groups at a time (see the assembly).
+//
+//go:noescape
+func packQuads4x4Asm(dst, src []byte, rows, k, quads int, flip uint32)

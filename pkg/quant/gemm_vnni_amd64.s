@@ -529,3 +529,80 @@ store64:
 
 	VZEROUPPER
 	RET
+
+// func packQuads4x4Asm(dst, src []byte, rows, k, quads int, flip uint32)
+//
+// packQuadsAsm for rows a multiple of 4 and the first (k/4)&^3 groups
+// of each row: 4 rows × 4 groups are loaded as 4 XMM registers, flipped,
+// transposed as a 4×4 matrix of dwords and stored as 4 runs of 16 bytes
+// (one group of 4 consecutive rows each).
+//
+// Registers: DI the current tile, SI the first of the 4 rows, R8 the row
+// groups left, R9 k, R10 the 4-group blocks of a row, R11 the tile
+// length in bytes, R12 the row within the tile (0, 4, 8), X15 the flip
+// pattern; BX and CX walk dst and src, R13 counts blocks, DX scratch.
+TEXT ·packQuads4x4Asm(SB), NOSPLIT, $0-76
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+48(FP), R8
+	SHRQ         $2, R8
+	MOVQ         k+56(FP), R9
+	MOVQ         R9, R10
+	SHRQ         $4, R10
+	MOVQ         quads+64(FP), R11
+	IMULQ        $48, R11
+	MOVL         flip+72(FP), AX
+	MOVL         AX, X15
+	VPBROADCASTD X15, X15
+	XORQ         R12, R12
+	TESTQ        R8, R8
+	JZ           p4done
+	TESTQ        R10, R10
+	JZ           p4done
+
+p4rows:
+	LEAQ (DI)(R12*4), BX
+	MOVQ SI, CX
+	MOVQ R10, R13
+
+p4block:
+	VMOVDQU      (CX), X0
+	VMOVDQU      (CX)(R9*1), X1
+	VMOVDQU      (CX)(R9*2), X2
+	LEAQ         (CX)(R9*2), DX
+	VMOVDQU      (DX)(R9*1), X3
+	VPXOR        X15, X0, X0
+	VPXOR        X15, X1, X1
+	VPXOR        X15, X2, X2
+	VPXOR        X15, X3, X3
+	VPUNPCKLDQ   X1, X0, X4
+	VPUNPCKHDQ   X1, X0, X5
+	VPUNPCKLDQ   X3, X2, X6
+	VPUNPCKHDQ   X3, X2, X7
+	VPUNPCKLQDQ  X6, X4, X0
+	VPUNPCKHQDQ  X6, X4, X1
+	VPUNPCKLQDQ  X7, X5, X2
+	VPUNPCKHQDQ  X7, X5, X3
+	VMOVDQU      X0, (BX)
+	VMOVDQU      X1, 48(BX)
+	VMOVDQU      X2, 96(BX)
+	VMOVDQU      X3, 144(BX)
+	ADDQ         $16, CX
+	ADDQ         $192, BX
+	DECQ         R13
+	JNZ          p4block
+
+	LEAQ (SI)(R9*4), SI
+	ADDQ $4, R12
+	CMPQ R12, $12
+	JLT  p4next
+	XORQ R12, R12
+	ADDQ R11, DI
+
+p4next:
+	DECQ R8
+	JNZ  p4rows
+
+p4done:
+	VZEROUPPER
+	RET

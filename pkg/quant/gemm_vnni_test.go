@@ -151,3 +151,35 @@ func TestGemmIntPackedDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestVNNIPackMatchesDefinition checks each packing kernel against
+// packQuadsGo, into buffers prefilled with a canary, for row counts
+// around the 4-row groups and 12-row tiles and depths around the blocks
+// of 4 groups (and a tail of k mod 4 left to the caller).
+func TestVNNIPackMatchesDefinition(t *testing.T) {
+	sets := vnniKernelSets()
+	if haveAsmVNNI && scalarPackKernel != nil {
+		sets["asm-scalar"] = vnniKernels{pack: scalarPackKernel}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for name, kern := range sets {
+		for _, rows := range []int{1, 3, 4, 5, 12, 13, 16, 27} {
+			for _, k := range []int{4, 9, 16, 17, 31, 32, 144, 150} {
+				t.Run(fmt.Sprintf("%s/%dx%d", name, rows, k), func(t *testing.T) {
+					quads := (k + 3) / 4
+					src := randInts[uint8](r, rows*k)
+					size := ((rows + vnniRows - 1) / vnniRows) * quads * 4 * vnniRows
+					want, got := make([]byte, size), make([]byte, size)
+					for i := range want {
+						want[i], got[i] = 0x5a, 0x5a
+					}
+					packQuadsGo(want, src, rows, k, quads, 0x80808080)
+					kern.pack(got, src, rows, k, quads, 0x80808080)
+					if !slices.Equal(got, want) {
+						t.Fatalf("pack differs from its definition:\n got %v\nwant %v", got, want)
+					}
+				})
+			}
+		}
+	}
+}
