@@ -2,7 +2,9 @@ package ptq
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
@@ -51,12 +53,16 @@ func benchForward(b *testing.B, name string, batch int, engine string) {
 	var y *tensor.Tensor
 	var err error
 	b.ReportAllocs()
+	start := processCPU()
 	for b.Loop() {
 		if y, err = forward(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "img/s")
+	// CPU time summed over threads: on a shared machine it moves less
+	// than wall time, and on one thread it reads as a per-core rate.
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 	benchSinkTensor = y
 }
 
@@ -72,3 +78,12 @@ func BenchmarkForwardMLPFP32Batch64(b *testing.B)      { benchForward(b, "mlp", 
 func BenchmarkForwardMLPInt8Batch1(b *testing.B)       { benchForward(b, "mlp", 1, "int8") }
 func BenchmarkForwardMLPInt8StepsBatch1(b *testing.B)  { benchForward(b, "mlp", 1, "steps") }
 func BenchmarkForwardMLPFP32Batch1(b *testing.B)       { benchForward(b, "mlp", 1, "fp32") }
+
+// processCPU returns the user+system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
