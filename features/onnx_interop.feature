@@ -64,13 +64,14 @@ Feature: ONNX interop: quantize models from other frameworks and ship them to ON
     least 99% of output values within one output quantization step; the top-1
     class changes only when two logits are within a step of each other, hence
     at least 99.9% agreement (at most 1 image in 1,000); and accuracy within
-    0.1 point, which at most that one image can move.
+    0.1 point, which at most that one image can move. Calibration uses 300
+    images here: agreement does not depend on how good the scales are.
 
     Scenario Outline: <file> quantized with <weights> weights and <activations> activations, exported in <format>
       Given the ONNX file "<file>" that PyTorch's exporter wrote
       And ptqspec imports it
       And the model is configured with <weights> weights and <activations> activations
-      When it is quantized statically to int8, calibrated on the first 1,000 MNIST training images in batches of 100
+      When it is quantized statically to int8, calibrated on the first 300 MNIST training images in batches of 100
       And the int8 model is exported to ONNX in <format> format
       And ONNX Runtime runs the exported file on the first 1,000 MNIST test images
       Then ONNX Runtime and ptqspec's int8 model agree on the top-1 class of at least 99.9% of the images
@@ -100,7 +101,7 @@ Feature: ONNX interop: quantize models from other frameworks and ship them to ON
 
     Scenario Outline: ptqspec's own <model> model quantized and exported in <format>
       Given a "<model>" model with seed 1, trained for one epoch on the first 1,000 MNIST training images
-      When it is quantized statically to int8, calibrated on the first 1,000 MNIST training images in batches of 100
+      When it is quantized statically to int8, calibrated on the first 300 MNIST training images in batches of 100
       And the int8 model is exported to ONNX in <format> format
       And ONNX Runtime runs the exported file on the first 1,000 MNIST test images
       Then ONNX Runtime and ptqspec's int8 model agree on the top-1 class of at least 99.9% of the images
