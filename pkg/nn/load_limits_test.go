@@ -73,8 +73,8 @@ func craftedFiles(t testing.TB) []craftedFile {
 func TestLoadCraftedFilesUnderMemoryLimit(t *testing.T) {
 	var cases []memlimit.Case
 	for _, f := range craftedFiles(t) {
-		cases = append(cases, memlimit.Case{Name: f.name, Size: len(f.data), Is: f.is,
-			Load: func() error { _, err := Load(bytes.NewReader(f.data)); return err }})
+		cases = append(cases, memlimit.Case{Name: f.name, Is: f.is, Input: func() []byte { return f.data },
+			Load: func(data []byte) error { _, err := Load(bytes.NewReader(data)); return err }})
 	}
 	memlimit.Test(t, "TestLoadCraftedFilesUnderMemoryLimit", 1<<30, cases)
 }

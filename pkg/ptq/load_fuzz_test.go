@@ -48,7 +48,7 @@ func fuzzSeedModels(t testing.TB) [][]byte {
 		seeds = append(seeds, saved(t, m))
 	}
 	for _, c := range craftedModels(t) {
-		seeds = append(seeds, c.data)
+		seeds = append(seeds, c.data())
 	}
 	return seeds
 }

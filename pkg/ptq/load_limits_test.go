@@ -3,6 +3,7 @@ package ptq
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/internal/memlimit"
@@ -14,40 +15,52 @@ import (
 // declares something huge, and the typed error LoadModel must return.
 type craftedModel struct {
 	name string
-	data []byte
+	data func() []byte // crafts the file (building only the model it edits)
 	is   error
 }
 
 // craftedModels are the int8 twins of nn's crafted files of issue 12:
 // kernels of 2^40, 2^28 and 2^62·k weights, convolutions padded by 2^14,
-// 2^16 and 2^30, and an FP32 layer declaring 2^40 weights.
+// 2^16 and 2^30, FP32 layers declaring 2^40 and 2^28 weights, and an
+// input of 2^62·4 elements. The models they edit are built on first use.
 func craftedModels(t testing.TB) []craftedModel {
-	conv, _ := quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
-	static, _ := quantizeWith(t, testGraph(t, []int{784}, planNode{name: "flatten1", layer: nn.NewFlatten()},
-		planNode{name: "linear1", layer: nn.NewLinear(784, 16, testRand())}, planNode{name: "relu1", layer: nn.NewReLU()},
-		planNode{name: "linear2", layer: nn.NewLinear(16, 10, testRand())}), Config{})
-	dynamic, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true})
-	kernel := func(m *Model, name string, edit func(k *kernelHeader)) []byte {
-		return craftModel(t, m, func(h *modelHeader, r []record) []record {
+	conv := sync.OnceValue(func() *Model {
+		m, _ := quantizeWith(t, withBatchNormStats(convBNReLUGraph(t)), withOverrides(Override{Name: "fc", KeepFP32: true}))
+		return m
+	})
+	static := sync.OnceValue(func() *Model {
+		m, _ := quantizeWith(t, testGraph(t, []int{784}, planNode{name: "flatten1", layer: nn.NewFlatten()},
+			planNode{name: "linear1", layer: nn.NewLinear(784, 16, testRand())}, planNode{name: "relu1", layer: nn.NewReLU()},
+			planNode{name: "linear2", layer: nn.NewLinear(16, 10, testRand())}), Config{})
+		return m
+	})
+	dynamic := sync.OnceValue(func() *Model {
+		m, _ := dynamicWith(t, withBatchNormStats(convBNReLUGraph(t)), DynamicConfig{Conv2D: true})
+		return m
+	})
+	edit := func(m func() *Model, f func(h *modelHeader)) func() []byte {
+		return func() []byte {
+			return craftModel(t, m(), func(h *modelHeader, r []record) []record { f(h); return r })
+		}
+	}
+	kernel := func(m func() *Model, name string, f func(k *kernelHeader)) func() []byte {
+		return edit(m, func(h *modelHeader) {
 			n := headerNode(t, h, name)
-			edit(n.Kernel)
 			if n.Kernel.Conv != nil {
 				c := *n.Kernel.Conv
 				n.Kernel.Conv = &c
-				edit(n.Kernel)
 			}
-			return r
+			f(n.Kernel)
 		})
 	}
-	linear := func(in, out int) []byte {
+	linear := func(in, out int) func() []byte {
 		return kernel(static, "linear1", func(k *kernelHeader) { k.In, k.Out = in, out })
 	}
-	pad := func(m *Model, p int) []byte {
-		return kernel(m, "conv1", func(k *kernelHeader) {
-			if k.Conv != nil {
-				k.Conv.Pad = p
-			}
-		})
+	pad := func(m func() *Model, p int) func() []byte {
+		return kernel(m, "conv1", func(k *kernelHeader) { k.Conv.Pad = p })
+	}
+	attrs := func(a string) func() []byte {
+		return edit(conv, func(h *modelHeader) { headerNode(t, h, "fc").Attrs = []byte(a) })
 	}
 	return []craftedModel{
 		{"int8 Linear 2^20 x 2^20", linear(1<<20, 1<<20), tensor.ErrTooLarge},
@@ -57,18 +70,9 @@ func craftedModels(t testing.TB) []craftedModel {
 		{"int8 Conv2D pad 2^16", pad(conv, 1<<16), nn.ErrLayerConfig},
 		{"int8 Conv2D pad 2^30", pad(conv, 1<<30), nn.ErrLayerConfig},
 		{"dynamic Conv2D pad 2^30", pad(dynamic, 1<<30), nn.ErrLayerConfig},
-		{"FP32 Linear 2^20 x 2^20", craftModel(t, conv, func(h *modelHeader, r []record) []record {
-			headerNode(t, h, "fc").Attrs = []byte(`{"in":1048576,"out":1048576,"bias":true}`)
-			return r
-		}), tensor.ErrTooLarge},
-		{"FP32 Linear 2^14 x 2^14", craftModel(t, conv, func(h *modelHeader, r []record) []record {
-			headerNode(t, h, "fc").Attrs = []byte(`{"in":16384,"out":16384,"bias":true}`)
-			return r
-		}), tensor.ErrTooLarge},
-		{"input of 2^62 x 4", craftModel(t, static, func(h *modelHeader, r []record) []record {
-			h.Input.Shape = []int{1 << 62, 4}
-			return r
-		}), tensor.ErrTooLarge},
+		{"FP32 Linear 2^20 x 2^20", attrs(`{"in":1048576,"out":1048576,"bias":true}`), tensor.ErrTooLarge},
+		{"FP32 Linear 2^14 x 2^14", attrs(`{"in":16384,"out":16384,"bias":true}`), tensor.ErrTooLarge},
+		{"input of 2^62 x 4", edit(static, func(h *modelHeader) { h.Input.Shape = []int{1 << 62, 4} }), tensor.ErrTooLarge},
 	}
 }
 
@@ -79,8 +83,8 @@ func craftedModels(t testing.TB) []craftedModel {
 func TestLoadCraftedModelsUnderMemoryLimit(t *testing.T) {
 	var cases []memlimit.Case
 	for _, f := range craftedModels(t) {
-		cases = append(cases, memlimit.Case{Name: f.name, Size: len(f.data), Is: f.is,
-			Load: func() error { _, err := LoadModel(bytes.NewReader(f.data)); return err }})
+		cases = append(cases, memlimit.Case{Name: f.name, Is: f.is, Input: f.data,
+			Load: func(data []byte) error { _, err := LoadModel(bytes.NewReader(data)); return err }})
 	}
 	memlimit.Test(t, "TestLoadCraftedModelsUnderMemoryLimit", 1<<30, cases)
 }
