@@ -3,8 +3,9 @@
 GO        ?= go
 BENCHTIME ?= 1s
 TAGS      ?= ~@slow
+SEEDS     ?= $$(seq 1 20)
 
-.PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium
+.PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium test-seeds
 
 ## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict), then the unit
 ## tests again with the pure-Go kernels (noasm)
@@ -34,6 +35,11 @@ test-noasm:
 ## test-slow: the @slow features (MNIST training and evaluation), without -race
 test-slow:
 	$(GO) test ./steps -v -count=1 -run '^TestFeatures$$' -godog.tags='@slow' -timeout 60m
+
+## test-seeds: the @fast features for seed offsets 1..20 (SEEDS="3 7" for others), one test binary
+## built once; prints each seed's result and the scenarios that failed
+test-seeds:
+	SEEDS="$(SEEDS)" GO=$(GO) scripts/test-seeds.sh
 
 ## bench: kernel benchmarks beside their baselines; compare runs with benchstat
 bench:

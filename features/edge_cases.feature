@@ -6,6 +6,13 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
   wrong and where: the batch, the sample, the layer, both shapes, the
   override. Small and degenerate models still quantize.
 
+  The one-neuron model y = wx + b is judged in steps of its output grid, not
+  in dB: its SQNR over 64 held-out samples swings with the seed (22 to 40 dB)
+  because one sample beyond the calibrated range saturates the input. Inside
+  that range the error is at most 1 output step: half an input step times |w|
+  (the output range is at least |w| times the input range, so that is at most
+  half an output step) plus half an output step from rounding the output.
+
   @R-edge-1
   Rule: Calibration needs data
 
@@ -94,7 +101,7 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
       And a calibration set of 256 standard normal samples in batches of 32
       And a held-out set of 64 standard normal samples
       When the model is quantized statically
-      Then on the held-out set the quantized output has an SQNR of at least 35 dB against FP32
+      Then on the held-out samples inside the calibrated input range the quantized output is within 1 output step of FP32
 
     Scenario: A model with no quantizable layer is returned unchanged
       Given a model for 2x3x3 inputs with the layers MaxPool2D 2x2 stride 1, Flatten, Softmax

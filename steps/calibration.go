@@ -71,7 +71,7 @@ func aNormalCalibrationSet(ctx context.Context, n, size int) error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
-	s.setCalibration(datasets.Gaussian(n, s.model.InputShape(), 0, 1, calibrationSeed), size)
+	s.setCalibration(datasets.Gaussian(n, s.model.InputShape(), 0, 1, seeded(calibrationSeed)), size)
 	return nil
 }
 
@@ -80,7 +80,7 @@ func aCalibrationSetOfShape(ctx context.Context, n int, shape string, size int) 
 	if err != nil {
 		return err
 	}
-	ptqOf(ctx).setCalibration(datasets.Gaussian(n, dims, 0, 1, calibrationSeed), size)
+	ptqOf(ctx).setCalibration(datasets.Gaussian(n, dims, 0, 1, seeded(calibrationSeed)), size)
 	return nil
 }
 
@@ -121,7 +121,7 @@ func aCalibrationSetWithNaN(ctx context.Context, batches, size, sample, batch in
 	if batch >= batches || sample >= size {
 		return fmt.Errorf("sample %d of batch %d is outside %d batches of %d", sample, batch, batches, size)
 	}
-	d := datasets.Gaussian(batches*size, s.model.InputShape(), 0, 1, calibrationSeed)
+	d := datasets.Gaussian(batches*size, s.model.InputShape(), 0, 1, seeded(calibrationSeed))
 	row := d.X.RowLen()
 	d.X.Data()[(batch*size+sample)*row] = float32(math.NaN())
 	s.setCalibration(d, size)
@@ -139,7 +139,7 @@ func aHeldOutSet(ctx context.Context, n int) error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
-	s.heldOut = datasets.Gaussian(n, s.model.InputShape(), 0, 1, heldOutSeed).X
+	s.heldOut = datasets.Gaussian(n, s.model.InputShape(), 0, 1, seeded(heldOutSeed)).X
 	return nil
 }
 

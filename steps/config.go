@@ -253,7 +253,7 @@ func refusedAsInvalidConfig(ctx context.Context) error {
 
 // aConv builds the Conv2D weights [out, in, 3, 3] drawn from configSeed.
 func aConv(in, out int) *tensor.Tensor {
-	return nn.NewConv2D(in, out, 3, 1, 1, rand.New(rand.NewPCG(configSeed, 0))).Weight.Value
+	return nn.NewConv2D(in, out, 3, 1, 1, rand.New(rand.NewPCG(seeded(configSeed), 0))).Weight.Value
 }
 
 func aConvWithUnevenChannels(ctx context.Context, in, out int, lo, hi float64) error {
@@ -382,7 +382,7 @@ func activationsAfterReLU(ctx context.Context, count string) error {
 	if err != nil {
 		return err
 	}
-	x := datasets.Gaussian(1, []int{n}, 0, 1, configSeed).X
+	x := datasets.Gaussian(1, []int{n}, 0, 1, seeded(configSeed)).X
 	for i, v := range x.Data() {
 		x.Data()[i] = max(v, 0)
 	}
@@ -395,7 +395,7 @@ func normalActivations(ctx context.Context, count string) error {
 	if err != nil {
 		return err
 	}
-	configOf(ctx).x = datasets.Gaussian(1, []int{n}, 0, 1, configSeed).X
+	configOf(ctx).x = datasets.Gaussian(1, []int{n}, 0, 1, seeded(configSeed)).X
 	return nil
 }
 
@@ -488,7 +488,7 @@ func samplesWithOutliers(ctx context.Context, n int, count string, pct float64, 
 	if err != nil {
 		return err
 	}
-	d, err := datasets.WithOutliers(datasets.Gaussian(n, []int{k}, 0, 1, configSeed), pct/100, float64(factor), configSeed+1)
+	d, err := datasets.WithOutliers(datasets.Gaussian(n, []int{k}, 0, 1, seeded(configSeed)), pct/100, float64(factor), seeded(configSeed+1))
 	if err != nil {
 		return err
 	}

@@ -306,7 +306,7 @@ func writeRunInfo(o godog.Options, started time.Time) error {
 		r := scorecard.CollectRunInfo("..")
 		r.Started, r.Finished = started, time.Now()
 		r.Tags, r.OrderSeed, r.Concurrency = o.Tags, o.Randomize, o.Concurrency
-		r.DataSeed = os.Getenv("PTQSPEC_SEED")
+		r.DataSeed = strconv.FormatUint(seedOffset, 10)
 		if err := scorecard.WriteRunInfo(scorecard.RunInfoPath(path), r); err != nil {
 			return err
 		}

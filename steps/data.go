@@ -392,7 +392,7 @@ func blobSamples(ctx context.Context, samples string, classes, features int, spr
 	if h <= 0 || h >= n {
 		return fmt.Errorf("cannot hold out %d of %d samples", h, n)
 	}
-	all, err := datasets.Blobs(datasets.BlobsConfig{Samples: n, Features: features, Classes: classes, Spread: spread, Seed: seed})
+	all, err := datasets.Blobs(datasets.BlobsConfig{Samples: n, Features: features, Classes: classes, Spread: spread, Seed: seeded(seed)})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ func mnistFirst(set *datasets.Dataset, n int, whole bool) (*datasets.Dataset, er
 }
 
 func aSmallMNISTMLP(ctx context.Context, hidden int, seed uint64, count string) error {
+	seed = seeded(seed)
 	n, err := parseCount(count)
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func anMLPForTheSamples(ctx context.Context, hidden int, seed uint64) error {
 		return errors.New("no samples to size the MLP for")
 	}
 	features := ds.train.X.RowLen()
-	rng := rand.New(rand.NewPCG(seed, 0x73746570)) // "step"
+	rng := rand.New(rand.NewPCG(seeded(seed), 0x73746570)) // "step"
 	g, err := nn.Sequential([]int{features},
 		nn.NewLinear(features, hidden, rng), nn.NewReLU(), nn.NewLinear(hidden, ds.train.Classes, rng))
 	if err != nil {
@@ -100,12 +100,13 @@ func heldOutAccuracy(ctx context.Context, bound, pct string) error {
 func trainedOnTheOtherSamples(ctx context.Context, epochs int) error {
 	ds, ms := domainState[dataState](ctx), domainState[modelState](ctx)
 	_, err := nn.Fit(ms.model, ds.train.X, ds.train.Labels, nn.TrainConfig{
-		Epochs: epochs, BatchSize: syntheticBatch, Seed: 1, Optimizer: nn.NewAdam(syntheticLR),
+		Epochs: epochs, BatchSize: syntheticBatch, Seed: seeded(1), Optimizer: nn.NewAdam(syntheticLR),
 	})
 	return err
 }
 
 func aBrieflyTrainedModel(ctx context.Context, name string, seed uint64, count string) error {
+	seed = seeded(seed)
 	n, err := parseCount(count)
 	if err != nil {
 		return err
@@ -142,6 +143,7 @@ func saveModel(ctx context.Context) error {
 }
 
 func aModelSavedToAFile(ctx context.Context, name string, seed uint64) error {
+	seed = seeded(seed)
 	g, err := models.ByName(name, seed)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ func buildPTQModel(ctx context.Context, shape string, rows []layerRow) error {
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(ptqWeightSeed, 0))
+	rng := rand.New(rand.NewPCG(seeded(ptqWeightSeed), 0))
 	b := nn.NewBuilder("input", in...)
 	shapes := map[string][]int{"input": in}
 	prev := "input"
@@ -227,7 +227,7 @@ func parseLayer(desc string, in [][]int, rng *rand.Rand) (nn.Layer, error) {
 			}
 			p = v
 		}
-		return nn.NewDropout(float32(p), ptqWeightSeed), nil
+		return nn.NewDropout(float32(p), seeded(ptqWeightSeed)), nil
 	}
 	simple := map[string]func() nn.Layer{
 		"ReLU":          func() nn.Layer { return nn.NewReLU() },
@@ -250,8 +250,8 @@ func parseLayer(desc string, in [][]int, rng *rand.Rand) (nn.Layer, error) {
 // samples, and a scale and shift drawn from [0.5, 1.5] and [-0.25, 0.25]:
 // what training leaves behind, so that folding changes the weights.
 func realisticBatchNorm(g *nn.Graph) error {
-	rng := rand.New(rand.NewPCG(ptqBNSeed, 0))
-	x := datasets.Gaussian(32, g.InputShape(), 0, 1, ptqBNSeed).X
+	rng := rand.New(rand.NewPCG(seeded(ptqBNSeed), 0))
+	x := datasets.Gaussian(32, g.InputShape(), 0, 1, seeded(ptqBNSeed)).X
 	for _, n := range g.Nodes() {
 		bn, ok := n.Layer.(*nn.BatchNorm2D)
 		if !ok {
@@ -333,7 +333,7 @@ func theExampleResidualNetwork(ctx context.Context, shape string, classes int, s
 	if err != nil {
 		return err
 	}
-	g, err := models.ResidualCNN(ptqWeightSeed, s[0], s[1], s[2], classes)
+	g, err := models.ResidualCNN(seeded(ptqWeightSeed), s[0], s[1], s[2], classes)
 	if err != nil {
 		return err
 	}

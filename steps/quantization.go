@@ -99,6 +99,7 @@ func registerQuantizationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the layers (.+) hold int8 weights$`, theLayersHoldInt8Weights)
 	sc.Step(`^running the held-out set through the quantized model gives these output types:$`, heldOutOutputTypes)
 	sc.Step(`^on the held-out set the quantized output has an SQNR of at least (\d+(?:\.\d+)?) dB against FP32$`, heldOutSQNRAtLeast)
+	sc.Step(`^on the held-out samples inside the calibrated input range the quantized output is within (\d+(?:\.\d+)?) output steps? of FP32$`, inRangeWithinSteps)
 	sc.Step(`^on the held-out set the quantized output has a cosine similarity of at least (\d+(?:\.\d+)?) to FP32$`, heldOutCosineAtLeast)
 	sc.Step(`^on the held-out set the quantized model's outputs are bit-identical to FP32$`, heldOutBitIdentical)
 	sc.Step(`^the quantized model's parameters take at most (\d+)% of the FP32 model's bytes$`, int8BytesAtMost)
@@ -548,4 +549,55 @@ func noQuantizedModel(ctx context.Context) error {
 		return errors.New("a quantized model (or report) was returned along with the refusal")
 	}
 	return nil
+}
+
+// inRangeWithinSteps compares the quantized model's output with FP32 on
+// the held-out samples whose every feature lies inside the range the
+// calibration set spans (a sample beyond it saturates the input, which no
+// arithmetic can recover), in steps of the last int8 layer's output grid.
+func inRangeWithinSteps(ctx context.Context, steps float64) error {
+	want, got, err := heldOutOutputs(ctx)
+	if err != nil {
+		return err
+	}
+	s := ptqOf(ctx)
+	if s.calibX == nil {
+		return errors.New("the scenario has no calibration set")
+	}
+	var out *ptq.ActivationReport
+	for _, l := range s.quantized.Layers() {
+		if l.Output != nil {
+			out = l.Output
+		}
+	}
+	if out == nil {
+		return errors.New("the quantized model has no layer with an int8 output")
+	}
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range s.calibX.Data() {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	in, inRow, outRow := s.heldOut.Data(), s.heldOut.RowLen(), want.RowLen()
+	worst, at, used := 0.0, -1, 0
+	for i := range s.heldOut.Dim(0) {
+		if slices.ContainsFunc(in[i*inRow:(i+1)*inRow], func(v float32) bool { return v < lo || v > hi }) {
+			continue
+		}
+		used++
+		for j := i * outRow; j < (i+1)*outRow; j++ {
+			if d := math.Abs(float64(got.Data()[j]) - float64(want.Data()[j])); d > worst || at < 0 {
+				worst, at = d, j
+			}
+		}
+	}
+	if used == 0 {
+		return fmt.Errorf("no held-out sample lies inside the calibrated input range [%g, %g]", lo, hi)
+	}
+	step := float64(out.Scale)
+	c := criterion{measured: fmt.Sprintf("largest output error on the %d of %d held-out samples inside the calibrated input range", used, s.heldOut.Dim(0)),
+		unit: "output steps", direction: within, threshold: steps, value: worst / step, slack: 1e-5}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("output element %d differs from FP32 by %g (%.3f output steps of %g), want within %g steps (%d of %d held-out samples inside [%g, %g])",
+			at, worst, worst/step, step, steps, used, s.heldOut.Dim(0), lo, hi)
+	})
 }

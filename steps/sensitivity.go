@@ -104,7 +104,7 @@ func blobTask(outliers []testmodels.Outlier) (*testmodels.FragileTask, error) {
 	e := v.(*blobEntry)
 	e.once.Do(func() {
 		e.task, e.err = testmodels.FragileMLP(testmodels.FragileConfig{
-			Seed: blobSeed, Features: blobFeatures, Hidden: []int{blobHidden, blobHidden}, Classes: blobClasses,
+			Seed: seeded(blobSeed), Features: blobFeatures, Hidden: []int{blobHidden, blobHidden}, Classes: blobClasses,
 			Samples: blobSampleCount, Eval: blobHeldOut, Spread: blobSpread, Epochs: blobEpochs, Outliers: outliers,
 		})
 	})

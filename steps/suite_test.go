@@ -3,6 +3,7 @@ package steps
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -33,7 +34,11 @@ var opts = godog.Options{
 	NoColors:    !isTerminal(os.Stdout),
 }
 
-func init() { godog.BindFlags("godog.", flag.CommandLine, &opts) }
+func init() {
+	godog.BindFlags("godog.", flag.CommandLine, &opts)
+	flag.Var(seedFlag{&seedOffset}, "ptqspec.seed",
+		"offset of every seed of the random models, data sets and weights (default $"+SeedEnv+" or 0)")
+}
 
 // isTerminal reports whether f is a character device; under go test it
 // never is, so reports stay free of colour codes.
@@ -60,6 +65,7 @@ func TestFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	fmt.Printf("ptqspec: seed offset %d (replay with -ptqspec.seed=%d or %s=%d)\n", seedOffset, seedOffset, SeedEnv, seedOffset)
 	cuke := withCucumberReport(&o, t.TempDir())
 	var h Harness
 	started := time.Now()
@@ -74,13 +80,13 @@ func TestFeatures(t *testing.T) {
 	if err := writeRunInfo(o, started); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("godog: tags %q, %d scenarios, concurrency %d, order seed %d (replay with -godog.random=%d)",
-		o.Tags, h.Started(), o.Concurrency, o.Randomize, o.Randomize)
+	t.Logf("godog: tags %q, %d scenarios, concurrency %d, order seed %d (replay with -godog.random=%d), seed offset %d (-ptqspec.seed=%d)",
+		o.Tags, h.Started(), o.Concurrency, o.Randomize, o.Randomize, seedOffset, seedOffset)
 	if err := h.Check(o.Tags); err != nil {
 		t.Fatal(err)
 	}
 	if status != 0 {
-		t.Fatalf("godog run failed with status %d; replay the order with -godog.random=%d", status, o.Randomize)
+		t.Fatalf("godog run failed with status %d; replay with -godog.random=%d -ptqspec.seed=%d", status, o.Randomize, seedOffset)
 	}
 	if len(o.Paths) == 1 {
 		if fi, err := os.Stat(o.Paths[0]); err == nil && fi.IsDir() {

@@ -100,7 +100,7 @@ func itsElementsAreOneTo(ctx context.Context, n int) error {
 func batchSeed(name string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	return h.Sum64()
+	return seeded(h.Sum64())
 }
 
 func aBatchOfImages(ctx context.Context, name string, n int, size string) error {
