@@ -286,7 +286,6 @@ func addWithinSteps(ctx context.Context, name string, steps float64) error {
 	})
 }
 
-
 // quantizedHeldOut returns the quantized model's output on the held-out
 // set and that of the FP32 model.
 func quantizedHeldOut(ctx context.Context) (got, want *tensor.Tensor, err error) {
