@@ -275,3 +275,19 @@ func printFiles(w io.Writer, dir string, files []string) {
 	}
 	fmt.Fprintf(w, "Report: %s\n  with %s in %s\n", html, strings.Join(others, ", "), dir)
 }
+
+// thousands writes n with comma separators, "10,000".
+func thousands(n int) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
