@@ -19,20 +19,28 @@ import "math"
 // threshold take the same slow path with the midpoint computed from the two
 // float32 neighbours.
 func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b) // exact
-	s := p + float64(c)
-	bits := math.Float64bits(s)
-	// Normal float32 range (exponent of s in [-126, 127]) and not a float32
-	// midpoint: one rounding to float32 is already correct.
-	if e := (bits >> 52) & 0x7ff; e >= 1023-126 && e <= 1023+127 && bits&(1<<29-1) != 1<<28 {
-		return float32(s)
+	if f, ok := fma32Fast(a, b, c); ok {
+		return f
 	}
-	return fma32Slow(p, float64(c), s)
+	return fma32Slow(a, b, c)
 }
 
-// fma32Slow finishes fma32 where the rounding of s to float32 may be
-// ambiguous: s = p + c rounded to float64, p exact.
-func fma32Slow(p, c, s float64) float32 {
+// fma32Fast is fma32's common case, small enough to inline into the
+// kernel loops: it returns float32(a·b + c rounded to float64) and whether
+// that is the correctly rounded result, which holds unless the float64 sum
+// is a float32 midpoint or outside the normal float32 range (biased float64
+// exponent in [1023-126, 1023+127], checked with one unsigned comparison).
+func fma32Fast(a, b, c float32) (float32, bool) {
+	s := float64(a)*float64(b) + float64(c) // the product is exact
+	bits := math.Float64bits(s)
+	return float32(s), bits&(1<<29-1) != 1<<28 && (bits>>52)&0x7ff-(1023-126) < 254
+}
+
+// fma32Slow finishes fma32 where the rounding of s = a·b + c (in float64)
+// to float32 may be ambiguous.
+func fma32Slow(a, b, c32 float32) float32 {
+	p, c := float64(a)*float64(b), float64(c32)
+	s := p + c
 	f := float32(s)
 	if float64(f) == s || math.IsNaN(s) || math.IsInf(s, 0) {
 		return f
