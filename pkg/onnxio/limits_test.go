@@ -52,8 +52,8 @@ func craftedModels(t testing.TB) []struct {
 func TestImportCraftedUnderMemoryLimit(t *testing.T) {
 	var cases []memlimit.Case
 	for _, c := range craftedModels(t) {
-		cases = append(cases, memlimit.Case{Name: c.name, Size: len(c.data), Is: c.is, Load: func() error {
-			_, err := Import(bytes.NewReader(c.data))
+		cases = append(cases, memlimit.Case{Name: c.name, Is: c.is, Input: func() []byte { return c.data }, Load: func(data []byte) error {
+			_, err := Import(bytes.NewReader(data))
 			return err
 		}})
 	}
