@@ -145,3 +145,36 @@ func TestForwardErrorsOnTheCompiledPath(t *testing.T) {
 	err = m.ForwardInto(tensor.New(3, 10), datasets.Gaussian(4, g.InputShape(), 0, 1, 7).X)
 	assert.ErrorIs(t, err, ErrShape)
 }
+
+// TestForwardConcurrentCallers runs one compiled model from several
+// goroutines at once (each Forward takes its own states from the model's
+// pool): every caller gets the step-by-step result.
+func TestForwardConcurrentCallers(t *testing.T) {
+	cases := []struct {
+		model          string
+		callers, batch int
+	}{
+		{"cnn", 4, 3},
+		{"mlp", 4, 12},
+	}
+	for _, tc := range cases {
+		t.Run(tc.model, func(t *testing.T) {
+			withThreads(t, 2)
+			m, g := sharedInt8Model(t, tc.model)
+			x := datasets.Gaussian(tc.batch, g.InputShape(), 0, 1, 8).X
+			want, err := m.forwardSteps(x)
+			require.NoError(t, err)
+			got := make([]*tensor.Tensor, tc.callers)
+			errs := make([]error, tc.callers)
+			var wg sync.WaitGroup
+			for i := range tc.callers {
+				wg.Go(func() { got[i], errs[i] = m.Forward(x) })
+			}
+			wg.Wait()
+			for i := range tc.callers {
+				require.NoError(t, errs[i])
+				assert.Equal(t, want.Data(), got[i].Data(), "caller %d", i)
+			}
+		})
+	}
+}
