@@ -320,8 +320,8 @@ func gemmVNNI[A int8 | uint8](m int, a []A, aZero []int32, b *vnniPack, c []int3
 
 // packVNNI writes the m×k matrix a, shifted to unsigned by flipping the
 // bits of flip, into dst as tiles of vnniRows rows (see gemm_vnni.go),
-// zero past k and past m, and, when rowSum is not empty, the row sums of
-// the shifted values (0 for the padding rows). Groups of 4 codes move as
+// zero past k, and, when rowSum is not empty, the row sums of the
+// shifted values. Rows past m in the last tile are left as they are. Groups of 4 codes move as
 // one uint32.
 func packVNNI[A int8 | uint8](dst []uint8, rowSum []int32, m, k, quads int, a []A, flip uint8) {
 	tileLen := quads * 4 * vnniRows
@@ -351,17 +351,9 @@ func packVNNI[A int8 | uint8](dst []uint8, rowSum []int32, m, k, quads int, a []
 			rowSum[i] = sum
 		}
 	}
-	if m%vnniRows != 0 {
-		t := m / vnniRows
-		for r := m % vnniRows; r < vnniRows; r++ {
-			for q := range quads {
-				clear(dst[t*tileLen+(q*vnniRows+r)*4 : t*tileLen+(q*vnniRows+r)*4+4])
-			}
-			if rowSum != nil {
-				rowSum[t*vnniRows+r] = 0
-			}
-		}
-	}
+	// The rows past m in the last tile keep whatever they hold: their
+	// products land in the scratch tile and are dropped, and no real row
+	// reads them.
 }
 
 // bytesOf views int8 or uint8 codes as bytes.

@@ -153,18 +153,20 @@ func (l *Conv2D) eachSample(x *Tensor, oh, ow int, s *Scratch, emit func(i int, 
 	g := l.geom()
 	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	inSize, k := g.inC*h*w, g.inC*g.kh*g.kw
-	s.rows = grow(s.rows, oh*ow*k)
-	if g.pad > 0 {
-		s.padded = grow(s.padded, g.inC*(h+2*g.pad)*(w+2*g.pad))
-	}
+	s.rows = grow(s.rows, oh*ow*k+im2rowSlack)
+	s.padded = grow(s.padded, g.inC*(h+2*g.pad)*(w+2*g.pad)+im2rowSlack)
 	s.acc = grow(s.acc, oh*ow*g.outC)
 	s.zero[0] = l.InAct.Zero
 	for i := range n {
 		im2rowInto(x.Data[i*inSize:(i+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(l.InAct.Zero), s.rows, s.padded)
-		quant.GemmIntPackedWorkers(oh*ow, s.rows, s.zero[:], l.wt, s.acc, 1)
+		quant.GemmIntPackedWorkers(oh*ow, s.rows[:oh*ow*k], s.zero[:], l.wt, s.acc, 1)
 		emit(i, s.acc)
 	}
 }
+
+// im2rowSlack is the room im2rowInto's one-channel 3×3 kernel may write
+// past the rows and read past the padded sample (one 4-byte move).
+const im2rowSlack = 4
 
 // im2rowInto is im2row, with the runs of 3×3 kernels moved 4 bytes at a
 // time: each run's fourth byte lands on the start of the run written
@@ -174,6 +176,22 @@ func (l *Conv2D) eachSample(x *Tensor, oh, ow int, s *Scratch, emit func(i int, 
 func im2rowInto(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, rows, padded []int8) {
 	if kw != 3 {
 		im2row(x, c, h, w, kh, kw, stride, pad, oh, ow, padv, rows, padded)
+		return
+	}
+	if hp, wp := h+2*pad, w+2*pad; c == 1 && kh == 3 && stride == 1 &&
+		len(rows) >= oh*ow*9+im2rowSlack && len(padded) >= hp*wp+im2rowSlack {
+		src := x[:h*w]
+		if pad > 0 {
+			src = padded[:hp*wp]
+			padPlanes(src, x, 1, h, w, pad, padv)
+			src = padded[:hp*wp+im2rowSlack]
+		} else if len(x) < h*w+im2rowSlack {
+			copy(padded, src)
+			src = padded[:hp*wp+im2rowSlack]
+		} else {
+			src = x[:h*w+im2rowSlack]
+		}
+		im2rowKernelInUse(rows[:oh*ow*9+im2rowSlack], src, oh, ow, wp)
 		return
 	}
 	src, hp, wp := x[:c*h*w], h, w
@@ -206,6 +224,40 @@ func im2rowInto(x []int8, c, h, w, kh, kw, stride, pad, oh, ow int, padv int8, r
 			}
 		}
 	}
+}
+
+// im2row3x3Go is the Go twin of the one-channel, 3×3, stride-1 im2row
+// kernel: output position p = oy·ow + ox gets, in rows[9p:9p+9], the
+// three runs src[(oy+ky)·wp + ox :][:3] for ky = 0, 1, 2. src and rows
+// hold im2rowSlack bytes past the sample and the rows, which the kernel
+// may read and write (4-byte moves; each spare byte written is
+// overwritten by the next run).
+func im2row3x3Go(rows, src []int8, oh, ow, wp int) {
+	for oy := range oh {
+		for ox := range ow {
+			d := rows[(oy*ow+ox)*9 : (oy*ow+ox)*9+9]
+			for ky := range 3 {
+				s := src[(oy+ky)*wp+ox : (oy+ky)*wp+ox+3]
+				d[3*ky], d[3*ky+1], d[3*ky+2] = s[0], s[1], s[2]
+			}
+		}
+	}
+}
+
+var (
+	// asmIm2row is the assembly one-channel 3×3 im2row kernel;
+	// haveAsmIm2row says whether this build and CPU run it.
+	asmIm2row, haveAsmIm2row = asmIm2rowKernel()
+	// im2rowKernelInUse is the kernel im2rowInto calls for one channel,
+	// 3×3, stride 1. Tests set it to run either.
+	im2rowKernelInUse = chooseIm2rowKernel()
+)
+
+func chooseIm2rowKernel() func(rows, src []int8, oh, ow, wp int) {
+	if haveAsmIm2row {
+		return asmIm2row
+	}
+	return im2row3x3Go
 }
 
 // bytesOf views int8 codes as bytes.

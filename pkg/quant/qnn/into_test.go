@@ -410,3 +410,36 @@ func TestQuantizeKernelsMatchQuantizeValue(t *testing.T) {
 		}
 	}
 }
+
+// TestIm2row3x3KernelsMatchDefinition checks each one-channel 3×3
+// stride-1 kernel, through im2rowInto with the slack it needs, against
+// the one-code-at-a-time definition: padding 0, 1 and 2, square and
+// oblong samples.
+func TestIm2row3x3KernelsMatchDefinition(t *testing.T) {
+	kernels := map[string]func(rows, src []int8, oh, ow, wp int){"go": im2row3x3Go}
+	if haveAsmIm2row {
+		kernels["asm"] = asmIm2row
+	}
+	cases := []im2rowCase{{1, 28, 28, 3, 3, 1, 1}, {1, 5, 9, 3, 3, 1, 0}, {1, 3, 3, 3, 3, 1, 2}, {1, 7, 4, 3, 3, 1, 1}}
+	r := rand.New(rand.NewPCG(39, 40))
+	for name, kern := range kernels {
+		for _, g := range cases {
+			t.Run(name+"/"+g.String(), func(t *testing.T) {
+				saved := im2rowKernelInUse
+				im2rowKernelInUse = kern
+				t.Cleanup(func() { im2rowKernelInUse = saved })
+				x := make([]int8, g.h*g.w)
+				for i := range x {
+					x[i] = int8(r.IntN(256) - 128)
+				}
+				oh, ow := g.out()
+				want := make([]int8, oh*ow*9)
+				im2rowRef(x, 1, g.h, g.w, 3, 3, 1, g.pad, oh, ow, -9, want)
+				got := make([]int8, len(want)+im2rowSlack)
+				padded := make([]int8, (g.h+2*g.pad)*(g.w+2*g.pad)+im2rowSlack)
+				im2rowInto(x, 1, g.h, g.w, 3, 3, 1, g.pad, oh, ow, -9, got, padded)
+				assert.Equal(t, want, got[:len(want)])
+			})
+		}
+	}
+}

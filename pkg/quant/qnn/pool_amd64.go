@@ -26,3 +26,18 @@ func asmPoolKernel() (func(dst, acc []int32, c, ow, ph, pw int), bool) {
 //
 //go:noescape
 func maxPool2x2AccAVX2(dst, acc []int32, c, ow, ph, pw int)
+
+// asmIm2rowKernel returns the one-channel 3×3 im2row kernel and whether
+// the CPU runs it (it needs no vector extension).
+func asmIm2rowKernel() (func(rows, src []int8, oh, ow, wp int), bool) {
+	return im2row3x3Asm, true
+}
+
+// im2row3x3Asm is im2row3x3Go with 4-byte moves: per output position,
+// three 4-byte loads of the window's rows and three 4-byte stores at
+// 9p, 9p+3 and 9p+6 (the fourth byte of each is overwritten by the next
+// store, the last one lands in the slack). It needs the lengths
+// im2rowInto checks.
+//
+//go:noescape
+func im2row3x3Asm(rows, src []int8, oh, ow, wp int)

@@ -50,3 +50,44 @@ pchan:
 
 	VZEROUPPER
 	RET
+
+// func im2row3x3Asm(rows, src []int8, oh, ow, wp int)
+//
+// Registers: DI the current output row of rows, SI the first input row
+// of the current output row, R8 the output rows left, R9 ow, R10 wp, R11
+// 2·wp; BX walks the positions of a row, CX counts them, AX and DX hold
+// 4 bytes.
+TEXT ·im2row3x3Asm(SB), NOSPLIT, $0-72
+	MOVQ rows_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ oh+48(FP), R8
+	MOVQ ow+56(FP), R9
+	MOVQ wp+64(FP), R10
+	LEAQ (R10)(R10*1), R11
+	TESTQ R8, R8
+	JZ   i2done
+	TESTQ R9, R9
+	JZ   i2done
+
+i2row:
+	MOVQ SI, BX
+	MOVQ R9, CX
+
+i2pos:
+	MOVL (BX), AX
+	MOVL AX, (DI)
+	MOVL (BX)(R10*1), DX
+	MOVL DX, 3(DI)
+	MOVL (BX)(R11*1), AX
+	MOVL AX, 6(DI)
+	INCQ BX
+	ADDQ $9, DI
+	DECQ CX
+	JNZ  i2pos
+
+	ADDQ R10, SI
+	DECQ R8
+	JNZ  i2row
+
+i2done:
+	RET
