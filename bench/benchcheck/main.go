@@ -5,7 +5,8 @@
 //	go run ./bench/benchcheck -check bench/baseline.json   # make bench-check
 //
 // -check exits with status 1 when a case is more than 1.5 times slower than
-// its baseline, relative to the reference workload of the same run. The
+// its baseline, relative to the reference workload of the same run, and
+// still is when measured a second time. The
 // environment variable PTQSPEC_BENCH_SLOWDOWN ("name=2,other=3") repeats
 // the named cases' work, to see the check fail.
 package main
@@ -69,6 +70,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	regs := bench.Compare(base, res, *limit)
+	if len(regs) > 0 {
+		// A busy machine can slow one timing more than the reference; a
+		// real slowdown persists. Measure the reported cases once more
+		// and keep what is still slower.
+		again := map[string]bool{}
+		for _, r := range regs {
+			fmt.Fprintln(stdout, "benchcheck: measuring again:", r.Msg)
+			again[r.Name] = true
+		}
+		var cases []bench.Case
+		for _, c := range bench.Cases() {
+			if again[c.Name] {
+				cases = append(cases, c)
+			}
+		}
+		res2, err := bench.Measure(cases, bench.Options{Rounds: *rounds, MinTime: *minTime, Slowdown: slow})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		var still []bench.Regression
+		for _, r := range bench.Compare(base, res2, *limit) {
+			if again[r.Name] {
+				still = append(still, r)
+			}
+		}
+		regs = still
+	}
 	for _, r := range regs {
 		fmt.Fprintln(stderr, "benchcheck: FAIL", r.Msg)
 	}
