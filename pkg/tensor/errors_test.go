@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/ptq"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/quant/onnx"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -28,6 +29,7 @@ func TestShapeSentinelsWrapErrShape(t *testing.T) {
 		{"nn.ErrParamShape", nn.ErrParamShape, "parameter does not match the architecture"},
 		{"quant.ErrShape", quant.ErrShape, "quant: shape mismatch"},
 		{"onnx.ErrShape", onnx.ErrShape, "shape mismatch"},
+		{"ptq.ErrShape", ptq.ErrShape, "shape mismatch"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
