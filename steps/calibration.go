@@ -217,7 +217,11 @@ func everyRangeFinite(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range s.prepared.Observed() {
+	observed := s.prepared.Observed()
+	if len(observed) == 0 {
+		return errors.New("calibration observed no tensor: the step checks nothing")
+	}
+	for _, o := range observed {
 		st, _ := s.prepared.Stats(o.Tensor)
 		if math.IsNaN(float64(st.Min)) || math.IsInf(float64(st.Min), 0) || math.IsInf(float64(st.Max), 0) || !(st.Min < st.Max) {
 			return fmt.Errorf("tensor %q has range [%g, %g]", o.Tensor, st.Min, st.Max)

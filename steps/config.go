@@ -78,17 +78,17 @@ func registerConfigSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^int8 and uint8 give the same dequantized values, bit for bit, with codes exactly 128 apart$`, sameDequantizedValues)
 
 	// Comparisons.
-	sc.Step(`^the (?:weight )?SQNR is at least (\d+(?:\.\d+)?) dB$`, theSQNRIsAtLeast)
-	sc.Step(`^(per-channel|per-tensor|affine|symmetric) quantization beats (per-channel|per-tensor|affine|symmetric) quantization by at least (\d+(?:\.\d+)?) dB of SQNR$`, quantizationBeats)
-	sc.Step(`^the two schemes are within (\d+(?:\.\d+)?) dB of SQNR of each other$`, schemesWithin)
+	sc.Step(`^the (?:weight )?SQNR is at least (-?\d+(?:\.\d+)?) dB$`, theSQNRIsAtLeast)
+	sc.Step(`^(per-channel|per-tensor|affine|symmetric) quantization beats (per-channel|per-tensor|affine|symmetric) quantization by at least (-?\d+(?:\.\d+)?) dB of SQNR$`, quantizationBeats)
+	sc.Step(`^the two schemes are within (-?\d+(?:\.\d+)?) dB of SQNR of each other$`, schemesWithin)
 
 	// Calibration methods on data with outliers.
 	sc.Step(`^(\d+) samples of ([\d,]+) standard normal values, (\d+(?:\.\d+)?)% of them outliers (\d+) times larger, in batches of (\d+)$`, samplesWithOutliers)
 	sc.Step(`^(\d+) values evenly spaced from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)$`, evenlySpacedValues)
 	sc.Step(`^their range is calibrated with (minmax|moving_average|percentile|entropy|mse) for (int8|uint8) (symmetric|affine) per tensor(?: over \[(-?\d+), (-?\d+)\])?$`, rangeCalibratedWith)
-	sc.Step(`^the SQNR on the values within (\d+) standard deviations is (at least|at most) (\d+(?:\.\d+)?) dB$`, bulkSQNR)
-	sc.Step(`^on those values it beats MinMax by at least (\d+(?:\.\d+)?) dB$`, beatsMinMaxOnBulk)
-	sc.Step(`^the SQNR over all values, outliers included, is at least (\d+(?:\.\d+)?) dB$`, allValuesSQNR)
+	sc.Step(`^the SQNR on the values within (\d+) standard deviations is (at least|at most) (-?\d+(?:\.\d+)?) dB$`, bulkSQNR)
+	sc.Step(`^on those values it beats MinMax by at least (-?\d+(?:\.\d+)?) dB$`, beatsMinMaxOnBulk)
+	sc.Step(`^the SQNR over all values, outliers included, is at least (-?\d+(?:\.\d+)?) dB$`, allValuesSQNR)
 	sc.Step(`^the calibrated range reaches the largest absolute value$`, rangeReachesLargest)
 
 	// Integer grids.

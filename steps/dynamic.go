@@ -32,7 +32,7 @@ func registerDynamicSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^every weight scale is the largest absolute weight it covers divided by (\d+)$`, weightScalesFollowWeights)
 	sc.Step(`^no layer in the report holds an activation scale or zero point, and no calibration was run$`, noActivationQParams)
 	sc.Step(`^the quantized model stores ([\d,]+) bytes of parameters against ([\d,]+) in FP32$`, quantizedModelStores)
-	sc.Step(`^on the held-out set the largest output error is at most (\d+(?:\.\d+)?)% of the largest FP32 output magnitude$`, largestOutputError)
+	sc.Step(`^on the held-out set the largest output error is at most (-?\d+(?:\.\d+)?)% of the largest FP32 output magnitude$`, largestOutputError)
 }
 
 func theModelIsQuantizedDynamically(ctx context.Context) error {

@@ -27,7 +27,7 @@ func registerE2ESteps(sc *godog.ScenarioContext) {
 	sc.Step(`^it is quantized statically to int8, calibrated on the first ([\d,]+) MNIST training images in batches of (\d+)$`, quantizedOnMNIST)
 	sc.Step(`^the FP32 and int8 models classify the (first )?([\d,]+) MNIST test images$`, bothModelsClassify)
 	sc.Step(`^the FP32 model's accuracy is at least ([\d.]+)%$`, fp32AccuracyAtLeast)
-	sc.Step(`^the int8 model's accuracy is less than (\d+(?:\.\d+)?) points? below the FP32 model's$`, int8DropLessThan)
+	sc.Step(`^the int8 model's accuracy is less than (-?\d+(?:\.\d+)?) points? below the FP32 model's$`, int8DropLessThan)
 }
 
 // mnistFirst returns the first n images of an MNIST set, all of it when

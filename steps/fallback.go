@@ -29,14 +29,14 @@ func registerFallbackSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^on the held-out set the nodes (.+) output FP32 and every other node outputs int8$`, nodesOutputFP32)
 	sc.Step(`^the plan has exactly the boundaries (.+)$`, thePlanHasTheBoundaries)
 
-	sc.Step(`^the quantized model's accuracy on the held-out samples is within (\d+(?:\.\d+)?) points? of FP32's$`, quantizedAccuracyWithin)
-	sc.Step(`^the quantized model's accuracy on the held-out samples is (at least|at most) (\d+(?:\.\d+)?) points? below FP32's$`, quantizedAccuracyBelow)
+	sc.Step(`^the quantized model's accuracy on the held-out samples is within (-?\d+(?:\.\d+)?) points? of FP32's$`, quantizedAccuracyWithin)
+	sc.Step(`^the quantized model's accuracy on the held-out samples is (at least|at most) (-?\d+(?:\.\d+)?) points? below FP32's$`, quantizedAccuracyBelow)
 	sc.Step(`^the quantized model's accuracy on the held-out samples is at least the all-int8 model's and at least (\d+(?:\.\d+)?)%$`, quantizedAccuracyAtLeastAllInt8)
 
 	sc.Step(`^the (\d+) most sensitive layers by a sensitivity analysis are kept in FP32 and the others quantized to int8$`, topKKeptFP32)
 	sc.Step(`^the layers kept in FP32 are (.+)$`, theLayersKeptFP32Are)
 
-	sc.Step(`^the model is quantized with a budget of at most (\d+(?:\.\d+)?) points of accuracy drop$`, quantizedWithBudget)
+	sc.Step(`^the model is quantized with a budget of at most (-?\d+(?:\.\d+)?) points of accuracy drop$`, quantizedWithBudget)
 	sc.Step(`^the layers reverted to FP32 are, in order, (.+)$`, theLayersRevertedAre)
 	sc.Step(`^they were reverted in order of decreasing recovery in the sensitivity analysis$`, revertedByRecovery)
 	sc.Step(`^after each reverted layer the fallback recorded the accuracy of the model with the layers reverted so far in FP32$`, fallbackRecordedAccuracy)

@@ -98,7 +98,7 @@ func registerQuantizationSteps(sc *godog.ScenarioContext) {
 	// int8 results and accuracy.
 	sc.Step(`^the layers (.+) hold int8 weights$`, theLayersHoldInt8Weights)
 	sc.Step(`^running the held-out set through the quantized model gives these output types:$`, heldOutOutputTypes)
-	sc.Step(`^on the held-out set the quantized output has an SQNR of at least (\d+(?:\.\d+)?) dB against FP32$`, heldOutSQNRAtLeast)
+	sc.Step(`^on the held-out set the quantized output has an SQNR of at least (-?\d+(?:\.\d+)?) dB against FP32$`, heldOutSQNRAtLeast)
 	sc.Step(`^on the held-out samples inside the calibrated input range the quantized output is within (\d+(?:\.\d+)?) output steps? of FP32$`, inRangeWithinSteps)
 	sc.Step(`^on the held-out set the quantized output has a cosine similarity of at least (\d+(?:\.\d+)?) to FP32$`, heldOutCosineAtLeast)
 	sc.Step(`^on the held-out set the quantized model's outputs are bit-identical to FP32$`, heldOutBitIdentical)

@@ -44,20 +44,20 @@ func registerSensitivitySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the blob classifier with outlier weights of (.+)$`, theBlobClassifierWith)
 	sc.Step(`^the held-out samples have no labels$`, heldOutWithoutLabels)
 
-	sc.Step(`^the sensitivity of its layers is analysed on the held-out samples(?: with a threshold of (\d+(?:\.\d+)?) points?)?$`, sensitivityAnalysed)
+	sc.Step(`^the sensitivity of its layers is analysed on the held-out samples(?: with a threshold of (-?\d+(?:\.\d+)?) points?)?$`, sensitivityAnalysed)
 	sc.Step(`^the sensitivity of its layers is analysed on the held-out samples once with (\d+) workers? and once with one worker per core$`, sensitivityAnalysedTwice)
 
 	sc.Step(`^the analysis reports the layers (.+), each with its metric in both views, its drop, its recovery and its SQNR$`, analysisReportsLayers)
-	sc.Step(`^no layer's drop or recovery exceeds (\d+(?:\.\d+)?) points?$`, noDropOrRecoveryExceeds)
-	sc.Step(`^every layer's SQNR is at least (\d+(?:\.\d+)?) dB$`, everyLayerSQNRAtLeast)
-	sc.Step(`^the all-int8 model's accuracy is within (\d+(?:\.\d+)?) points? of FP32's$`, allInt8Within)
+	sc.Step(`^no layer's drop or recovery exceeds (-?\d+(?:\.\d+)?) points?$`, noDropOrRecoveryExceeds)
+	sc.Step(`^every layer's SQNR is at least (-?\d+(?:\.\d+)?) dB$`, everyLayerSQNRAtLeast)
+	sc.Step(`^the all-int8 model's accuracy is within (-?\d+(?:\.\d+)?) points? of FP32's$`, allInt8Within)
 	sc.Step(`^"([^"]+)" is the most sensitive layer$`, isMostSensitive)
-	sc.Step(`^"([^"]+)" ranks first both by drop and by recovery, at least (\d+(?:\.\d+)?) points ahead of every other layer in each$`, ranksFirstInBothViews)
-	sc.Step(`^the SQNR of "([^"]+)" is below (\d+(?:\.\d+)?) dB and that of every other layer at least (\d+(?:\.\d+)?) dB$`, layerSQNRBelowOthers)
+	sc.Step(`^"([^"]+)" ranks first both by drop and by recovery, at least (-?\d+(?:\.\d+)?) points ahead of every other layer in each$`, ranksFirstInBothViews)
+	sc.Step(`^the SQNR of "([^"]+)" is below (-?\d+(?:\.\d+)?) dB and that of every other layer at least (-?\d+(?:\.\d+)?) dB$`, layerSQNRBelowOthers)
 	sc.Step(`^the sensitive layers, in rank order, are (.+)$`, theSensitiveLayersAre)
-	sc.Step(`^the metric is the output SQNR in dB, the FP32 model scoring (\d+(?:\.\d+)?) dB$`, theMetricIsOutputSQNR)
-	sc.Step(`^with only "([^"]+)" in int8 the output SQNR is below (\d+(?:\.\d+)?) dB, and with only any other layer in int8 at least (\d+(?:\.\d+)?) dB$`, onlyThisInt8SQNR)
-	sc.Step(`^keeping only "([^"]+)" in FP32 raises the output SQNR over the all-int8 model's by at least (\d+(?:\.\d+)?) dB$`, keepingOnlyRaisesSQNR)
+	sc.Step(`^the metric is the output SQNR in dB, the FP32 model scoring (-?\d+(?:\.\d+)?) dB$`, theMetricIsOutputSQNR)
+	sc.Step(`^with only "([^"]+)" in int8 the output SQNR is below (-?\d+(?:\.\d+)?) dB, and with only any other layer in int8 at least (-?\d+(?:\.\d+)?) dB$`, onlyThisInt8SQNR)
+	sc.Step(`^keeping only "([^"]+)" in FP32 raises the output SQNR over the all-int8 model's by at least (-?\d+(?:\.\d+)?) dB$`, keepingOnlyRaisesSQNR)
 	sc.Step(`^both analyses rank the layers alike, with bit-identical numbers for every layer$`, bothAnalysesAlike)
 
 	sc.Step(`^the Markdown report is a table with the columns (.+), one row per layer in rank order, accuracies in % to (\d+) decimals$`, markdownReport)
@@ -339,7 +339,7 @@ func everyLayerSQNRAtLeast(ctx context.Context, db float64) error {
 		}
 	}
 	if worst == nil {
-		return nil
+		return errors.New("the analysis has no layer: the step checks nothing")
 	}
 	c := criterion{measured: "lowest layer SQNR (" + worst.Layer + ")", unit: "dB", direction: atLeast, threshold: db, value: worst.SQNR}
 	return check(ctx, c, func() error {
@@ -559,7 +559,7 @@ func markdownReport(ctx context.Context, columns string, decimals int) error {
 	}
 	want := parseNames(columns)
 	if len(rows) < 2 || !slices.Equal(rows[0], want) {
-		return fmt.Errorf("the Markdown table's header is %q, want %q:\n%s", rows[0], want, md)
+		return fmt.Errorf("the Markdown table's header is %q, want %q:\n%s", firstRow(rows), want, md)
 	}
 	rows = rows[2:] // header and alignment row
 	if len(rows) != len(rep.Layers) {
@@ -604,7 +604,7 @@ func csvReport(ctx context.Context, header string, decimals int) error {
 		return fmt.Errorf("the CSV report does not parse: %w", err)
 	}
 	if len(recs) == 0 || strings.Join(recs[0], ",") != header {
-		return fmt.Errorf("the CSV header is %q, want %q", recs[0], header)
+		return fmt.Errorf("the CSV header is %q, want %q", firstRow(recs), header)
 	}
 	if len(recs)-1 != len(rep.Layers) {
 		return fmt.Errorf("the CSV report has %d rows, the analysis %d layers", len(recs)-1, len(rep.Layers))
@@ -803,4 +803,13 @@ func jsonReadsBack(ctx context.Context) error {
 		return fmt.Errorf("the JSON report reads back as\n%+v\nnot\n%+v", back, *rep)
 	}
 	return nil
+}
+
+// firstRow returns the first row of a table, or nil when it has none, for
+// messages about a table that may be empty.
+func firstRow(rows [][]string) []string {
+	if len(rows) == 0 {
+		return nil
+	}
+	return rows[0]
 }

@@ -24,7 +24,7 @@ func registerTraversalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the plan has exactly these boundaries:$`, thePlanHasBoundaries)
 	sc.Step(`^the plan prints as:$`, thePlanPrintsAs)
 	sc.Step(`^both inputs of "([^"]+)" arrive in int8$`, bothInputsArriveInt8)
-	sc.Step(`^on the held-out set the output of "([^"]+)" matches the FP32 output of "([^"]+)" with an SQNR of at least (\d+(?:\.\d+)?) dB$`, groupOutputMatches)
+	sc.Step(`^on the held-out set the output of "([^"]+)" matches the FP32 output of "([^"]+)" with an SQNR of at least (-?\d+(?:\.\d+)?) dB$`, groupOutputMatches)
 	sc.Step(`^nodes (.+) carry the int8 output of "([^"]+)" unchanged$`, nodesCarryOutput)
 	sc.Step(`^on the calibration set the int8 output of "([^"]+)" is within (\d+(?:\.\d+)?) output steps of the sum of its inputs, clamped to its output range, at every element$`, addWithinSteps)
 	sc.Step(`^every row of the quantized model's output on the held-out set sums to 1 within (\d+(?:\.\d+)?(?:e-?\d+)?)$`, rowsSumToOne)

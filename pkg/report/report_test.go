@@ -288,16 +288,34 @@ func TestSensitivityInRankOrder(t *testing.T) {
 	want := r.Sensitivity.Ranking()
 	slices.Reverse(r.Sensitivity.Layers)
 	page := string(render(t, WriteHTML, r))
-	sec := page[strings.Index(page, `<section id="sensitivity">`):]
-	sec = sec[:strings.Index(sec, "</section>")]
+	sec, ok := sensitivitySection(page)
+	if !ok {
+		t.Fatal("the page has no sensitivity section")
+	}
+	if len(want) == 0 {
+		t.Fatal("the test run has no sensitivity rows to order")
+	}
 	last := -1
 	for i, name := range want {
 		at := strings.Index(sec, `<td class="name">`+name+`</td>`)
+		if at < 0 {
+			t.Fatalf("rank %d (%s) is missing from the sensitivity section", i+1, name)
+		}
 		if at < last {
 			t.Fatalf("rank %d (%s) listed before rank %d", i+1, name, i)
 		}
 		last = at
 	}
+}
+
+// sensitivitySection returns the sensitivity section of an HTML page.
+func sensitivitySection(page string) (string, bool) {
+	_, sec, ok := strings.Cut(page, `<section id="sensitivity">`)
+	if !ok {
+		return "", false
+	}
+	sec, _, ok = strings.Cut(sec, "</section>")
+	return sec, ok
 }
 
 func TestJSONRoundTrip(t *testing.T) {
