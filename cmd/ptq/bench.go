@@ -301,7 +301,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 // dynamically, and times every engine and precision at every batch size
 // and thread count.
 func benchModel(ctx context.Context, f benchFlags, name string, calib, eval *datasets.Dataset, peer onnxPeer, log io.Writer) ([]inferenceRow, error) {
-	g, _, err := mnistModel(mnistFlags{model: name, seed: f.seed, epochs: f.epochs, limit: f.limit}, newPhases(), log)
+	g, _, err := mnistModel(ctx, mnistFlags{model: name, seed: f.seed, epochs: f.epochs, limit: f.limit}, newPhases(), log)
 	if err != nil {
 		return nil, err
 	}

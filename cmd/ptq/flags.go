@@ -36,6 +36,7 @@ type ptqFlags struct {
 	fallback   bool
 	out        string
 	json       bool
+	quiet      bool // no progress bars
 	// compare is set for commands that compare FP32 and INT8 on the test
 	// set (-eval, -budget, -fallback).
 	compare bool
@@ -51,7 +52,8 @@ func (f *ptqFlags) bind(fs *flag.FlagSet, sensEval int, out string, withEval boo
 	fs.IntVar(&f.sensEval, "sens-eval", sensEval, "run the sensitivity analysis on the first N MNIST test images (0: skip it)")
 	fs.Float64Var(&f.threshold, "threshold", defaultThreshold, "accuracy drop or recovery, in points, that marks a layer sensitive")
 	fs.StringVar(&f.out, "out", out, "folder for the report files (\"\": write none)")
-	fs.BoolVar(&f.json, "json", false, "print a JSON summary as the last line")
+	fs.BoolVar(&f.json, "json", false, "print a JSON summary as the last line (and no progress bars)")
+	fs.BoolVar(&f.quiet, "quiet", false, "draw no progress bars (they are drawn only when stderr is a terminal)")
 	f.compare = withEval
 	if withEval {
 		fs.IntVar(&f.eval, "eval", 0, "compare FP32 and INT8 on the first N MNIST test images (0: all 10,000)")

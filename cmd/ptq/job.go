@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 	"github.com/ptqspec/ptqspec/pkg/report"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // job is one post-training quantization of an FP32 MNIST model: what to
@@ -62,18 +65,19 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 	if err := j.quantize(ctx, o); err != nil {
 		return nil, err
 	}
-	if err := j.ph.time("evaluate_fp32", func() (err error) {
-		o.fp32, err = ptq.Accuracy(ptq.FP32Model(j.graph), ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
+	if err := j.ph.step("evaluate_fp32", batchCount(o.eval.Len(), evalBatch), func(b *bar) (err error) {
+		o.fp32, err = ptq.Accuracy(watch(ctx, ptq.FP32Model(j.graph), b, o.eval.Len()), ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("FP32 model on %s: %w", o.eval.Name, err)
+		return nil, wrapUnlessInterrupted(err, "FP32 model on %s", o.eval.Name)
 	}
-	if err := j.evaluateInt8(o); err != nil {
+	if err := j.evaluateInt8(ctx, o); err != nil {
 		return nil, err
 	}
 	if o.sensEval != nil {
-		if err := j.ph.time("sensitivity", func() (err error) {
-			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels}, &ptq.SensitivityOptions{Config: o.cfg, Threshold: f.threshold / 100, BatchSize: evalBatch})
+		if err := j.ph.step("sensitivity", 0, func(b *bar) (err error) {
+			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels},
+				&ptq.SensitivityOptions{Config: o.cfg, Threshold: f.threshold / 100, BatchSize: evalBatch, Progress: b.set})
 			return err
 		}); err != nil {
 			return nil, err
@@ -85,7 +89,7 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 		}
 	}
 	if f.out != "" {
-		if err := j.ph.time("report", func() error { return j.write(o) }); err != nil {
+		if err := j.ph.step("report", 0, func(b *bar) error { return j.write(ctx, o, b) }); err != nil {
 			return nil, err
 		}
 	}
@@ -104,6 +108,7 @@ func (j *job) runAndReport(ctx context.Context, save string, w io.Writer, fill f
 	if err := saveModel(save, o, j.ph, w); err != nil {
 		return err
 	}
+	j.ph.prog.wait()
 	printSummary(w, j, o)
 	if !j.flags.json {
 		return nil
@@ -115,10 +120,17 @@ func (j *job) runAndReport(ctx context.Context, save string, w io.Writer, fill f
 
 // quantize quantizes j.graph with o.cfg on o.calib, recording the
 // quantizer's phases.
+// Its bar counts the calibration batches.
 func (j *job) quantize(ctx context.Context, o *outcome) error {
-	m, rep, err := ptq.Quantize(ctx, j.graph, ptq.BatchesOf(o.calib.X, j.flags.calibBatch), &o.cfg)
+	if err := ctx.Err(); err != nil {
+		return interrupted(ctx, "calibrate", err)
+	}
+	nb := batchCount(o.calib.Len(), j.flags.calibBatch)
+	b := j.ph.prog.phase("calibrate", nb)
+	m, rep, err := ptq.Quantize(ctx, j.graph, counted(ptq.BatchesOf(o.calib.X, j.flags.calibBatch), b, nb), &o.cfg)
+	b.finish(err)
 	if err != nil {
-		return err
+		return interrupted(ctx, "calibrate", err)
 	}
 	o.model, o.rep = m, rep
 	j.ph.add("traverse", rep.Times.Traverse)
@@ -129,15 +141,12 @@ func (j *job) quantize(ctx context.Context, o *outcome) error {
 }
 
 // evaluateInt8 measures the accuracy of o.model on o.eval.
-func (j *job) evaluateInt8(o *outcome) error {
-	err := j.ph.time("evaluate_int8", func() (err error) {
-		o.int8, err = ptq.Accuracy(o.model, ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
+func (j *job) evaluateInt8(ctx context.Context, o *outcome) error {
+	err := j.ph.step("evaluate_int8", batchCount(o.eval.Len(), evalBatch), func(b *bar) (err error) {
+		o.int8, err = ptq.Accuracy(watch(ctx, o.model, b, o.eval.Len()), ptq.Data{X: o.eval.X, Labels: o.eval.Labels}, evalBatch)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("INT8 model on %s: %w", o.eval.Name, err)
-	}
-	return nil
+	return wrapUnlessInterrupted(err, "INT8 model on %s", o.eval.Name)
 }
 
 // applyFallback reverts the most sensitive layers to FP32 until the drop
@@ -146,8 +155,9 @@ func (j *job) evaluateInt8(o *outcome) error {
 // report) and evaluates it.
 func (j *job) applyFallback(ctx context.Context, o *outcome) error {
 	f := &j.flags
-	err := j.ph.time("fallback", func() (err error) {
-		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels}, &ptq.SensitivityOptions{Config: o.cfg, MaxDrop: f.budget / 100, BatchSize: evalBatch})
+	err := j.ph.step("fallback", 0, func(b *bar) (err error) {
+		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels},
+			&ptq.SensitivityOptions{Config: o.cfg, MaxDrop: f.budget / 100, BatchSize: evalBatch, Progress: b.set})
 		return err
 	})
 	if err != nil {
@@ -162,7 +172,7 @@ func (j *job) applyFallback(ctx context.Context, o *outcome) error {
 	if err := j.quantize(ctx, o); err != nil {
 		return err
 	}
-	return j.evaluateInt8(o)
+	return j.evaluateInt8(ctx, o)
 }
 
 // reverted returns the layers the fallback kept in FP32, in order.
@@ -185,4 +195,65 @@ func (j *job) reportRun(o *outcome) *report.Run {
 		MaxDrop: j.flags.budget / 100, Quant: o.rep, Sensitivity: o.sens, Fallback: o.fallback,
 		Timings: j.ph.secs,
 	}
+}
+
+// batchCount returns the batches of size bs that n samples make.
+func batchCount(n, bs int) int { return (n + bs - 1) / bs }
+
+// counted passes src through, advancing b by one of total after each
+// batch of the first pass (Quantize reads the first batches again to
+// measure the result).
+func counted(src ptq.Batches, b *bar, total int) ptq.Batches {
+	passes := 0
+	return func(yield func(*tensor.Tensor, error) bool) {
+		passes++
+		firstPass, i := passes == 1, 0
+		for x, err := range src {
+			if !yield(x, err) {
+				return
+			}
+			if i++; firstPass {
+				b.set(i, total)
+			}
+		}
+	}
+}
+
+// watched is a Forwarder that checks a context before every batch, so
+// that an evaluation stops within one batch of an interrupt, and advances
+// a bar after it.
+type watched struct {
+	ctx   context.Context
+	f     ptq.Forwarder
+	b     *bar
+	total int
+	done  atomic.Int64
+}
+
+// watch returns f watched by ctx, advancing b by one of the batches of n
+// samples after each batch.
+func watch(ctx context.Context, f ptq.Forwarder, b *bar, n int) *watched {
+	return &watched{ctx: ctx, f: f, b: b, total: batchCount(n, evalBatch)}
+}
+
+// Forward runs the wrapped Forwarder unless ctx is cancelled.
+func (w *watched) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := w.ctx.Err(); err != nil {
+		return nil, err
+	}
+	out, err := w.f.Forward(x)
+	if err == nil {
+		w.b.set(int(w.done.Add(1)), w.total)
+	}
+	return out, err
+}
+
+// wrapUnlessInterrupted prefixes err with what failed, leaving an
+// interruptError (which names its phase) as it is.
+func wrapUnlessInterrupted(err error, format string, args ...any) error {
+	var ie *interruptError
+	if err == nil || errors.As(err, &ie) {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

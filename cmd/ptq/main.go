@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +54,8 @@ func usageErrorf(format string, args ...any) error {
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run executes ptq with args (without the program name) and returns the
-// exit status: 0 on success, 1 when the command failed, 2 on bad usage.
+// exit status: 0 on success, 1 when the command failed, 2 on bad usage,
+// 130 when SIGINT or SIGTERM stopped it.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -77,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "ptq %s: %v\nRun 'ptq %s -h' for its flags.\n", c.name, err, c.name)
 		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "ptq %s: %v\n", c.name, err)
+		return exitInterrupted
 	default:
 		fmt.Fprintf(stderr, "ptq %s: %v\n", c.name, err)
 		return 1

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,7 +78,11 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ph := newPhases()
+	ctx, stop := notifyContext()
+	defer stop()
+	prog := newProgress(stderr, f.quiet, f.json)
+	defer prog.wait()
+	ph := newPhases().watch(ctx, prog)
 	train, test, err := f.loadSets(ph)
 	if err != nil {
 		return err
@@ -88,14 +90,10 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 	if f.limit > train.Len() {
 		return usageErrorf("-limit is %s, but the MNIST training set holds %s images", thousands(f.limit), thousands(train.Len()))
 	}
-	g, info, err := mnistModel(f, ph, stdout)
+	g, info, err := mnistModel(ctx, f, ph, stdout)
 	if err != nil {
 		return err
 	}
-	// Training cannot be cancelled, so an interrupt keeps its default
-	// effect until here; from now on it cancels the quantization.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	j := &job{
 		model: f.model, title: fmt.Sprintf("MNIST %s: static INT8 post-training quantization", f.model),
 		graph: g, flags: f.ptqFlags, train: train, test: test, ph: ph,
@@ -108,8 +106,9 @@ func runMnist(args []string, stdout, stderr io.Writer) error {
 
 // mnistModel returns the trained model the flags name: from the model
 // cache (training and storing it on a miss), or trained afresh on the
-// first -limit images. It says which on w.
-func mnistModel(f mnistFlags, ph *phases, w io.Writer) (*nn.Graph, modelcache.TrainInfo, error) {
+// first -limit images. It says which on w. Training shows a bar of its
+// batches and stops within one batch once ctx is cancelled.
+func mnistModel(ctx context.Context, f mnistFlags, ph *phases, w io.Writer) (*nn.Graph, modelcache.TrainInfo, error) {
 	var (
 		g    *nn.Graph
 		info modelcache.TrainInfo
@@ -118,20 +117,28 @@ func mnistModel(f mnistFlags, ph *phases, w io.Writer) (*nn.Graph, modelcache.Tr
 	if f.limit > 0 {
 		fmt.Fprintf(w, "training %s (seed %d) for %s on the first %s MNIST training images (not cached)\n",
 			f.model, f.seed, plural(f.epochs, "epoch"), thousands(f.limit))
-		err = ph.time("train", func() (err error) {
-			g, info, err = modelcache.Train(f.model, f.seed, f.epochs, modelcache.Options{Limit: f.limit, Log: epochLogger(w, f.epochs)})
+		err = ph.step("train", 0, func(b *bar) (err error) {
+			g, info, err = modelcache.Train(f.model, f.seed, f.epochs, modelcache.Options{Limit: f.limit, Log: epochLogger(w, f.epochs), Batch: trainHook(ctx, b)})
 			return err
 		})
 	} else {
 		fmt.Fprintf(w, "loading %s (seed %d, %s on all MNIST training images) from the model cache; "+
 			"a first run trains it (about 20 s for mlp, 3 min for cnn on 2 cores)\n", f.model, f.seed, plural(f.epochs, "epoch"))
 		t := time.Now()
-		g, info, err = modelcache.Get(f.model, f.seed, f.epochs)
+		var b *bar // drawn only when the cache misses and training starts
+		g, info, err = modelcache.GetWith(f.model, f.seed, f.epochs, modelcache.Options{Log: epochLogger(w, f.epochs), Batch: func(done, total int) error {
+			if b == nil {
+				b = ph.prog.phase("train", total)
+			}
+			return trainHook(ctx, b)(done, total)
+		}})
+		b.finish(err)
 		phase := "train"
 		if info.Cached {
 			phase = "load_model"
 		}
 		ph.add(phase, time.Since(t))
+		err = interrupted(ctx, phase, err)
 	}
 	if err != nil {
 		return nil, info, err
@@ -157,5 +164,14 @@ func epochLogger(w io.Writer, epochs int) func(modelcache.EpochInfo) {
 	return func(e modelcache.EpochInfo) {
 		fmt.Fprintf(w, "epoch %d/%d: loss %.4f, train accuracy %s, %.1f s, %.0f images/s\n",
 			e.Epoch, epochs, e.Loss, pct(e.Accuracy), e.Seconds, e.ImagesPerSecond)
+	}
+}
+
+// trainHook is the per-batch hook of training: it advances b and stops
+// the training once ctx is cancelled.
+func trainHook(ctx context.Context, b *bar) func(done, total int) error {
+	return func(done, total int) error {
+		b.set(done, total)
+		return ctx.Err()
 	}
 }

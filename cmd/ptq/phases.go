@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,12 @@ type phases struct {
 	start time.Time
 	names []string
 	secs  map[string]float64
+	// ctx, when set, stops the phases: a phase does not start once it is
+	// cancelled, and a phase's error after the cancellation becomes an
+	// interruptError naming it.
+	ctx context.Context
+	// prog draws the bars of the phases run with step (nil: none).
+	prog *progress
 }
 
 func newPhases() *phases { return &phases{start: time.Now(), secs: map[string]float64{}} }
@@ -24,11 +31,32 @@ func (p *phases) add(name string, d time.Duration) {
 	p.secs[name] += d.Seconds()
 }
 
-// time runs f and records its duration under name.
+// watch makes ctx stop the phases and prog draw their bars.
+func (p *phases) watch(ctx context.Context, prog *progress) *phases {
+	p.ctx, p.prog = ctx, prog
+	return p
+}
+
+// time runs f and records its duration under name. Once p's context is
+// cancelled it runs nothing, and f's error becomes an interruptError.
 func (p *phases) time(name string, f func() error) error {
+	if p.ctx != nil && p.ctx.Err() != nil {
+		return interrupted(p.ctx, name, p.ctx.Err())
+	}
 	t := time.Now()
 	err := f()
 	p.add(name, time.Since(t))
+	return interrupted(p.ctx, name, err)
+}
+
+// step is time with a progress bar of total steps, which f advances.
+func (p *phases) step(name string, total int, f func(b *bar) error) error {
+	var b *bar
+	err := p.time(name, func() error {
+		b = p.prog.phase(strings.ReplaceAll(name, "_", " "), total)
+		return f(b)
+	})
+	b.finish(err)
 	return err
 }
 

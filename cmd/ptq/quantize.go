@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 )
 
 func init() {
@@ -52,9 +49,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := notifyContext()
 	defer stop()
-	ph := newPhases()
+	prog := newProgress(stderr, f.quiet, f.json)
+	defer prog.wait()
+	ph := newPhases().watch(ctx, prog)
 	in, err := loadFileInputs(&f.ptqFlags, f.file, ph)
 	if err != nil {
 		return err

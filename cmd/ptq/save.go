@@ -35,7 +35,17 @@ func saveModel(path string, o *outcome, ph *phases, w io.Writer) error {
 	if path == "" {
 		return nil
 	}
-	if err := ph.time("save_model", func() error { return o.model.SaveFile(path) }); err != nil {
+	if err := ph.step("save_model", 1, func(b *bar) error {
+		b.set(0, 1) // the step hook of the interrupt test waits here
+		if ph.ctx != nil && ph.ctx.Err() != nil {
+			return ph.ctx.Err()
+		}
+		err := o.model.SaveFile(path) // atomic: the whole file or none
+		if err == nil {
+			b.set(1, 1)
+		}
+		return err
+	}); err != nil {
 		return err
 	}
 	fi, err := os.Stat(path)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 )
@@ -62,9 +59,11 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := notifyContext()
 	defer stop()
-	ph := newPhases()
+	prog := newProgress(stderr, f.quiet, f.json)
+	defer prog.wait()
+	ph := newPhases().watch(ctx, prog)
 	in, err := loadFileInputs(&f.ptqFlags, f.file, ph)
 	if err != nil {
 		return err
@@ -80,24 +79,26 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %s parameters, loaded from %s; calibration on the first %s MNIST training images\n",
 		in.name, thousands(in.graph.NumParams()), f.file, thousands(calib.Len()))
 	var rep *ptq.SensitivityReport
-	if err := ph.time("sensitivity", func() (err error) {
-		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, ptq.BatchesOf(calib.X, f.calibBatch), ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: f.config(), Threshold: f.threshold / 100, BatchSize: evalBatch})
+	if err := ph.step("sensitivity", 0, func(b *bar) (err error) {
+		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, ptq.BatchesOf(calib.X, f.calibBatch), ptq.Data{X: eval.X, Labels: eval.Labels},
+			&ptq.SensitivityOptions{Config: f.config(), Threshold: f.threshold / 100, BatchSize: evalBatch, Progress: b.set})
 		return err
 	}); err != nil {
 		return err
 	}
-	printSensitivity(stdout, rep, in.test.Len())
 	var files []string
 	if f.out != "" {
-		err := ph.time("report", func() (err error) {
-			files, err = writeSensitivity(f.out, rep)
+		err := ph.step("report", len(sensitivityFiles), func(b *bar) (err error) {
+			files, err = writeSensitivity(ctx, f.out, rep, b.set)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		printFiles(stdout, f.out, files)
 	}
+	prog.wait()
+	printSensitivity(stdout, rep, in.test.Len())
+	printFiles(stdout, f.out, files)
 	fmt.Fprintf(stdout, "Timings: %s; total %s\n", ph, seconds(ph.total()))
 	if !f.json {
 		return nil

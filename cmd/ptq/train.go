@@ -24,6 +24,7 @@ type trainFlags struct {
 	out    string
 	limit  int
 	json   bool
+	quiet  bool
 }
 
 // parseTrainFlags parses and checks ptq train's flags.
@@ -35,7 +36,8 @@ func parseTrainFlags(args []string, stderr io.Writer) (trainFlags, error) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initial weights and of the shuffling")
 	fs.StringVar(&f.out, "out", "", "file to save the trained model to (required)")
 	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images only (0: all 60,000)")
-	fs.BoolVar(&f.json, "json", false, "print a JSON summary as the last line")
+	fs.BoolVar(&f.json, "json", false, "print a JSON summary as the last line (and no progress bars)")
+	fs.BoolVar(&f.quiet, "quiet", false, "draw no progress bars (they are drawn only when stderr is a terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
 	}
@@ -75,20 +77,32 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := notifyContext()
+	defer stop()
+	prog := newProgress(stderr, f.quiet, f.json)
+	defer prog.wait()
+	ph := newPhases().watch(ctx, prog)
 	fmt.Fprintf(stdout, "training %s (seed %d) on MNIST for %d epochs\n", f.model, f.seed, f.epochs)
-	g, info, err := modelcache.Train(f.model, f.seed, f.epochs, modelcache.Options{
-		Limit: f.limit,
-		Log: func(e modelcache.EpochInfo) {
-			fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.1f s, %.0f images/s\n",
-				e.Epoch, f.epochs, e.Loss, 100*e.Accuracy, e.Seconds, e.ImagesPerSecond)
-		},
+	var g *nn.Graph
+	var info modelcache.TrainInfo
+	err = ph.step("train", 0, func(b *bar) (err error) {
+		g, info, err = modelcache.Train(f.model, f.seed, f.epochs, modelcache.Options{
+			Limit: f.limit, Batch: trainHook(ctx, b),
+			Log: func(e modelcache.EpochInfo) {
+				fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.1f s, %.0f images/s\n",
+					e.Epoch, f.epochs, e.Loss, 100*e.Accuracy, e.Seconds, e.ImagesPerSecond)
+			},
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := nn.SaveFile(f.out, g); err != nil {
+	// nn.SaveFile is atomic: the whole model file or none.
+	if err := ph.time("save_model", func() error { return nn.SaveFile(f.out, g) }); err != nil {
 		return err
 	}
+	prog.wait()
 	fmt.Fprintf(stdout, "%s: %d parameters, trained on %d images in %.1f s (%.0f images/s)\n",
 		f.model, info.Params, info.TrainImages, info.TrainSeconds, info.ImagesPerSecond)
 	fmt.Fprintf(stdout, "test accuracy %.2f%% (loss %.4f) on 10,000 images; saved to %s\n",

@@ -74,6 +74,10 @@ type Options struct {
 	Limit int
 	// Log, if non-nil, is called after each epoch.
 	Log func(EpochInfo)
+	// Batch, if non-nil, is called after each training batch with the
+	// batches done and the total (nn.TrainConfig.Batch); a non-nil error
+	// stops the training, and Train returns it wrapped.
+	Batch func(done, total int) error
 }
 
 // Key returns the cache key of a model: its name, seed, epochs,
@@ -156,6 +160,7 @@ func Train(name string, seed uint64, epochs int, opt Options) (*nn.Graph, TrainI
 			opt.Log(e)
 		}
 	})
+	cfg.Batch = opt.Batch
 	info.Recipe = describeRecipe(cfg)
 	start := time.Now()
 	if _, err := nn.Fit(g, train.X, train.Labels, cfg); err != nil {
@@ -212,6 +217,22 @@ func (c *Cache) lock(key string) *sync.Mutex {
 // cache folder if it holds a readable entry, else by training and storing
 // it.
 func (c *Cache) Get(name string, seed uint64, epochs int) (*nn.Graph, TrainInfo, error) {
+	return c.get(name, seed, epochs, c.train)
+}
+
+// GetWith is Get that, on a miss, trains with opt's Log and Batch (see
+// Train), so that a caller can show the training's progress and stop it.
+// opt.Limit must be 0: a cached model is trained on every image.
+func (c *Cache) GetWith(name string, seed uint64, epochs int, opt Options) (*nn.Graph, TrainInfo, error) {
+	if opt.Limit != 0 {
+		return nil, TrainInfo{}, fmt.Errorf("%w: a cached model trains on every image, not a limit of %d", ErrInvalidRequest, opt.Limit)
+	}
+	return c.get(name, seed, epochs, func(name string, seed uint64, epochs int) (*nn.Graph, TrainInfo, error) {
+		return Train(name, seed, epochs, opt)
+	})
+}
+
+func (c *Cache) get(name string, seed uint64, epochs int, train trainFunc) (*nn.Graph, TrainInfo, error) {
 	key, err := Key(name, seed, epochs)
 	if err != nil {
 		return nil, TrainInfo{}, err
@@ -224,7 +245,7 @@ func (c *Cache) Get(name string, seed uint64, epochs int) (*nn.Graph, TrainInfo,
 	if g, info, err := c.load(key, modelPath); err == nil {
 		return g, info, nil
 	}
-	g, info, err := c.train(name, seed, epochs)
+	g, info, err := train(name, seed, epochs)
 	if err != nil {
 		return nil, TrainInfo{}, err
 	}
@@ -311,6 +332,16 @@ func Get(name string, seed uint64, epochs int) (*nn.Graph, TrainInfo, error) {
 		return nil, TrainInfo{}, err
 	}
 	return c.Get(name, seed, epochs)
+}
+
+// GetWith returns the trained model (name, seed, epochs) from the default
+// cache; see Cache.GetWith.
+func GetWith(name string, seed uint64, epochs int, opt Options) (*nn.Graph, TrainInfo, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, TrainInfo{}, err
+	}
+	return c.GetWith(name, seed, epochs, opt)
 }
 
 // DefaultDir returns $PTQSPEC_CACHE if set, otherwise .cache/models in the

@@ -26,6 +26,12 @@ type TrainConfig struct {
 	Optimizer Optimizer
 	// Log, if non-nil, is called after each epoch.
 	Log func(EpochStats)
+	// Batch, if non-nil, is called after each batch's update with the
+	// batches done so far and the total over all epochs: for progress
+	// bars, and to stop training. A non-nil error (such as a cancelled
+	// context's) stops Fit before the next batch; Fit returns it wrapped
+	// with the epoch and batch, with the stats of the epochs completed.
+	Batch func(done, total int) error
 	// LRDecay, if in (0, 1), multiplies the learning rate after each
 	// epoch: epoch e uses the initial rate times LRDecay^(e-1). It needs an
 	// Optimizer implementing LearningRater, whose rate Fit restores when it
@@ -131,6 +137,7 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 	by := make([]int, maxBatch)
 	pred := make([]int, maxBatch)
 	var stats []EpochStats
+	perEpoch := (n + cfg.BatchSize - 1) / cfg.BatchSize
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		if sched != nil {
 			sched.SetLearningRate(float32(float64(baseLR) * math.Pow(cfg.LRDecay, float64(epoch-1))))
@@ -171,6 +178,11 @@ func Fit(g *Graph, x *tensor.Tensor, labels []int, cfg TrainConfig) ([]EpochStat
 			// missing Grad.
 			cfg.Optimizer.Step(g.Params())
 			lossSum += loss * float64(m)
+			if cfg.Batch != nil {
+				if err := cfg.Batch((epoch-1)*perEpoch+b+1, cfg.Epochs*perEpoch); err != nil {
+					return stats, wrap(err, "nn: train: stopped after epoch %d batch %d", epoch, b)
+				}
+			}
 		}
 		secs := time.Since(start).Seconds()
 		s := EpochStats{Epoch: epoch, Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n), Seconds: secs}

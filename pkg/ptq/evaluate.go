@@ -1,6 +1,7 @@
 package ptq
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ptqspec/ptqspec/internal/workpool"
@@ -24,6 +25,20 @@ func (f fp32Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, errNilModel("FP32 model")
 	}
 	return f.g.Forward(x, nn.Eval)
+}
+
+// ctxForwarder runs f while ctx is live: each batch checks ctx first, so
+// that an evaluation stops within one batch of a cancellation.
+type ctxForwarder struct {
+	ctx context.Context
+	f   Forwarder
+}
+
+func (c ctxForwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := c.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.f.Forward(x)
 }
 
 // outputsInBatches runs f over x in batches of size bs, in parallel over

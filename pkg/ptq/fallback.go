@@ -70,7 +70,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 		return nil, nil, fmt.Errorf("ptq: fallback: budget %v, want a finite drop >= 0: %w", o.MaxDrop, ErrInvalidConfig)
 	}
 	opts = &o
-	s, err := newShared(ctx, g, o.Config, calib, eval, o.BatchSize)
+	s, err := newShared(ctx, g, o, calib, eval, 1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +79,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 		return nil, nil, err
 	}
 	rep := &FallbackReport{Metric: s.metric, FP32: s.fp32, MaxDrop: opts.MaxDrop}
-	if rep.AllInt8, err = s.score(m); err != nil {
+	if rep.AllInt8, err = s.score(ctx, m); err != nil {
 		return nil, nil, err
 	}
 	rep.Final = rep.AllInt8
@@ -98,7 +98,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 		if m, err = s.variant(keep); err != nil {
 			return nil, nil, err
 		}
-		score, err := s.score(m)
+		score, err := s.score(ctx, m)
 		if err != nil {
 			return nil, nil, err
 		}

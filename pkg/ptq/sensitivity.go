@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ptqspec/ptqspec/internal/workpool"
@@ -115,6 +116,12 @@ type SensitivityOptions struct {
 	Workers int
 	// BatchSize is the evaluation batch size; 0 means 256.
 	BatchSize int
+	// Progress, if non-nil, is called after each model variant (FP32, all
+	// int8, each layer alone int8 and alone FP32, each fallback step) is
+	// scored on the evaluation data, with the variants scored so far and
+	// the most the call will score (QuantizeWithBudget may stop sooner).
+	// Calls come one at a time, from the workers' goroutines.
+	Progress func(done, total int)
 }
 
 // defaultEvalBatch is the evaluation batch size when none is given.
@@ -153,10 +160,30 @@ type shared struct {
 	fp32   float64
 	bs     int
 	metric Metric
+
+	mu       sync.Mutex // guards done
+	done     int
+	total    int
+	progress func(done, total int)
+}
+
+// scored counts one scored variant and reports it to the progress
+// callback.
+func (s *shared) scored() {
+	if s.progress == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done++
+	s.progress(s.done, max(s.done, s.total))
 }
 
 // newShared calibrates once for every plan the layer set can produce.
-func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib Batches, eval Data, bs int) (*shared, error) {
+// Progress counts 2 variants per quantized layer, the FP32 model and the
+// all-int8 one, plus extra per layer.
+func newShared(ctx context.Context, g *nn.Graph, o SensitivityOptions, calib Batches, eval Data, extra int) (*shared, error) {
+	cfg, bs := o.Config, o.BatchSize
 	if g == nil {
 		return nil, fmt.Errorf("ptq: sensitivity: %w", ErrNilModel)
 	}
@@ -184,15 +211,16 @@ func newShared(ctx context.Context, g *nn.Graph, cfg Config, calib Batches, eval
 	if err := cal.Run(ctx, calib); err != nil {
 		return nil, err
 	}
-	s := &shared{graph: g, cfg: cfg, cal: cal, eval: eval, bs: bs}
-	if s.ref, err = outputsInBatches(FP32Model(g), eval.X, bs); err != nil {
+	s := &shared{graph: g, cfg: cfg, cal: cal, eval: eval, bs: bs, progress: o.Progress}
+	s.total = 2 + (2+extra)*len(full.QuantizedNodes())
+	if s.ref, err = outputsInBatches(ctxForwarder{ctx, FP32Model(g)}, eval.X, bs); err != nil {
 		return nil, fmt.Errorf("ptq: sensitivity: FP32 model: %w", err)
 	}
 	s.metric = MetricSQNR
 	if eval.Labels != nil {
 		s.metric = MetricAccuracy
 	}
-	s.fp32, err = s.score(FP32Model(g))
+	s.fp32, err = s.score(ctx, FP32Model(g))
 	return s, err
 }
 
@@ -211,15 +239,22 @@ func (s *shared) variant(keep []string) (*Model, error) {
 	return pr.Convert()
 }
 
-// score evaluates a model with the shared metric.
-func (s *shared) score(f Forwarder) (float64, error) {
+// score evaluates a model with the shared metric, checking ctx before
+// every batch.
+func (s *shared) score(ctx context.Context, f Forwarder) (float64, error) {
+	f = ctxForwarder{ctx, f}
 	if s.metric == MetricAccuracy {
-		return Accuracy(f, s.eval, s.bs)
+		v, err := Accuracy(f, s.eval, s.bs)
+		if err == nil {
+			s.scored()
+		}
+		return v, err
 	}
 	out, err := outputsInBatches(f, s.eval.X, s.bs)
 	if err != nil {
 		return 0, err
 	}
+	s.scored()
 	return capDB(quant.SQNR(s.ref.Data(), out.Data())), nil
 }
 
@@ -236,7 +271,7 @@ func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 	if err != nil {
 		return nil, err
 	}
-	s, err := newShared(ctx, g, o.Config, calib, eval, o.BatchSize)
+	s, err := newShared(ctx, g, o, calib, eval, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +285,7 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 	}
 	layers := all.plan.QuantizedNodes()
 	rep := &SensitivityReport{Schema: SensitivitySchema, Metric: s.metric, FP32: s.fp32, Threshold: opts.Threshold, Samples: s.eval.Len()}
-	if rep.AllInt8, err = s.score(all); err != nil {
+	if rep.AllInt8, err = s.score(ctx, all); err != nil {
 		return nil, err
 	}
 	// Each layer's SQNR is measured, with only it quantized, against the
@@ -271,7 +306,7 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return s.analyzeLayer(layers[i], layers, rep, x, ref, &rows[i])
+		return s.analyzeLayer(ctx, layers[i], layers, rep, x, ref, &rows[i])
 	})
 	if err != nil {
 		return nil, err
@@ -284,7 +319,7 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 
 // analyzeLayer fills row with the two views of one layer and its SQNR
 // with only it quantized, measured on x against the FP32 outputs ref.
-func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityReport, x *tensor.Tensor, ref map[string]*tensor.Tensor, row *LayerSensitivity) error {
+func (s *shared) analyzeLayer(ctx context.Context, name string, layers []string, rep *SensitivityReport, x *tensor.Tensor, ref map[string]*tensor.Tensor, row *LayerSensitivity) error {
 	kind := "?"
 	if np, ok := s.cal.plan.Node(name); ok {
 		kind = np.Kind
@@ -303,10 +338,10 @@ func (s *shared) analyzeLayer(name string, layers []string, rep *SensitivityRepo
 	}
 	np, _ := only.plan.Node(name)
 	*row = LayerSensitivity{Layer: name, Kind: np.Kind}
-	if row.OnlyThisInt8, err = s.score(only); err != nil {
+	if row.OnlyThisInt8, err = s.score(ctx, only); err != nil {
 		return fail(err)
 	}
-	if row.OnlyThisFP32, err = s.score(but); err != nil {
+	if row.OnlyThisFP32, err = s.score(ctx, but); err != nil {
 		return fail(err)
 	}
 	outs, err := only.Outputs(x)
