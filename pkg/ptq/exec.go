@@ -435,6 +435,9 @@ func numel(shape []int) int {
 // goroutine (a batch split over several costs a few small allocations to
 // start them, whatever its size).
 func (m *Model) ForwardInto(dst, x *tensor.Tensor) error {
+	if m == nil {
+		return errNilModel("forward")
+	}
 	if dst == nil {
 		return fmt.Errorf("ptq: forward: nil output tensor: %w", ErrShape)
 	}

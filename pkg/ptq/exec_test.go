@@ -144,6 +144,10 @@ func TestForwardErrorsOnTheCompiledPath(t *testing.T) {
 
 	err = m.ForwardInto(tensor.New(3, 10), datasets.Gaussian(4, g.InputShape(), 0, 1, 7).X)
 	assert.ErrorIs(t, err, ErrShape)
+
+	assert.ErrorIs(t, m.ForwardInto(nil, x), ErrShape)
+	var none *Model
+	assert.ErrorIs(t, none.ForwardInto(tensor.New(4, 10), x), ErrNilModel)
 }
 
 // TestForwardConcurrentCallers runs one compiled model from several
