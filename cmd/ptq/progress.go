@@ -50,7 +50,7 @@ func newProgress(stderr io.Writer, quiet, json bool) *progress {
 func newProgressTo(w io.Writer, on bool) *progress {
 	pr := &progress{}
 	if on {
-		pr.p = mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
+		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(60), mpb.WithRefreshRate(150*time.Millisecond))
 	}
 	if d, err := time.ParseDuration(os.Getenv(stepDelayEnv)); err == nil && d > 0 {
 		pr.delay, pr.log = d, w
