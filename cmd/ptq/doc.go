@@ -20,6 +20,21 @@
 // exits with status 1. With -json a command prints one JSON object on its
 // last line of output, for scripts and benchmarks.
 //
+// Interrupts: train, mnist, quantize and sensitivity stop on SIGINT or
+// SIGTERM within one batch of whatever phase runs (training, calibration,
+// evaluation, sensitivity, fallback, report writing, save), print which
+// phase was interrupted and exit with status 130. Every file is written
+// atomically (internal/atomicfile: a temporary file in the same folder,
+// synced, renamed, the folder synced; mode 0644), so an interrupted run
+// leaves the files of the phases before it whole, and no partial or
+// temporary file.
+//
+// Progress: on a terminal, train, mnist, quantize and sensitivity draw
+// progress bars on stderr (github.com/vbauerster/mpb/v8) for training
+// batches, calibration batches, evaluation batches, sensitivity and
+// fallback variants and report files, with counts, rate and time left.
+// Piped output, -json and -quiet get none.
+//
 // train:
 //
 //	ptq train -model mlp|cnn -epochs N -seed S -out FILE [-limit N] [-json]

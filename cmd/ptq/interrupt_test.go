@@ -97,8 +97,9 @@ func TestInterruptEveryPhase(t *testing.T) {
 	}
 }
 
-// stepDelay is how long each step sleeps under the hook: long enough for
-// the signal to land inside the phase it was aimed at.
+// stepDelay is how long each step of the phase aimed at sleeps under the
+// hook (the other phases run at full speed): long enough for the signal
+// to land inside that phase.
 const stepDelay = "150ms"
 
 // interruptAt runs ptq with args in a child process, sends sig once the
@@ -109,7 +110,7 @@ func interruptAt(t *testing.T, args []string, phase string, sig syscall.Signal) 
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), runPTQEnv+"=1", stepDelayEnv+"="+stepDelay)
+	cmd.Env = append(os.Environ(), runPTQEnv+"=1", stepDelayEnv+"="+phase+"="+stepDelay)
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

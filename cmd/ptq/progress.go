@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 // modelcache.Options.Batch, ptq.SensitivityOptions.Progress, report's
 // WriteFiles); only this file knows mpb.
 
-// stepDelayEnv names a test hook: when it holds a duration ("50ms"),
-// every phase prints "ptq: phase NAME" on stderr as it starts and every
-// step of a phase (a batch, a variant, a file) sleeps that long. The
-// interrupt test uses it to send a signal in the middle of a given phase.
+// stepDelayEnv names a test hook: when it holds a duration ("50ms"), or
+// a phase and a duration ("calibrate=50ms"), every phase prints "ptq:
+// phase NAME (N steps)" on stderr as it starts, and the start and every
+// step (a batch, a variant, a file) of every phase, or of the phase
+// named, sleep that long. The interrupt test uses it to send a signal in
+// the middle of a given phase.
 const stepDelayEnv = "PTQSPEC_TEST_STEP_DELAY"
 
 // progress draws one bar per phase on a terminal, and nothing elsewhere.
@@ -29,6 +32,7 @@ type progress struct {
 	p      *mpb.Progress // nil: no bars
 	log    io.Writer     // phase lines of the test hook, or nil
 	delay  time.Duration // test hook: sleep per step
+	slow   string        // test hook: the phase that sleeps, "" for all
 	logMu  sync.Mutex
 	closed bool
 }
@@ -52,8 +56,13 @@ func newProgressTo(w io.Writer, on bool) *progress {
 	if on {
 		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(60), mpb.WithRefreshRate(150*time.Millisecond))
 	}
-	if d, err := time.ParseDuration(os.Getenv(stepDelayEnv)); err == nil && d > 0 {
-		pr.delay, pr.log = d, w
+	hook := os.Getenv(stepDelayEnv)
+	slow, dur, ok := strings.Cut(hook, "=")
+	if !ok {
+		slow, dur = "", hook
+	}
+	if d, err := time.ParseDuration(dur); err == nil && d > 0 {
+		pr.delay, pr.log, pr.slow = d, w, slow
 	}
 	return pr
 }
@@ -61,7 +70,8 @@ func newProgressTo(w io.Writer, on bool) *progress {
 // bar is the progress of one phase.
 type bar struct {
 	pr    *progress
-	b     *mpb.Bar // nil without bars
+	b     *mpb.Bar      // nil without bars
+	delay time.Duration // test hook: sleep per step
 	mu    sync.Mutex
 	total int
 }
@@ -76,9 +86,12 @@ func (pr *progress) phase(label string, total int) *bar {
 		pr.logMu.Lock()
 		fmt.Fprintf(pr.log, "ptq: phase %s (%d steps)\n", label, total)
 		pr.logMu.Unlock()
-		time.Sleep(pr.delay) // lets a signal land before the first step
 	}
 	b := &bar{pr: pr, total: total}
+	if pr.slow == "" || pr.slow == label {
+		b.delay = pr.delay
+		time.Sleep(b.delay) // lets a signal land before the first step
+	}
 	if pr.p != nil && !pr.closed {
 		b.b = pr.p.New(int64(total), mpb.BarStyle(),
 			mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d", decor.WCSyncSpace)),
@@ -104,8 +117,8 @@ func (b *bar) set(done, total int) {
 		b.b.SetCurrent(int64(min(done, total)))
 		b.mu.Unlock()
 	}
-	if b.pr.delay > 0 {
-		time.Sleep(b.pr.delay)
+	if b.delay > 0 {
+		time.Sleep(b.delay)
 	}
 }
 
