@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ptqspec/ptqspec/internal/atomicfile"
 )
 
 // Files WriteFiles writes, in dir.
@@ -45,7 +47,7 @@ func WriteFiles(dir string, c *Card) ([]string, error) {
 	var paths []string
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+		if err := atomicfile.WriteBytes(p, f.data); err != nil { // whole file or none, 0644
 			return paths, fmt.Errorf("scorecard: %w", err)
 		}
 		paths = append(paths, p)
