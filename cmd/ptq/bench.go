@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
@@ -220,7 +219,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := notifyContext() // SIGINT or SIGTERM: exit 130 (interrupt.go)
 	defer stop()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	ph := newPhases()

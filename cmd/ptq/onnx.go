@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -250,7 +249,7 @@ func runQuantizeONNX(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := notifyContext() // SIGINT or SIGTERM: exit 130 (interrupt.go)
 	defer stop()
 	ph := newPhases()
 	g, err := loadAnyModel(f.model, ph)

@@ -25,6 +25,11 @@ func TestProgressBarsOnATerminal(t *testing.T) {
 		b := pr.phase(c.label, c.total)
 		for i := 1; i <= c.total; i++ {
 			time.Sleep(2 * time.Millisecond) // a step takes time: the rate is finite
+			if i == c.total {
+				// mpb keeps the rate of the last frame drawn before the
+				// bar completes: let two refreshes (150 ms) happen.
+				time.Sleep(400 * time.Millisecond)
+			}
 			b.set(i, c.total)
 		}
 		b.finish(nil)
