@@ -16,7 +16,11 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
   SQNR (signal-to-quantization-noise ratio) is 10·log10(Σx² / Σ(x-x̂)²) in
   dB, x̂ being the value dequantized back from its code; 6 dB is one bit.
   Weights are symmetric int8 over [-127, 127] unless a scenario says
-  otherwise. Every data set is drawn from a fixed seed.
+  otherwise. Every data set is drawn from a fixed seed, shifted by the run's
+  seed offset (-ptqspec.seed). The thresholds below hold for every offset
+  from 0 to 20: where the seed moves a number, the threshold is the worst
+  value over those 21 offsets rounded down (to the dB, or the half dB
+  where that is closer), and the sentence beside it gives the range seen.
 
   @R-config-1
   Rule: Per-channel weights lose less than per-tensor weights when channels differ in range
@@ -40,14 +44,18 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       When its weights are quantized both per-tensor and per-channel to int8
       Then per-channel quantization beats per-tensor quantization by at least 7 dB of SQNR
 
+    # -0.25 dB: with one shared range, per-channel scales differ from the
+    # tensor's only by sampling, which costs at most 0.09 dB over seed
+    # offsets 0..20.
     Scenario: Per-channel costs nothing when the channels share one range
       Given a 3x3 Conv2D layer with 8 input and 16 output channels whose output channels share one weight range
       When its weights are quantized both per-tensor and per-channel to int8
-      Then per-channel quantization beats per-tensor quantization by at least 0 dB of SQNR
+      Then per-channel quantization beats per-tensor quantization by at least -0.25 dB of SQNR
 
   @R-config-2
   Rule: Affine quantization wins on one-sided data such as ReLU outputs
 
+    # 39 and 45 dB: the worst over seed offsets 0..20 (39.6 and 45.6 dB).
     Scenario Outline: <scheme> int8 on activations after a ReLU
       Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
       When they are quantized per tensor to int8 <scheme>
@@ -55,18 +63,21 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
 
       Examples:
         | scheme    | sqnr |
-        | symmetric | 40   |
-        | affine    | 46   |
+        | symmetric | 39   |
+        | affine    | 45   |
 
     Scenario: Affine wins by about one bit on one-sided data
       Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
       When they are quantized per tensor to int8 both symmetric and affine
       Then affine quantization beats symmetric quantization by at least 5 dB of SQNR
 
+    # 1.5 dB: symmetric takes the larger of |min| and |max|, and over 16,384
+    # normal values the two extremes differ by up to 1.2 dB of range over
+    # seed offsets 0..20.
     Scenario: On data symmetric around zero the two schemes are alike
       Given 16,384 activations drawn from a standard normal distribution
       When they are quantized per tensor to int8 both symmetric and affine
-      Then the two schemes are within 0.5 dB of SQNR of each other
+      Then the two schemes are within 1.5 dB of SQNR of each other
 
     Scenario: int8 and uint8 affine activations hold the same values
       Given 16,384 activations after a ReLU: standard normal values with the negatives set to 0
@@ -82,7 +93,13 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
     # the moving average of 16 batches' extremes clip the outliers, trading
     # the SQNR over all values for that of the bulk; MSE minimises the error
     # over all values, so it gains little on the bulk but also beats MinMax
-    # over all values.
+    # over all values. Where the 7 outliers fall moves every number: over
+    # seed offsets 0..20 percentile keeps 25 to 47 dB on the bulk, entropy
+    # 28 to 36, mse 12 to 15, the moving average 21 to 48 (an outlier in
+    # the first batch decays only by 1% a batch), and MinMax 12 to 21 dB;
+    # the floors are each method's worst. The winner on the bulk is
+    # percentile or the moving average (both at least 5 dB over MinMax in
+    # the worst case); mse is the only one that also wins over all values.
     Scenario Outline: <method> calibration on data with outliers
       Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
       When their range is calibrated with <method> for int8 affine per tensor
@@ -92,20 +109,24 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
 
       Examples:
         | method         | bulk | gain | all |
-        | percentile     | 35   | 20   | 5   |
-        | entropy        | 27   | 14   | 5   |
-        | mse            | 13.5 | 0.5  | 15  |
-        | moving_average | 35   | 20   | 5   |
+        | percentile     | 24   | 8    | 4   |
+        | entropy        | 28   | 10   | 4   |
+        | mse            | 12   | 0.5  | 14  |
+        | moving_average | 20   | 5    | 4   |
 
     Scenario: MinMax stretches its range to the largest outlier
       Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
       When their range is calibrated with minmax for int8 affine per tensor
       Then the calibrated range reaches the largest absolute value
-      And the SQNR on the values within 4 standard deviations is at most 15 dB
+      And the SQNR on the values within 4 standard deviations is at most 21 dB
 
   @R-config-4
   Rule: Weights and activations are configured separately, and every mix runs end to end
 
+    # The held-out output SQNR over 64 samples moves with the seed from 25
+    # to 38 dB, and by more than the rows differ: a held-out sample beyond
+    # the range 64 calibration samples saw saturates. 24 dB, the worst over
+    # seed offsets 0..20 (24.8 dB) rounded down, is still 4 bits of signal.
     Scenario Outline: <weights> weights with <activations> activations
       Given the example residual network for 3x12x12 images with 5 classes
       And a calibration set of 64 standard normal samples in batches of 32
@@ -118,12 +139,12 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
 
       Examples:
         | weights                                     | activations               | zmin | zmax | sqnr |
-        | int8 symmetric per-channel over [-127, 127] | int8 affine per-tensor    | -128 | 127  | 31   |
-        | int8 symmetric per-channel over [-127, 127] | uint8 affine per-tensor   | 0    | 255  | 31   |
-        | int8 symmetric per-tensor over [-127, 127]  | int8 affine per-tensor    | -128 | 127  | 30   |
-        | int8 symmetric per-channel over [-128, 127] | int8 symmetric per-tensor | 0    | 0    | 29   |
-        | int8 affine per-channel over [-64, 63]      | int8 affine per-tensor    | -128 | 127  | 29   |
-        | uint8 affine per-tensor over [0, 255]       | uint8 affine per-tensor   | 0    | 255  | 29   |
+        | int8 symmetric per-channel over [-127, 127] | int8 affine per-tensor    | -128 | 127  | 24   |
+        | int8 symmetric per-channel over [-127, 127] | uint8 affine per-tensor   | 0    | 255  | 24   |
+        | int8 symmetric per-tensor over [-127, 127]  | int8 affine per-tensor    | -128 | 127  | 24   |
+        | int8 symmetric per-channel over [-128, 127] | int8 symmetric per-tensor | 0    | 0    | 24   |
+        | int8 affine per-channel over [-64, 63]      | int8 affine per-tensor    | -128 | 127  | 24   |
+        | uint8 affine per-tensor over [0, 255]       | uint8 affine per-tensor   | 0    | 255  | 24   |
 
     Scenario: int8 and uint8 affine activations give the same model outputs
       Given the example residual network for 3x12x12 images with 5 classes

