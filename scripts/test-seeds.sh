@@ -20,7 +20,9 @@ for s in $SEEDS; do
 		echo "seed $s: ok ($(($(date +%s) - start)) s)"
 	else
 		echo "seed $s: FAILED ($(($(date +%s) - start)) s)"
-		grep -E '^--- FAIL: TestFeatures/|Error:|want ' "$work/seed-$s.log" | grep -v '^--- FAIL: TestFeatures$' | head -40 | sed 's/^/    /'
+		# One line per failed scenario, then its message cut to one repetition.
+		grep -E '^ *--- FAIL: TestFeatures/' "$work/seed-$s.log" | sed -E 's/^ *--- FAIL: TestFeatures\//    failed: /; s/ \([0-9.]+s\)$//'
+		grep -E '^ +suite.go:[0-9]+: ' "$work/seed-$s.log" | sed -E 's/^ +suite.go:[0-9]+: //; s/, (the|calibration|by|on) .*//' | cut -c1-200 | sed 's/^/      /'
 		failed+=("$s")
 	fi
 done
