@@ -7,9 +7,10 @@ SEEDS     ?= $$(seq 1 20)
 
 .PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium test-seeds
 
-## test: gofmt check, go vet, race-enabled unit tests and the @fast features (strict), then the unit
-## tests again with the pure-Go kernels (noasm)
-test: fmt-check vet test-race test-noasm
+## test: installs the judges when missing (ONNX Runtime via npm, Chromium via apt), then gofmt check,
+## go vet, race-enabled unit tests and the @fast features (strict), then the unit tests again with the
+## pure-Go kernels (noasm)
+test: tools chromium fmt-check vet test-race test-noasm
 
 # Files git would track (ignored scratch folders are skipped); all .go
 # files when this is not a git checkout.
@@ -104,7 +105,11 @@ FUZZ_TARGETS = \
 	./pkg/nn:FuzzLoadHeader \
 	./pkg/ptq:FuzzLoadModel \
 	./pkg/datasets:FuzzReadIDX \
-	./pkg/onnxio:FuzzImport
+	./pkg/onnxio:FuzzImport \
+	./pkg/quant:FuzzGemmPaths \
+	./pkg/quant/onnx:FuzzConv \
+	./pkg/quant/onnx:FuzzMatMul \
+	./pkg/quant/qnn:FuzzRequantize
 
 ## fuzz: run every FUZZ_TARGETS entry for FUZZTIME (default 30s) each
 fuzz:
