@@ -42,6 +42,14 @@ type Config struct {
 	// NoFusion disables folding BatchNorm2D and ReLU into the preceding
 	// Conv2D or Linear.
 	NoFusion bool
+	// Holdout is the evaluation set Quantize measures the report's SQNR
+	// figures on (Report.OutputSQNR and every layer's SQNR): samples
+	// calibration never saw, of the model's input shape. Every sample is
+	// used; Labels are not read. nil measures on the first 256
+	// calibration samples instead, as Quantize always did, and the report
+	// says so (Report.SQNRData). Only Quantize reads Holdout: Traverse,
+	// Prepare, AnalyzeSensitivity and QuantizeWithBudget ignore it.
+	Holdout *Data
 }
 
 // DynamicConfig says how QuantizeDynamic quantizes a model. The zero
@@ -230,8 +238,8 @@ func validateActivations(s quant.Spec) error {
 }
 
 // Validate reports a configuration no quantizer can honour, wrapping
-// ErrInvalidConfig or the quant package's spec errors. A nil or zero
-// Config is valid.
+// ErrInvalidConfig or the quant package's spec errors, or, for a Holdout
+// without samples, ErrNoEvaluationData. A nil or zero Config is valid.
 func (c *Config) Validate() error {
 	r := c.WithDefaults()
 	if err := r.Weights.Validate(); err != nil {
@@ -242,6 +250,11 @@ func (c *Config) Validate() error {
 	}
 	if !r.Method.Valid() {
 		return fmt.Errorf("ptq: unknown calibration method %v (known: %s): %w (%w)", r.Method, methodNames(), ErrInvalidConfig, quant.ErrUnknownMethod)
+	}
+	if r.Holdout != nil {
+		if err := r.Holdout.check("holdout"); err != nil {
+			return err
+		}
 	}
 	if r.Calibration.MaxBatches < 0 || r.Calibration.Tolerance < 0 || r.Calibration.Patience < 0 {
 		return fmt.Errorf("ptq: calibration options %+v: negative value: %w", r.Calibration, ErrInvalidConfig)

@@ -3,22 +3,26 @@ package ptq
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
-	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // sqnrSamples bounds how many calibration samples the report's SQNR
-// figures are computed on.
+// figures are computed on when no held-out set is given, and is the chunk
+// size a held-out set is measured in.
 const sqnrSamples = 256
 
 // Quantize quantizes g statically: it traverses g, calibrates on calib,
-// converts, and measures the result against FP32 on the first calibration
-// samples. A nil cfg means the defaults (see Config). g is never modified.
-// A model with no quantizable layer is returned unchanged (ModeFP32)
-// with a note saying so, and calib is not read.
+// converts, and measures the result against FP32: on every sample of
+// cfg.Holdout when one is given, otherwise on the first 256 calibration
+// samples, with a note in the report saying the figure is optimistic.
+// Report.SQNRData and SQNRSamples say which. A nil cfg means the defaults
+// (see Config). g is never modified. A model with no quantizable layer is
+// returned unchanged (ModeFP32) with a note saying so, and calib is not
+// read.
 func Quantize(ctx context.Context, g *nn.Graph, calib Batches, cfg *Config) (*Model, *Report, error) {
 	t0 := time.Now()
 	pr, err := Prepare(g, cfg)
@@ -52,12 +56,22 @@ func Quantize(ctx context.Context, g *nn.Graph, calib Batches, cfg *Config) (*Mo
 	rep.Times.Convert = time.Since(t2)
 	rep.Int8Bytes = m.Bytes()
 	t3 := time.Now()
-	x, err := firstSamples(ctx, calib, sqnrSamples)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := measure(pr.graph, m, x, rep); err != nil {
-		return nil, nil, err
+	if c.Holdout != nil {
+		if err := measure(ctx, pr.graph, m, c.Holdout.X, rep); err != nil {
+			return nil, nil, fmt.Errorf("%w (held-out set of shape %v)", err, c.Holdout.X.Shape())
+		}
+		rep.SQNRData = SQNROnHoldout
+	} else {
+		x, err := firstSamples(ctx, calib, sqnrSamples)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := measure(ctx, pr.graph, m, x, rep); err != nil {
+			return nil, nil, err
+		}
+		rep.SQNRData = SQNROnCalibration
+		rep.Notes = append(rep.Notes, fmt.Sprintf("SQNR measured on the first %d calibration samples, which the ranges were fitted to: "+
+			"set Config.Holdout to measure on data calibration never saw", rep.SQNRSamples))
 	}
 	rep.Times.Evaluate = time.Since(t3)
 	return m, rep, nil
@@ -92,31 +106,89 @@ func firstSamples(ctx context.Context, src Batches, n int) (*tensor.Tensor, erro
 	return tensor.Concat(parts...)
 }
 
+// sqnrSum accumulates the signal and noise energy of one SQNR over
+// chunks of samples.
+type sqnrSum struct{ signal, noise float64 }
+
+func (a *sqnrSum) add(ref, approx []float32) {
+	for i, r := range ref {
+		d := float64(r) - float64(approx[i])
+		a.signal += float64(r) * float64(r)
+		a.noise += d * d
+	}
+}
+
+// db is the SQNR in dB, capped as capDB does: identical outputs give 200.
+func (a sqnrSum) db() float64 {
+	switch {
+	case a.noise == 0:
+		return 200
+	case a.signal == 0:
+		return capDB(math.Inf(-1))
+	}
+	return capDB(10 * math.Log10(a.signal/a.noise))
+}
+
 // measure fills the model's and every quantized layer's SQNR against the
-// FP32 graph on x.
-func measure(g *nn.Graph, m *Model, x *tensor.Tensor, rep *Report) error {
+// FP32 graph on the samples of x, sqnrSamples at a time, and records their
+// count in rep.SQNRSamples. It checks ctx between chunks.
+func measure(ctx context.Context, g *nn.Graph, m *Model, x *tensor.Tensor, rep *Report) error {
+	if x == nil || x.Dims() == 0 || x.Dim(0) == 0 {
+		return fmt.Errorf("ptq: measuring: no samples: %w", ErrNoEvaluationData)
+	}
+	var out sqnrSum
+	layers := map[string]*sqnrSum{}
+	n := x.Dim(0)
+	for start := 0; start < n; start += sqnrSamples {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		xb, err := x.Slice(start, min(n, start+sqnrSamples))
+		if err != nil {
+			return fmt.Errorf("ptq: measuring samples %d..%d: %w", start, min(n, start+sqnrSamples)-1, err)
+		}
+		if err := measureChunk(g, m, xb, &out, layers); err != nil {
+			return fmt.Errorf("ptq: measuring samples %d..%d: %w", start, min(n, start+sqnrSamples)-1, err)
+		}
+	}
+	rep.OutputSQNR, rep.SQNRSamples = out.db(), n
+	for _, s := range m.steps {
+		if a, ok := layers[s.name]; ok {
+			v := a.db()
+			s.layer.SQNR = &v
+		}
+	}
+	rep.Layers = m.Layers()
+	return nil
+}
+
+// measureChunk adds the output's and every quantized layer's signal and
+// noise on the samples of x to out and layers.
+func measureChunk(g *nn.Graph, m *Model, x *tensor.Tensor, out *sqnrSum, layers map[string]*sqnrSum) error {
 	ref := map[string]*tensor.Tensor{}
 	want, err := g.Run(x, nn.Eval, func(n *nn.Node, out *tensor.Tensor) error {
 		ref[n.Name] = out
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ptq: measuring: %w", err)
+		return err
 	}
 	got, err := m.Outputs(x)
 	if err != nil {
-		return fmt.Errorf("ptq: measuring: %w", err)
+		return err
 	}
-	rep.OutputSQNR = capDB(quant.SQNR(want.Data(), got[m.output].Data()))
+	out.add(want.Data(), got[m.output].Data())
 	for _, s := range m.steps {
 		if s.role != Quantized {
 			continue
 		}
 		np, _ := m.plan.Node(s.name)
-		end := np.groupEnd()
-		v := capDB(quant.SQNR(ref[end].Data(), got[s.name].Data()))
-		s.layer.SQNR = &v
+		a := layers[s.name]
+		if a == nil {
+			a = &sqnrSum{}
+			layers[s.name] = a
+		}
+		a.add(ref[np.groupEnd()].Data(), got[s.name].Data())
 	}
-	rep.Layers = m.Layers()
 	return nil
 }

@@ -29,8 +29,8 @@ type LayerReport struct {
 	// Output describes the int8 output qparams; nil for FP32 outputs.
 	Output *ActivationReport `json:"output,omitempty"`
 	// SQNR is the node's output SQNR in dB against the FP32 model on the
-	// calibration data (capped at 200 dB for identical outputs); set for
-	// quantized nodes by the Quantizer.
+	// data Report.SQNRData names (capped at 200 dB for identical
+	// outputs); set for quantized nodes by Quantize.
 	SQNR *float64 `json:"sqnr_db,omitempty"`
 }
 
@@ -88,12 +88,42 @@ type Report struct {
 	Times       PhaseTimes         `json:"times"`
 	FP32Bytes   int                `json:"fp32_model_bytes"`
 	Int8Bytes   int                `json:"int8_model_bytes"`
-	// OutputSQNR is the model output's SQNR in dB against FP32 on the
-	// calibration data (capped at 200).
+	// OutputSQNR is the model output's SQNR in dB against FP32 (capped at
+	// 200) on the data SQNRData names.
 	OutputSQNR float64 `json:"output_sqnr_db"`
+	// SQNRData names the data OutputSQNR and the layers' SQNR were
+	// measured on: SQNROnHoldout when Config.Holdout was given,
+	// SQNROnCalibration otherwise; empty when nothing was measured (a
+	// model returned unchanged, a dynamic model).
+	SQNRData SQNRData `json:"sqnr_data,omitempty"`
+	// SQNRSamples is the number of samples the SQNR figures were measured
+	// on.
+	SQNRSamples int `json:"sqnr_samples,omitempty"`
 	// Notes say anything a reader should know, such as a model returned
 	// unchanged.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// SQNRData names the data a report's SQNR figures were measured on.
+type SQNRData string
+
+// The data a report's SQNR can be measured on.
+const (
+	// SQNROnHoldout is Config.Holdout: samples calibration never saw,
+	// which measures how the int8 model generalises.
+	SQNROnHoldout SQNRData = "held-out"
+	// SQNROnCalibration is the first calibration samples, the data the
+	// ranges were fitted to: an optimistic figure.
+	SQNROnCalibration SQNRData = "calibration"
+)
+
+// sqnrOn renders where the SQNR was measured, for example "on 64 held-out
+// samples"; "" when it was not measured.
+func (r *Report) sqnrOn() string {
+	if r.SQNRData == "" {
+		return ""
+	}
+	return fmt.Sprintf(" on %d %s samples", r.SQNRSamples, r.SQNRData)
 }
 
 // Layer returns the report of one node.
@@ -139,7 +169,11 @@ func (r *Report) Markdown() string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| layer | kind | role | weights | weight scales | output scale / zp | SQNR dB | reason |\n")
+	sqnrHead := "SQNR dB"
+	if r.SQNRData != "" {
+		sqnrHead += " (" + string(r.SQNRData) + ")"
+	}
+	fmt.Fprintf(&b, "| layer | kind | role | weights | weight scales | output scale / zp | %s | reason |\n", sqnrHead)
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|\n")
 	for _, l := range r.Layers {
 		w, ws, out, sq := "", "", "", ""
@@ -164,8 +198,8 @@ func (r *Report) String() string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "mode %s, %d of %d nodes quantized, output SQNR %.1f dB, %d -> %d bytes\n",
-		r.Mode, len(r.QuantizedLayers()), len(r.Layers), r.OutputSQNR, r.FP32Bytes, r.Int8Bytes)
+	fmt.Fprintf(&b, "mode %s, %d of %d nodes quantized, output SQNR %.1f dB%s, %d -> %d bytes\n",
+		r.Mode, len(r.QuantizedLayers()), len(r.Layers), r.OutputSQNR, r.sqnrOn(), r.FP32Bytes, r.Int8Bytes)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
