@@ -190,13 +190,13 @@ func quantizedWithTwoActivationTypes(ctx context.Context, first, second string) 
 		return err
 	}
 	run := func(dtype string) (*ptq.Model, *ptq.Report, error) {
-		cfg := s.cfg
+		cfg := s.quantizeConfig()
 		spec, err := parseSpec(dtype, "affine", "per-tensor", "", "")
 		if err != nil {
 			return nil, nil, err
 		}
 		cfg.Activations = &spec
-		m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &cfg)
+		m, rep, err := ptq.Quantize(ctx, s.model, s.calib, cfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("quantizing with %s activations: %w", dtype, err)
 		}

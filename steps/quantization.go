@@ -208,12 +208,25 @@ func (s *ptqState) recordFP32() error {
 	return nil
 }
 
+// quantizeConfig returns a copy of the scenario's configuration for a
+// quantization: with the held-out set as the evaluation set of the
+// report when the scenario has one (held-out is on wherever one is
+// given), so that the report's SQNR figures are measured on data
+// calibration never saw.
+func (s *ptqState) quantizeConfig() *ptq.Config {
+	cfg := s.cfg
+	if s.heldOut != nil {
+		cfg.Holdout = &ptq.Data{X: s.heldOut}
+	}
+	return &cfg
+}
+
 func theModelIsQuantizedStatically(ctx context.Context) error {
 	s := ptqOf(ctx)
 	if err := s.recordFP32(); err != nil {
 		return err
 	}
-	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &s.cfg)
+	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, s.quantizeConfig())
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil
@@ -227,7 +240,7 @@ func theModelIsQuantizedStaticallyTwice(ctx context.Context) error {
 	if err := stateFrom(ctx).lastErr(); err != nil {
 		return fmt.Errorf("the first run was refused: %w", err)
 	}
-	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &s.cfg)
+	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, s.quantizeConfig())
 	if err != nil {
 		return fmt.Errorf("the second run was refused: %w", err)
 	}
