@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Workers returns how many goroutines to spread n independent items over:
@@ -82,4 +83,111 @@ func ForErr(n, w int, fn func(worker, i int) error) error {
 		}
 	}
 	return nil
+}
+
+// spinFor bounds how long Split's caller spins for its helpers to
+// finish before it sleeps. Parking the caller costs little, but waking it
+// costs the goroutine that finishes last a futex wake of an idle thread
+// (measured at 7 µs on the project's 2-vCPU machine, on a 28 µs part):
+// parts of equal size end within a few microseconds of each other, so a
+// short spin saves that wake-up.
+const spinFor = 50 * time.Microsecond
+
+// Split calls fn(i) for every i in [0, n), on the calling goroutine and
+// on at most w-1 goroutines started for the call, which pull indices in
+// increasing order; with w <= 1 or n <= 1 it runs inline. It is ForErr
+// for a few large parts (a batch cut in one part per thread): the caller
+// works instead of waiting, and an index no helper has started yet is run
+// by whichever goroutine gets to it first, so a helper that the scheduler
+// starts late costs nothing but its start (it then finds no index left,
+// possibly after Split has returned). Once every index is handed out, the
+// caller spins while the parts still running should end soon (by its own
+// part's duration, at most spinFor), then sleeps until the helpers are
+// done. It returns the error of the lowest failing index, or nil; once an
+// index has failed, indices not yet handed out are skipped.
+func Split(n, w int, fn func(i int) error) error {
+	if w <= 1 || n <= 1 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w = min(w, n)
+	s := &split{n: n, fn: fn, errs: make([]error, n), t0: time.Now()}
+	s.wg.Add(w - 1)
+	for range w - 1 {
+		go s.helper()
+	}
+	last := s.work()
+	if s.failed.Load() || !s.spin(last) {
+		s.wg.Wait()
+	}
+	for _, err := range s.errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// split is the shared state of one Split call.
+type split struct {
+	n      int
+	fn     func(int) error
+	errs   []error
+	t0     time.Time
+	next   atomic.Int64
+	failed atomic.Bool
+	// done counts the indices whose call has returned; started is when
+	// (since t0, in ns) a helper last started a call.
+	done, started atomic.Int64
+	wg            sync.WaitGroup
+}
+
+// work runs indices until none is left or one has failed, and returns
+// how long its last call took.
+func (s *split) work() time.Duration {
+	var last time.Duration
+	for !s.failed.Load() {
+		i := int(s.next.Add(1) - 1)
+		if i >= s.n {
+			break
+		}
+		begin := time.Since(s.t0)
+		s.started.Store(int64(begin))
+		if err := s.fn(i); err != nil {
+			s.errs[i] = err
+			s.failed.Store(true)
+		}
+		last = time.Since(s.t0) - begin
+		s.done.Add(1)
+	}
+	return last
+}
+
+// helper is the body of a started goroutine. Its writes happen before
+// its increments of done, which the caller reads (and before wg.Done,
+// which the caller may wait for).
+func (s *split) helper() {
+	s.work()
+	s.wg.Done()
+}
+
+// spin waits for every index to be done while the last call started
+// should end soon: within a quarter of last (the caller's own call) plus
+// 5 µs past its expected end, and at most spinFor from now. It reports
+// whether every index was done.
+func (s *split) spin(last time.Duration) bool {
+	now := time.Since(s.t0)
+	deadline := min(time.Duration(s.started.Load())+last+last/4+5*time.Microsecond, now+spinFor)
+	for i := 1; ; i++ {
+		if s.done.Load() == int64(s.n) {
+			return true
+		}
+		if i%64 == 0 && time.Since(s.t0) > deadline {
+			return false
+		}
+	}
 }

@@ -34,7 +34,10 @@ import (
 // fixed), so a batch is cut into contiguous parts run on separate
 // goroutines (internal/workpool) when it holds at least splitWork
 // multiply-adds per part; each kernel then runs on one goroutine. Results
-// do not depend on the number of parts. Models with FP32 or dynamically
+// do not depend on the number of parts. The calling goroutine runs a part
+// itself and spins briefly for the others (workpool.Split): one fork and
+// one join per Forward, with no wake-up of a sleeping thread at the join
+// in the common case. Models with FP32 or dynamically
 // quantized steps (whose per-call qparams depend on the whole batch) run
 // step by step as before (Model.run).
 
@@ -396,7 +399,7 @@ func (m *Model) forwardFast(dst, x *tensor.Tensor) (bool, error) {
 	if parts == 1 {
 		err = m.runPart(p, in, out, n, n)
 	} else {
-		err = workpool.ForErr(parts, parts, func(_, i int) error {
+		err = workpool.Split(parts, parts, func(i int) error {
 			lo, hi := n*i/parts, n*(i+1)/parts
 			return m.runPart(p, in[lo*inLen:hi*inLen], out[lo*outLen:hi*outLen], hi-lo, n)
 		})
