@@ -113,6 +113,33 @@ func printJSON(w io.Writer, v any) error {
 // pct renders an accuracy fraction as a percentage, "97.74%".
 func pct(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
 
+// convergencePhrase says whether calibration is converged at the end, and
+// where it was first reached and lost when a later batch broke it.
+func convergencePhrase(c *ptq.CalibrationReport) string {
+	rule := fmt.Sprintf("batches count from 0; converged means every scale moved at most %g%% in each of the last %d batches",
+		100*c.Tolerance, c.Patience)
+	first, lost := -1, ""
+	for _, s := range c.History {
+		switch s.Event {
+		case ptq.EventConverged:
+			first = s.Batch
+		case ptq.EventLost:
+			lost = fmt.Sprintf("lost at batch %d, where %s moved %.3g%%", s.Batch, s.Worst, 100*s.MaxScaleChange)
+		}
+	}
+	switch {
+	case c.Converged && c.ConvergedAt == first:
+		return fmt.Sprintf("converged at batch %d of %d and to the end (%s)", c.ConvergedAt, c.Batches, rule)
+	case c.Converged:
+		return fmt.Sprintf("converged again since batch %d of %d (first at batch %d, last %s; %s)", c.ConvergedAt, c.Batches, first, lost, rule)
+	case first >= 0:
+		return fmt.Sprintf("not converged at the end of %d batches: converged at batch %d, then %s (%s): more calibration images may help",
+			c.Batches, first, lost, rule)
+	default:
+		return fmt.Sprintf("not converged in %d batches (%s): more calibration images may help", c.Batches, rule)
+	}
+}
+
 // printSummary writes the readable account of a job: configuration,
 // calibration, FP32 vs INT8 accuracy and size, the per-layer table, the
 // sensitivity ranking, the fallback, the timings and the report files.
@@ -122,14 +149,8 @@ func printSummary(w io.Writer, j *job, o *outcome) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  configuration\t%s\n", describeConfig(o.cfg))
 	if c := o.rep.Calibration; c != nil {
-		conv := fmt.Sprintf("converged at batch %d of %d (batches count from 0; every scale moved less than %g%% for %d batches in a row)",
-			c.ConvergedAt, c.Batches, 100*c.Tolerance, c.Patience)
-		if !c.Converged {
-			conv = fmt.Sprintf("not converged in %d batches (a scale still moved %g%% or more within %d batches): more calibration images may help",
-				c.Batches, 100*c.Tolerance, c.Patience)
-		}
 		fmt.Fprintf(tw, "  calibration\tthe first %s of the %s MNIST training images only, in batches of %d; %s\n",
-			thousands(c.Samples), thousands(j.train.Len()), f.calibBatch, conv)
+			thousands(c.Samples), thousands(j.train.Len()), f.calibBatch, convergencePhrase(c))
 	}
 	fmt.Fprintf(tw, "  evaluation\t%s\n", imagesPhrase(o.eval.Len(), j.test.Len(), "test"))
 	tw.Flush()

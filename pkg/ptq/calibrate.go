@@ -26,25 +26,49 @@ type CalibrationStep struct {
 	// Worst the tensor it happened on ("" when no scale moved).
 	MaxScaleChange float64 `json:"max_scale_change"`
 	Worst          string  `json:"worst_tensor"`
-	// Converged reports whether calibration counted as converged after this
-	// batch.
+	// Converged reports whether the convergence rule holds after this
+	// batch: this batch and the Patience-1 batches before it, none of them
+	// the first, each moved every activation scale by at most Tolerance
+	// (see the package documentation, Convergence). A later batch that
+	// moves a scale by more clears it again.
 	Converged bool `json:"converged"`
+	// Event names a change of Converged at this batch: EventConverged the
+	// first time the rule holds, EventLost when a batch breaks it,
+	// EventRegained when it holds again after a loss; "" otherwise.
+	Event ConvergenceEvent `json:"event,omitempty"`
 }
+
+// ConvergenceEvent names the batch at which calibration's convergence
+// changed (CalibrationStep.Event).
+type ConvergenceEvent string
+
+// The convergence events of a calibration history.
+const (
+	// EventConverged marks the first batch after which the rule holds.
+	EventConverged ConvergenceEvent = "converged"
+	// EventLost marks a batch that moved a scale by more than the
+	// tolerance after the rule held.
+	EventLost ConvergenceEvent = "lost"
+	// EventRegained marks the batch after which the rule holds again,
+	// Patience calm batches after a loss.
+	EventRegained ConvergenceEvent = "regained"
+)
 
 // calibrationStepJSON is the JSON form of a CalibrationStep: its fields in
 // order, with a nil MaxScaleChange for +Inf.
 type calibrationStepJSON struct {
-	Batch          int      `json:"batch"`
-	Samples        int      `json:"samples"`
-	MaxScaleChange *float64 `json:"max_scale_change"`
-	Worst          string   `json:"worst_tensor"`
-	Converged      bool     `json:"converged"`
+	Batch          int              `json:"batch"`
+	Samples        int              `json:"samples"`
+	MaxScaleChange *float64         `json:"max_scale_change"`
+	Worst          string           `json:"worst_tensor"`
+	Converged      bool             `json:"converged"`
+	Event          ConvergenceEvent `json:"event,omitempty"`
 }
 
 // MarshalJSON writes an infinite MaxScaleChange as null, which JSON can
 // hold and encoding/json's float encoder refuses.
 func (s CalibrationStep) MarshalJSON() ([]byte, error) {
-	v := calibrationStepJSON{Batch: s.Batch, Samples: s.Samples, Worst: s.Worst, Converged: s.Converged}
+	v := calibrationStepJSON{Batch: s.Batch, Samples: s.Samples, Worst: s.Worst, Converged: s.Converged, Event: s.Event}
 	if !math.IsInf(s.MaxScaleChange, 0) && !math.IsNaN(s.MaxScaleChange) {
 		v.MaxScaleChange = &s.MaxScaleChange
 	}
@@ -57,7 +81,8 @@ func (s *CalibrationStep) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = CalibrationStep{Batch: v.Batch, Samples: v.Samples, Worst: v.Worst, Converged: v.Converged, MaxScaleChange: math.Inf(1)}
+	*s = CalibrationStep{Batch: v.Batch, Samples: v.Samples, Worst: v.Worst, Converged: v.Converged, Event: v.Event,
+		MaxScaleChange: math.Inf(1)}
 	if v.MaxScaleChange != nil {
 		s.MaxScaleChange = *v.MaxScaleChange
 	}
@@ -78,8 +103,7 @@ type Calibrator struct {
 	batches   int
 	samples   int
 	scales    map[string]float32
-	stable    int
-	converged int // batch index at which convergence was reached, or -1
+	conv      convergence
 	history   []CalibrationStep
 }
 
@@ -99,7 +123,8 @@ func newCalibrator(g *nn.Graph, p *Plan, opts CalibrationOptions, points []Obser
 		return nil, fmt.Errorf("ptq: calibrator: nil plan: %w", ErrInvalidConfig)
 	}
 	c := &Calibrator{graph: g, plan: p, opts: opts.withDefaults(), points: points, tracked: p.ObservedTensors(),
-		observers: map[string]quant.Observer{}, scales: map[string]float32{}, converged: -1}
+		observers: map[string]quant.Observer{}, scales: map[string]float32{}}
+	c.conv = newConvergence(c.opts.Tolerance, c.opts.Patience)
 	for _, o := range c.points {
 		obs, err := quant.NewObserver(o.Method, o.Spec)
 		if err != nil {
@@ -146,14 +171,27 @@ func (c *Calibrator) History() []CalibrationStep {
 	return slices.Clone(c.history)
 }
 
-// Converged reports whether every scale has changed by less than the
-// tolerance for Patience consecutive batches, and the batch at which that
-// first held.
+// Converged reports whether calibration is converged at the end of the
+// batches seen so far, and the batch from which that has held without a
+// break (the last EventConverged or EventRegained of the history), or
+// false and -1. A calibration that converged and then lost it is not
+// converged, unless Patience calm batches regained it. See
+// FirstConverged for the batch early stop stops at.
 func (c *Calibrator) Converged() (bool, int) {
 	if c == nil {
 		return false, -1
 	}
-	return c.converged >= 0, c.converged
+	return c.conv.since >= 0, c.conv.since
+}
+
+// FirstConverged returns the batch at which the convergence rule held for
+// the first time, whether or not a later batch broke it, or -1. With
+// CalibrationOptions.EarlyStop, calibration stops after that batch.
+func (c *Calibrator) FirstConverged() int {
+	if c == nil {
+		return -1
+	}
+	return c.conv.first
 }
 
 // Stats returns what the observer of one tensor has seen.
@@ -311,20 +349,12 @@ func (c *Calibrator) record() {
 		}
 		c.scales[p.Tensor] = s
 	}
-	if c.batches > 1 && step.MaxScaleChange <= c.opts.Tolerance {
-		c.stable++
-	} else {
-		c.stable = 0
-	}
-	if c.converged < 0 && c.batches > 1 && c.stable >= max(1, c.opts.Patience) {
-		c.converged = step.Batch
-	}
-	step.Converged = c.converged >= 0
+	step.Converged, step.Event = c.conv.add(step.Batch, step.MaxScaleChange)
 	c.history = append(c.history, step)
 }
 
-// Run observes every batch of src in order, stopping after MaxBatches, on
-// convergence when EarlyStop is set, or when ctx is cancelled. A source
+// Run observes every batch of src in order, stopping after MaxBatches, at
+// the first convergence when EarlyStop is set, or when ctx is cancelled. A source
 // that yields no batch gives ErrNoCalibrationData.
 func (c *Calibrator) Run(ctx context.Context, src Batches) error {
 	if c == nil {
@@ -351,7 +381,7 @@ func (c *Calibrator) Run(ctx context.Context, src Batches) error {
 		if c.opts.MaxBatches > 0 && c.batches >= c.opts.MaxBatches {
 			break
 		}
-		if ok, _ := c.Converged(); ok && c.opts.EarlyStop {
+		if c.opts.EarlyStop && c.conv.first >= 0 {
 			break
 		}
 	}
@@ -359,4 +389,46 @@ func (c *Calibrator) Run(ctx context.Context, src Batches) error {
 		return fmt.Errorf("ptq: the calibration source yielded no samples: %w", ErrNoCalibrationData)
 	}
 	return nil
+}
+
+// convergence follows the convergence rule over a calibration's batches:
+// it holds after a batch when that batch and the patience-1 before it,
+// none of them the first batch, each moved every scale by at most tol.
+type convergence struct {
+	tol      float64
+	patience int
+	batches  int // batches added so far
+	calm     int // consecutive calm batches ending at the last one
+	first    int // batch at which the rule first held, or -1
+	since    int // batch from which the rule has held to now, or -1
+}
+
+// newConvergence returns the rule for a tolerance and a patience (at
+// least 1).
+func newConvergence(tol float64, patience int) convergence {
+	return convergence{tol: tol, patience: max(1, patience), first: -1, since: -1}
+}
+
+// add takes the largest scale change of the next batch, whose index is
+// batch, and returns whether the rule holds after it and the event, if
+// any, that batch is. The first batch is never calm: it has nothing to
+// change from. A NaN change is not calm.
+func (v *convergence) add(batch int, change float64) (bool, ConvergenceEvent) {
+	v.batches++
+	if v.batches > 1 && change <= v.tol {
+		v.calm++
+	} else {
+		v.calm = 0
+	}
+	holds := v.calm >= v.patience
+	var ev ConvergenceEvent
+	switch {
+	case holds && v.since < 0 && v.first < 0:
+		v.first, v.since, ev = batch, batch, EventConverged
+	case holds && v.since < 0:
+		v.since, ev = batch, EventRegained
+	case !holds && v.since >= 0:
+		v.since, ev = -1, EventLost
+	}
+	return holds, ev
 }

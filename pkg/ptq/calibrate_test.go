@@ -279,6 +279,7 @@ func TestCalibrationStepJSON(t *testing.T) {
 	}{
 		{"finite", CalibrationStep{Batch: 2, Samples: 30, MaxScaleChange: 0.25, Worst: "fc1"}, `{"batch":2,"samples":30,"max_scale_change":0.25,"worst_tensor":"fc1","converged":false}`},
 		{"infinite", CalibrationStep{Batch: 1, Samples: 20, MaxScaleChange: math.Inf(1), Worst: "fc2", Converged: true}, `{"batch":1,"samples":20,"max_scale_change":null,"worst_tensor":"fc2","converged":true}`},
+		{"lost", CalibrationStep{Batch: 7, Samples: 80, MaxScaleChange: 0.03, Worst: "fc", Event: EventLost}, `{"batch":7,"samples":80,"max_scale_change":0.03,"worst_tensor":"fc","converged":false,"event":"lost"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := json.Marshal(c.step)
@@ -288,6 +289,151 @@ func TestCalibrationStepJSON(t *testing.T) {
 			var back CalibrationStep
 			if err := json.Unmarshal(b, &back); err != nil || back != c.step {
 				t.Fatalf("round trip = %+v, %v; want %+v", back, err, c.step)
+			}
+		})
+	}
+}
+
+// ev is shorthand for a history's events in the tables below: one letter
+// per batch, '.' none, 'c' EventConverged, 'l' EventLost, 'r'
+// EventRegained.
+func ev(s string) []ConvergenceEvent {
+	m := map[rune]ConvergenceEvent{'.': "", 'c': EventConverged, 'l': EventLost, 'r': EventRegained}
+	out := make([]ConvergenceEvent, 0, len(s))
+	for _, r := range s {
+		out = append(out, m[r])
+	}
+	return out
+}
+
+// flags is shorthand for a history's Converged flags: '1' true, '0' false.
+func flags(s string) []bool {
+	out := make([]bool, 0, len(s))
+	for _, r := range s {
+		out = append(out, r == '1')
+	}
+	return out
+}
+
+func TestConvergenceRule(t *testing.T) {
+	// The largest scale change of each batch, the first batch's change
+	// ignored as calibration does, against a tolerance of 1%.
+	inf, nan := math.Inf(1), math.NaN()
+	cases := []struct {
+		name      string
+		patience  int
+		changes   []float64
+		converged string // Converged after each batch
+		events    string // Event of each batch
+		first     int    // FirstConverged
+		since     int    // batch Converged reports, -1 for not converged at the end
+	}{
+		{"converges and stays", 3, []float64{0, 0.05, 0.004, 0, 0.01, 0, 0.002}, "0000111", "....c..", 4, 4},
+		{"converges, then a 3.56% move loses it for good", 3,
+			[]float64{0, 0.06, 0.08, 0.15, 0.001, 0, 0, 0.0356, 0.0212, 0}, "0000001000", "......cl..", 6, -1},
+		{"converges, loses it, regains it after 3 calm batches", 3,
+			[]float64{0, 0, 0, 0, 0.03, 0, 0, 0}, "00010001", "...cl..r", 3, 7},
+		{"loses it twice, regained at the end", 2,
+			[]float64{0, 0, 0, 0.5, 0, 0, 0.02, 0, 0}, "001001001", "..cl.rl.r", 2, 8},
+		{"never converges: a move above tolerance every third batch", 3,
+			[]float64{0, 0, 0, 0.02, 0, 0, 0.02, 0, 0, 0.02}, "0000000000", "..........", -1, -1},
+		{"the first batch does not count as calm", 1, []float64{0}, "0", ".", -1, -1},
+		{"patience 1 converges on the second batch", 1, []float64{0, 0, 0.5, 0}, "0101", ".clr", 1, 3},
+		{"a change equal to the tolerance is calm", 2, []float64{0, 0.01, 0.01}, "001", "..c", 2, 2},
+		{"a new tensor (+Inf) and NaN are not calm", 1, []float64{0, inf, 0, nan, 0}, "00101", "..clr", 2, 4},
+		{"patience 0 means 1", 0, []float64{0, 0}, "01", ".c", 1, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Len(t, c.converged, len(c.changes), "table row")
+			require.Len(t, c.events, len(c.changes), "table row")
+			v := newConvergence(0.01, c.patience)
+			var gotC []bool
+			var gotE []ConvergenceEvent
+			for i, ch := range c.changes {
+				ok, e := v.add(i, ch)
+				gotC, gotE = append(gotC, ok), append(gotE, e)
+			}
+			assert.Equal(t, flags(c.converged), gotC, "converged after each batch")
+			assert.Equal(t, ev(c.events), gotE, "events")
+			assert.Equal(t, c.first, v.first, "first convergence")
+			assert.Equal(t, c.since, v.since, "converged at the end since")
+		})
+	}
+}
+
+// scaledBatches returns one batch of base per amplitude, multiplied by it.
+func scaledBatches(base *tensor.Tensor, amps ...float32) Batches {
+	bs := make([]*tensor.Tensor, len(amps))
+	for i, a := range amps {
+		x := base.Clone()
+		for j := range x.Data() {
+			x.Data()[j] *= a
+		}
+		bs[i] = x
+	}
+	return tensorBatches(bs...)
+}
+
+func TestCalibrationConvergenceLostAndEarlyStop(t *testing.T) {
+	// A Linear layer without bias: every activation range is the running
+	// largest amplitude times that of the base batch, so a batch of
+	// amplitude 1.03 after batches of 1 moves every scale by 3%, above
+	// the 1% tolerance, and a batch of 1 after it moves none.
+	l := nn.NewLinear(4, 3, testRand())
+	l.Bias.Value.Fill(0)
+	g := testGraph(t, []int{4}, planNode{name: "fc", layer: l})
+	base := normal(g, 8, 5).X
+	cases := []struct {
+		name      string
+		amps      []float32
+		earlyStop bool
+		converged string // Converged after each batch read
+		events    string
+		wantOK    bool // Converged() at the end
+		wantAt    int  // its batch
+		wantFirst int  // FirstConverged()
+	}{
+		{"converge, then diverge: not converged at the end", []float32{1, 1, 1, 1, 1.03, 1, 1},
+			false, "0001000", "...cl..", false, -1, 3},
+		{"converge, diverge, regain", []float32{1, 1, 1, 1, 1.03, 1, 1, 1, 1},
+			false, "000100011", "...cl..r.", true, 7, 3},
+		{"converge and stay", []float32{1, 1, 1, 1, 1.005, 1, 1},
+			false, "0001111", "...c...", true, 3, 3},
+		{"never converges: the amplitude grows 2% a batch", []float32{1, 1.02, 1.0404, 1.0612, 1.0824, 1.1041},
+			false, "000000", "......", false, -1, -1},
+		{"early stop stops at the first convergence, before the 3% move", []float32{1, 1, 1, 1, 1.03, 1, 1},
+			true, "0001", "...c", true, 3, 3},
+		{"early stop on a stream that never converges reads it all", []float32{1, 1.02, 1.0404, 1.0612},
+			true, "0000", "....", false, -1, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Calibration: CalibrationOptions{Tolerance: 0.01, Patience: 3, EarlyStop: c.earlyStop}}
+			pr, err := Prepare(g, &cfg)
+			require.NoError(t, err)
+			require.NoError(t, pr.Run(context.Background(), scaledBatches(base, c.amps...)))
+			h := pr.History()
+			require.Len(t, h, len(c.converged), "batches read")
+			var gotC []bool
+			var gotE []ConvergenceEvent
+			for _, st := range h {
+				gotC, gotE = append(gotC, st.Converged), append(gotE, st.Event)
+			}
+			assert.Equal(t, flags(c.converged), gotC, "converged after each batch")
+			assert.Equal(t, ev(c.events), gotE, "events")
+			ok, at := pr.Converged()
+			assert.Equal(t, c.wantOK, ok, "converged at the end")
+			assert.Equal(t, c.wantAt, at, "converged since")
+			assert.Equal(t, c.wantFirst, pr.FirstConverged(), "first convergence")
+			if len(h) > 4 {
+				// The 3% batch of the tables moves the scale by 3%
+				// (float32 rounding aside), the 0.5% one by 0.5%.
+				want := float64(c.amps[4]/c.amps[3]) - 1
+				if c.amps[3] > c.amps[4] {
+					want = 0
+				}
+				assert.InDelta(t, want, h[4].MaxScaleChange, 1e-6, "change of batch 4")
 			}
 		})
 	}

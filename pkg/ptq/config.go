@@ -74,17 +74,26 @@ type DynamicConfig struct {
 // CalibrationOptions control how calibration consumes data and when it is
 // considered converged. The zero value means every batch,
 // DefaultTolerance, DefaultPatience and no early stop.
+//
+// Calibration is converged after a batch when that batch and the
+// Patience-1 before it each moved every activation scale by at most
+// Tolerance, relative to its value; a later batch moving one by more
+// loses convergence until Patience calm batches regain it. Converged in
+// the results means converged at the end of calibration (see the package
+// documentation, Convergence).
 type CalibrationOptions struct {
 	// MaxBatches stops calibration after this many batches; 0 means all.
 	MaxBatches int
 	// Tolerance is the largest relative change of any activation scale
-	// between consecutive batches that still counts as converged; 0 means
+	// between consecutive batches that still counts as calm, and the one
+	// above which a converged calibration loses convergence; 0 means
 	// DefaultTolerance.
 	Tolerance float64
-	// Patience is how many consecutive batches must stay under Tolerance;
-	// 0 means DefaultPatience.
+	// Patience is how many consecutive calm batches make calibration
+	// converged, first and again after a loss; 0 means DefaultPatience.
 	Patience int
-	// EarlyStop ends calibration as soon as it has converged.
+	// EarlyStop ends calibration right after the first batch at which it
+	// converged, so the batches that could have lost it are not read.
 	EarlyStop bool
 }
 

@@ -23,9 +23,8 @@
 //     kernel's output after its fused layers.
 //   - Calibrate (Calibrator.Run or Observe) runs the FP32 model on batches
 //     and feeds the observers. After each batch it records the largest
-//     relative change of any scale; calibration has converged once that
-//     stays under CalibrationOptions.Tolerance for Patience batches, and
-//     may stop early then.
+//     relative change of any scale and whether calibration is converged
+//     (see Convergence below); it may stop early at the first convergence.
 //   - Convert quantizes weights (Config.Weights, per-channel symmetric by
 //     default), biases (int32 at scale sIn·sW) and builds a Model that
 //     passes int8 tensors between int8 kernels (package qnn) and keeps the
@@ -79,6 +78,34 @@
 // ErrUnknownValue (a name outside Role, Mode or Metric) and
 // ErrInvalidConfig. Methods on nil receivers return these errors or their
 // zero value; nothing panics on nil.
+//
+// # Convergence
+//
+// After every calibration batch the Calibrator records the largest
+// relative change, |new - old| / old, of any activation scale the plan
+// calibrates (CalibrationStep.MaxScaleChange). A batch is calm when that
+// change is at most CalibrationOptions.Tolerance; the first batch is never
+// calm, nor is a batch that gives a tensor its first scale. The rule:
+//
+//	calibration is converged after batch b when b and the Patience-1
+//	batches before it are all calm.
+//
+// The rule is re-evaluated after every batch, so it can be lost: a later
+// batch moving a scale by more than Tolerance (a new extreme activation)
+// breaks it, and it holds again only after Patience calm batches. The
+// history records this batch by batch (CalibrationStep.Converged) with an
+// Event where it changes: EventConverged where it first held, EventLost,
+// EventRegained. Calibrator.Converged, and CalibrationReport.Converged and
+// ConvergedAt, say whether the rule holds at the end of calibration and
+// from which batch it has held without a break; FirstConverged is the
+// batch where it first held. With EarlyStop, Run stops right after that
+// first batch: what early stop promises is Patience calm batches, not
+// that no later batch would have moved a scale.
+//
+// Convergence describes the batches seen, not the data to come: on
+// MinMax, a scale moves only when a batch holds a value beyond the range
+// seen so far, so on data with rare extremes (real images) a calibration
+// can converge, lose it to one unusual sample, and regain it.
 //
 // # Closed sets
 //

@@ -249,9 +249,14 @@ func weightScalesFigure(r *Run) *figure {
 		note: "Weight scale: the real value of one int8 step (log axis)."}
 }
 
+// colConverged shades the batches after which calibration is converged:
+// colGood, light.
+var colConverged = color.NRGBA{R: 0x2E, G: 0x7D, B: 0x32, A: 0x22}
+
 // calibrationFigure draws the largest relative scale change of each batch
-// after the first, on a log axis, with the tolerance and the batch where
-// calibration converged.
+// after the first, on a log axis, with the tolerance, the batches after
+// which calibration was converged (shaded), and the batches where
+// convergence was first reached, lost and regained.
 func calibrationFigure(r *Run) *figure {
 	c := r.Quant.Calibration
 	if c == nil || len(c.History) < 2 {
@@ -303,11 +308,34 @@ func calibrationFigure(r *Run) *figure {
 	if tol > 0 {
 		m.lines = append(m.lines, refLine{v: tol, style: dashed(colBudget, 1), label: "tolerance " + tolerance(tol)})
 	}
-	if c.Converged {
-		m.lines = append(m.lines, refLine{vertical: true, v: float64(c.ConvergedAt), style: dashed(colGood, 1.2),
-			label: fmt.Sprintf("converged at batch %d (patience %d)", c.ConvergedAt, c.Patience)})
+	// Batches after which the rule holds are shaded; each change of the
+	// rule gets a vertical line, labelled while there are few enough for
+	// the labels to fit.
+	conv, lost, regained := convergenceEvents(c.History)
+	shade := &marks{}
+	for _, s := range steps {
+		if s.Converged {
+			x := float64(s.Batch)
+			shade.rects = append(shade.rects, rect{x0: x - 0.5, x1: x + 0.5, y0: floor, y1: ceil, fill: colConverged})
+		}
 	}
-	p.Add(valueGrid{}, line, m)
+	labels := 1+len(lost)+len(regained) <= 4
+	event := func(b int, style draw.LineStyle, label string, low bool) {
+		if !labels {
+			label = ""
+		}
+		m.lines = append(m.lines, refLine{vertical: true, v: float64(b), style: style, label: label, low: low})
+	}
+	if conv >= 0 {
+		event(conv, dashed(colGood, 1.2), fmt.Sprintf("converged at batch %d (patience %d)", conv, c.Patience), false)
+	}
+	for _, b := range lost {
+		event(b, dashed(colVeryLow, 1.2), fmt.Sprintf("lost at batch %d", b), true)
+	}
+	for _, b := range regained {
+		event(b, dashed(colGood, 1.2), fmt.Sprintf("regained at batch %d", b), false)
+	}
+	p.Add(valueGrid{}, shade, line, m)
 	tolLine := dashed(colBudget, 1)
 	legend := []legendItem{{label: "scales moved", glyph: &moved}}
 	if sawZero {
@@ -318,6 +346,13 @@ func calibrationFigure(r *Run) *figure {
 	}
 	if tol > 0 {
 		legend = append(legend, legendItem{label: "tolerance", line: &tolLine})
+	}
+	if len(shade.rects) > 0 {
+		legend = append(legend, legendItem{label: "converged", fill: colConverged})
+	}
+	if len(lost) > 0 {
+		lostLine := dashed(colVeryLow, 1.2)
+		legend = append(legend, legendItem{label: "convergence lost", line: &lostLine})
 	}
 	title := "Calibration convergence: " + convergedAt(c)
 	// The Y axis is labelled by the note: see weightScalesFigure.

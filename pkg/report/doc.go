@@ -31,9 +31,13 @@
 //   - weight_scales: per layer, the smallest to the largest per-channel
 //     weight scale as a range bar with the mean, on a log axis.
 //   - calibration: the largest relative activation-scale change of each
-//     batch after the first (log axis), the tolerance and the batch where
-//     calibration converged. Batches where no scale moved are drawn at the
-//     bottom, batches where a tensor got its first scale at the top.
+//     batch after the first (log axis), the tolerance, the batches after
+//     which calibration was converged (shaded), and a line where it first
+//     converged, where a later batch moving a scale by more than the
+//     tolerance lost it, and where it was regained. The title says whether
+//     calibration is converged at the end. Batches where no scale moved
+//     are drawn at the bottom, batches where a tensor got its first scale
+//     at the top.
 //   - sensitivity (with Run.Sensitivity): per layer, most sensitive first,
 //     the drop when only that layer is int8 and the recovery when only that
 //     layer stays FP32, with the threshold.
@@ -43,8 +47,8 @@
 // # The HTML page
 //
 // Headline numbers come first (accuracy FP32 → INT8 with the drop and the
-// budget, model size with the ratio, calibration samples and where
-// calibration converged, quantized layers with the output and lowest layer
+// budget, model size with the ratio, calibration samples and whether
+// calibration is converged at the end (and where it was lost), quantized layers with the output and lowest layer
 // SQNR), then one section per chart with its table: the per-layer table
 // (layer, kind, role, weight dtype/scheme/granularity, weight scale range,
 // output scale / zero point, output range, SQNR, shaded and flagged "low"
@@ -74,10 +78,14 @@
 //	quantization         object  the ptq.Report, with ptq's field names:
 //	  mode, layers (ptq.LayerReport), times (ns), fp32_model_bytes,
 //	  int8_model_bytes, output_sqnr_db, notes, and calibration:
-//	  method, batches, samples, converged, converged_at_batch, tolerance,
-//	  patience, history: [{batch, samples, max_scale_change, worst_tensor,
-//	  converged}], where max_scale_change is null for an infinite change
-//	  (a tensor got its first scale in that batch)
+//	  method, batches, samples, converged (at the end of calibration),
+//	  converged_at_batch (the batch from which it held to the end, -1 when
+//	  not converged), tolerance, patience, history: [{batch, samples,
+//	  max_scale_change, worst_tensor, converged, event}], where
+//	  max_scale_change is null for an infinite change (a tensor got its
+//	  first scale in that batch), converged says whether the rule holds
+//	  after that batch, and event, omitted when empty, is "converged",
+//	  "lost" or "regained" (ptq.ConvergenceEvent)
 //	sensitivity          object  ptq.SensitivityReport (ptq.SensitivitySchema), omitted when absent
 //	fallback             object  ptq.FallbackReport, omitted when absent
 //

@@ -79,15 +79,60 @@ func unitOf(metric ptq.Metric) metricUnit {
 		value: percent, diff: points}
 }
 
-// convergedAt describes where calibration converged.
+// convergedAt describes where calibration converged: whether it is
+// converged at the end and since which batch, and where it was first
+// reached and lost when a later batch broke it.
 func convergedAt(c *ptq.CalibrationReport) string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return "no calibration"
-	case c.Converged:
+	}
+	first, lost, _ := convergenceEvents(c.History)
+	switch {
+	case c.Converged && len(lost) == 0:
 		return fmt.Sprintf("converged at batch %d of %d", c.ConvergedAt, c.Batches)
+	case c.Converged:
+		return fmt.Sprintf("converged since batch %d of %d (first at batch %d, lost at %s)", c.ConvergedAt, c.Batches, first, batchList(lost))
+	case first >= 0:
+		return fmt.Sprintf("not converged at the end of %d batches (converged at batch %d, lost at %s)", c.Batches, first, batchList(lost))
 	default:
 		return fmt.Sprintf("not converged after %d batches", c.Batches)
+	}
+}
+
+// convergenceEvents reads a calibration history's Converged flags: the
+// batch where the rule first held (-1 for never), and the batches where
+// it was lost and regained. It reads the flags rather than the events so
+// that a history without events (written before they existed) reads too.
+func convergenceEvents(h []ptq.CalibrationStep) (first int, lost, regained []int) {
+	first, was := -1, false
+	for _, s := range h {
+		switch {
+		case s.Converged && !was && first < 0:
+			first = s.Batch
+		case s.Converged && !was:
+			regained = append(regained, s.Batch)
+		case !s.Converged && was:
+			lost = append(lost, s.Batch)
+		}
+		was = s.Converged
+	}
+	return first, lost, regained
+}
+
+// batchList names batches: "batch 7", "batches 7 and 14", "batches 7, 14
+// and 20".
+func batchList(b []int) string {
+	n := make([]string, len(b))
+	for i, v := range b {
+		n[i] = strconv.Itoa(v)
+	}
+	switch len(n) {
+	case 0:
+		return "no batch"
+	case 1:
+		return "batch " + n[0]
+	default:
+		return "batches " + strings.Join(n[:len(n)-1], ", ") + " and " + n[len(n)-1]
 	}
 }
 

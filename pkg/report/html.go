@@ -172,7 +172,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 {{- if has $ "calibration"}}
 <figure>
 {{svg $ "calibration"}}
-<figcaption>For each batch after the first, the largest relative change of any activation scale against the previous batch. Calibration converges once it stays under the tolerance (dashed) for the patience.</figcaption>
+<figcaption>For each batch after the first, the largest relative change of any activation scale against the previous batch. Calibration is converged (shaded) once it stays at or under the tolerance (dashed) for the patience, and loses it at a batch above the tolerance.</figcaption>
 </figure>
 {{- end}}
 <details>
@@ -181,7 +181,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 <thead><tr><th class="num">batch</th><th class="num">samples</th><th class="num">max scale change</th><th>on tensor</th><th>converged</th></tr></thead>
 <tbody>
 {{- range .History}}
-<tr><td class="num">{{.Batch}}</td><td class="num">{{.Samples}}</td><td class="num">{{.Change}}</td><td class="name">{{.Worst}}</td><td>{{if .Converged}}yes{{end}}</td></tr>
+<tr><td class="num">{{.Batch}}</td><td class="num">{{.Samples}}</td><td class="num">{{.Change}}</td><td class="name">{{.Worst}}</td><td>{{.State}}</td></tr>
 {{- end}}
 </tbody>
 </table>

@@ -100,10 +100,7 @@ func markdown(v *view) []byte {
 		row("batch", "samples", "max scale change", "on tensor", "converged")
 		p("|---:|---:|---:|---|---|\n")
 		for _, h := range c.History {
-			conv := ""
-			if h.Converged {
-				conv = "yes"
-			}
+			conv := h.State
 			worst := h.Worst
 			if worst != "" {
 				worst = "`" + worst + "`"

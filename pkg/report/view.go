@@ -71,6 +71,10 @@ type histRow struct {
 	Batch, Samples int
 	Change, Worst  string
 	Converged      bool
+	// State is what the converged column says: "converged" where the
+	// rule first held, "lost" where a batch broke it, "regained" where it
+	// held again, "yes" while it holds, "" otherwise.
+	State string
 }
 
 // sensView is a sensitivity analysis in rank order.
@@ -180,9 +184,9 @@ func headline(r *Run) []card {
 	case c == nil:
 		cal.Detail = "no calibration (" + q.Mode.String() + " mode)"
 	case c.Converged:
-		cal.Detail, cal.Status = fmt.Sprintf("%s, converged at batch %d of %d", c.Method, c.ConvergedAt, c.Batches), "ok"
+		cal.Detail, cal.Status = fmt.Sprintf("%s, %s", c.Method, convergedAt(c)), "ok"
 	default:
-		cal.Detail = fmt.Sprintf("%s, not converged after %d batches", c.Method, c.Batches)
+		cal.Detail = fmt.Sprintf("%s, %s", c.Method, convergedAt(c))
 	}
 	n, low, lowName := len(q.QuantizedLayers()), math.Inf(1), ""
 	for _, l := range q.Layers {
@@ -204,14 +208,36 @@ func headline(r *Run) []card {
 // calibrationView formats a calibration report.
 func calibrationView(c *ptq.CalibrationReport) *calView {
 	v := &calView{Method: c.Method.String(), Batches: c.Batches, Samples: c.Samples, Tolerance: tolerance(c.Tolerance), Patience: c.Patience}
-	rule := fmt.Sprintf("every activation scale moving less than %s for %d consecutive batches", v.Tolerance, max(1, c.Patience))
-	if c.Converged {
-		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches converged at batch %d (%s).", c.Method, c.Samples, c.Batches, c.ConvergedAt, rule)
-	} else {
+	rule := fmt.Sprintf("every activation scale moving by at most %s in each of %d consecutive batches, and lost by any later batch moving one by more",
+		v.Tolerance, max(1, c.Patience))
+	first, lost, _ := convergenceEvents(c.History)
+	switch {
+	case c.Converged && len(lost) == 0:
+		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches converged at batch %d and stayed converged to the end (convergence is %s).",
+			c.Method, c.Samples, c.Batches, c.ConvergedAt, rule)
+	case c.Converged:
+		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches first converged at batch %d, lost it at %s, and is converged at the end, since batch %d (convergence is %s).",
+			c.Method, c.Samples, c.Batches, first, batchList(lost), c.ConvergedAt, rule)
+	case first >= 0:
+		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches converged at batch %d but lost it at %s and is not converged at the end (convergence is %s).",
+			c.Method, c.Samples, c.Batches, first, batchList(lost), rule)
+	default:
 		v.Summary = fmt.Sprintf("%s calibration on %d samples in %d batches did not converge (convergence is %s).", c.Method, c.Samples, c.Batches, rule)
 	}
+	was := false
 	for _, s := range c.History {
 		h := histRow{Batch: s.Batch, Samples: s.Samples, Worst: s.Worst, Converged: s.Converged}
+		switch {
+		case s.Converged && !was && s.Batch == first:
+			h.State = "converged"
+		case s.Converged && !was:
+			h.State = "regained"
+		case s.Converged:
+			h.State = "yes"
+		case was:
+			h.State = "lost"
+		}
+		was = s.Converged
 		switch {
 		case s.Batch == 0 && s.MaxScaleChange == 0:
 			h.Change = "first batch"
