@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -149,15 +150,11 @@ func (l *BatchNorm2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tenso
 	gamma, beta := l.Gamma.Value.Data(), l.Beta.Value.Data()
 	rm, rv := l.RunningMean.Value.Data(), l.RunningVar.Value.Data()
 	if mode == Eval {
+		// One pass per channel over its N planes, C·H·W apart.
 		for c := range l.C {
-			scale := float64(gamma[c]) / math.Sqrt(float64(rv[c])+float64(l.Eps))
-			shift := float64(beta[c]) - float64(rm[c])*scale
-			for i := range n {
-				off := (i*l.C + c) * hw
-				for j, v := range xd[off : off+hw] {
-					yd[off+j] = float32(float64(v)*scale + shift)
-				}
-			}
+			e := f32gemm.Epilogue{Affine: true}
+			e.Scale, e.Shift = l.evalAffine(c)
+			e.Apply(yd[c*hw:], l.C*hw, xd[c*hw:], l.C*hw, n, hw)
 		}
 		return y, nil
 	}
@@ -202,6 +199,18 @@ func (l *BatchNorm2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tenso
 	})
 	l.shape, l.xhat, l.invStd = shape, xhat, invStd
 	return y, nil
+}
+
+// evalAffine returns the Eval-mode normalization of channel c as
+// y = float32(float64(float64(x)·scale) + shift): scale = Gamma/sqrt(
+// RunningVar + Eps) and shift = Beta - RunningMean·scale, in float64, each
+// operation rounded on its own.
+func (l *BatchNorm2D) evalAffine(c int) (scale, shift float64) {
+	gamma, beta := l.Gamma.Value.Data(), l.Beta.Value.Data()
+	rm, rv := l.RunningMean.Value.Data(), l.RunningVar.Value.Data()
+	scale = float64(gamma[c]) / math.Sqrt(float64(rv[c])+float64(l.Eps))
+	shift = float64(beta[c]) - float64(float64(rm[c])*scale)
+	return scale, shift
 }
 
 // Backward adds the Gamma and Beta gradients and returns the input gradient

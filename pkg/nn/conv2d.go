@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -183,6 +184,37 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	if err != nil {
 		return nil, err
 	}
+	y, err := l.forward(x, convTail{})
+	if err == nil && mode == Train {
+		l.x = x
+	}
+	return y, err
+}
+
+// convTail is what a pass fuses after the convolution, per sample while
+// its output is in cache: the Eval-mode BatchNorm2D, ReLU and MaxPool2D(2,
+// 2) that follow the Conv2D in a graph (see Graph.Run). Each output
+// element goes through the same float32 and float64 operations, in the
+// same order, as it does through those layers one after the other, so the
+// bits are the same. The zero value is the bare convolution.
+type convTail struct {
+	bn   *BatchNorm2D // Eval-mode normalization with running statistics; nil for none
+	relu bool         // then ReLU
+	pool bool         // then MaxPool2D(2, 2)
+}
+
+// fusable reports whether the convolution runs the per-sample pipeline
+// of forwardPadded, the one that applies a convTail.
+func (l *Conv2D) fusable() bool {
+	return l.Stride == 1 && !(l.KH == 1 && l.KW == 1 && l.Pad == 0)
+}
+
+// forward is Forward on the batch x, followed by tail (non-zero only where
+// fusable holds and, for the pool, the output is at least 2×2).
+func (l *Conv2D) forward(x *tensor.Tensor, tail convTail) (*tensor.Tensor, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
 	shape := x.Shape()
 	oh, ow, err := l.outHW(shape[1:], fmt.Sprint(shape))
 	if err != nil {
@@ -190,21 +222,18 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	}
 	n, h, w := shape[0], shape[2], shape[3]
 	k, ohw, chw := l.InC*l.KH*l.KW, oh*ow, l.InC*h*w
-	y := tensor.New(n, l.OutC, oh, ow)
-	xd, yd, wd := x.Data(), y.Data(), l.Weight.Value.Data()
+	xd, wd := x.Data(), l.Weight.Value.Data()
 	var bias []float32
 	if l.Bias != nil {
 		bias = l.Bias.Value.Data()
 	}
-	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
 	nw := workpool.Workers(n, 0)
-	if l.Stride == 1 && !direct {
-		l.forwardPadded(xd, yd, wd, bias, n, h, w, oh, ow, nw)
-		if mode == Train {
-			l.x = x
-		}
-		return y, nil
+	if l.fusable() {
+		return l.forwardPadded(xd, wd, bias, n, h, w, oh, ow, nw, tail), nil
 	}
+	y := tensor.New(n, l.OutC, oh, ow)
+	yd := y.Data()
+	direct := l.KH == 1 && l.KW == 1 && l.Stride == 1 && l.Pad == 0
 	mul := samplesGemm(n)
 	cols := make([][]float32, nw)
 	workpool.For(n, nw, func(wk, i int) {
@@ -220,27 +249,24 @@ func (l *Conv2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
 		mul(false, false, l.OutC, ohw, k, wd, k, col, ohw, 0, yi, ohw)
 		for o, b := range bias {
-			row := yi[o*ohw : (o+1)*ohw]
-			for j := range row {
-				row[j] += b
-			}
+			f32gemm.Epilogue{Bias: b, AddBias: true}.Apply(yi[o*ohw:], ohw, yi[o*ohw:], ohw, 1, ohw)
 		}
 	})
-	if mode == Train {
-		l.x = x
-	}
 	return y, nil
 }
 
-// forwardPadded is Forward for stride 1: each sample is copied once into a
-// zero-padded image [InC, H+2·Pad, W+2·Pad] and multiplied by the weight
-// straight from it (f32gemm.GemmOffsetB), without an im2col matrix: row
-// (c, ky, kx) of that matrix, at the padded width, is the padded image
-// from c·Hp·Wp + ky·Wp + kx on. The product is computed for every column of
-// the padded width, the columns past OW are dropped, and the bias added.
-// Each output is the same chain of multiply-adds over (c, ky, kx) as the
-// im2col product, so the bits are the same.
-func (l *Conv2D) forwardPadded(xd, yd, wd, bias []float32, n, h, w, oh, ow, nw int) {
+// forwardPadded is forward for stride 1 (other than a plain 1×1 kernel):
+// each sample is copied once into a zero-padded image [InC, H+2·Pad,
+// W+2·Pad] and multiplied by the weight straight from it
+// (f32gemm.GemmOffsetB), without an im2col matrix: row (c, ky, kx) of that
+// matrix, at the padded width, is the padded image from c·Hp·Wp + ky·Wp +
+// kx on. The product is computed for every column of the padded width;
+// one f32gemm.Epilogue pass per channel drops the columns past OW and adds
+// the bias, then applies the tail's normalization and ReLU, and the tail's
+// pool reads the result while it is in cache. Each output is the same
+// chain of multiply-adds over (c, ky, kx) as the im2col product, so the
+// bits are the same.
+func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, tail convTail) *tensor.Tensor {
 	hp, wp := h+2*l.Pad, w+2*l.Pad
 	k, chw, ohw := l.InC*l.KH*l.KW, l.InC*h*w, oh*ow
 	boff := make([]int, 0, k)
@@ -251,8 +277,26 @@ func (l *Conv2D) forwardPadded(xd, yd, wd, bias []float32, n, h, w, oh, ow, nw i
 			}
 		}
 	}
+	eps := make([]f32gemm.Epilogue, l.OutC)
+	for o := range eps {
+		e := &eps[o]
+		e.AddBias, e.ReLU = true, tail.relu
+		if bias != nil {
+			e.Bias = bias[o]
+		}
+		if tail.bn != nil {
+			e.Affine = true
+			e.Scale, e.Shift = tail.bn.evalAffine(o)
+		}
+	}
+	yh, yw := oh, ow
+	if tail.pool {
+		yh, yw = oh/2, ow/2
+	}
+	y := tensor.New(n, l.OutC, yh, yw)
+	yd, yhw := y.Data(), yh*yw
 	wide := oh * wp // output columns at the padded width
-	type scratch struct{ xp, yw []float32 }
+	type scratch struct{ xp, yw, plane []float32 }
 	scr := make([]scratch, nw)
 	mul := gemmOffsetsSerial
 	if n < runtime.GOMAXPROCS(0) {
@@ -264,6 +308,9 @@ func (l *Conv2D) forwardPadded(xd, yd, wd, bias []float32, n, h, w, oh, ow, nw i
 			// KW-1 spare zeros: the last row's span runs past the image.
 			s.xp = make([]float32, l.InC*hp*wp+l.KW-1)
 			s.yw = make([]float32, l.OutC*wide)
+			if tail.pool {
+				s.plane = make([]float32, l.OutC*ohw)
+			}
 		}
 		xi := xd[i*chw : (i+1)*chw]
 		for c := range l.InC {
@@ -273,21 +320,18 @@ func (l *Conv2D) forwardPadded(xd, yd, wd, bias []float32, n, h, w, oh, ow, nw i
 			}
 		}
 		mul(l.OutC, wide, k, wd, k, s.xp, boff, s.yw, wide)
-		yi := yd[i*l.OutC*ohw : (i+1)*l.OutC*ohw]
+		yi := yd[i*l.OutC*yhw : (i+1)*l.OutC*yhw]
 		for o := range l.OutC {
-			var b float32
-			if bias != nil {
-				b = bias[o]
+			if !tail.pool {
+				eps[o].Apply(yi[o*ohw:], ow, s.yw[o*wide:], wp, oh, ow)
+				continue
 			}
-			for oy := range oh {
-				src := s.yw[o*wide+oy*wp : o*wide+oy*wp+ow]
-				dst := yi[o*ohw+oy*ow : o*ohw+oy*ow+ow]
-				for j, v := range src {
-					dst[j] = v + b
-				}
-			}
+			plane := s.plane[o*ohw : (o+1)*ohw]
+			eps[o].Apply(plane, ow, s.yw[o*wide:], wp, oh, ow)
+			f32gemm.MaxPool2x2(yi[o*yhw:(o+1)*yhw], plane, oh, ow)
 		}
 	})
+	return y
 }
 
 // Backward adds the weight and bias gradients, summed over the batch in

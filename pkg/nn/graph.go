@@ -210,6 +210,9 @@ func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.
 			g.inputName, shape, strings.Trim(fmt.Sprint(g.inputShape), "[]"), ErrInputShape)
 	}
 	batch := shape[0]
+	if mode == Eval && hook == nil {
+		return g.runEval(x, batch)
+	}
 	if mode == Train {
 		g.trainReady = false
 	}
@@ -245,6 +248,121 @@ func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.
 		g.trainReady, g.trainBatch = true, batch
 	}
 	return values[g.Output()], nil
+}
+
+// runEval is an Eval-mode Run without a hook, where nobody sees the
+// outputs of the inner nodes: it fuses what it can. A Conv2D followed by
+// its only consumers among BatchNorm2D, ReLU and MaxPool2D(2, 2) runs as
+// one per-sample pipeline (Conv2D.forward with a convTail), and a Flatten
+// feeding only a Linear passes a view of its input instead of a copy.
+// Every output element goes through the same operations in the same order
+// as in the layer-by-layer pass, so the result has the same bits.
+func (g *Graph) runEval(x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
+	values := map[string]*tensor.Tensor{g.inputName: x}
+	want := make([]int, 0, 8)
+	for i := 0; i < len(g.nodes); {
+		n := g.nodes[i]
+		ins := make([]*tensor.Tensor, len(n.Inputs))
+		for j, name := range n.Inputs {
+			ins[j] = values[name]
+		}
+		last := i // the last node the step computes
+		var out *tensor.Tensor
+		var err error
+		switch l := n.Layer.(type) {
+		case *Conv2D:
+			var tail convTail
+			tail, last = g.convTail(i, l)
+			if len(ins) == 1 && ins[0] != nil && last > i {
+				out, err = l.forward(ins[0], tail)
+			} else {
+				last = i
+				out, err = l.Forward(ins, Eval)
+			}
+		case *Flatten:
+			if g.flattenView(i) && len(ins) == 1 && ins[0] != nil && ins[0].Dims() > 0 {
+				out, err = ins[0].Reshape(ins[0].Dim(0), ins[0].RowLen())
+				if err != nil {
+					err = shapeErrorf(l.Kind(), "input shape %v: %v", ins[0].Shape(), err)
+				}
+			} else {
+				out, err = l.Forward(ins, Eval)
+			}
+		default:
+			out, err = n.Layer.Forward(ins, Eval)
+		}
+		if err != nil {
+			return nil, nodeErr(n, err)
+		}
+		if out == nil {
+			return nil, nodeErr(n, errors.New("forward returned a nil tensor"))
+		}
+		ln := g.nodes[last]
+		want = append(append(want[:0], batch), ln.Shape...)
+		if got := out.Shape(); !slices.Equal(got, want) {
+			return nil, nodeErr(ln, fmt.Errorf("forward returned shape %v, want %v", got, want))
+		}
+		values[ln.Name] = out
+		for k := i; k <= last; k++ {
+			for _, name := range g.release[k] {
+				delete(values, name)
+			}
+		}
+		i = last + 1
+	}
+	return values[g.Output()], nil
+}
+
+// soleNext reports whether node i's output is read by node i+1 alone,
+// as its only input, and is not the graph's output.
+func (g *Graph) soleNext(i int) bool {
+	if i+1 >= len(g.nodes) {
+		return false
+	}
+	name, next := g.nodes[i].Name, g.nodes[i+1]
+	c := g.consumers[name]
+	return len(c) == 1 && c[0] == next.Name && len(next.Inputs) == 1 && next.Inputs[0] == name
+}
+
+// convTail returns what runEval fuses after the Conv2D l of node i, and
+// the index of the last node it covers (i for nothing): a BatchNorm2D over
+// l's channels, then a ReLU, then a MaxPool2D(2, 2), each optional but in
+// this order, each the only reader of the node before it.
+func (g *Graph) convTail(i int, l *Conv2D) (convTail, int) {
+	var t convTail
+	last := i
+	if !l.fusable() || l.check() != nil {
+		return t, last
+	}
+	if g.soleNext(last) {
+		if bn, ok := g.nodes[last+1].Layer.(*BatchNorm2D); ok && bn.C == l.OutC && bn.check() == nil {
+			t.bn, last = bn, last+1
+		}
+	}
+	if g.soleNext(last) {
+		if _, ok := g.nodes[last+1].Layer.(*ReLU); ok {
+			t.relu, last = true, last+1
+		}
+	}
+	if g.soleNext(last) {
+		s := g.nodes[i].Shape // [OutC, OH, OW]
+		if p, ok := g.nodes[last+1].Layer.(*MaxPool2D); ok && p.K == 2 && p.Stride == 2 && len(s) == 3 && s[1] >= 2 && s[2] >= 2 {
+			t.pool, last = true, last+1
+		}
+	}
+	return t, last
+}
+
+// flattenView reports whether the Flatten of node i may pass a view of its
+// input: its output is read only by a Linear, which does not write its
+// input, and is not the graph's output.
+func (g *Graph) flattenView(i int) bool {
+	c := g.consumers[g.nodes[i].Name]
+	if len(c) != 1 || g.nodes[i].Name == g.Output() {
+		return false
+	}
+	_, ok := g.index[c[0]].Layer.(*Linear)
+	return ok
 }
 
 // Backward propagates gradOut, the gradient of the loss with respect to the

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -58,10 +59,11 @@ func (l *MaxPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor,
 		return nil, err
 	}
 	y := tensor.New(g.n, g.c, g.oh, g.ow)
-	var argmax []int32
-	if mode == Train {
-		argmax = make([]int32, y.Len())
+	if mode == Eval {
+		maxPoolEval(x.Data(), y.Data(), g)
+		return y, nil
 	}
+	argmax := make([]int32, y.Len())
 	xd, yd := x.Data(), y.Data()
 	plane, planeOut := g.h*g.w, g.oh*g.ow
 	workpool.For(g.n*g.c, workpool.Workers(g.n, 0), func(_, p int) {
@@ -77,15 +79,41 @@ func (l *MaxPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor,
 				}
 			}
 			yd[p*planeOut+o] = xp[best]
-			if argmax != nil {
-				argmax[p*planeOut+o] = int32(best)
-			}
+			argmax[p*planeOut+o] = int32(best)
 		})
 	})
-	if mode == Train {
-		l.shape, l.argmax = x.Shape(), argmax
-	}
+	l.shape, l.argmax = x.Shape(), argmax
 	return y, nil
+}
+
+// maxPoolEval is the Eval-mode max pool of xd into yd, with no record for
+// Backward: the vector kernel f32gemm.MaxPool2x2 for the common 2×2
+// window with stride 2, and a loop without per-window calls otherwise.
+// Either takes the first NaN of a window, else its first maximum, as the
+// Train-mode loop does.
+func maxPoolEval(xd, yd []float32, g poolGeom) {
+	plane, planeOut := g.h*g.w, g.oh*g.ow
+	workpool.For(g.n*g.c, workpool.Workers(g.n, 0), func(_, p int) {
+		xp, yp := xd[p*plane:(p+1)*plane], yd[p*planeOut:(p+1)*planeOut]
+		if g.k == 2 && g.stride == 2 {
+			f32gemm.MaxPool2x2(yp, xp, g.h, g.w)
+			return
+		}
+		for oy := range g.oh {
+			for ox := range g.ow {
+				at := oy*g.stride*g.w + ox*g.stride
+				best := xp[at]
+				for ky := range g.k {
+					for _, v := range xp[at+ky*g.w : at+ky*g.w+g.k] {
+						if v > best || (v != v && best == best) {
+							best = v
+						}
+					}
+				}
+				yp[oy*g.ow+ox] = best
+			}
+		}
+	})
 }
 
 // Backward routes each output gradient to the first maximum of its window.

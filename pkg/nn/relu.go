@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -43,11 +44,10 @@ func (l *ReLU) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, erro
 		return nil, err
 	}
 	y := tensor.New(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data() {
-		if v > 0 || v != v {
-			yd[i] = v
-		}
+	if n := x.Len(); n > 0 {
+		// Branch-free and vectorized: +0 for x <= 0, x itself (NaN
+		// included) otherwise.
+		f32gemm.Epilogue{ReLU: true}.Apply(y.Data(), n, x.Data(), n, 1, n)
 	}
 	if mode == Train {
 		l.x = x
