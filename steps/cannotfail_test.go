@@ -114,7 +114,7 @@ func TestThresholdsTakeSignedNumbers(t *testing.T) {
 	steps := []string{
 		"the int8 model's accuracy is less than -0.5 points below the FP32 model's",
 		"on the held-out set the quantized output has an SQNR of at least -3 dB against FP32",
-		"the quantized model's accuracy on the held-out samples is at most -1 points below FP32's",
+		"the quantized model's accuracy on the test samples is at most -1 points below FP32's",
 		"every layer's SQNR is at least -2.5 dB",
 		"on those values it beats MinMax by at least -1 dB",
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 )
 
@@ -29,17 +30,17 @@ func registerFallbackSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^on the held-out set the nodes (.+) output FP32 and every other node outputs int8$`, nodesOutputFP32)
 	sc.Step(`^the plan has exactly the boundaries (.+)$`, thePlanHasTheBoundaries)
 
-	sc.Step(`^the quantized model's accuracy on the held-out samples is within (-?\d+(?:\.\d+)?) points? of FP32's$`, quantizedAccuracyWithin)
-	sc.Step(`^the quantized model's accuracy on the held-out samples is (at least|at most) (-?\d+(?:\.\d+)?) points? below FP32's$`, quantizedAccuracyBelow)
-	sc.Step(`^the quantized model's accuracy on the held-out samples is at least the all-int8 model's and at least (\d+(?:\.\d+)?)%$`, quantizedAccuracyAtLeastAllInt8)
+	sc.Step(`^the quantized model's accuracy on the test samples is within (-?\d+(?:\.\d+)?) points? of FP32's$`, quantizedAccuracyWithin)
+	sc.Step(`^the quantized model's accuracy on the test samples is (at least|at most) (-?\d+(?:\.\d+)?) points? below FP32's$`, quantizedAccuracyBelow)
+	sc.Step(`^the quantized model's accuracy on the test samples is at least the all-int8 model's and at least (\d+(?:\.\d+)?)%$`, quantizedAccuracyAtLeastAllInt8)
 
-	sc.Step(`^the (\d+) most sensitive layers by a sensitivity analysis are kept in FP32 and the others quantized to int8$`, topKKeptFP32)
+	sc.Step(`^the (\d+) most sensitive layers by a sensitivity analysis on the selection samples are kept in FP32 and the others quantized to int8$`, topKKeptFP32)
 	sc.Step(`^the layers kept in FP32 are (.+)$`, theLayersKeptFP32Are)
 
-	sc.Step(`^the model is quantized with a budget of at most (-?\d+(?:\.\d+)?) points of accuracy drop$`, quantizedWithBudget)
+	sc.Step(`^the model is quantized with a budget of at most (-?\d+(?:\.\d+)?) points of accuracy drop on the selection samples$`, quantizedWithBudget)
 	sc.Step(`^the layers reverted to FP32 are, in order, (.+)$`, theLayersRevertedAre)
 	sc.Step(`^they were reverted in order of decreasing recovery in the sensitivity analysis$`, revertedByRecovery)
-	sc.Step(`^after each reverted layer the fallback recorded the accuracy of the model with the layers reverted so far in FP32$`, fallbackRecordedAccuracy)
+	sc.Step(`^after each reverted layer the fallback recorded the accuracy on the selection samples of the model with the layers reverted so far in FP32$`, fallbackRecordedAccuracy)
 }
 
 func nodesOutputFP32(ctx context.Context, list string) error {
@@ -100,21 +101,21 @@ func thePlanHasTheBoundaries(ctx context.Context, list string) error {
 	return nil
 }
 
-// accuracies returns the held-out accuracy of the quantized model and of
-// the FP32 model.
+// accuracies returns the accuracy of the quantized model and of the FP32
+// model on the test samples.
 func accuracies(ctx context.Context) (q, f float64, err error) {
 	s, err := quantizedModel(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	eval, err := labelledHeldOut(ctx)
+	test, err := testSamples(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	if q, err = ptq.Accuracy(s.quantized, ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch); err != nil {
+	if q, err = ptq.Accuracy(s.quantized, dataOf(test), blobEvalBatch); err != nil {
 		return 0, 0, err
 	}
-	f, err = ptq.Accuracy(ptq.FP32Model(s.model), ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
+	f, err = ptq.Accuracy(ptq.FP32Model(s.model), dataOf(test), blobEvalBatch)
 	return q, f, err
 }
 
@@ -124,7 +125,7 @@ func quantizedAccuracyWithin(ctx context.Context, points float64) error {
 		return err
 	}
 	d := 100 * math.Abs(q-f)
-	c := criterion{measured: "accuracy difference to FP32 on the held-out samples", unit: "points", direction: within, threshold: points, value: d, slack: 1e-9}
+	c := criterion{measured: "accuracy difference to FP32 on the test samples", unit: "points", direction: within, threshold: points, value: d, slack: 1e-9}
 	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, FP32's %.2f%%: %.2f points apart, want at most %g", 100*q, 100*f, d, points)
 	})
@@ -136,7 +137,7 @@ func quantizedAccuracyBelow(ctx context.Context, bound string, points float64) e
 		return err
 	}
 	d := 100 * (f - q)
-	c := criterion{measured: "accuracy drop from FP32 on the held-out samples", unit: "points", direction: bound, threshold: points, value: d, slack: 1e-9}
+	c := criterion{measured: "accuracy drop from FP32 on the test samples", unit: "points", direction: bound, threshold: points, value: d, slack: 1e-9}
 	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, FP32's %.2f%%: %.2f points below, want %s %g", 100*q, 100*f, d, bound, points)
 	})
@@ -155,7 +156,7 @@ func quantizedAccuracyAtLeastAllInt8(ctx context.Context, pct float64) error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, the all-int8 model's %.2f%%, want at least that and at least %g%%",
 			100*q, 100*fs.allInt8, pct)
 	}
-	c := criterion{measured: "quantized accuracy on the held-out samples", unit: "%", direction: atLeast, threshold: pct, value: 100 * q, slack: 1e-9}
+	c := criterion{measured: "quantized accuracy on the test samples", unit: "%", direction: atLeast, threshold: pct, value: 100 * q, slack: 1e-9}
 	return check(ctx, c, func() error {
 		return fmt.Errorf("the quantized model's accuracy is %.2f%%, the all-int8 model's %.2f%%, want at least that and at least %g%%",
 			100*q, 100*fs.allInt8, pct)
@@ -172,18 +173,14 @@ func keepFP32(cfg ptq.Config, layers []string) ptq.Config {
 }
 
 // quantizedAccuracyWith quantizes the scenario's model statically with cfg and
-// returns its held-out accuracy.
-func quantizedAccuracyWith(ctx context.Context, cfg ptq.Config) (float64, error) {
+// returns its accuracy on d.
+func quantizedAccuracyWith(ctx context.Context, cfg ptq.Config, d *datasets.Dataset) (float64, error) {
 	s := ptqOf(ctx)
-	eval, err := labelledHeldOut(ctx)
-	if err != nil {
-		return 0, err
-	}
 	m, _, err := ptq.Quantize(ctx, s.model, s.calib, &cfg)
 	if err != nil {
 		return 0, err
 	}
-	return ptq.Accuracy(m, ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
+	return ptq.Accuracy(m, dataOf(d), blobEvalBatch)
 }
 
 func topKKeptFP32(ctx context.Context, k int) error {
@@ -195,8 +192,12 @@ func topKKeptFP32(ctx context.Context, k int) error {
 	if k > len(rep.Layers) {
 		return fmt.Errorf("the analysis ranks %d layers, fewer than %d", len(rep.Layers), k)
 	}
+	test, err := testSamples(ctx)
+	if err != nil {
+		return err
+	}
 	s, fs := ptqOf(ctx), domainState[fallbackState](ctx)
-	if fs.allInt8, err = quantizedAccuracyWith(ctx, s.cfg); err != nil {
+	if fs.allInt8, err = quantizedAccuracyWith(ctx, s.cfg, test); err != nil {
 		return err
 	}
 	fs.allInt8Set = true
@@ -232,11 +233,11 @@ func quantizedWithBudget(ctx context.Context, points float64) error {
 	if err := s.needModel(); err != nil {
 		return err
 	}
-	eval, err := labelledHeldOut(ctx)
+	sel, err := selectionSamples(ctx)
 	if err != nil {
 		return err
 	}
-	m, rep, err := ptq.QuantizeWithBudget(ctx, s.model, s.calib, ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: s.cfg, MaxDrop: points / 100, BatchSize: blobEvalBatch})
+	m, rep, err := ptq.QuantizeWithBudget(ctx, s.model, s.calib, dataOf(sel), &ptq.SensitivityOptions{Config: s.cfg, MaxDrop: points / 100, BatchSize: blobEvalBatch})
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, nil
 	domainState[fallbackState](ctx).report = rep
@@ -314,17 +315,18 @@ func fallbackRecordedAccuracy(ctx context.Context) error {
 		return err
 	}
 	s := ptqOf(ctx)
-	fp32, err := func() (float64, error) {
-		eval, err := labelledHeldOut(ctx)
-		if err != nil {
-			return 0, err
-		}
-		return ptq.Accuracy(ptq.FP32Model(s.model), ptq.Data{X: eval.X, Labels: eval.Labels}, blobEvalBatch)
-	}()
+	sel, err := selectionSamples(ctx)
 	if err != nil {
 		return err
 	}
-	allInt8, err := quantizedAccuracyWith(ctx, s.cfg)
+	if rep.Selection != sel.Name || rep.Samples != sel.Len() {
+		return fmt.Errorf("the fallback says it measured on %d samples of %q, want the %d selection samples of %q", rep.Samples, rep.Selection, sel.Len(), sel.Name)
+	}
+	fp32, err := ptq.Accuracy(ptq.FP32Model(s.model), dataOf(sel), blobEvalBatch)
+	if err != nil {
+		return err
+	}
+	allInt8, err := quantizedAccuracyWith(ctx, s.cfg, sel)
 	if err != nil {
 		return err
 	}
@@ -335,7 +337,7 @@ func fallbackRecordedAccuracy(ctx context.Context) error {
 	final := allInt8
 	for i, st := range rep.Reverted {
 		kept = append(kept, st.Layer)
-		acc, err := quantizedAccuracyWith(ctx, keepFP32(s.cfg, kept))
+		acc, err := quantizedAccuracyWith(ctx, keepFP32(s.cfg, kept), sel)
 		if err != nil {
 			return err
 		}
@@ -345,12 +347,16 @@ func fallbackRecordedAccuracy(ctx context.Context) error {
 		}
 		final = acc
 	}
-	q, _, err := accuracies(ctx)
+	sq, err := quantizedModel(ctx)
+	if err != nil {
+		return err
+	}
+	q, err := ptq.Accuracy(sq.quantized, dataOf(sel), blobEvalBatch)
 	if err != nil {
 		return err
 	}
 	if rep.Final != final || q != final {
-		return fmt.Errorf("the fallback records a final accuracy of %.4f, the returned model gives %.4f, the last step %.4f", rep.Final, q, final)
+		return fmt.Errorf("the fallback records a final accuracy of %.4f, the returned model gives %.4f on the selection samples, the last step %.4f", rep.Final, q, final)
 	}
 	if met := fp32-final <= rep.MaxDrop; rep.Met != met {
 		return fmt.Errorf("the fallback says the budget is met: %v, but the final drop is %s points for a budget of %s",

@@ -2,10 +2,13 @@ package steps
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // The Then steps of the fallback and sensitivity features check the
@@ -139,5 +142,65 @@ func checkStepError(t *testing.T, err error, wantErr string) {
 		t.Fatalf("step failed: %v", err)
 	case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
 		t.Fatalf("step error %v, want one containing %q", err, wantErr)
+	}
+}
+
+// TestDisjoint shows that the check behind "none of them a calibration or
+// test sample" fails when a sample is in two sets, and names it.
+func TestDisjoint(t *testing.T) {
+	set := func(name string, rows ...float32) *datasets.Dataset {
+		return &datasets.Dataset{Name: name, X: tensor.MustFromData(rows, len(rows)/2, 2)}
+	}
+	cases := []struct {
+		name    string
+		sets    []*datasets.Dataset
+		wantErr string
+	}{
+		{"disjoint", []*datasets.Dataset{set("calib", 1, 2, 3, 4), set("selection", 5, 6), set("test", 7, 8, 1, 3)}, ""},
+		{"one shared sample", []*datasets.Dataset{set("calib", 1, 2, 3, 4), set("selection", 5, 6), set("test", 7, 8, 3, 4)},
+			"sample 1 of test is also in calib"},
+		{"a repeat inside one set", []*datasets.Dataset{set("selection", 5, 6, 5, 6)}, "sample 1 of selection is also in selection"},
+		{"negative zero is another sample", []*datasets.Dataset{set("a", 0, 1), set("b", float32(math.Copysign(0, -1)), 1)}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkStepError(t, disjoint(c.sets...), c.wantErr)
+		})
+	}
+}
+
+// TestAnalysisNamesSelection feeds the step a report that names other
+// data, or data that overlaps the test samples, and expects it to fail.
+func TestAnalysisNamesSelection(t *testing.T) {
+	task, err := blobTask()
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlap, err := task.Test.Subset(0, blobSelect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlap.Name = task.Select.Name
+	cases := []struct {
+		name      string
+		selection *datasets.Dataset
+		rep       *ptq.SensitivityReport
+		n         int
+		wantErr   string
+	}{
+		{"named", task.Select, &ptq.SensitivityReport{Selection: task.Select.Name, Samples: blobSelect}, blobSelect, ""},
+		{"other data", task.Select, &ptq.SensitivityReport{Selection: task.Test.Name, Samples: blobSelect}, blobSelect, "the analysis says it measured on"},
+		{"other count", task.Select, &ptq.SensitivityReport{Selection: task.Select.Name, Samples: blobSelect}, 200, "want 200"},
+		{"selection overlaps the test samples", overlap, &ptq.SensitivityReport{Selection: task.Select.Name, Samples: blobSelect}, blobSelect,
+			"is also in"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := withState(context.Background(), c.name)
+			b := domainState[blobState](ctx)
+			b.calib, b.selection, b.test = task.Train, c.selection, task.Test
+			domainState[sensitivityState](ctx).rep = c.rep
+			checkStepError(t, analysisNamesSelection(ctx, c.n), c.wantErr)
+		})
 	}
 }

@@ -25,12 +25,14 @@ import (
 
 func init() { addSteps("sensitivity", registerSensitivitySteps) }
 
-// blobState is the blob classifier of a scenario: its held-out samples,
-// with their labels unless a step removed them. The model itself and its
-// calibration data live in ptqState, so that the quantization steps work
-// on it.
+// blobState is the blob classifier of a scenario: its calibration,
+// selection and test samples (the selection samples with their labels
+// unless a step removed them) and the always-zero input of each Linear
+// layer. The model itself and its calibration batches live in ptqState,
+// so that the quantization steps work on it.
 type blobState struct {
-	eval *datasets.Dataset
+	calib, selection, test *datasets.Dataset
+	deadInputs             map[string]int
 }
 
 // sensitivityState holds the analyses a scenario ran; again is the second
@@ -40,13 +42,14 @@ type sensitivityState struct {
 }
 
 func registerSensitivitySteps(sc *godog.ScenarioContext) {
-	sc.Step(`^the blob classifier without outlier weights$`, theBlobClassifierWithout)
-	sc.Step(`^the blob classifier with outlier weights of (.+)$`, theBlobClassifierWith)
-	sc.Step(`^the held-out samples have no labels$`, heldOutWithoutLabels)
+	sc.Step(`^the blob classifier, calibrated on its (\d+) training samples in batches of (\d+)$`, theBlobClassifier)
+	sc.Step(`^outlier weights of (.+)$`, outlierWeights)
+	sc.Step(`^the selection samples have no labels$`, selectionWithoutLabels)
 
-	sc.Step(`^the sensitivity of its layers is analysed on the held-out samples(?: with a threshold of (-?\d+(?:\.\d+)?) points?)?$`, sensitivityAnalysed)
-	sc.Step(`^the sensitivity of its layers is analysed on the held-out samples once with (\d+) workers? and once with one worker per core$`, sensitivityAnalysedTwice)
+	sc.Step(`^the sensitivity of its layers is analysed on the selection samples(?: with a threshold of (-?\d+(?:\.\d+)?) points?)?$`, sensitivityAnalysed)
+	sc.Step(`^the sensitivity of its layers is analysed on the selection samples once with (\d+) workers? and once with one worker per core$`, sensitivityAnalysedTwice)
 
+	sc.Step(`^the analysis says it measured every number on the (\d+) selection samples, none of them a calibration or test sample$`, analysisNamesSelection)
 	sc.Step(`^the analysis reports the layers (.+), each with its metric in both views, its drop, its recovery and its SQNR$`, analysisReportsLayers)
 	sc.Step(`^no layer's drop or recovery exceeds (-?\d+(?:\.\d+)?) points?$`, noDropOrRecoveryExceeds)
 	sc.Step(`^every layer's SQNR is at least (-?\d+(?:\.\d+)?) dB$`, everyLayerSQNRAtLeast)
@@ -69,79 +72,122 @@ func registerSensitivitySteps(sc *godog.ScenarioContext) {
 
 // The blob classifier of features/sensitivity_analysis.feature and
 // features/per_layer_fallback.feature, whose descriptions state these
-// numbers.
+// numbers; the rest are testmodels.DefaultFragileConfig's.
 const (
 	blobSeed        = 7
-	blobFeatures    = 9
-	blobHidden      = 32
-	blobClasses     = 8
-	blobSampleCount = 1200
-	blobHeldOut     = 400
-	blobSpread      = 4
-	blobEpochs      = 15
-	blobCalibBatch  = 100
+	blobTrain       = 800
+	blobSelect      = 400
+	blobTest        = 400
 	blobEvalBatch   = 100
-	blobMaxOutliers = 8
+	blobMaxOutliers = 3
 )
 
-// blobEntry is one trained blob classifier, built once per process: it is
-// never modified, and every scenario gets its own copy (blobTask).
+// blobEntry is the blob classifier, built once per process: it is never
+// modified, and every scenario gets its own copy (blobTask).
 type blobEntry struct {
 	once sync.Once
 	task *testmodels.FragileTask
 	err  error
 }
 
-// blobCache maps the outliers, printed, to their blob classifier. Training
-// takes tens of milliseconds (ten times more under the race detector), and
-// most scenarios of two features start from one of three classifiers.
-var blobCache sync.Map
+// blob is the blob classifier of the run's seed offset.
+var blob blobEntry
 
-// blobTask returns the blob classifier with the given outliers. Its model
-// and data are copies the caller may change.
-func blobTask(outliers []testmodels.Outlier) (*testmodels.FragileTask, error) {
-	v, _ := blobCache.LoadOrStore(fmt.Sprint(outliers), &blobEntry{})
-	e := v.(*blobEntry)
-	e.once.Do(func() {
-		e.task, e.err = testmodels.FragileMLP(testmodels.FragileConfig{
-			Seed: seeded(blobSeed), Features: blobFeatures, Hidden: []int{blobHidden, blobHidden}, Classes: blobClasses,
-			Samples: blobSampleCount, Eval: blobHeldOut, Spread: blobSpread, Epochs: blobEpochs, Outliers: outliers,
-		})
+// blobTask returns the blob classifier without outliers. Its model and
+// data are copies the caller may change. Building it also checks that no
+// sample is in two of its sets: the features promise that choices are
+// judged on samples they were not made on.
+func blobTask() (*testmodels.FragileTask, error) {
+	blob.once.Do(func() {
+		cfg := testmodels.DefaultFragileConfig()
+		cfg.Seed, cfg.Train, cfg.Select, cfg.Test = seeded(blobSeed), blobTrain, blobSelect, blobTest
+		blob.task, blob.err = testmodels.FragileMLP(cfg)
+		if blob.err == nil {
+			blob.err = disjoint(blob.task.Train, blob.task.Select, blob.task.Test)
+		}
 	})
-	if e.err != nil {
-		return nil, e.err
+	if blob.err != nil {
+		return nil, blob.err
 	}
-	return &testmodels.FragileTask{Model: e.task.Model.Clone(), Train: e.task.Train.Clone(), Eval: e.task.Eval.Clone(),
-		DeadInputs: e.task.DeadInputs}, nil
+	t := blob.task
+	return &testmodels.FragileTask{Model: t.Model.Clone(), Train: t.Train.Clone(), Select: t.Select.Clone(), Test: t.Test.Clone(),
+		DeadInputs: t.DeadInputs}, nil
 }
 
-// useBlobClassifier makes the blob classifier the scenario's model, for
+// disjoint returns an error naming the first sample found in two of the
+// sets, compared bit for bit.
+func disjoint(sets ...*datasets.Dataset) error {
+	seen := map[string]string{}
+	for _, d := range sets {
+		n := d.Len()
+		if n == 0 {
+			continue
+		}
+		row := d.X.Len() / n
+		data := d.X.Data()
+		for i := range n {
+			key := string(tensorBytes(data[i*row : (i+1)*row]))
+			if other, ok := seen[key]; ok {
+				return fmt.Errorf("sample %d of %s is also in %s: the sets are not disjoint", i, d.Name, other)
+			}
+			seen[key] = d.Name
+		}
+	}
+	return nil
+}
+
+// tensorBytes returns the bits of v, little-endian.
+func tensorBytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		u := math.Float32bits(x)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return b
+}
+
+// theBlobClassifier makes the blob classifier the scenario's model, for
 // the quantization steps (ptqState) and the training steps (modelState,
-// dataState) alike.
-func useBlobClassifier(ctx context.Context, outliers []testmodels.Outlier) error {
-	task, err := blobTask(outliers)
+// dataState) alike: calibrated on its training samples in batches of
+// batch, its held-out set (for the quantization steps) the test samples.
+func theBlobClassifier(ctx context.Context, samples, batch int) error {
+	if samples != blobTrain {
+		return fmt.Errorf("the blob classifier has %d training samples, not %d", blobTrain, samples)
+	}
+	if batch < 1 {
+		return fmt.Errorf("batches of %d samples: want at least 1", batch)
+	}
+	task, err := blobTask()
 	if err != nil {
 		return err
 	}
 	s := ptqOf(ctx)
 	s.model = task.Model
-	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(task.Train.X, blobCalibBatch), task.Train.X, blobCalibBatch
-	s.heldOut = task.Eval.X
+	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(task.Train.X, batch), task.Train.X, batch
+	s.heldOut = task.Test.X
 	ms, ds := domainState[modelState](ctx), domainState[dataState](ctx)
 	ms.model = task.Model
-	ds.train, ds.test = task.Train, task.Eval
-	domainState[blobState](ctx).eval = task.Eval
+	ds.train, ds.test = task.Train, task.Test
+	b := domainState[blobState](ctx)
+	b.calib, b.selection, b.test, b.deadInputs = task.Train, task.Select, task.Test, task.DeadInputs
 	return nil
 }
 
-func theBlobClassifierWithout(ctx context.Context) error { return useBlobClassifier(ctx, nil) }
+var outlierPhrase = regexp.MustCompile(`^(-?\d+(?:\.\d+)?) on (linear\d+)$`)
 
-var outlierPhrase = regexp.MustCompile(`^(\d+(?:\.\d+)?) on (linear\d+)$`)
-
-// theBlobClassifierWith reads "1000 on linear1 and 100 on linear2".
-func theBlobClassifierWith(ctx context.Context, list string) error {
-	var outliers []testmodels.Outlier
-	for _, part := range parseNames(list) {
+// outlierWeights reads "1000 on linear1 and 100 on linear2" and puts each
+// outlier on the always-zero input of its layer of the scenario's blob
+// classifier.
+func outlierWeights(ctx context.Context, list string) error {
+	b := domainState[blobState](ctx)
+	if b.deadInputs == nil {
+		return errors.New("outlier weights need the blob classifier: a Given step must build it first")
+	}
+	parts := parseNames(list)
+	if len(parts) == 0 || len(parts) > blobMaxOutliers {
+		return fmt.Errorf("%d outliers in %q, want 1 to %d", len(parts), list, blobMaxOutliers)
+	}
+	for _, part := range parts {
 		m := outlierPhrase.FindStringSubmatch(part)
 		if m == nil {
 			return fmt.Errorf(`outlier %q: write "<magnitude> on <layer>", for example "1000 on linear1"`, part)
@@ -150,53 +196,62 @@ func theBlobClassifierWith(ctx context.Context, list string) error {
 		if err != nil {
 			return err
 		}
-		outliers = append(outliers, testmodels.Outlier{Layer: m[2], Magnitude: float32(v)})
+		in, ok := b.deadInputs[m[2]]
+		if !ok {
+			return fmt.Errorf("outlier on %q: the blob classifier's Linear layers are linear1 to linear3", m[2])
+		}
+		if err := testmodels.AddWeightOutliers(ptqOf(ctx).model, m[2], in, float32(v)); err != nil {
+			return err
+		}
 	}
-	if len(outliers) == 0 || len(outliers) > blobMaxOutliers {
-		return fmt.Errorf("%d outliers in %q, want 1 to %d", len(outliers), list, blobMaxOutliers)
-	}
-	return useBlobClassifier(ctx, outliers)
+	return nil
 }
 
-// heldOut returns the scenario's held-out samples of the blob classifier.
-func heldOut(ctx context.Context) (*datasets.Dataset, error) {
+// selectionSamples returns the scenario's selection samples of the blob
+// classifier.
+func selectionSamples(ctx context.Context) (*datasets.Dataset, error) {
 	b := domainState[blobState](ctx)
-	if b.eval == nil {
-		return nil, errors.New("the scenario has no held-out samples: a Given step must build the blob classifier")
+	if b.selection == nil {
+		return nil, errors.New("the scenario has no selection samples: a Given step must build the blob classifier")
 	}
-	return b.eval, nil
+	return b.selection, nil
 }
 
-// labelledHeldOut returns the held-out samples, which must have labels.
-func labelledHeldOut(ctx context.Context) (*datasets.Dataset, error) {
-	d, err := heldOut(ctx)
-	if err == nil && d.Labels == nil {
-		err = errors.New("the held-out samples have no labels, so there is no accuracy to measure")
+// testSamples returns the scenario's labelled test samples of the blob
+// classifier, on which the choices made on the selection samples are
+// judged.
+func testSamples(ctx context.Context) (*datasets.Dataset, error) {
+	b := domainState[blobState](ctx)
+	if b.test == nil {
+		return nil, errors.New("the scenario has no test samples: a Given step must build the blob classifier")
 	}
-	return d, err
+	return b.test, nil
 }
 
-func heldOutWithoutLabels(ctx context.Context) error {
-	d, err := heldOut(ctx)
+// dataOf returns d as ptq evaluation data, with its name.
+func dataOf(d *datasets.Dataset) ptq.Data { return ptq.Data{X: d.X, Labels: d.Labels, Name: d.Name} }
+
+func selectionWithoutLabels(ctx context.Context) error {
+	d, err := selectionSamples(ctx)
 	if err != nil {
 		return err
 	}
-	domainState[blobState](ctx).eval = &datasets.Dataset{Name: d.Name + " without labels", X: d.X}
+	domainState[blobState](ctx).selection = &datasets.Dataset{Name: d.Name + " without labels", X: d.X}
 	return nil
 }
 
 // analyse runs the sensitivity analysis of the scenario's model on its
-// held-out samples.
+// selection samples.
 func analyse(ctx context.Context, threshold float64, workers int) (*ptq.SensitivityReport, error) {
 	s := ptqOf(ctx)
 	if err := s.needModel(); err != nil {
 		return nil, err
 	}
-	eval, err := heldOut(ctx)
+	sel, err := selectionSamples(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return ptq.AnalyzeSensitivity(ctx, s.model, s.calib, ptq.Data{X: eval.X, Labels: eval.Labels}, &ptq.SensitivityOptions{Config: s.cfg, Threshold: threshold, Workers: workers, BatchSize: blobEvalBatch})
+	return ptq.AnalyzeSensitivity(ctx, s.model, s.calib, dataOf(sel), &ptq.SensitivityOptions{Config: s.cfg, Threshold: threshold, Workers: workers, BatchSize: blobEvalBatch})
 }
 
 func sensitivityAnalysed(ctx context.Context, points string) error {
@@ -228,6 +283,28 @@ func sensitivityAnalysedTwice(ctx context.Context, workers int) error {
 	ss := domainState[sensitivityState](ctx)
 	ss.rep, ss.again = a, b
 	return nil
+}
+
+// analysisNamesSelection checks that the analysis names the selection
+// samples as the data it measured on, and that those share no sample with
+// the calibration and test samples.
+func analysisNamesSelection(ctx context.Context, n int) error {
+	rep, err := theAnalysis(ctx)
+	if err != nil {
+		return err
+	}
+	b := domainState[blobState](ctx)
+	if b.selection == nil || b.calib == nil || b.test == nil {
+		return errors.New("the scenario has no blob classifier data")
+	}
+	if rep.Selection != b.selection.Name || rep.Samples != n || b.selection.Len() != n {
+		return fmt.Errorf("the analysis says it measured on %d samples of %q; the selection samples are %d of %q, want %d",
+			rep.Samples, rep.Selection, b.selection.Len(), b.selection.Name, n)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, b.selection.Name) {
+		return fmt.Errorf("the Markdown report does not name the selection samples %q:\n%s", b.selection.Name, md)
+	}
+	return disjoint(b.calib, b.selection, b.test)
 }
 
 // theAnalysis returns the scenario's sensitivity report.

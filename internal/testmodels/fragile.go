@@ -6,102 +6,121 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
 // ErrNotFragile reports a layer that cannot be made fragile: it is not a
 // Linear node of the model, or it has no input that is always 0.
 var ErrNotFragile = errors.New("testmodels: layer cannot be made fragile")
 
+// WeakWeight is the weight of a weak class's path in linear2 of
+// FragileMLP; linear3 multiplies the path by 1/WeakWeight = 3 to restore
+// its scale. Every other weight of the MLP is -1, 0 or 1.
+const WeakWeight = 1.0 / 3
+
+// Truncation bounds the noise of FragileMLP's samples: each noise value is
+// a standard normal draw redrawn until it lies within ±Truncation, times
+// the spread.
+const Truncation = 3.0
+
 // Outlier makes one Linear layer of FragileMLP fragile: every row of its
 // weight gets Magnitude on the layer's always-zero input. The FP32 model
-// is unchanged (the weights only ever multiply exact zeros), but the int8
-// step of every output channel grows to Magnitude/127, so that weights of
-// ordinary size quantize to a few codes or to 0.
+// is unchanged (the weights only ever multiply exact zeros), but the
+// symmetric int8 step of every row becomes |Magnitude|/127, so that a
+// weight w of the row rounds to 0 when |w| < |Magnitude|/254.
+//
+// The MLP's weights have the magnitudes 1/3, 1 and 3 (see FragileMLP), so:
+//
+//   - |Magnitude| > 762 (3*254) rounds every other weight of the layer to
+//     0: the layer outputs its bias only, the same for every sample, and
+//     the model predicts one class for all of them. 1000 does this.
+//   - 84.7 < |Magnitude| <= 254 on linear2 rounds the weak classes'
+//     weights 1/3 to 0 and every other class's weight 1 to one step,
+//     |Magnitude|/127, the same for all of them: exactly the weak classes
+//     are lost. 100 does this (1 becomes 0.787).
 type Outlier struct {
-	// Layer is a Linear node of the MLP: "linear1", "linear2", ...
+	// Layer is a Linear node of the MLP: "linear1", "linear2" or "linear3".
 	Layer string
-	// Magnitude is the outlier weight, finite and not 0. Against trained
-	// weights of size about 1, 1000 wrecks the layer in int8; 10 to 50
-	// damages it partly.
+	// Magnitude is the outlier weight, finite and not 0.
 	Magnitude float32
 }
 
 // FragileConfig configures FragileMLP. Zero fields take the values of
 // DefaultFragileConfig; Outliers may be empty.
 type FragileConfig struct {
-	// Seed drives the data, the initial weights and the training order.
+	// Seed drives the class axes, their signs, which classes are weak and
+	// the noise of every sample.
 	Seed uint64
-	// Features is the number of input features, at least 2; the last one
-	// is always 0.
+	// Features is the number of input features, at least Classes+1; the
+	// last one is always 0.
 	Features int
-	// Hidden are the widths of the hidden layers, each at least 2; the
-	// last unit of each is dead (it outputs 0 for every input).
-	Hidden []int
-	// Classes is the number of Gaussian blobs to tell apart, at least 2.
+	// Classes is the number of classes, at least 2.
 	Classes int
-	// Samples is the number of samples; the last Eval are held out.
-	Samples, Eval int
-	// Spread is the standard deviation of each blob around its center
-	// (centers lie in [-10, 10] per feature).
+	// Weak is the number of weak classes, in [1, Classes).
+	Weak int
+	// Separation is the distance of every class center from the origin,
+	// along the class's own axis; it must exceed 2*Truncation*Spread.
+	Separation float64
+	// Spread is the standard deviation of the noise around each center,
+	// before truncation at ±Truncation spreads; at least 0.
 	Spread float64
-	// Epochs is the number of training epochs (Adam, learning rate 0.01,
-	// batches of 32).
-	Epochs int
-	// Outliers are the layers to make fragile, applied after training.
+	// Train, Select and Test are the sizes of the three sample sets, each
+	// at least Classes.
+	Train, Select, Test int
+	// Outliers are the layers to make fragile.
 	Outliers []Outlier
 }
 
-// DefaultFragileConfig returns a task that trains in a few tens of
-// milliseconds to 100% held-out accuracy: 1,200 samples (400 held out) of
-// 4 blobs with spread 0.6 in 9 features, an MLP 9-32-32-4 trained for 15
-// epochs, and no outliers.
+// DefaultFragileConfig returns 8 classes in 9 features with 2 weak
+// classes, centers 8 from the origin, spread 1, and 800 training, 400
+// selection and 400 test samples, without outliers.
 func DefaultFragileConfig() FragileConfig {
-	return FragileConfig{Seed: 7, Features: 9, Hidden: []int{32, 32}, Classes: 4,
-		Samples: 1200, Eval: 400, Spread: 0.6, Epochs: 15}
+	return FragileConfig{Seed: 7, Features: 9, Classes: 8, Weak: 2, Separation: 8, Spread: 1,
+		Train: 800, Select: 400, Test: 400}
 }
 
-// FragileTask is a trained MLP with deliberately fragile layers and its
+// FragileTask is a built MLP with deliberately fragile layers and its
 // data.
 type FragileTask struct {
-	// Model is Flatten-free Sequential: linear1, relu1, linear2, relu2,
-	// ..., linearN, giving logits.
+	// Model is Sequential linear1, relu1, linear2, relu2, linear3, giving
+	// logits; its hidden layers are Classes+1 wide.
 	Model *nn.Graph
-	// Train is the training set; Eval the held-out set. The last feature
-	// of every sample is 0.
-	Train, Eval *datasets.Dataset
+	// Train calibrates; Select is the data layers are chosen on (a
+	// sensitivity analysis); Test is the data a choice is judged on. They
+	// are drawn one after the other from one noise stream, so no sample is
+	// in two sets. Sample i of each set is of class i mod Classes. The last
+	// feature of every sample is 0.
+	Train, Select, Test *datasets.Dataset
 	// DeadInputs gives, for every Linear node, the index of an input that
 	// is 0 for every sample whose last feature is 0: the last feature for
-	// linear1, the dead last unit of the previous layer for the others.
+	// linear1, the always-zero last hidden unit for linear2 and linear3.
 	DeadInputs map[string]int
+	// Axes gives the feature each class's center lies on, Signs the side
+	// (+1 or -1), and WeakClasses the weak classes, in increasing order.
+	Axes, Signs, WeakClasses []int
+	// Margin is the least amount by which, in FP32, the logit of a
+	// sample's own class exceeds every other logit, for any sample the
+	// config can draw: (Separation - 2*Truncation*Spread)/2.
+	Margin float64
 }
 
 // withDefaults fills the zero fields of c from DefaultFragileConfig.
 func (c FragileConfig) withDefaults() FragileConfig {
 	d := DefaultFragileConfig()
-	if c.Features == 0 {
-		c.Features = d.Features
+	for _, f := range []struct{ p, d *int }{{&c.Features, &d.Features}, {&c.Classes, &d.Classes},
+		{&c.Weak, &d.Weak}, {&c.Train, &d.Train}, {&c.Select, &d.Select}, {&c.Test, &d.Test}} {
+		if *f.p == 0 {
+			*f.p = *f.d
+		}
 	}
-	if c.Hidden == nil {
-		c.Hidden = d.Hidden
-	}
-	if c.Classes == 0 {
-		c.Classes = d.Classes
-	}
-	if c.Samples == 0 {
-		c.Samples = d.Samples
-	}
-	if c.Eval == 0 {
-		c.Eval = d.Eval
+	if c.Separation == 0 {
+		c.Separation = d.Separation
 	}
 	if c.Spread == 0 {
 		c.Spread = d.Spread
-	}
-	if c.Epochs == 0 {
-		c.Epochs = d.Epochs
 	}
 	return c
 }
@@ -111,120 +130,135 @@ func (c FragileConfig) validate() error {
 		return fmt.Errorf("testmodels: FragileMLP: %s = %v, want %s", field, v, want)
 	}
 	switch {
-	case c.Features < 2:
-		return bad("Features", c.Features, ">= 2")
 	case c.Classes < 2:
 		return bad("Classes", c.Classes, ">= 2")
-	case c.Eval < 1 || c.Samples < c.Eval+c.Classes:
-		return bad("Samples, Eval", fmt.Sprintf("%d, %d", c.Samples, c.Eval), "Eval >= 1 and at least Classes training samples")
+	case c.Features < c.Classes+1:
+		return bad("Features", c.Features, fmt.Sprintf(">= Classes+1 = %d", c.Classes+1))
+	case c.Weak < 1 || c.Weak >= c.Classes:
+		return bad("Weak", c.Weak, fmt.Sprintf("in [1, %d)", c.Classes))
 	case math.IsNaN(c.Spread) || math.IsInf(c.Spread, 0) || c.Spread < 0:
 		return bad("Spread", c.Spread, "a finite value >= 0")
-	case c.Epochs < 1:
-		return bad("Epochs", c.Epochs, ">= 1")
+	case !(c.Separation > 2*Truncation*c.Spread) || math.IsInf(c.Separation, 0):
+		return bad("Separation", c.Separation, fmt.Sprintf("finite and > 2*%g*Spread = %g", Truncation, 2*Truncation*c.Spread))
 	}
-	for i, h := range c.Hidden {
-		if h < 2 {
-			return bad(fmt.Sprintf("Hidden[%d]", i), h, ">= 2")
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"Train", c.Train}, {"Select", c.Select}, {"Test", c.Test}} {
+		if n.v < c.Classes {
+			return bad(n.name, n.v, fmt.Sprintf(">= Classes = %d", c.Classes))
 		}
 	}
 	return nil
 }
 
-// FragileMLP builds labelled Gaussian blobs whose last feature is always 0
-// and an MLP whose hidden layers each have one dead unit (zero weights and
-// bias, so it outputs 0 for every input), trains the MLP, then applies
-// cfg.Outliers with AddWeightOutliers on each layer's always-zero input
-// (DeadInputs). The outliers leave the FP32 outputs bit-identical but
-// make the chosen layers' int8 weights as coarse as the outliers are
-// large: a sensitivity analysis should single them out. The same config
-// gives the same bits.
+// FragileMLP builds, without training, an MLP that classifies Gaussian
+// blobs exactly, and applies cfg.Outliers with AddWeightOutliers on each
+// layer's always-zero input (DeadInputs). The same config gives the same
+// bits.
+//
+// The data: class k's center is Separation times Signs[k] on feature
+// Axes[k] (one feature per class, drawn without repetition from all but
+// the last) and 0 elsewhere; a sample is its center plus noise of the given
+// Spread, truncated at ±Truncation spreads, in every feature but the last,
+// which is 0.
+//
+// The model: with s_k = Signs[k]*x[Axes[k]], the evidence for class k,
+//
+//	linear1 (Features -> Classes+1): unit k = s_k, weight ±1, bias 0
+//	linear2 (Classes+1 -> Classes+1): unit k = w_k * relu1_k, bias 0,
+//	        w_k = WeakWeight (1/3) for a weak class, else 1
+//	linear3 (Classes+1 -> Classes): logit k = relu2_k / w_k - b_k,
+//	        b_k = Margin for a weak class, else 0
+//
+// and the last unit of both hidden layers is always 0. So the logit of
+// class k is relu(s_k) (minus Margin when weak). A sample's own evidence
+// is at least Separation - Truncation*Spread, any other at most
+// Truncation*Spread, so the own logit leads every other by at least
+// Margin = (Separation - 2*Truncation*Spread)/2: the FP32 model classifies
+// every sample it can be given correctly, and an int8 model whose logits
+// err by less than Margin/2 classifies it alike. See Outlier for what an
+// outlier does.
 func FragileMLP(cfg FragileConfig) (*FragileTask, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	d, err := datasets.Blobs(datasets.BlobsConfig{Samples: cfg.Samples, Features: cfg.Features,
-		Classes: cfg.Classes, Spread: cfg.Spread, Seed: cfg.Seed})
-	if err != nil {
-		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
+	rng := newRand(cfg.Seed)
+	c, f := cfg.Classes, cfg.Features
+	axes := rng.Perm(f - 1)[:c]
+	signs := make([]int, c)
+	for k := range signs {
+		signs[k] = 1 - 2*rng.IntN(2)
 	}
-	x := d.X.Data()
-	for i := range d.Len() {
-		x[(i+1)*cfg.Features-1] = 0
+	weak := slices.Sorted(slices.Values(rng.Perm(c)[:cfg.Weak]))
+	margin := (cfg.Separation - 2*Truncation*cfg.Spread) / 2
+
+	name := func(set string) string {
+		return fmt.Sprintf("fragile blobs %s (%d classes, %d features, separation %g, spread %g, seed %d)",
+			set, c, f, cfg.Separation, cfg.Spread, cfg.Seed)
 	}
-	d.Name = fmt.Sprintf("fragile blobs(%d samples, %d features, %d classes, spread %g, seed %d)",
-		cfg.Samples, cfg.Features, cfg.Classes, cfg.Spread, cfg.Seed)
-	split := cfg.Samples - cfg.Eval
-	train, err := d.Subset(0, split)
-	if err != nil {
-		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
-	}
-	eval, err := d.Subset(split, cfg.Samples)
-	if err != nil {
-		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
+	sets := make([]*datasets.Dataset, 3)
+	for i, n := range []int{cfg.Train, cfg.Select, cfg.Test} {
+		sets[i] = blobs(rng, n, f, axes, signs, cfg.Separation, cfg.Spread)
+		sets[i].Name = name([]string{"training", "selection", "test"}[i])
 	}
 
-	rng := newRand(cfg.Seed)
-	var layers []nn.Layer
-	var linears []*nn.Linear
-	in := cfg.Features
-	for _, h := range append(slices.Clone(cfg.Hidden), cfg.Classes) {
-		l := nn.NewLinear(in, h, rng)
-		layers = append(layers, l, nn.NewReLU())
-		linears = append(linears, l)
-		in = h
+	h := c + 1
+	l1, l2, l3 := nn.NewLinear(f, h, nil), nn.NewLinear(h, h, nil), nn.NewLinear(h, c, nil)
+	w1, w2, w3, b3 := l1.Weight.Value.Data(), l2.Weight.Value.Data(), l3.Weight.Value.Data(), l3.Bias.Value.Data()
+	for k := range c {
+		w1[k*f+axes[k]] = float32(signs[k])
+		w2[k*h+k], w3[k*h+k] = 1, 1
+		if slices.Contains(weak, k) {
+			w2[k*h+k], w3[k*h+k], b3[k] = WeakWeight, 1/WeakWeight, -float32(margin)
+		}
 	}
-	layers = layers[:len(layers)-1] // no ReLU after the logits
-	g, err := nn.Sequential([]int{cfg.Features}, layers...)
+	g, err := nn.Sequential([]int{f}, l1, nn.NewReLU(), l2, nn.NewReLU(), l3)
 	if err != nil {
 		return nil, fmt.Errorf("testmodels: FragileMLP: %w", err)
 	}
-	dead := map[string]int{"linear1": cfg.Features - 1}
-	for i, l := range linears[:len(linears)-1] {
-		killUnit(l, l.Out-1)
-		dead["linear"+strconv.Itoa(i+2)] = l.Out - 1
-	}
-	tc := nn.TrainConfig{Epochs: cfg.Epochs, BatchSize: 32, Seed: cfg.Seed, Optimizer: nn.NewAdam(0.01)}
-	if _, err := nn.Fit(g, train.X, train.Labels, tc); err != nil {
-		return nil, fmt.Errorf("testmodels: FragileMLP: training: %w", err)
-	}
-	// A unit whose pre-activation is exactly 0 gets no gradient through
-	// the ReLU, so training leaves it dead; check rather than trust it.
-	for i, l := range linears[:len(linears)-1] {
-		if !unitIsZero(l, l.Out-1) {
-			return nil, fmt.Errorf("testmodels: FragileMLP: training revived the dead unit %d of linear%d", l.Out-1, i+1)
-		}
-	}
+	dead := map[string]int{"linear1": f - 1, "linear2": c, "linear3": c}
 	for _, o := range cfg.Outliers {
 		in, ok := dead[o.Layer]
 		if !ok {
-			return nil, fmt.Errorf("testmodels: FragileMLP: outlier on %q: the MLP's Linear layers are linear1 to linear%d: %w",
-				o.Layer, len(linears), ErrNotFragile)
+			return nil, fmt.Errorf("testmodels: FragileMLP: outlier on %q: the MLP's Linear layers are linear1 to linear3: %w",
+				o.Layer, ErrNotFragile)
 		}
 		if err := AddWeightOutliers(g, o.Layer, in, o.Magnitude); err != nil {
 			return nil, err
 		}
 	}
-	return &FragileTask{Model: g, Train: train, Eval: eval, DeadInputs: dead}, nil
+	return &FragileTask{Model: g, Train: sets[0], Select: sets[1], Test: sets[2], DeadInputs: dead,
+		Axes: axes, Signs: signs, WeakClasses: weak, Margin: margin}, nil
 }
 
-// killUnit zeroes the weights and bias of one output unit.
-func killUnit(l *nn.Linear, unit int) {
-	w := l.Weight.Value.Data()
-	clear(w[unit*l.In : (unit+1)*l.In])
-	if l.Bias != nil {
-		l.Bias.Value.Data()[unit] = 0
-	}
-}
-
-// unitIsZero reports whether one output unit has all-zero weights and bias.
-func unitIsZero(l *nn.Linear, unit int) bool {
-	for _, v := range l.Weight.Value.Data()[unit*l.In : (unit+1)*l.In] {
-		if v != 0 {
-			return false
+// blobs draws n samples, sample i of class i mod len(axes), from rng.
+func blobs(rng *rand.Rand, n, features int, axes, signs []int, sep, spread float64) *datasets.Dataset {
+	x := make([]float32, n*features)
+	labels := make([]int, n)
+	for i := range n {
+		k := i % len(axes)
+		labels[i] = k
+		row := x[i*features : (i+1)*features]
+		for j := range features - 1 {
+			v := spread * truncNorm(rng)
+			if j == axes[k] {
+				v += sep * float64(signs[k])
+			}
+			row[j] = float32(v)
 		}
 	}
-	return l.Bias == nil || l.Bias.Value.Data()[unit] == 0
+	return &datasets.Dataset{X: tensor.MustFromData(x, n, features), Labels: labels, Classes: len(axes)}
+}
+
+// truncNorm returns a standard normal draw within ±Truncation.
+func truncNorm(rng *rand.Rand) float64 {
+	for {
+		if z := rng.NormFloat64(); math.Abs(z) <= Truncation {
+			return z
+		}
+	}
 }
 
 // AddWeightOutliers sets column input of the weight of the Linear node
@@ -260,9 +294,8 @@ func AddWeightOutliers(g *nn.Graph, layer string, input int, magnitude float32) 
 	return nil
 }
 
-// newRand returns the generator FragileMLP draws its initial weights from:
-// the stream of package models' builders, so a seed gives the same weights
-// it gave when FragileMLP lived there.
+// newRand returns the generator FragileMLP draws its geometry and samples
+// from.
 func newRand(seed uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x6d6f64656c73)) // "models"
+	return rand.New(rand.NewPCG(seed, 0x667261676c65)) // "fragle"
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 )
@@ -30,33 +32,37 @@ func TestFragileMLP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, _, err := nn.Evaluate(plain.Model, plain.Eval.X, plain.Eval.Labels, 256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if acc < 0.95 {
-		t.Fatalf("held-out accuracy %.4f, want >= 0.95: the default task did not train", acc)
-	}
-	wantDead := map[string]int{"linear1": 8, "linear2": 31, "linear3": 31}
+	wantDead := map[string]int{"linear1": 8, "linear2": 8, "linear3": 8}
 	if fmt.Sprint(plain.DeadInputs) != fmt.Sprint(wantDead) {
 		t.Fatalf("DeadInputs = %v, want %v", plain.DeadInputs, wantDead)
 	}
-	ref, err := plain.Model.Forward(plain.Eval.X, nn.Eval)
+	if plain.Margin != 1 || len(plain.WeakClasses) != 2 {
+		t.Fatalf("margin %g and weak classes %v, want 1 and two classes", plain.Margin, plain.WeakClasses)
+	}
+	// Every sample is classified with at least the stated margin.
+	for _, set := range []*datasets.Dataset{plain.Train, plain.Select, plain.Test} {
+		if lead := leastLead(t, plain.Model, set); lead < plain.Margin-1e-5 {
+			t.Errorf("%s: the own logit leads by %g at least, want >= the margin %g", set.Name, lead, plain.Margin)
+		}
+	}
+	ref, err := plain.Model.Forward(plain.Test.X, nn.Eval)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name     string
 		outliers []Outlier
-		// minZeroFrac is the fraction of each fragile layer's other weights
-		// that must fall below half an int8 step (and so quantize to 0).
-		minZeroFrac float64
+		// zeroRows are, per fragile layer, the rows whose other weights all
+		// fall below half an int8 step (and so round to 0); every other
+		// row keeps its weights at one step or more.
+		zeroRows map[string][]int
 	}{
-		{"none", nil, 0},
-		{"linear1 1000", []Outlier{{"linear1", 1000}}, 0.95},
-		{"linear2 1000", []Outlier{{"linear2", 1000}}, 0.95},
-		{"linear3 -1000", []Outlier{{"linear3", -1000}}, 0.95},
-		{"linear1 1000 and linear2 100", []Outlier{{"linear1", 1000}, {"linear2", 100}}, 0.5},
+		{"none", nil, nil},
+		{"linear1 1000", []Outlier{{"linear1", 1000}}, map[string][]int{"linear1": seq(9)}},
+		{"linear2 1000", []Outlier{{"linear2", 1000}}, map[string][]int{"linear2": seq(9)}},
+		{"linear3 -1000", []Outlier{{"linear3", -1000}}, map[string][]int{"linear3": seq(8)}},
+		{"linear1 1000 and linear2 100", []Outlier{{"linear1", 1000}, {"linear2", 100}},
+			map[string][]int{"linear1": seq(9), "linear2": append(slices.Clone(plain.WeakClasses), 8)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +73,7 @@ func TestFragileMLP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := task.Model.Forward(task.Eval.X, nn.Eval)
+			got, err := task.Model.Forward(task.Test.X, nn.Eval)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,25 +86,95 @@ func TestFragileMLP(t *testing.T) {
 				l := linearWeights(t, task.Model, o.Layer)
 				in := task.DeadInputs[o.Layer]
 				w := l.Weight.Value.Data()
-				small, others := 0, 0
+				half := math.Abs(float64(o.Magnitude)) / 254
+				var zero []int
 				for r := range l.Out {
-					step := math.Abs(float64(o.Magnitude)) / 127
+					small, large := 0, 0
 					for k := range l.In {
-						v := float64(w[r*l.In+k])
-						if k == in {
-							if v != float64(o.Magnitude) {
-								t.Fatalf("%s weight [%d, %d] = %g, want the outlier %g", o.Layer, r, k, v, o.Magnitude)
+						v := math.Abs(float64(w[r*l.In+k]))
+						switch {
+						case k == in:
+							if w[r*l.In+k] != o.Magnitude {
+								t.Fatalf("%s weight [%d, %d] = %g, want the outlier %g", o.Layer, r, k, w[r*l.In+k], o.Magnitude)
 							}
-							continue
-						}
-						others++
-						if math.Abs(v) < step/2 {
+						case v == 0:
+						case v < half:
 							small++
+						default:
+							large++
 						}
 					}
+					if small > 0 && large > 0 {
+						t.Fatalf("%s row %d: %d weights round to 0 and %d do not", o.Layer, r, small, large)
+					}
+					if large == 0 {
+						zero = append(zero, r)
+					}
 				}
-				if frac := float64(small) / float64(others); frac < c.minZeroFrac {
-					t.Errorf("%s: %.3f of the other weights fall below half an int8 step, want >= %g", o.Layer, frac, c.minZeroFrac)
+				if want := c.zeroRows[o.Layer]; !slices.Equal(zero, want) {
+					t.Errorf("%s: the rows whose weights all round to 0 are %v, want %v", o.Layer, zero, want)
+				}
+			}
+		})
+	}
+}
+
+// seq returns 0, 1, ..., n-1.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// leastLead returns the least amount by which g's logit of a sample's own
+// class exceeds its largest other logit, over the samples of d.
+func leastLead(t *testing.T, g *nn.Graph, d *datasets.Dataset) float64 {
+	t.Helper()
+	out, err := g.Forward(d.X, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Dim(1)
+	least := math.Inf(1)
+	for i, y := range d.Labels {
+		row := out.Data()[i*c : (i+1)*c]
+		other := math.Inf(-1)
+		for k, v := range row {
+			if k != y {
+				other = max(other, float64(v))
+			}
+		}
+		least = min(least, float64(row[y])-other)
+	}
+	return least
+}
+
+func TestFragileMLPSetsAreDisjointAndBalanced(t *testing.T) {
+	for _, seed := range []uint64{1, 7, 1 << 40} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			cfg := DefaultFragileConfig()
+			cfg.Seed = seed
+			task, err := FragileMLP(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for _, set := range []*datasets.Dataset{task.Train, task.Select, task.Test} {
+				counts := make([]int, set.Classes)
+				for i, y := range set.Labels {
+					counts[y]++
+					row := fmt.Sprint(set.X.Data()[i*9 : (i+1)*9])
+					if where, ok := seen[row]; ok {
+						t.Fatalf("sample %d of %s is also in %s", i, set.Name, where)
+					}
+					seen[row] = set.Name
+				}
+				for k, n := range counts {
+					if n != set.Len()/set.Classes {
+						t.Errorf("%s: class %d has %d samples, want %d", set.Name, k, n, set.Len()/set.Classes)
+					}
 				}
 			}
 		})
@@ -117,7 +193,7 @@ func TestFragileMLPIsSeeded(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := DefaultFragileConfig()
-			cfg.Epochs, cfg.Outliers = 2, []Outlier{{"linear2", 50}}
+			cfg.Outliers = []Outlier{{"linear2", 50}}
 			cfg.Seed = c.a
 			x, err := FragileMLP(cfg)
 			if err != nil {
@@ -129,7 +205,7 @@ func TestFragileMLPIsSeeded(t *testing.T) {
 				t.Fatal(err)
 			}
 			eq := fmt.Sprint(paramBits(x.Model)) == fmt.Sprint(paramBits(y.Model)) &&
-				fmt.Sprint(x.Train.X.Data()) == fmt.Sprint(y.Train.X.Data())
+				fmt.Sprint(x.Train.X.Data(), x.Select.X.Data(), x.Test.X.Data()) == fmt.Sprint(y.Train.X.Data(), y.Select.X.Data(), y.Test.X.Data())
 			if eq != c.wantEq {
 				t.Fatalf("seeds %d and %d: identical models and data = %v, want %v", c.a, c.b, eq, c.wantEq)
 			}
@@ -144,12 +220,12 @@ func TestFragileMLPRefuses(t *testing.T) {
 		want    string
 		wantErr error
 	}{
-		{"one feature", func(c *FragileConfig) { c.Features = 1 }, "Features = 1", nil},
 		{"one class", func(c *FragileConfig) { c.Classes = 1 }, "Classes = 1", nil},
-		{"no training samples", func(c *FragileConfig) { c.Samples, c.Eval = 10, 10 }, "Samples, Eval = 10, 10", nil},
+		{"too few features", func(c *FragileConfig) { c.Features = 8 }, "Features = 8, want >= Classes+1 = 9", nil},
+		{"no strong class", func(c *FragileConfig) { c.Weak = 8 }, "Weak = 8", nil},
 		{"negative spread", func(c *FragileConfig) { c.Spread = -1 }, "Spread = -1", nil},
-		{"narrow hidden layer", func(c *FragileConfig) { c.Hidden = []int{32, 1} }, "Hidden[1] = 1", nil},
-		{"negative epochs", func(c *FragileConfig) { c.Epochs = -1 }, "Epochs = -1", nil},
+		{"classes overlap", func(c *FragileConfig) { c.Separation = 6 }, "Separation = 6, want finite and > 2*3*Spread = 6", nil},
+		{"too few test samples", func(c *FragileConfig) { c.Test = 7 }, "Test = 7, want >= Classes = 8", nil},
 		{"outlier on a missing layer", func(c *FragileConfig) { c.Outliers = []Outlier{{"linear4", 10}} }, `"linear4"`, ErrNotFragile},
 		{"outlier on a ReLU", func(c *FragileConfig) { c.Outliers = []Outlier{{"relu1", 10}} }, `"relu1"`, ErrNotFragile},
 		{"zero outlier", func(c *FragileConfig) { c.Outliers = []Outlier{{"linear1", 0}} }, "magnitude 0", nil},
@@ -157,7 +233,6 @@ func TestFragileMLPRefuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := DefaultFragileConfig()
-			cfg.Epochs = 1
 			c.mutate(&cfg)
 			_, err := FragileMLP(cfg)
 			if err == nil {
@@ -211,16 +286,19 @@ func ExampleFragileMLP() {
 		fmt.Println(err)
 		return
 	}
-	acc, _, err := nn.Evaluate(task.Model, task.Eval.X, task.Eval.Labels, 256)
+	acc, _, err := nn.Evaluate(task.Model, task.Test.X, task.Test.Labels, 256)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d training and %d held-out samples, FP32 accuracy %.0f%%\n", task.Train.Len(), task.Eval.Len(), 100*acc)
+	fmt.Printf("%d training, %d selection and %d test samples, FP32 test accuracy %.0f%%\n",
+		task.Train.Len(), task.Select.Len(), task.Test.Len(), 100*acc)
 	fmt.Println("always-zero inputs:", task.DeadInputs)
+	fmt.Println("logit margin:", task.Margin)
 	// Output:
-	// 800 training and 400 held-out samples, FP32 accuracy 100%
-	// always-zero inputs: map[linear1:8 linear2:31 linear3:31]
+	// 800 training, 400 selection and 400 test samples, FP32 test accuracy 100%
+	// always-zero inputs: map[linear1:8 linear2:8 linear3:8]
+	// logit margin: 1
 }
 
 // paramBits returns the bits of every parameter of g, in order.

@@ -50,6 +50,10 @@ type Data struct {
 	// With labels, AnalyzeSensitivity and QuantizeWithBudget score
 	// accuracy; without, the output SQNR against the FP32 model.
 	Labels []int
+	// Name says which samples these are ("MNIST training images
+	// 59,000-59,999"), for reports; it may be empty. AnalyzeSensitivity
+	// and QuantizeWithBudget record it as the data they chose on.
+	Name string
 }
 
 // Len returns the number of samples, 0 when X is nil or a scalar.

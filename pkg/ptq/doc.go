@@ -34,12 +34,15 @@
 // weights when DynamicConfig.Conv2D is set) and quantizes activations per
 // call, keeping every layer boundary FP32.
 //
-// AnalyzeSensitivity(ctx, model, calib, eval, opts) tells which layers
+// AnalyzeSensitivity(ctx, model, calib, selection, opts) tells which layers
 // cost accuracy, in two views per
 // layer (only this layer int8; only this layer FP32) plus its output SQNR,
 // and writes Markdown, CSV and JSON (SensitivitySchema). QuantizeWithBudget
 // reverts the most sensitive layers to FP32 one at a time until the
-// accuracy drop fits a budget, and records every step.
+// accuracy drop fits a budget, and records every step. Both choose layers
+// on the selection data they are given and say so in their reports
+// (Selection, from Data.Name); a choice is judged on a separate test set,
+// since on the samples it was made on it looks better than it is.
 //
 // Model.Save and LoadModel (SaveFile, LoadModelFile) write and read a
 // converted model, static, dynamic or FP32, in the format below, so that

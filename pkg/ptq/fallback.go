@@ -10,7 +10,8 @@ import (
 	"github.com/ptqspec/ptqspec/pkg/nn"
 )
 
-// FallbackStep is one layer reverted to FP32 and the metric after it.
+// FallbackStep is one layer reverted to FP32 and the metric after it, on
+// the selection data.
 type FallbackStep struct {
 	Layer  string  `json:"layer"`
 	Metric float64 `json:"metric"`
@@ -19,9 +20,17 @@ type FallbackStep struct {
 
 // FallbackReport records an accuracy-aware quantization: the FP32 and
 // all-int8 metrics, the budget, each layer reverted in order with the
-// metric after it, and whether the budget was met.
+// metric after it, and whether the budget was met. Every metric in it is
+// measured on the selection data the layers were chosen on, which
+// Selection names; what the chosen model does on other samples is for the
+// caller to measure.
 type FallbackReport struct {
-	Metric      Metric             `json:"metric"`
+	Metric Metric `json:"metric"`
+	// Selection names the data the layers were chosen on and every metric
+	// here measured on: the Name of the Data given to QuantizeWithBudget.
+	Selection string `json:"selection"`
+	// Samples is the number of selection samples.
+	Samples     int                `json:"samples"`
 	FP32        float64            `json:"fp32"`
 	AllInt8     float64            `json:"all_int8"`
 	Final       float64            `json:"final"`
@@ -38,7 +47,8 @@ func (r *FallbackReport) String() string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: FP32 %.4f, all int8 %.4f, budget %.4f drop\n", r.Metric, r.FP32, r.AllInt8, r.MaxDrop)
+	fmt.Fprintf(&b, "%s on %d selection samples%s: FP32 %.4f, all int8 %.4f, budget %.4f drop\n",
+		r.Metric, r.Samples, named(r.Selection), r.FP32, r.AllInt8, r.MaxDrop)
 	for i, s := range r.Reverted {
 		fmt.Fprintf(&b, "  %d. %s -> FP32: %.4f (drop %.4f)\n", i+1, s.Layer, s.Metric, s.Drop)
 	}
@@ -50,17 +60,23 @@ func (r *FallbackReport) String() string {
 	return b.String()
 }
 
-// QuantizeWithBudget quantizes g and, while the metric on eval drops by
-// more than opts.MaxDrop against FP32, reverts the most sensitive
-// remaining layer to FP32, one at a time, in the order of a sensitivity
-// analysis (largest recovery first, then largest drop). It returns the
-// last model and the record of every step, each with the metric of the
-// model holding the layers reverted so far in FP32. The budget is always
-// met in the end, since with every layer reverted the model computes
-// exactly what the FP32 model does. MaxDrop is refused when negative, NaN
-// or infinite. A nil opts means the defaults (see SensitivityOptions): a
-// budget of no drop at all.
-func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Data, opts *SensitivityOptions) (*Model, *FallbackReport, error) {
+// QuantizeWithBudget quantizes g and, while the metric on the selection
+// data drops by more than opts.MaxDrop against FP32, reverts the most
+// sensitive remaining layer to FP32, one at a time, in the order of a
+// sensitivity analysis on the same data (largest recovery first, then
+// largest drop). It returns the last model and the record of every step,
+// each with the metric of the model holding the layers reverted so far in
+// FP32. The budget is always met on the selection data in the end, since
+// with every layer reverted the model computes exactly what the FP32
+// model does. MaxDrop is refused when negative, NaN or infinite. A nil
+// opts means the defaults (see SensitivityOptions): a budget of no drop
+// at all.
+//
+// Selection is the data the layers are chosen on; the report names it
+// (FallbackReport.Selection, from Data.Name). The budget is met on those
+// samples by construction, so judge the returned model on a test set
+// disjoint from selection and from calib.
+func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, selection Data, opts *SensitivityOptions) (*Model, *FallbackReport, error) {
 	t0 := time.Now()
 	o, err := opts.withDefaults("fallback")
 	if err != nil {
@@ -70,7 +86,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 		return nil, nil, fmt.Errorf("ptq: fallback: budget %v, want a finite drop >= 0: %w", o.MaxDrop, ErrInvalidConfig)
 	}
 	opts = &o
-	s, err := newShared(ctx, g, o, calib, eval, 1)
+	s, err := newShared(ctx, g, o, calib, selection, 1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,7 +94,7 @@ func QuantizeWithBudget(ctx context.Context, g *nn.Graph, calib Batches, eval Da
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := &FallbackReport{Metric: s.metric, FP32: s.fp32, MaxDrop: opts.MaxDrop}
+	rep := &FallbackReport{Metric: s.metric, Selection: selection.Name, Samples: selection.Len(), FP32: s.fp32, MaxDrop: opts.MaxDrop}
 	if rep.AllInt8, err = s.score(ctx, m); err != nil {
 		return nil, nil, err
 	}

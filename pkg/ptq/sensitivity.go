@@ -42,7 +42,7 @@ type LayerSensitivity struct {
 	Recovery float64 `json:"recovery"`
 	// SQNR is the SQNR in dB of the layer's output (after the BatchNorm2D
 	// and ReLU fused into it) against the FP32 model's, when only this
-	// layer is quantized, on the first 256 evaluation samples: the error
+	// layer is quantized, on the first 256 selection samples: the error
 	// this layer adds by itself, not that of the layers before it. 200 dB
 	// stands for identical outputs.
 	SQNR float64 `json:"sqnr_db"`
@@ -51,15 +51,19 @@ type LayerSensitivity struct {
 }
 
 // SensitivityReport ranks the quantizable layers of a model, most
-// sensitive first. Its JSON form (WriteJSON) is one object whose fields
-// are, in this order:
+// sensitive first. Every metric in it is measured on the selection data
+// the analysis was given, which Selection names: a ranking chosen on
+// those samples overstates how well the choice does on them, so judge a
+// choice made from it on other samples. Its JSON form (WriteJSON) is one
+// object whose fields are, in this order:
 //
 //	schema     string   always SensitivitySchema, "ptqspec.sensitivity/v1"
 //	metric     string   "accuracy" (a fraction) or "output_sqnr_db" (dB)
 //	fp32       number   the FP32 model's metric (200 for output_sqnr_db)
 //	all_int8   number   the metric with every layer quantized
 //	threshold  number   Drop or Recovery at which a layer is sensitive
-//	samples    integer  evaluation samples
+//	selection  string   the selection data's Data.Name ("" when unnamed)
+//	samples    integer  selection samples
 //	layers     array    one object per layer, most sensitive first (Sort)
 //	sensitive  array    names (strings) of the sensitive layers, in rank order
 //	seconds    number   wall-clock time of the analysis
@@ -78,11 +82,14 @@ type LayerSensitivity struct {
 // Metric values are in the metric's unit. The schema name changes only
 // when a field changes meaning or disappears.
 type SensitivityReport struct {
-	Schema    string             `json:"schema"`
-	Metric    Metric             `json:"metric"`
-	FP32      float64            `json:"fp32"`
-	AllInt8   float64            `json:"all_int8"`
-	Threshold float64            `json:"threshold"`
+	Schema    string  `json:"schema"`
+	Metric    Metric  `json:"metric"`
+	FP32      float64 `json:"fp32"`
+	AllInt8   float64 `json:"all_int8"`
+	Threshold float64 `json:"threshold"`
+	// Selection names the data every metric was measured on and the
+	// layers ranked by: the Name of the Data given to AnalyzeSensitivity.
+	Selection string             `json:"selection"`
 	Samples   int                `json:"samples"`
 	Layers    []LayerSensitivity `json:"layers"`
 	Sensitive []string           `json:"sensitive"`
@@ -94,7 +101,8 @@ type SensitivityReport struct {
 // SensitivityOptions configure AnalyzeSensitivity and QuantizeWithBudget.
 // The zero value, and a nil *SensitivityOptions, mean the default Config,
 // no layer marked sensitive, a budget of no drop at all, GOMAXPROCS
-// workers and batches of 256.
+// workers and batches of 256. The data the layers are chosen on is not an
+// option but an argument of both functions, the selection data.
 type SensitivityOptions struct {
 	// Config is the quantization configuration every variant uses.
 	Config Config
@@ -114,11 +122,12 @@ type SensitivityOptions struct {
 	MaxDrop float64
 	// Workers bounds the variants evaluated at once; 0 means GOMAXPROCS.
 	Workers int
-	// BatchSize is the evaluation batch size; 0 means 256.
+	// BatchSize is the batch size the selection data is scored in; 0
+	// means 256.
 	BatchSize int
 	// Progress, if non-nil, is called after each model variant (FP32, all
 	// int8, each layer alone int8 and alone FP32, each fallback step) is
-	// scored on the evaluation data, with the variants scored so far and
+	// scored on the selection data, with the variants scored so far and
 	// the most the call will score (QuantizeWithBudget may stop sooner).
 	// Calls come one at a time, from the workers' goroutines.
 	Progress func(done, total int)
@@ -150,13 +159,13 @@ func (o *SensitivityOptions) withDefaults(what string) (SensitivityOptions, erro
 
 // shared holds what every variant of one model reuses: the FP32 graph, one
 // calibration pass over the union of all variants' observed tensors, and
-// the evaluation data with its FP32 reference.
+// the selection data with its FP32 reference.
 type shared struct {
 	graph  *nn.Graph
 	cfg    Config
 	cal    *Calibrator
 	eval   Data
-	ref    *tensor.Tensor // FP32 outputs on eval
+	ref    *tensor.Tensor // FP32 outputs on eval, the selection data
 	fp32   float64
 	bs     int
 	metric Metric
@@ -187,7 +196,7 @@ func newShared(ctx context.Context, g *nn.Graph, o SensitivityOptions, calib Bat
 	if g == nil {
 		return nil, fmt.Errorf("ptq: sensitivity: %w", ErrNilModel)
 	}
-	if err := eval.check("sensitivity: evaluation data"); err != nil {
+	if err := eval.check("sensitivity: selection data"); err != nil {
 		return nil, err
 	}
 	g = g.Clone()
@@ -260,18 +269,25 @@ func (s *shared) score(ctx context.Context, f Forwarder) (float64, error) {
 
 // AnalyzeSensitivity measures, for every layer the configuration quantizes,
 // the metric when only that layer is int8 and when only that layer stays
-// FP32, and its output SQNR in the all-int8 model. The metric is accuracy
-// when eval has labels, else the output SQNR against FP32. Calibration runs
-// once, over calib; variants are converted and evaluated in parallel (at
-// most opts.Workers at a time) and the result does not depend on the order
-// they finish in. A nil opts means the defaults (see SensitivityOptions).
-func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib Batches, eval Data, opts *SensitivityOptions) (*SensitivityReport, error) {
+// FP32, and its output SQNR when only it is int8, all on the selection
+// data. The metric is accuracy when selection has labels, else the output
+// SQNR against FP32. Calibration runs once, over calib; variants are
+// converted and evaluated in parallel (at most opts.Workers at a time) and
+// the result does not depend on the order they finish in. A nil opts
+// means the defaults (see SensitivityOptions).
+//
+// Selection is the data the layers are ranked, and so chosen, on; the
+// report names it (SensitivityReport.Selection, from Data.Name). Keep it
+// apart from calib, and measure what a choice made from the ranking gives
+// (keeping the sensitive layers in FP32, say) on a third, test set: on
+// the selection samples themselves the choice looks better than it is.
+func AnalyzeSensitivity(ctx context.Context, g *nn.Graph, calib Batches, selection Data, opts *SensitivityOptions) (*SensitivityReport, error) {
 	t0 := time.Now()
 	o, err := opts.withDefaults("sensitivity")
 	if err != nil {
 		return nil, err
 	}
-	s, err := newShared(ctx, g, o, calib, eval, 0)
+	s, err := newShared(ctx, g, o, calib, selection, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -284,12 +300,13 @@ func (s *shared) analyze(ctx context.Context, opts SensitivityOptions, t0 time.T
 		return nil, err
 	}
 	layers := all.plan.QuantizedNodes()
-	rep := &SensitivityReport{Schema: SensitivitySchema, Metric: s.metric, FP32: s.fp32, Threshold: opts.Threshold, Samples: s.eval.Len()}
+	rep := &SensitivityReport{Schema: SensitivitySchema, Metric: s.metric, FP32: s.fp32, Threshold: opts.Threshold,
+		Selection: s.eval.Name, Samples: s.eval.Len()}
 	if rep.AllInt8, err = s.score(ctx, all); err != nil {
 		return nil, err
 	}
 	// Each layer's SQNR is measured, with only it quantized, against the
-	// FP32 outputs of every node on the first evaluation samples.
+	// FP32 outputs of every node on the first selection samples.
 	x, err := s.eval.X.Slice(0, min(s.eval.Len(), sqnrSamples))
 	if err != nil {
 		return nil, err
@@ -445,7 +462,8 @@ func (r *SensitivityReport) Markdown() string {
 		}
 		return fmt.Sprintf("%.1f dB", v)
 	}
-	fmt.Fprintf(&b, "Metric: %s. FP32 %s, all int8 %s, threshold %s.\n\n", r.Metric, unit(r.FP32), unit(r.AllInt8), unit(r.Threshold))
+	fmt.Fprintf(&b, "Metric: %s on %d selection samples%s. FP32 %s, all int8 %s, threshold %s.\n\n",
+		r.Metric, r.Samples, named(r.Selection), unit(r.FP32), unit(r.AllInt8), unit(r.Threshold))
 	b.WriteString("| rank | layer | kind | only this int8 | only this FP32 | drop | recovery | SQNR dB | sensitive |\n")
 	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|:---:|\n")
 	for i, l := range r.Layers {
@@ -457,4 +475,12 @@ func (r *SensitivityReport) Markdown() string {
 			unit(l.OnlyThisInt8), unit(l.OnlyThisFP32), unit(l.Drop), unit(l.Recovery), l.SQNR, mark)
 	}
 	return b.String()
+}
+
+// named returns " (name)", or "" for an empty name.
+func named(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " (" + name + ")"
 }

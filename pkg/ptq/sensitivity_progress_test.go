@@ -23,7 +23,7 @@ func TestSensitivityProgressAndCancel(t *testing.T) {
 		defer mu.Unlock()
 		done, total = append(done, d), n
 	}}
-	rep := analyze(t, task, task.Eval, opts)
+	rep := analyze(t, task, task.Select, opts)
 	want := 2 + 2*len(rep.Layers)
 	assert.Equal(t, want, total)
 	require.Len(t, done, want)
@@ -38,11 +38,11 @@ func TestSensitivityProgressAndCancel(t *testing.T) {
 		run  func() error
 	}{
 		{"sensitivity", func() error {
-			_, err := AnalyzeSensitivity(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), nil)
+			_, err := AnalyzeSensitivity(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Select), nil)
 			return err
 		}},
 		{"fallback", func() error {
-			_, _, err := QuantizeWithBudget(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), nil)
+			_, _, err := QuantizeWithBudget(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Select), nil)
 			return err
 		}},
 	}
@@ -52,7 +52,7 @@ func TestSensitivityProgressAndCancel(t *testing.T) {
 	}{"sensitivity cancelled after the FP32 score", func() error {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		_, err := AnalyzeSensitivity(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval),
+		_, err := AnalyzeSensitivity(ctx, task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Select),
 			&SensitivityOptions{Workers: 1, Progress: func(int, int) { cancel() }})
 		return err
 	}})

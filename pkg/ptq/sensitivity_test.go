@@ -31,14 +31,16 @@ type fragileEntry struct {
 }
 
 // fragileTask returns testmodels.FragileMLP's MLP linear1, relu1, linear2,
-// relu2, linear3 trained on 8 Gaussian blobs with spread 4 (about 90%
-// held-out accuracy, chance is 12.5%), with outlier weights on the
-// always-zero inputs of the given layers: FP32 unchanged, int8 weights
-// Magnitude/127 per step. Tests must not modify the result.
+// relu2, linear3 built to classify 8 Gaussian blobs exactly (100% on
+// every set, chance is 12.5%), with outlier weights on the always-zero
+// inputs of the given layers: FP32 unchanged, int8 weights Magnitude/127
+// per step. An outlier of 1000 leaves the layer its bias only, so the
+// model predicts one class: 12.5%. One of 100 on linear2 loses exactly
+// its 2 weak classes of 8: 75%. Tests must not modify the result.
 func fragileTask(t *testing.T, outliers ...testmodels.Outlier) *testmodels.FragileTask {
 	t.Helper()
 	cfg := testmodels.DefaultFragileConfig()
-	cfg.Classes, cfg.Spread, cfg.Outliers = 8, 4, outliers
+	cfg.Outliers = outliers
 	v, _ := fragileTasks.LoadOrStore(fmt.Sprint(outliers), &fragileEntry{})
 	e := v.(*fragileEntry)
 	e.once.Do(func() { e.task, e.err = testmodels.FragileMLP(cfg) })
@@ -66,23 +68,24 @@ func TestSensitivityFindsFragileLayer(t *testing.T) {
 		// layer's, in dB.
 		maxSQNR, minSQNR float64
 	}{
-		{"first layer", "linear1", 0.5, 3, 30},
-		{"hidden layer", "linear2", 0.5, 3, 30},
-		{"output layer", "linear3", 0.5, 3, 30},
+		{"first layer", "linear1", 0.875, 1, 40},
+		{"hidden layer", "linear2", 0.875, 1, 40},
+		{"output layer", "linear3", 0.875, 1, 40},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			task := fragileTask(t, testmodels.Outlier{Layer: c.layer, Magnitude: 1000})
-			rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
-			if rep.Metric != MetricAccuracy || rep.FP32 < 0.85 || rep.Samples != task.Eval.Len() {
-				t.Fatalf("metric %q, FP32 %.3f, %d samples: want accuracy >= 0.85 on %d samples", rep.Metric, rep.FP32, rep.Samples, task.Eval.Len())
+			rep := analyze(t, task, task.Select, SensitivityOptions{Threshold: 0.05})
+			if rep.Metric != MetricAccuracy || rep.FP32 != 1 || rep.AllInt8 != 0.125 || rep.Samples != task.Select.Len() || rep.Selection != task.Select.Name {
+				t.Fatalf("metric %q, FP32 %.3f, all int8 %.3f, %d samples of %q: want accuracy 1 and 0.125 on the %d samples of %q",
+					rep.Metric, rep.FP32, rep.AllInt8, rep.Samples, rep.Selection, task.Select.Len(), task.Select.Name)
 			}
 			if got := rep.Ranking(); got[0] != c.layer || len(got) != 3 {
 				t.Fatalf("ranking %q, want %q first of 3\n%s", got, c.layer, rep.Markdown())
 			}
 			top := rep.Layers[0]
 			for _, l := range rep.Layers[1:] {
-				if top.Drop-l.Drop < c.minGap || top.Recovery-l.Recovery < c.minGap {
+				if top.Drop-l.Drop < c.minGap-1e-12 || top.Recovery-l.Recovery < c.minGap-1e-12 {
 					t.Errorf("%s (drop %.3f, recovery %.3f) leads %s (drop %.3f, recovery %.3f) by less than %g",
 						top.Layer, top.Drop, top.Recovery, l.Layer, l.Drop, l.Recovery, c.minGap)
 				}
@@ -114,7 +117,7 @@ func TestSensitivityThreshold(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: c.threshold})
+			rep := analyze(t, task, task.Select, SensitivityOptions{Threshold: c.threshold})
 			if !slices.Equal(rep.Sensitive, c.want) {
 				t.Fatalf("threshold %g: sensitive %q, want %q\n%s", c.threshold, rep.Sensitive, c.want, rep.Markdown())
 			}
@@ -124,7 +127,7 @@ func TestSensitivityThreshold(t *testing.T) {
 
 func TestSensitivityWithoutLabels(t *testing.T) {
 	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000})
-	eval := &datasets.Dataset{Name: "unlabelled", X: task.Eval.X}
+	eval := &datasets.Dataset{Name: "unlabelled", X: task.Select.X}
 	rep := analyze(t, task, eval, SensitivityOptions{})
 	if rep.Metric != MetricSQNR || rep.FP32 != 200 {
 		t.Fatalf("metric %q with FP32 %v, want %q with 200 dB", rep.Metric, rep.FP32, MetricSQNR)
@@ -132,7 +135,7 @@ func TestSensitivityWithoutLabels(t *testing.T) {
 	if rep.Ranking()[0] != "linear1" {
 		t.Fatalf("ranking %q, want linear1 first", rep.Ranking())
 	}
-	const fragileMax, othersMin = 3.0, 30.0 // dB
+	const fragileMax, othersMin = 1.0, 40.0 // dB
 	for _, l := range rep.Layers {
 		if (l.Layer == "linear1") != (l.OnlyThisInt8 < fragileMax) || (l.Layer != "linear1" && l.OnlyThisInt8 < othersMin) {
 			t.Errorf("%s: output SQNR %.2f dB with only it in int8; want < %g for linear1, >= %g for the others", l.Layer, l.OnlyThisInt8, fragileMax, othersMin)
@@ -154,7 +157,7 @@ func TestSensitivityWorkersAndMethods(t *testing.T) {
 				cfg.Method = method
 				// Two calibration batches: the entropy observer's qparams,
 				// recomputed after every batch, dominate the time.
-				rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 400), dataOf(task.Eval), &SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
+				rep, err := AnalyzeSensitivity(context.Background(), task.Model, BatchesOf(task.Train.X, 400), dataOf(task.Select), &SensitivityOptions{Config: cfg, Workers: workers, Threshold: 0.05})
 				require.NoError(t, err)
 				if rep.Ranking()[0] != "linear1" {
 					t.Errorf("%d workers: ranking %q, want linear1 first", workers, rep.Ranking())
@@ -174,7 +177,7 @@ func TestSensitivityWorkersAndMethods(t *testing.T) {
 
 func TestSensitivityReportFormats(t *testing.T) {
 	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000}, testmodels.Outlier{Layer: "linear2", Magnitude: 100})
-	rep := analyze(t, task, task.Eval, SensitivityOptions{Threshold: 0.05})
+	rep := analyze(t, task, task.Select, SensitivityOptions{Threshold: 0.05})
 	var buf bytes.Buffer
 	require.NoError(t, rep.WriteJSON(&buf))
 	var top map[string]json.RawMessage
@@ -184,7 +187,7 @@ func TestSensitivityReportFormats(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	wantKeys := []string{"all_int8", "fp32", "layers", "metric", "samples", "schema", "seconds", "sensitive", "threshold"}
+	wantKeys := []string{"all_int8", "fp32", "layers", "metric", "samples", "schema", "seconds", "selection", "sensitive", "threshold"}
 	if !slices.Equal(keys, wantKeys) {
 		t.Errorf("JSON fields %q, want %q (as documented on SensitivityReport)", keys, wantKeys)
 	}
@@ -206,13 +209,16 @@ func TestSensitivityReportFormats(t *testing.T) {
 		t.Errorf("CSV row 1 is %q, want linear1 with 0.125000 only-this-int8 accuracy", lines[1])
 	}
 	md := rep.Markdown()
+	if want := fmt.Sprintf("on %d selection samples (%s)", task.Select.Len(), task.Select.Name); !strings.Contains(md, want) {
+		t.Errorf("Markdown does not say %q:\n%s", want, md)
+	}
 	if n := strings.Count(md, "\n| "); n != 1+len(rep.Layers) {
 		t.Errorf("Markdown has %d table rows, want %d:\n%s", n, 1+len(rep.Layers), md)
 	}
 }
 
-// dataOf returns the samples and labels of d as evaluation Data.
-func dataOf(d *datasets.Dataset) Data { return Data{X: d.X, Labels: d.Labels} }
+// dataOf returns the samples, labels and name of d as evaluation Data.
+func dataOf(d *datasets.Dataset) Data { return Data{X: d.X, Labels: d.Labels, Name: d.Name} }
 
 func TestSensitivityRefuses(t *testing.T) {
 	task := fragileTask(t, testmodels.Outlier{Layer: "linear1", Magnitude: 1000})
@@ -222,12 +228,12 @@ func TestSensitivityRefuses(t *testing.T) {
 		threshold float64
 		want      error
 	}{
-		{"negative threshold", dataOf(task.Eval), -0.1, ErrInvalidConfig},
-		{"NaN threshold", dataOf(task.Eval), math.NaN(), ErrInvalidConfig},
-		{"infinite threshold", dataOf(task.Eval), math.Inf(1), ErrInvalidConfig},
+		{"negative threshold", dataOf(task.Select), -0.1, ErrInvalidConfig},
+		{"NaN threshold", dataOf(task.Select), math.NaN(), ErrInvalidConfig},
+		{"infinite threshold", dataOf(task.Select), math.Inf(1), ErrInvalidConfig},
 		{"no evaluation data", Data{}, 0.05, ErrNoEvaluationData},
 		{"empty evaluation data", Data{X: tensor.New(0, 4)}, 0.05, ErrNoEvaluationData},
-		{"labels and samples disagree", Data{X: task.Eval.X, Labels: []int{1}}, 0.05, ErrShape},
+		{"labels and samples disagree", Data{X: task.Select.X, Labels: []int{1}}, 0.05, ErrShape},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -244,15 +250,19 @@ func TestFallbackMeetsBudget(t *testing.T) {
 		name     string
 		budget   float64
 		reverted []string
+		// final is the accuracy of the returned model, the same on the
+		// selection and the test samples: the model is built so that
+		// every sample of a class fares alike.
+		final float64
 	}{
-		{"all-int8 fits", 0.85, nil},
-		{"one layer", 0.35, []string{"linear1"}},
-		{"two layers", 0.01, []string{"linear1", "linear2"}},
-		{"zero budget", 0, []string{"linear1", "linear2"}},
+		{"all-int8 fits", 0.9, nil, 0.125},
+		{"one layer", 0.35, []string{"linear1"}, 0.75},
+		{"two layers", 0.01, []string{"linear1", "linear2"}, 1},
+		{"zero budget", 0, []string{"linear1", "linear2"}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Eval), &SensitivityOptions{MaxDrop: c.budget})
+			m, rep, err := QuantizeWithBudget(context.Background(), task.Model, BatchesOf(task.Train.X, 100), dataOf(task.Select), &SensitivityOptions{MaxDrop: c.budget})
 			require.NoError(t, err)
 			var got []string
 			for _, s := range rep.Reverted {
@@ -261,9 +271,18 @@ func TestFallbackMeetsBudget(t *testing.T) {
 			if !slices.Equal(got, c.reverted) || !rep.Met || rep.FP32-rep.Final > c.budget {
 				t.Fatalf("reverted %q, want %q, and the budget met:\n%s", got, c.reverted, rep)
 			}
-			acc, err := Accuracy(m, dataOf(task.Eval), 64)
-			if err != nil || acc != rep.Final {
-				t.Errorf("returned model accuracy %.4f (err %v), report says %.4f", acc, err, rep.Final)
+			if want := fmt.Sprintf("on %d selection samples (%s)", task.Select.Len(), task.Select.Name); rep.Selection != task.Select.Name ||
+				rep.Samples != task.Select.Len() || !strings.Contains(rep.String(), want) {
+				t.Errorf("the report names %d samples of %q, want the %d selection samples of %q, and its text %q:\n%s",
+					rep.Samples, rep.Selection, task.Select.Len(), task.Select.Name, want, rep)
+			}
+			acc, err := Accuracy(m, dataOf(task.Select), 64)
+			if err != nil || acc != rep.Final || acc != c.final {
+				t.Errorf("returned model accuracy %.4f on the selection samples (err %v), report says %.4f, want %.4f", acc, err, rep.Final, c.final)
+			}
+			test, err := Accuracy(m, dataOf(task.Test), 64)
+			if err != nil || test != c.final {
+				t.Errorf("returned model accuracy %.4f on the test samples (err %v), want %.4f", test, err, c.final)
 			}
 			for _, name := range got {
 				if np, _ := m.Plan().Node(name); np.Role != FP32 {
@@ -282,9 +301,9 @@ func TestFallbackRefuses(t *testing.T) {
 		eval   Data
 		want   error
 	}{
-		{"negative budget", -0.01, dataOf(task.Eval), ErrInvalidConfig},
-		{"NaN budget", math.NaN(), dataOf(task.Eval), ErrInvalidConfig},
-		{"infinite budget", math.Inf(1), dataOf(task.Eval), ErrInvalidConfig},
+		{"negative budget", -0.01, dataOf(task.Select), ErrInvalidConfig},
+		{"NaN budget", math.NaN(), dataOf(task.Select), ErrInvalidConfig},
+		{"infinite budget", math.Inf(1), dataOf(task.Select), ErrInvalidConfig},
 		{"no evaluation data", 0.01, Data{}, ErrNoEvaluationData},
 	}
 	for _, c := range cases {
