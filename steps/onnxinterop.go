@@ -55,7 +55,6 @@ func registerONNXInteropSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^ONNX Runtime's output is within (\S+) of ptqspec's FP32 output, relative to the largest magnitude of ptqspec's output$`, ortWithinFP32)
 	sc.Step(`^ONNX Runtime and ptqspec's int8 model agree on the top-1 class of at least ([\d.]+)% of the images$`, ortTop1Agreement)
 	sc.Step(`^at least ([\d.]+)% of ONNX Runtime's output values are within one output quantization step of ptqspec's int8 output$`, ortWithinOneStep)
-	sc.Step(`^ONNX Runtime's accuracy is within ([\d.]+) points? of ptqspec's int8 accuracy$`, ortAccuracyWithin)
 	sc.Step(`^the exported file is imported back$`, exportImportedBack)
 	sc.Step(`^the imported model's outputs on the first ([\d,]+) MNIST test images are bit-identical to the exported model's$`, reimportBitIdentical)
 }
@@ -444,31 +443,6 @@ func ortWithinOneStep(ctx context.Context, pct string) error {
 		return fmt.Errorf("%d of %d output values (%.3f%%) are within one step (%.4g, the scale of %q) of ptqspec's; the largest difference is %.4g (%.1f steps); want at least %s%%",
 			within, ox.ref.Len(), 100*frac, step, node, worst, worst/step, pct)
 	}, c, cq)
-}
-
-func accuracyOf(out *tensor.Tensor, labels []int) float64 {
-	pred := argmaxRows(out)
-	ok := 0
-	for i, p := range pred {
-		if p == labels[i] {
-			ok++
-		}
-	}
-	return float64(ok) / float64(len(pred))
-}
-
-func ortAccuracyWithin(ctx context.Context, points float64) error {
-	ox, err := int8Ran(ctx)
-	if err != nil {
-		return err
-	}
-	ortAcc, refAcc := accuracyOf(ox.ort, ox.labels), accuracyOf(ox.ref, ox.labels)
-	d := 100 * math.Abs(ortAcc-refAcc)
-	c := criterion{measured: fmt.Sprintf("accuracy difference of ONNX Runtime (%s) to ptqspec int8 on %d images", ox.format, len(ox.labels)), unit: "points", direction: within, threshold: points, value: d, slack: 1e-9}
-	return check(ctx, c, func() error {
-		return fmt.Errorf("on %d images ONNX Runtime (%s) scores %.2f%%, ptqspec's int8 model %.2f%%: %.2f points apart, want at most %g",
-			len(ox.labels), ox.format, 100*ortAcc, 100*refAcc, d, points)
-	})
 }
 
 func exportImportedBack(ctx context.Context) error {
