@@ -132,6 +132,8 @@ func TestEvalLayersMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	noBias := NewConv2D(3, 5, 3, 1, 1, rng)
 	noBias.Bias = nil
+	noBiasLinear := NewLinear(300, 64, rng)
+	noBiasLinear.Bias = nil
 	cases := []struct {
 		name  string
 		layer Layer
@@ -151,6 +153,9 @@ func TestEvalLayersMatchReference(t *testing.T) {
 		{"conv 3x3 pad 1 no bias", noBias, []int{2, 3, 6, 6}, refConvLayer},
 		{"conv 3x3 stride 2", NewConv2D(2, 4, 3, 2, 1, rng), []int{2, 2, 9, 9}, refConvLayer},
 		{"conv 1x1", NewConv2D(4, 3, 1, 1, 0, rng), []int{2, 4, 5, 5}, refConvLayer},
+		{"linear 784 to 256, batch 7 (transposed product)", NewLinear(784, 256, rng), []int{7, 784}, refLinearLayer},
+		{"linear 300 to 64, batch 9, no bias", noBiasLinear, []int{9, 300}, refLinearLayer},
+		{"linear 36 to 8, batch 100", NewLinear(36, 8, rng), []int{100, 36}, refLinearLayer},
 	}
 	for _, c := range cases {
 		for _, procs := range []int{1, 2} {
@@ -180,6 +185,23 @@ func trainForward(l Layer, x *tensor.Tensor) *tensor.Tensor {
 	y, err := l.Forward([]*tensor.Tensor{x}, Train)
 	if err != nil {
 		panic(err)
+	}
+	return y
+}
+
+// refLinearLayer is Linear's definition: x·Wᵀ with the weight packed
+// transposed, then the bias added row by row.
+func refLinearLayer(ly Layer, x *tensor.Tensor) *tensor.Tensor {
+	l := ly.(*Linear)
+	n := x.Dim(0)
+	y := tensor.New(n, l.Out)
+	gemmSerial(false, true, n, l.Out, l.In, x.Data(), l.In, l.Weight.Value.Data(), l.In, 0, y.Data(), l.Out)
+	if l.Bias != nil {
+		for i := range n {
+			for j, b := range l.Bias.Value.Data() {
+				y.Data()[i*l.Out+j] += b
+			}
+		}
 	}
 	return y
 }
