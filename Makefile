@@ -5,7 +5,7 @@ BENCHTIME ?= 1s
 TAGS      ?= ~@slow
 SEEDS     ?= $$(seq 1 20)
 
-.PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium test-seeds
+.PHONY: test fmt-check vet test-race test-noasm test-slow bench demo report tools fuzz scorecard bench-baseline bench-check chromium test-seeds mutate
 
 ## test: installs the judges when missing (ONNX Runtime via npm, Chromium via apt), then gofmt check,
 ## go vet, race-enabled unit tests and the @fast features (strict), then the unit tests again with the
@@ -43,6 +43,12 @@ test-slow:
 ## built once; prints each seed's result and the scenarios that failed
 test-seeds:
 	SEEDS="$(SEEDS)" GO=$(GO) scripts/test-seeds.sh
+
+## mutate: applies each fault of internal/mutate (rounding, per-channel ranges, MinMax, zero point, ...) to a
+## snapshot of HEAD through go build -overlay, runs the @fast features on each and prints the scenarios
+## that caught it; fails when a fault is caught by none, no longer applies, or the baseline fails (~15 min)
+mutate:
+	$(GO) run ./scripts/mutate $(MUTATE_FLAGS)
 
 ## bench: kernel benchmarks beside their baselines; compare runs with benchstat
 bench:
