@@ -6,12 +6,22 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
   wrong and where: the batch, the sample, the layer, both shapes, the
   override. Small and degenerate models still quantize.
 
-  The one-neuron model y = wx + b is judged in steps of its output grid, not
-  in dB: its SQNR over 64 held-out samples swings with the seed (22 to 40 dB)
-  because one sample beyond the calibrated range saturates the input. Inside
-  that range the error is at most 1 output step: half an input step times |w|
-  (the output range is at least |w| times the input range, so that is at most
-  half an output step) plus half an output step from rounding the output.
+  Thresholds, each measured over seed offsets 0 to 20 (-ptqspec.seed):
+  - 25 dB of output SQNR (about 4 bits, at 6 dB a bit) for a model
+    calibrated on one batch of 256 samples, measured on 64 held-out samples
+    it never saw: it ran from 28.9 to 37.7 dB (median 35.8). One batch is
+    enough; a few samples are not: the same convolution with 2 outputs,
+    calibrated on one batch of 16 samples, gave 11.9 to 35.9 dB on
+    held-out samples (median 18.6), because held-out values beyond the
+    range 16 samples span saturate. The number of samples, not of batches,
+    sets the range calibration sees.
+  - The one-neuron model y = wx + b is judged in steps of its output grid,
+    not in dB: its SQNR over 64 held-out samples swings with the seed (22
+    to 40 dB) because one sample beyond the calibrated range saturates the
+    input. Inside that range the error is at most 1 output step: half an
+    input step times |w| (the output range is at least |w| times the input
+    range, so that is at most half an output step) plus half an output
+    step from rounding the output. It measured 0.49 to 0.99 steps.
 
   @R-edge-1
   Rule: Calibration needs data
@@ -33,12 +43,18 @@ Feature: Edge cases are handled, or refused with a message that says what is wro
       Then it is refused because the model is not calibrated
       And the error message names "conv1"
 
-    Scenario: A single batch of calibration data is enough
+    Scenario: A single batch of 16 samples is enough to calibrate
       Given a model for 3x8x8 inputs with the layers Conv2D 3->4 3x3 padding 1, ReLU, Flatten, Linear 256->2
       And a calibration set of 16 standard normal samples in batches of 16
       When the model is quantized statically
       Then the report records 1 calibration batch and 16 samples
-      And the report gives an output SQNR of at least 30 dB
+
+    Scenario: A model calibrated on a single batch stays close to FP32 on held-out samples
+      Given a model for 3x8x8 inputs with the layers Conv2D 3->4 3x3 padding 1, ReLU, Flatten, Linear 256->10
+      And a calibration set of 256 standard normal samples in batches of 256
+      And a held-out set of 64 standard normal samples
+      When the model is quantized statically
+      Then the report gives an output SQNR of at least 25 dB, measured on the 64 held-out samples
 
     Scenario: Calibration data that is all zeros still gives every tensor a valid scale
       Given a model for 4 inputs with the layers Linear 4->3

@@ -94,6 +94,7 @@ func registerQuantizationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the model is converted to int8 before any calibration batch$`, convertedBeforeCalibration)
 	sc.Step(`^the model is quantized statically$`, theModelIsQuantizedStatically)
 	sc.Step(`^the model is quantized statically twice$`, theModelIsQuantizedStaticallyTwice)
+	sc.Step(`^the model is quantized statically without its held-out set$`, quantizedWithoutHeldOut)
 
 	// int8 results and accuracy.
 	sc.Step(`^the layers (.+) hold int8 weights$`, theLayersHoldInt8Weights)
@@ -227,6 +228,20 @@ func theModelIsQuantizedStatically(ctx context.Context) error {
 		return err
 	}
 	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, s.quantizeConfig())
+	stateFrom(ctx).setErr(err)
+	s.quantized, s.report = m, rep
+	return nil
+}
+
+// quantizedWithoutHeldOut quantizes the model without handing the
+// quantizer the scenario's held-out set, which the Then steps can still
+// use.
+func quantizedWithoutHeldOut(ctx context.Context) error {
+	s := ptqOf(ctx)
+	if err := s.recordFP32(); err != nil {
+		return err
+	}
+	m, rep, err := ptq.Quantize(ctx, s.model, s.calib, &s.cfg)
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil

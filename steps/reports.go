@@ -21,8 +21,10 @@ func registerReportSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the report lists these layers:$`, theReportListsLayers)
 	sc.Step(`^every layer with int8 weights reports one weight scale per output channel and the smallest, mean and largest of those scales$`, weightScaleSummaries)
 	sc.Step(`^every int8 output in the report has a positive scale, a zero point within \[(-?\d+), (-?\d+)\] and a range that contains 0$`, int8OutputsReported)
-	sc.Step(`^every quantized layer in the report has an SQNR of at least (-?\d+(?:\.\d+)?) dB$`, everyLayerSQNR)
-	sc.Step(`^the report gives an output SQNR of at least (-?\d+(?:\.\d+)?) dB$`, reportOutputSQNR)
+	sc.Step(`^every quantized layer in the report has an SQNR of at least (-?\d+(?:\.\d+)?) dB, measured on the (\d+) (held-out|calibration) samples$`, everyLayerSQNR)
+	sc.Step(`^the report gives an output SQNR of at least (-?\d+(?:\.\d+)?) dB, measured on the (\d+) (held-out|calibration) samples$`, reportOutputSQNR)
+	sc.Step(`^the report's output SQNR is within (\d+(?:\.\d+)?) dB of the quantized output's SQNR against FP32 on the held-out set$`, reportSQNRMatches)
+	sc.Step(`^a note of the report says its SQNR was measured on the calibration samples$`, reportNotesCalibrationSQNR)
 	sc.Step(`^the report records (\d+) calibration batch(?:es)? and (\d+) samples?$`, reportCalibration)
 	sc.Step(`^the report records a positive duration for traversal, calibration, conversion and evaluation$`, reportTimes)
 	sc.Step(`^the FP32 model's parameters, buffers and outputs are unchanged$`, fp32Unchanged)
@@ -168,9 +170,21 @@ func int8OutputsReported(ctx context.Context, qmin, qmax int) error {
 	return err
 }
 
-func everyLayerSQNR(ctx context.Context, minDB float64) error {
+// measuredOn checks that the report's SQNR figures were measured on n
+// samples of the named data, "held-out" or "calibration".
+func measuredOn(rep *ptq.Report, n int, data string) error {
+	if string(rep.SQNRData) != data || rep.SQNRSamples != n {
+		return fmt.Errorf("the report measured its SQNR on %d %q samples, want %d %s samples", rep.SQNRSamples, rep.SQNRData, n, data)
+	}
+	return nil
+}
+
+func everyLayerSQNR(ctx context.Context, minDB float64, n int, data string) error {
 	_, rep, err := theReport(ctx)
 	if err != nil {
+		return err
+	}
+	if err := measuredOn(rep, n, data); err != nil {
 		return err
 	}
 	var bad []string
@@ -191,7 +205,7 @@ func everyLayerSQNR(ctx context.Context, minDB float64) error {
 	}
 	fail := func() error { return fmt.Errorf("below %g dB: %s", minDB, strings.Join(bad, ", ")) }
 	if worstName != "" {
-		c := criterion{measured: "lowest layer SQNR in the report (" + worstName + ")", unit: "dB", direction: atLeast, threshold: minDB, value: worst}
+		c := criterion{measured: "lowest layer SQNR in the report on the " + data + " samples (" + worstName + ")", unit: "dB", direction: atLeast, threshold: minDB, value: worst}
 		if err := check(ctx, c, fail); err != nil {
 			return err
 		}
@@ -202,14 +216,50 @@ func everyLayerSQNR(ctx context.Context, minDB float64) error {
 	return nil
 }
 
-func reportOutputSQNR(ctx context.Context, minDB float64) error {
+func reportOutputSQNR(ctx context.Context, minDB float64, n int, data string) error {
 	_, rep, err := theReport(ctx)
 	if err != nil {
 		return err
 	}
-	return check(ctx, criterion{measured: "output SQNR in the report", unit: "dB", direction: atLeast, threshold: minDB, value: rep.OutputSQNR}, func() error {
+	if err := measuredOn(rep, n, data); err != nil {
+		return err
+	}
+	return check(ctx, criterion{measured: "output SQNR in the report on the " + data + " samples", unit: "dB", direction: atLeast, threshold: minDB, value: rep.OutputSQNR}, func() error {
 		return fmt.Errorf("the report gives an output SQNR of %.2f dB, want at least %g dB", rep.OutputSQNR, minDB)
 	})
+}
+
+// reportSQNRMatches compares the report's output SQNR with the one
+// measured here, on the held-out set, from the FP32 and quantized outputs.
+func reportSQNRMatches(ctx context.Context, tol float64) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	want, got, err := heldOutOutputs(ctx)
+	if err != nil {
+		return err
+	}
+	v := quant.SQNR(want.Data(), got.Data())
+	d := math.Abs(rep.OutputSQNR - v)
+	c := criterion{measured: "difference between the report's output SQNR and the one measured on the held-out set", unit: "dB",
+		direction: within, threshold: tol, value: d}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("the report gives an output SQNR of %.4f dB on %d %s samples; on the held-out set it is %.4f dB", rep.OutputSQNR, rep.SQNRSamples, rep.SQNRData, v)
+	})
+}
+
+func reportNotesCalibrationSQNR(ctx context.Context) error {
+	_, rep, err := theReport(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "SQNR") && strings.Contains(n, "calibration samples") {
+			return nil
+		}
+	}
+	return fmt.Errorf("no note of the report says where its SQNR was measured: %q", rep.Notes)
 }
 
 func reportCalibration(ctx context.Context, batches, samples int) error {
