@@ -201,6 +201,9 @@ type convTail struct {
 	bn   *BatchNorm2D // Eval-mode normalization with running statistics; nil for none
 	relu bool         // then ReLU
 	pool bool         // then MaxPool2D(2, 2)
+	// bufs, if not nil, provides the output's storage (every element of
+	// which the pass writes); nil allocates a new tensor.
+	bufs *bufPool
 }
 
 // fusable reports whether the convolution runs the per-sample pipeline
@@ -293,7 +296,12 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 	if tail.pool {
 		yh, yw = oh/2, ow/2
 	}
-	y := tensor.New(n, l.OutC, yh, yw)
+	var y *tensor.Tensor
+	if tail.bufs != nil {
+		y = tail.bufs.tensor(n, l.OutC, yh, yw)
+	} else {
+		y = tensor.New(n, l.OutC, yh, yw)
+	}
 	yd, yhw := y.Data(), yh*yw
 	wide := oh * wp // output columns at the padded width
 	type scratch struct{ xp, yw, plane []float32 }

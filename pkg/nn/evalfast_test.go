@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -279,6 +280,69 @@ func TestGraphEvalFusedMatchesLayerByLayer(t *testing.T) {
 		}
 		if bitsEqual(x.Data(), keep.Data()) >= 0 {
 			t.Fatalf("%s: the pass modified its input", name)
+		}
+	}
+}
+
+// TestGraphEvalKeepsResults checks that the storage Eval-mode passes
+// recycle never reaches a caller: a result stays as it was while later
+// passes run, sequentially and concurrently (run under -race), including
+// when a fused Conv2D block is the graph's output.
+func TestGraphEvalKeepsResults(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	cases := []struct {
+		name  string
+		build func() (*Graph, error)
+	}{
+		{"conv blocks then linear", func() (*Graph, error) {
+			return Sequential([]int{1, 12, 12},
+				NewConv2D(1, 4, 3, 1, 1, rng), randBatchNorm(rng, 4), NewReLU(), NewMaxPool2D(2, 2),
+				NewConv2D(4, 6, 3, 1, 1, rng), NewReLU(), NewMaxPool2D(2, 2), NewFlatten(), NewLinear(6*3*3, 4, rng))
+		}},
+		{"fused block at the output", func() (*Graph, error) {
+			return Sequential([]int{2, 8, 8}, NewConv2D(2, 3, 3, 1, 1, rng), NewConv2D(3, 3, 3, 1, 1, rng), randBatchNorm(rng, 3), NewReLU())
+		}},
+	}
+	for _, c := range cases {
+		g, err := c.build()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		const passes = 6
+		xs := make([]*tensor.Tensor, passes)
+		want := make([]*tensor.Tensor, passes)
+		for p := range passes {
+			xs[p] = randSpecialTensor(rng, 0, append([]int{3}, g.InputShape()...)...)
+			y, err := g.Forward(xs[p], Eval)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			want[p] = y
+		}
+		// Every earlier result must be as a fresh layer-by-layer pass gives it.
+		for p := range passes {
+			ref, err := g.Run(xs[p], Eval, func(*Node, *tensor.Tensor) error { return nil })
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if i := bitsEqual(want[p].Data(), ref.Data()); i >= 0 {
+				t.Fatalf("%s: result %d changed at %d after later passes", c.name, p, i)
+			}
+		}
+		got := make([]*tensor.Tensor, passes)
+		errs := make([]error, passes)
+		var wg sync.WaitGroup
+		for p := range passes {
+			wg.Go(func() { got[p], errs[p] = g.Forward(xs[p], Eval) })
+		}
+		wg.Wait()
+		for p := range passes {
+			if errs[p] != nil {
+				t.Fatalf("%s: concurrent pass %d: %v", c.name, p, errs[p])
+			}
+			if i := bitsEqual(got[p].Data(), want[p].Data()); i >= 0 {
+				t.Fatalf("%s: concurrent pass %d differs at %d", c.name, p, i)
+			}
 		}
 	}
 }

@@ -260,6 +260,15 @@ func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.
 func (g *Graph) runEval(x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
 	values := map[string]*tensor.Tensor{g.inputName: x}
 	want := make([]int, 0, 8)
+	// recycle holds inner outputs whose storage goes back to evalBufs once
+	// the pass is over: only layers that neither keep nor pass on their
+	// input read them (plainReaders), so nothing refers to them then.
+	var recycle []*tensor.Tensor
+	defer func() {
+		for _, t := range recycle {
+			evalBufs.put(t)
+		}
+	}()
 	for i := 0; i < len(g.nodes); {
 		n := g.nodes[i]
 		ins := make([]*tensor.Tensor, len(n.Inputs))
@@ -273,8 +282,14 @@ func (g *Graph) runEval(x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
 		case *Conv2D:
 			var tail convTail
 			tail, last = g.convTail(i, l)
-			if len(ins) == 1 && ins[0] != nil && last > i {
+			if len(ins) == 1 && ins[0] != nil && l.fusable() && l.check() == nil {
+				if g.nodes[last].Name != g.Output() && g.plainReaders(g.nodes[last].Name) {
+					tail.bufs = &evalBufs
+				}
 				out, err = l.forward(ins[0], tail)
+				if err == nil && tail.bufs != nil {
+					recycle = append(recycle, out)
+				}
 			} else {
 				last = i
 				out, err = l.Forward(ins, Eval)
@@ -351,6 +366,30 @@ func (g *Graph) convTail(i int, l *Conv2D) (convTail, int) {
 		}
 	}
 	return t, last
+}
+
+// plainReaders reports whether every reader of name's output is a
+// built-in layer whose Eval-mode output never shares its input's storage
+// (Flatten shares it only as runEval's view feeding a Linear), so that the
+// storage is free again once the pass is over.
+func (g *Graph) plainReaders(name string) bool {
+	for _, c := range g.consumers[name] {
+		switch g.index[c].Layer.(type) {
+		case *Conv2D, *Linear, *BatchNorm2D, *ReLU, *MaxPool2D, *AvgPool2D, *GlobalAvgPool, *Add:
+		case *Flatten:
+			if g.consumers[c] == nil {
+				return false
+			}
+			for _, cc := range g.consumers[c] {
+				if _, ok := g.index[cc].Layer.(*Linear); !ok {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // flattenView reports whether the Flatten of node i may pass a view of its
