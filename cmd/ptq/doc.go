@@ -55,8 +55,11 @@
 // nothing), quantizes it statically to INT8 with calibration on the first
 // -calib training images only (1,000 by default), evaluates FP32 and INT8
 // on all 10,000 test images (or the first -eval), and runs the per-layer
-// sensitivity analysis on the first -sens-eval test images (2,000 by
-// default, so that it stays quick; 0 skips it). It prints FP32 and INT8
+// sensitivity analysis on the selection images, the last -sens-eval
+// training images (2,000 by default, so that it stays quick; 0 skips it),
+// which calibration never reads: -calib and -sens-eval together may not
+// exceed the 60,000 training images. Layers are chosen on the selection
+// images and judged on the test images. It prints FP32 and INT8
 // accuracy, the drop in points against the -budget, model bytes and their
 // ratio, calibration samples and convergence, the per-layer table, the
 // sensitivity ranking, phase timings and where the report is. The report
@@ -65,8 +68,9 @@
 // pkg/report, the charts as SVG files, and sensitivity.csv,
 // sensitivity.json and sensitivity.md. With -fallback, when INT8 loses
 // more than -budget points on the test images, the accuracy-aware fallback
-// (ptq.QuantizeWithBudget, judged on the sensitivity images) reverts the
-// most sensitive layers to FP32 and the final model is reported. With
+// (ptq.QuantizeWithBudget, choosing on the selection images) reverts the
+// most sensitive layers to FP32 until the drop on the selection images
+// fits the budget, and the final model is judged on the test images. With
 // -save FILE the final INT8 model (after any fallback) is written to FILE
 // in package ptq's model file format, which ptq.LoadModelFile reads back
 // into a model that computes the same outputs; FILE's folder must exist.
@@ -76,7 +80,8 @@
 // (fractions in [0, 1]), accuracy_drop and budget (percentage points,
 // unlike report.json whose accuracy_drop is a fraction), within_budget,
 // fp32_model_bytes, int8_model_bytes, size_ratio, ranking,
-// sensitive_layers, reverted_layers, report_dir, files, phase_seconds
+// sensitivity_images and sensitivity_set (how many selection images, and
+// which), sensitive_layers, reverted_layers, report_dir, files, phase_seconds
 // (load_data, train or load_model, traverse, calibrate, convert,
 // layer_sqnr, evaluate_fp32, evaluate_int8, sensitivity, fallback,
 // save_model, report) and total_seconds; with -save, saved_model is the
@@ -90,8 +95,11 @@
 //
 // do the same on a model file saved by train: quantize runs the mnist
 // pipeline after training (no sensitivity analysis unless -sens-eval is
-// set, no report files unless -out is); sensitivity only ranks the layers
-// and writes the sensitivity files.
+// set, no report files unless -out is); sensitivity ranks the layers on
+// the selection images, writes the sensitivity files, and judges the
+// choice on the 10,000 test images: FP32, all INT8, and INT8 with the
+// sensitive layers in FP32 (test_fp32_accuracy, test_all_int8_accuracy,
+// test_sensitive_fp32_accuracy in its -json line; phase evaluate_test).
 //
 // scorecard renders the acceptance scorecard (internal/scorecard) of a run
 // of the features made with -godog.format=cucumber:FILE:

@@ -17,7 +17,7 @@ import (
 const (
 	defaultCalib      = 1000 // calibration images: the first N training images
 	defaultCalibBatch = 100
-	defaultSensEval   = 2000 // sensitivity analysis: the first N test images
+	defaultSensEval   = 2000 // sensitivity analysis and fallback: the last N training images
 	defaultThreshold  = 0.5  // points of accuracy that make a layer sensitive
 	defaultBudget     = 1.0  // points of accuracy int8 may lose
 	evalBatch         = 500  // batch size of accuracy evaluation
@@ -30,7 +30,7 @@ type ptqFlags struct {
 	calibBatch int
 	method     string
 	eval       int     // test images for FP32 vs INT8; 0 means all
-	sensEval   int     // test images for the sensitivity analysis; 0 skips it
+	sensEval   int     // selection images (the last training images) for the sensitivity analysis and fallback; 0 skips them
 	threshold  float64 // points
 	budget     float64 // points
 	fallback   bool
@@ -49,7 +49,7 @@ func (f *ptqFlags) bind(fs *flag.FlagSet, sensEval int, out string, withEval boo
 	fs.IntVar(&f.calib, "calib", defaultCalib, "calibrate on the first N MNIST training images")
 	fs.IntVar(&f.calibBatch, "calib-batch", defaultCalibBatch, "calibration batch size")
 	fs.StringVar(&f.method, "method", quant.MethodMinMax.String(), "calibration method: "+methodNames())
-	fs.IntVar(&f.sensEval, "sens-eval", sensEval, "run the sensitivity analysis on the first N MNIST test images (0: skip it)")
+	fs.IntVar(&f.sensEval, "sens-eval", sensEval, "choose layers (sensitivity analysis, fallback) on the last N MNIST training images, held out from calibration (0: skip it)")
 	fs.Float64Var(&f.threshold, "threshold", defaultThreshold, "accuracy drop or recovery, in points, that marks a layer sensitive")
 	fs.StringVar(&f.out, "out", out, "folder for the report files (\"\": write none)")
 	fs.BoolVar(&f.json, "json", false, "print a JSON summary as the last line (and no progress bars)")
@@ -58,7 +58,7 @@ func (f *ptqFlags) bind(fs *flag.FlagSet, sensEval int, out string, withEval boo
 	if withEval {
 		fs.IntVar(&f.eval, "eval", 0, "compare FP32 and INT8 on the first N MNIST test images (0: all 10,000)")
 		fs.Float64Var(&f.budget, "budget", defaultBudget, "accuracy drop INT8 may cost, in points (> 0)")
-		fs.BoolVar(&f.fallback, "fallback", false, "when INT8 loses more than -budget on the sensitivity images, revert the most sensitive layers to FP32 until it fits")
+		fs.BoolVar(&f.fallback, "fallback", false, "when INT8 loses more than -budget on the test images, revert the most sensitive layers to FP32 until it fits on the selection images (-sens-eval)")
 	}
 }
 
@@ -93,12 +93,13 @@ func (f *ptqFlags) checkSizes(train, test *datasets.Dataset) error {
 		n    int
 		set  *datasets.Dataset
 		what string
-	}{{"-calib", f.calib, train, "training"}, {"-eval", f.eval, test, "test"}, {"-sens-eval", f.sensEval, test, "test"}} {
+	}{{"-calib", f.calib, train, "training"}, {"-eval", f.eval, test, "test"}, {"-sens-eval", f.sensEval, train, "training"}} {
 		if c.n > c.set.Len() {
 			return usageErrorf("%s is %s, but the MNIST %s set holds %s images", c.flag, thousands(c.n), c.what, thousands(c.set.Len()))
 		}
 	}
-	return nil
+	_, err := selectionImages(train, f.sensEval, f.calib)
+	return err
 }
 
 // config returns the quantization configuration the flags ask for.

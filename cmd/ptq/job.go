@@ -57,10 +57,10 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 	if o.eval, err = first(j.test, f.eval); err != nil {
 		return nil, err
 	}
-	if f.sensEval > 0 {
-		if o.sensEval, err = first(j.test, f.sensEval); err != nil {
-			return nil, err
-		}
+	// The layers are chosen (sensitivity, fallback) on training images
+	// calibration did not read and judged on the test images.
+	if o.sensEval, err = selectionImages(j.train, f.sensEval, o.calib.Len()); err != nil {
+		return nil, err
 	}
 	if err := j.quantize(ctx, o); err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (j *job) run(ctx context.Context) (*outcome, error) {
 	}
 	if o.sensEval != nil {
 		if err := j.ph.step("sensitivity", 0, func(b *bar) (err error) {
-			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels},
+			o.sens, err = ptq.AnalyzeSensitivity(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels, Name: o.sensEval.Name},
 				&ptq.SensitivityOptions{Config: o.cfg, Threshold: f.threshold / 100, BatchSize: evalBatch, Progress: b.set})
 			return err
 		}); err != nil {
@@ -150,13 +150,13 @@ func (j *job) evaluateInt8(ctx context.Context, o *outcome) error {
 }
 
 // applyFallback reverts the most sensitive layers to FP32 until the drop
-// on the sensitivity images fits the budget, then quantizes the model
+// on the selection images fits the budget, then quantizes the model
 // again with those layers kept in FP32 (the same model, with a full
-// report) and evaluates it.
+// report) and evaluates it on the test images.
 func (j *job) applyFallback(ctx context.Context, o *outcome) error {
 	f := &j.flags
 	err := j.ph.step("fallback", 0, func(b *bar) (err error) {
-		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels},
+		_, o.fallback, err = ptq.QuantizeWithBudget(ctx, j.graph, ptq.BatchesOf(o.calib.X, f.calibBatch), ptq.Data{X: o.sensEval.X, Labels: o.sensEval.Labels, Name: o.sensEval.Name},
 			&ptq.SensitivityOptions{Config: o.cfg, MaxDrop: f.budget / 100, BatchSize: evalBatch, Progress: b.set})
 		return err
 	})
@@ -188,9 +188,13 @@ func (o *outcome) reverted() []string {
 
 // reportRun returns the report.Run of the outcome.
 func (j *job) reportRun(o *outcome) *report.Run {
+	config := describeConfig(o.cfg) + fmt.Sprintf(" on the first %s MNIST training images; accuracy on %s MNIST test images", thousands(o.calib.Len()), thousands(o.eval.Len()))
+	if o.sensEval != nil {
+		config += "; layers chosen (sensitivity, fallback) on " + o.sensEval.Name
+	}
 	return &report.Run{
 		Title: j.title, Model: j.model,
-		Config:       describeConfig(o.cfg) + fmt.Sprintf(" on the first %s MNIST training images; accuracy on %s MNIST test images", thousands(o.calib.Len()), thousands(o.eval.Len())),
+		Config:       config,
 		FP32Accuracy: o.fp32, Int8Accuracy: o.int8,
 		MaxDrop: j.flags.budget / 100, Quant: o.rep, Sensitivity: o.sens, Fallback: o.fallback,
 		Timings: j.ph.secs,

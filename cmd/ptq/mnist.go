@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ptqspec/ptqspec/internal/modelcache"
+	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/models"
 	"github.com/ptqspec/ptqspec/pkg/nn"
 )
@@ -174,4 +175,38 @@ func trainHook(ctx context.Context, b *bar) func(done, total int) error {
 		b.set(done, total)
 		return ctx.Err()
 	}
+}
+
+// selectionImages returns the images the sensitivity analysis and the
+// fallback choose layers on, the selection images: the last n of the
+// MNIST training images, held out from calibration, which reads the first
+// calib. The layers chosen are judged on the test images. n and calib
+// together must fit in the training set, so that no image both
+// calibrates and selects; the error says so otherwise. n = 0 returns nil:
+// no analysis.
+func selectionImages(train *datasets.Dataset, n, calib int) (*datasets.Dataset, error) {
+	total := train.Len()
+	switch {
+	case n == 0:
+		return nil, nil
+	case n < 0 || calib < 0:
+		return nil, usageErrorf("-sens-eval is %d and -calib %d, want values >= 0", n, calib)
+	case n+calib > total:
+		return nil, usageErrorf("-sens-eval %s and -calib %s together exceed the %s MNIST training images: "+
+			"the selection images (the last -sens-eval) would overlap the calibration images (the first -calib)",
+			thousands(n), thousands(calib), thousands(total))
+	}
+	d, err := train.Subset(total-n, total)
+	if err != nil {
+		return nil, err
+	}
+	d.Name = selectionName(n, total)
+	return d, nil
+}
+
+// selectionName names the selection images: "MNIST training images
+// 58,000 to 59,999 (the last 2,000 of 60,000, held out from calibration)".
+func selectionName(n, total int) string {
+	return fmt.Sprintf("MNIST training images %s to %s (the last %s of %s, held out from calibration)",
+		thousands(total-n), thousands(total-1), thousands(n), thousands(total))
 }

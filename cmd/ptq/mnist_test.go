@@ -67,7 +67,12 @@ func TestPTQCommandsRefuseBadFlags(t *testing.T) {
 		{"mnist limit beyond training set", []string{"mnist", "-limit", "60001"}, 2, "-limit is 60,001, but the MNIST training set holds 60,000"},
 		{"quantize without model", []string{"quantize"}, 2, "-model is required"},
 		{"quantize fallback without sensitivity", []string{"quantize", "-model", file, "-fallback"}, 2, "-fallback needs the sensitivity images"},
-		{"quantize sens-eval beyond test set", []string{"quantize", "-model", file, "-sens-eval", "20000"}, 2, "-sens-eval is 20,000"},
+		{"quantize sens-eval beyond training set", []string{"quantize", "-model", file, "-sens-eval", "70000"}, 2,
+			"-sens-eval is 70,000, but the MNIST training set holds 60,000 images"},
+		{"quantize selection overlaps calibration", []string{"quantize", "-model", file, "-sens-eval", "59500"}, 2,
+			"-sens-eval 59,500 and -calib 1,000 together exceed the 60,000 MNIST training images"},
+		{"sensitivity selection overlaps calibration", []string{"sensitivity", "-model", file, "-calib", "50000", "-sens-eval", "10001"}, 2,
+			"the selection images (the last -sens-eval) would overlap the calibration images (the first -calib)"},
 		{"quantize missing file", []string{"quantize", "-model", file}, 1, file + " does not exist"},
 		{"sensitivity without model", []string{"sensitivity"}, 2, "-model is required"},
 		{"sensitivity zero images", []string{"sensitivity", "-model", file, "-sens-eval", "0"}, 2, "-sens-eval is 0, want > 0"},
@@ -244,7 +249,8 @@ func TestMnistTinyEndToEnd(t *testing.T) {
 	switch {
 	case got.Model != "mlp" || got.Seed != 1 || got.Epochs != 1 || got.TrainImages != tinyTrainImages || got.Cached:
 		t.Errorf("model fields: %+v", got)
-	case got.CalibrationSamples != tinyCalib || got.CalibrationBatches != 2 || got.TestImages != tinyEval || got.SensitivityImages != tinySensEval:
+	case got.CalibrationSamples != tinyCalib || got.CalibrationBatches != 2 || got.TestImages != tinyEval || got.SensitivityImages != tinySensEval ||
+		got.SensitivitySet != selectionName(tinySensEval, 60000):
 		t.Errorf("image counts: %+v", got)
 	case got.FP32Accuracy < minFP32 || got.FP32Accuracy > 1 || got.Int8Accuracy < 0 || got.Int8Accuracy > 1:
 		t.Errorf("accuracies %v, %v, want fractions, FP32 at least %v", got.FP32Accuracy, got.Int8Accuracy, minFP32)
@@ -270,7 +276,7 @@ func TestMnistTinyEndToEnd(t *testing.T) {
 		"training mlp (seed 1) for 1 epoch on the first 1,000 MNIST training images (not cached)",
 		"the first 200 of the 60,000 MNIST training images only, in batches of 100",
 		"the first 1,000 of the 10,000 MNIST test images",
-		"Sensitivity on the first 300 of the 10,000 MNIST test images",
+		"Sensitivity on the selection images, MNIST training images 59,700 to 59,999 (the last 300 of 60,000, held out from calibration)",
 		"Report: " + filepath.Join(dir, report.HTMLFile),
 	} {
 		if !strings.Contains(stdout, want) {
@@ -362,8 +368,19 @@ func TestSensitivityRanksTheFragileLayerFirst(t *testing.T) {
 	}
 	var got sensitivitySummary
 	lastJSON(t, stdout, &got)
-	if !slices.Equal(got.SensitiveLayers, []string{"linear1"}) || got.Ranking[0] != "linear1" || got.SensitivityImages != tinySensEval {
-		t.Errorf("summary %+v: want linear1 alone sensitive, first", got)
+	if !slices.Equal(got.SensitiveLayers, []string{"linear1"}) || got.Ranking[0] != "linear1" || got.SensitivityImages != tinySensEval ||
+		got.SensitivitySet != selectionName(tinySensEval, 60000) {
+		t.Errorf("summary %+v: want linear1 alone sensitive, first, on the last %d training images", got, tinySensEval)
+	}
+	// Judged on the 10,000 test images: linear1 in FP32 gives back what
+	// INT8 took (its outlier zeroes every other weight of linear1 in INT8).
+	const maxTestDropPoints = 2.0 // 200 of 10,000 test images
+	if got.TestImages != 10000 || got.TestAllInt8 > 0.5 || 100*(got.TestFP32-got.TestSensitiveKept) > maxTestDropPoints {
+		t.Errorf("test judgement %+v: want all-INT8 below 50%% and linear1 in FP32 within %v points of FP32 on 10,000 images", got.testJudgement, maxTestDropPoints)
+	}
+	if want := "On the 10,000 MNIST test images (none of them a selection or calibration image): FP32 "; !strings.Contains(stdout, want) ||
+		!strings.Contains(stdout, "INT8 with the sensitive linear1 in FP32 ") {
+		t.Errorf("stdout does not judge the choice on the test images:\n%s", stdout)
 	}
 	if got.FP32Accuracy-got.AllInt8Accuracy < 0.05 {
 		t.Errorf("all-INT8 accuracy %v against FP32 %v: the fragile layer should cost more than 5 points", got.AllInt8Accuracy, got.FP32Accuracy)

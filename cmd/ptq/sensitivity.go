@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/ptqspec/ptqspec/pkg/datasets"
+	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/ptq"
 )
 
@@ -33,25 +37,40 @@ func parseSensitivityFlags(args []string, stderr io.Writer) (sensitivityFlags, e
 		return f, err
 	}
 	if f.sensEval == 0 {
-		return f, usageErrorf("-sens-eval is 0, want > 0 test images to analyse on")
+		return f, usageErrorf("-sens-eval is 0, want > 0 training images to choose layers on")
 	}
 	return f, f.check()
 }
 
 // sensitivitySummary is the JSON line of ptq sensitivity -json.
-// Accuracies are fractions in [0, 1], the threshold is in points.
+// Accuracies are fractions in [0, 1], the threshold is in points. The
+// analysis's accuracies are measured on the selection images
+// (SensitivitySet), the Test ones on the test images.
 type sensitivitySummary struct {
 	Model              string   `json:"model"`
 	ModelFile          string   `json:"model_file"`
 	Method             string   `json:"method"`
 	CalibrationSamples int      `json:"calibration_samples"`
 	SensitivityImages  int      `json:"sensitivity_images"`
+	SensitivitySet     string   `json:"sensitivity_set"`
 	FP32Accuracy       float64  `json:"fp32_accuracy"`
 	AllInt8Accuracy    float64  `json:"all_int8_accuracy"`
 	Threshold          float64  `json:"threshold"`
 	Ranking            []string `json:"ranking"`
 	SensitiveLayers    []string `json:"sensitive_layers"`
+	testJudgement
 	reportOutputs
+}
+
+// testJudgement is what the layers chosen on the selection images give on
+// the test images: FP32, all INT8, and INT8 with the sensitive layers in
+// FP32 (the all-INT8 model when no layer is sensitive).
+type testJudgement struct {
+	TestImages         int     `json:"test_images"`
+	TestFP32           float64 `json:"test_fp32_accuracy"`
+	TestAllInt8        float64 `json:"test_all_int8_accuracy"`
+	TestSensitiveKept  float64 `json:"test_sensitive_fp32_accuracy"`
+	TestSensitiveBytes int     `json:"test_sensitive_fp32_int8_bytes"`
 }
 
 func runSensitivity(args []string, stdout, stderr io.Writer) error {
@@ -72,16 +91,24 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eval, err := first(in.test, f.sensEval)
+	sel, err := selectionImages(in.train, f.sensEval, calib.Len())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s parameters, loaded from %s; calibration on the first %s MNIST training images\n",
-		in.name, thousands(in.graph.NumParams()), f.file, thousands(calib.Len()))
+	fmt.Fprintf(stdout, "%s: %s parameters, loaded from %s; calibration on the first %s MNIST training images; "+
+		"layers chosen on the selection images, %s; judged on the %s MNIST test images\n",
+		in.name, thousands(in.graph.NumParams()), f.file, thousands(calib.Len()), sel.Name, thousands(in.test.Len()))
 	var rep *ptq.SensitivityReport
 	if err := ph.step("sensitivity", 0, func(b *bar) (err error) {
-		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, ptq.BatchesOf(calib.X, f.calibBatch), ptq.Data{X: eval.X, Labels: eval.Labels},
+		rep, err = ptq.AnalyzeSensitivity(ctx, in.graph, ptq.BatchesOf(calib.X, f.calibBatch), ptq.Data{X: sel.X, Labels: sel.Labels, Name: sel.Name},
 			&ptq.SensitivityOptions{Config: f.config(), Threshold: f.threshold / 100, BatchSize: evalBatch, Progress: b.set})
+		return err
+	}); err != nil {
+		return err
+	}
+	var judged testJudgement
+	if err := ph.step("evaluate_test", 3*batchCount(in.test.Len(), evalBatch), func(b *bar) (err error) {
+		judged, err = judgeOnTest(ctx, in.graph, calib, in.test, f.ptqFlags, rep.Sensitive, b)
 		return err
 	}); err != nil {
 		return err
@@ -97,7 +124,8 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	prog.wait()
-	printSensitivity(stdout, rep, in.test.Len())
+	printSensitivity(stdout, rep)
+	printJudgement(stdout, judged, rep.Sensitive)
 	printFiles(stdout, f.out, files)
 	fmt.Fprintf(stdout, "Timings: %s; total %s\n", ph, seconds(ph.total()))
 	if !f.json {
@@ -105,7 +133,64 @@ func runSensitivity(args []string, stdout, stderr io.Writer) error {
 	}
 	return printJSON(stdout, sensitivitySummary{
 		Model: in.name, ModelFile: f.file, Method: f.method, CalibrationSamples: calib.Len(), SensitivityImages: rep.Samples,
-		FP32Accuracy: rep.FP32, AllInt8Accuracy: rep.AllInt8, Threshold: f.threshold, Ranking: rep.Ranking(),
-		SensitiveLayers: append([]string{}, rep.Sensitive...), reportOutputs: outputsOf(f.out, files, ph),
+		SensitivitySet: rep.Selection, FP32Accuracy: rep.FP32, AllInt8Accuracy: rep.AllInt8, Threshold: f.threshold, Ranking: rep.Ranking(),
+		SensitiveLayers: append([]string{}, rep.Sensitive...), testJudgement: judged, reportOutputs: outputsOf(f.out, files, ph),
 	})
+}
+
+// judgeOnTest measures on the test images what the layers chosen on the
+// selection images give: the accuracy of the FP32 model, of the all-INT8
+// model, and of the INT8 model with the sensitive layers kept in FP32
+// (calibrated on calib), advancing b by one per evaluated batch.
+func judgeOnTest(ctx context.Context, g *nn.Graph, calib, test *datasets.Dataset, f ptqFlags, sensitive []string, b *bar) (testJudgement, error) {
+	j := testJudgement{TestImages: test.Len()}
+	data := ptq.Data{X: test.X, Labels: test.Labels, Name: "MNIST test images"}
+	total := 3 * batchCount(test.Len(), evalBatch)
+	done := 0
+	eval := func(m ptq.Forwarder) (float64, error) {
+		w := watch(ctx, m, b, test.Len())
+		w.total = total
+		w.done.Store(int64(done))
+		acc, err := ptq.Accuracy(w, data, evalBatch)
+		done = int(w.done.Load())
+		return acc, err
+	}
+	var err error
+	if j.TestFP32, err = eval(ptq.FP32Model(g)); err != nil {
+		return j, fmt.Errorf("FP32 model on the test images: %w", err)
+	}
+	cfg := f.config()
+	all, _, err := ptq.Quantize(ctx, g, ptq.BatchesOf(calib.X, f.calibBatch), &cfg)
+	if err != nil {
+		return j, err
+	}
+	if j.TestAllInt8, err = eval(all); err != nil {
+		return j, fmt.Errorf("INT8 model on the test images: %w", err)
+	}
+	kept := all
+	if len(sensitive) > 0 {
+		for _, l := range sensitive {
+			cfg.Overrides = append(cfg.Overrides, ptq.Override{Name: l, KeepFP32: true})
+		}
+		if kept, _, err = ptq.Quantize(ctx, g, ptq.BatchesOf(calib.X, f.calibBatch), &cfg); err != nil {
+			return j, err
+		}
+	}
+	if j.TestSensitiveKept, err = eval(kept); err != nil {
+		return j, fmt.Errorf("INT8 model with %s in FP32 on the test images: %w", strings.Join(sensitive, ", "), err)
+	}
+	j.TestSensitiveBytes = kept.Bytes()
+	return j, nil
+}
+
+// printJudgement writes what the choice made on the selection images
+// gives on the test images.
+func printJudgement(w io.Writer, j testJudgement, sensitive []string) {
+	fmt.Fprintf(w, "On the %s MNIST test images (none of them a selection or calibration image): FP32 %s, all layers INT8 %s",
+		thousands(j.TestImages), pct(j.TestFP32), pct(j.TestAllInt8))
+	if len(sensitive) == 0 {
+		fmt.Fprintln(w, "; no layer is sensitive")
+		return
+	}
+	fmt.Fprintf(w, ", INT8 with the sensitive %s in FP32 %s\n", strings.Join(sensitive, ", "), pct(j.TestSensitiveKept))
 }

@@ -43,6 +43,7 @@ type summary struct {
 	SizeRatio          float64  `json:"size_ratio"`
 	OutputSQNR         float64  `json:"output_sqnr_db"`
 	SensitivityImages  int      `json:"sensitivity_images"`
+	SensitivitySet     string   `json:"sensitivity_set"`
 	Ranking            []string `json:"ranking"`
 	SensitiveLayers    []string `json:"sensitive_layers"`
 	RevertedLayers     []string `json:"reverted_layers"`
@@ -88,7 +89,7 @@ func newSummary(j *job, o *outcome) summary {
 		s.SizeRatio = float64(o.rep.FP32Bytes) / float64(o.rep.Int8Bytes)
 	}
 	if o.sens != nil {
-		s.SensitivityImages = o.sens.Samples
+		s.SensitivityImages, s.SensitivitySet = o.sens.Samples, o.sens.Selection
 		s.Ranking = o.sens.Ranking()
 		s.SensitiveLayers = append(s.SensitiveLayers, o.sens.Sensitive...)
 	}
@@ -153,6 +154,9 @@ func printSummary(w io.Writer, j *job, o *outcome) {
 			thousands(c.Samples), thousands(j.train.Len()), f.calibBatch, convergencePhrase(c))
 	}
 	fmt.Fprintf(tw, "  evaluation\t%s\n", imagesPhrase(o.eval.Len(), j.test.Len(), "test"))
+	if o.sensEval != nil {
+		fmt.Fprintf(tw, "  selection\t%s: the sensitivity analysis and the fallback choose layers on these, the test images judge them\n", o.sensEval.Name)
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
 
@@ -180,7 +184,7 @@ func printSummary(w io.Writer, j *job, o *outcome) {
 	printLayers(w, o.rep)
 	if o.sens != nil {
 		fmt.Fprintln(w)
-		printSensitivity(w, o.sens, j.test.Len())
+		printSensitivity(w, o.sens)
 	}
 	if o.fallback != nil {
 		fmt.Fprintln(w)
@@ -227,11 +231,11 @@ func printLayers(w io.Writer, rep *ptq.Report) {
 	tw.Flush()
 }
 
-// printSensitivity writes the sensitivity ranking and names the most
-// sensitive layers; testImages is the size of the MNIST test set.
-func printSensitivity(w io.Writer, s *ptq.SensitivityReport, testImages int) {
-	fmt.Fprintf(w, "Sensitivity on %s (FP32 %s, all layers INT8 %s)\n",
-		imagesPhrase(s.Samples, testImages, "test"), pct(s.FP32), pct(s.AllInt8))
+// printSensitivity writes the sensitivity ranking, measured on the
+// selection images it names, and names the most sensitive layers.
+func printSensitivity(w io.Writer, s *ptq.SensitivityReport) {
+	fmt.Fprintf(w, "Sensitivity on the selection images, %s: FP32 %s, all layers INT8 %s\n",
+		s.Selection, pct(s.FP32), pct(s.AllInt8))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  RANK\tLAYER\tKIND\tDROP, ONLY IT INT8\tRECOVERY, ONLY IT FP32\tSQNR, ONLY IT INT8\tSENSITIVE")
 	for i, l := range s.Layers {
@@ -256,16 +260,16 @@ func printSensitivity(w io.Writer, s *ptq.SensitivityReport, testImages int) {
 // printFallback writes the layers the accuracy-aware fallback reverted.
 func printFallback(w io.Writer, o *outcome) {
 	fb := o.fallback
-	fmt.Fprintf(w, "Fallback on the %s sensitivity images: all INT8 %s against FP32 %s, budget %.2f points\n",
-		thousands(o.sensEval.Len()), pct(fb.AllInt8), pct(fb.FP32), 100*fb.MaxDrop)
+	fmt.Fprintf(w, "Fallback, choosing on the selection images, %s: all INT8 %s against FP32 %s, budget %.2f points\n",
+		fb.Selection, pct(fb.AllInt8), pct(fb.FP32), 100*fb.MaxDrop)
 	if len(fb.Reverted) == 0 {
-		fmt.Fprintln(w, "  no layer reverted: the drop on these images already fits the budget")
+		fmt.Fprintln(w, "  no layer reverted: the drop on the selection images already fits the budget")
 		return
 	}
 	for i, s := range fb.Reverted {
-		fmt.Fprintf(w, "  %d. %s back to FP32: %s (drop %.2f points)\n", i+1, s.Layer, pct(s.Metric), 100*s.Drop)
+		fmt.Fprintf(w, "  %d. %s back to FP32: %s on the selection images (drop %.2f points)\n", i+1, s.Layer, pct(s.Metric), 100*s.Drop)
 	}
-	fmt.Fprintf(w, "  the accuracy above is that of the final model, with %s in FP32\n", strings.Join(o.reverted(), ", "))
+	fmt.Fprintf(w, "  the accuracy on the test images above is that of the final model, with %s in FP32\n", strings.Join(o.reverted(), ", "))
 }
 
 // printFiles says where the report files are.
