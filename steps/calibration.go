@@ -35,6 +35,9 @@ func registerCalibrationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a calibration set of (\d+) batches of (\d+) standard normal samples where sample (\d+) of batch (\d+) holds NaN$`, aCalibrationSetWithNaN)
 	sc.Step(`^an empty calibration set$`, anEmptyCalibrationSet)
 	sc.Step(`^a held-out set of (\d+) standard normal samples$`, aHeldOutSet)
+	sc.Step(`^a calibration set of (\d+) standard normal samples in batches of (\d+), read twice$`, aNormalSetReadTwice)
+	sc.Step(`^a calibration stream of batches of (\d+) samples running evenly from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?), each batch scaled by the next of (.+)$`, aScaledStream)
+	sc.Step(`^a calibration set of the first ([\d,]+) MNIST training images in batches of (\d+)$`, anMNISTCalibrationSet)
 
 	// Options.
 	sc.Step(`^calibration counts as converged when every scale moves by at most (\d+(?:\.\d+)?)% for (\d+) consecutive batches$`, convergenceRule)
@@ -51,13 +54,19 @@ func registerCalibrationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the int8 weights of "([^"]+)" are the codes:$`, weightsAreCodes)
 	sc.Step(`^every observed tensor gets exactly the scale and zero point that one batch of all (\d+) samples gives$`, sameAsOneBatch)
 	sc.Step(`^every observed tensor gets a positive, finite scale$`, everyScalePositive)
-	sc.Step(`^calibration converged within (\d+) batches$`, convergedWithin)
+	sc.Step(`^calibration is converged at the end, and has been since one of its first (\d+) batches$`, convergedForGoodWithin)
 	sc.Step(`^calibration went through all (\d+) batches$`, wentThroughAll)
-	sc.Step(`^calibration stopped right after the batch at which it converged$`, stoppedAtConvergence)
+	sc.Step(`^calibration stopped right after the batch at which a full calibration on the same data first converged$`, stoppedAtFirstConvergence)
+	sc.Step(`^no batch of the second pass moves any scale by more than (\d+(?:\.\d+)?)%$`, secondPassStill)
+	sc.Step(`^the calibration history reads:$`, historyReads)
+	sc.Step(`^calibration is converged at the end, since batch (\d+)$`, convergedAtEndSince)
+	sc.Step(`^calibration is not converged at the end$`, notConvergedAtEnd)
+	sc.Step(`^calibration converged at one of its (\d+) batches$`, convergedAtSomeBatch)
+	sc.Step(`^a later batch lost convergence at least (\d+) times?, moving a scale by more than (\d+(?:\.\d+)?)%$`, lostAtLeast)
 	sc.Step(`^calibration saw at most (\d+) of the (\d+) batches$`, sawAtMost)
 	sc.Step(`^the calibration history holds (\d+) entries, the samples seen so far growing by (\d+) per batch$`, historyEntries)
 	sc.Step(`^each history entry records the largest relative change of any scale in its batch, 0 for the first$`, historyChanges)
-	sc.Step(`^the history marks calibration converged from the batch at which it converged onwards, and only there$`, historyConvergedFlags)
+	sc.Step(`^the history marks calibration converged after exactly the batches where the rule holds, and the result is the mark of the last batch$`, historyConvergedFlags)
 }
 
 // setCalibration makes d, in batches of size, the scenario's calibration
@@ -131,6 +140,81 @@ func aCalibrationSetWithNaN(ctx context.Context, batches, size, sample, batch in
 func anEmptyCalibrationSet(ctx context.Context) error {
 	s := ptqOf(ctx)
 	s.calib, s.calibX, s.calibBatch = func(func(*tensor.Tensor, error) bool) {}, nil, 0
+	return nil
+}
+
+func aNormalSetReadTwice(ctx context.Context, n, size int) error {
+	s := ptqOf(ctx)
+	if err := s.needModel(); err != nil {
+		return err
+	}
+	if n%size != 0 {
+		return fmt.Errorf("%d samples do not split into whole batches of %d: the second pass would not repeat the first batch by batch", n, size)
+	}
+	d := datasets.Gaussian(n, s.model.InputShape(), 0, 1, seeded(calibrationSeed))
+	x := tensor.New(append([]int{2 * n}, s.model.InputShape()...)...)
+	copy(x.Data(), d.X.Data())
+	copy(x.Data()[len(d.X.Data()):], d.X.Data())
+	s.setCalibration(&datasets.Dataset{Name: "standard normal, read twice", X: x}, size)
+	return nil
+}
+
+// aScaledStream is a stream of equal batches of evenly spaced values
+// (every feature of a sample holding the same value), batch k multiplied
+// by the k-th amplitude: on a model without bias every activation range,
+// and so every scale, follows the largest amplitude so far exactly.
+func aScaledStream(ctx context.Context, size int, lo, hi float64, list string) error {
+	s := ptqOf(ctx)
+	if err := s.needModel(); err != nil {
+		return err
+	}
+	amps, err := parseFloats(list)
+	if err != nil {
+		return err
+	}
+	if size < 2 || len(amps) == 0 {
+		return fmt.Errorf("a stream needs batches of at least 2 samples and at least one amplitude, got %d and %v", size, amps)
+	}
+	row := 1
+	for _, d := range s.model.InputShape() {
+		row *= d
+	}
+	x := tensor.New(append([]int{size * len(amps)}, s.model.InputShape()...)...)
+	for k, a := range amps {
+		for i := range size {
+			v := float32(a * (lo + (hi-lo)*float64(i)/float64(size-1)))
+			for j := range row {
+				x.Data()[(k*size+i)*row+j] = v
+			}
+		}
+	}
+	s.setCalibration(&datasets.Dataset{Name: "scaled evenly spaced batches", X: x}, size)
+	return nil
+}
+
+// anMNISTCalibrationSet calibrates the scenario's trained MNIST model
+// (modelState) on the first training images.
+func anMNISTCalibrationSet(ctx context.Context, count string, size int) error {
+	n, err := parseCount(count)
+	if err != nil {
+		return err
+	}
+	s := ptqOf(ctx)
+	if s.model == nil {
+		s.model = domainState[modelState](ctx).model
+	}
+	if err := s.needModel(); err != nil {
+		return err
+	}
+	train, _, err := datasets.LoadMNIST("")
+	if err != nil {
+		return err
+	}
+	d, err := mnistFirst(train, n, false)
+	if err != nil {
+		return err
+	}
+	s.setCalibration(d, size)
 	return nil
 }
 
@@ -389,36 +473,26 @@ func everyScalePositive(ctx context.Context) error {
 	return nil
 }
 
-// convergedAt returns the state of a scenario whose calibration converged
-// and the 1-based number of batches after which it did.
-func convergedAt(ctx context.Context) (*ptqState, int, error) {
-	s, err := calibrated(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	ok, at := s.prepared.Converged()
-	if !ok {
-		return nil, 0, fmt.Errorf("calibration did not converge in %d batches (history: %s)", s.prepared.Batches(), historyString(s.prepared.History()))
-	}
-	return s, at + 1, nil
-}
-
 func historyString(h []ptq.CalibrationStep) string {
 	var b strings.Builder
 	for _, st := range h {
-		fmt.Fprintf(&b, "[batch %d: %.3g%% on %q] ", st.Batch, 100*st.MaxScaleChange, st.Worst)
+		fmt.Fprintf(&b, "[batch %d: %.3g%% on %q, converged %v %s] ", st.Batch, 100*st.MaxScaleChange, st.Worst, st.Converged, st.Event)
 	}
 	return b.String()
 }
 
-func convergedWithin(ctx context.Context, n int) error {
-	_, at, err := convergedAt(ctx)
+func convergedForGoodWithin(ctx context.Context, n int) error {
+	s, err := calibrated(ctx)
 	if err != nil {
 		return err
 	}
-	c := criterion{measured: "batch at which calibration converged", unit: "batches", direction: atMost, threshold: float64(n), value: float64(at)}
+	ok, since := s.prepared.Converged()
+	if !ok {
+		return fmt.Errorf("calibration is not converged at the end of %d batches (history: %s)", s.prepared.Batches(), historyString(s.prepared.History()))
+	}
+	c := criterion{measured: "batches up to the one since which calibration has stayed converged", unit: "batches", direction: atMost, threshold: float64(n), value: float64(since + 1)}
 	return check(ctx, c, func() error {
-		return fmt.Errorf("calibration converged after %d batches, want at most %d", at, n)
+		return fmt.Errorf("calibration has been converged since batch %d (0-based), later than its first %d batches (history: %s)", since, n, historyString(s.prepared.History()))
 	})
 }
 
@@ -433,15 +507,175 @@ func wentThroughAll(ctx context.Context, n int) error {
 	return nil
 }
 
-func stoppedAtConvergence(ctx context.Context) error {
-	s, at, err := convergedAt(ctx)
+// fullRun calibrates a fresh copy of the scenario's model on its whole
+// calibration stream, without early stop or batch limit.
+func fullRun(ctx context.Context, s *ptqState) (*ptq.Prepared, error) {
+	cfg := s.cfg
+	cfg.Calibration.EarlyStop, cfg.Calibration.MaxBatches = false, 0
+	pr, err := ptq.Prepare(s.model, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	return pr, pr.Run(ctx, s.calib)
+}
+
+func stoppedAtFirstConvergence(ctx context.Context) error {
+	s, err := calibrated(ctx)
 	if err != nil {
 		return err
 	}
-	if b := s.prepared.Batches(); b != at {
-		return fmt.Errorf("calibration converged after %d batches but went on to %d", at, b)
+	full, err := fullRun(ctx, s)
+	if err != nil {
+		return err
+	}
+	first := full.FirstConverged()
+	if first < 0 {
+		return fmt.Errorf("a full calibration on the same data never converged in %d batches: early stop has nothing to stop at (history: %s)",
+			full.Batches(), historyString(full.History()))
+	}
+	if b := s.prepared.Batches(); b != first+1 || s.prepared.FirstConverged() != first {
+		return fmt.Errorf("calibration with early stop read %d batches and first converged at batch %d; a full calibration first converged at batch %d, so it should have read %d",
+			b, s.prepared.FirstConverged(), first, first+1)
+	}
+	if ok, at := s.prepared.Converged(); !ok || at != first {
+		return fmt.Errorf("calibration stopped early reports converged %v since batch %d, want converged since batch %d", ok, at, first)
 	}
 	return nil
+}
+
+func secondPassStill(ctx context.Context, pct float64) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	h := s.prepared.History()
+	if len(h)%2 != 0 || len(h) == 0 {
+		return fmt.Errorf("calibration saw %d batches, not two passes of equal length", len(h))
+	}
+	worst, at := 0.0, -1
+	for _, st := range h[len(h)/2:] {
+		if at < 0 || st.MaxScaleChange > worst {
+			worst, at = st.MaxScaleChange, st.Batch
+		}
+	}
+	c := criterion{measured: "largest scale change of a batch in the second pass", unit: "%", direction: atMost, threshold: pct, value: 100 * worst}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("batch %d of the second pass moved a scale by %.3g%%, more than %g%%", at, 100*worst, pct)
+	})
+}
+
+// yesNo reads "yes" or "no".
+func yesNo(v string) (bool, error) {
+	switch v {
+	case "yes":
+		return true, nil
+	case "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is neither yes nor no", v)
+}
+
+// changeSlack is how far a recorded scale change may be from the one a
+// history table states, in %: float32 scales and amplitudes round to
+// about 1e-7 of their value.
+const changeSlack = 1e-3
+
+func historyReads(ctx context.Context, table *godog.Table) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "batch", "largest scale change", "converged", "event")
+	if err != nil {
+		return err
+	}
+	h := s.prepared.History()
+	if len(h) != len(rows) {
+		return fmt.Errorf("the history holds %d batches, the table %d (history: %s)", len(h), len(rows), historyString(h))
+	}
+	for i, r := range rows {
+		st := h[i]
+		pct, err := parsePercent(strings.TrimSuffix(strings.TrimSpace(r["largest scale change"]), "%"))
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i+1, err)
+		}
+		conv, err := yesNo(r["converged"])
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i+1, err)
+		}
+		if r["batch"] != strconv.Itoa(st.Batch) {
+			return fmt.Errorf("row %d is batch %s, the history's entry %d is batch %d", i+1, r["batch"], i, st.Batch)
+		}
+		if math.Abs(100*st.MaxScaleChange-100*pct) > changeSlack {
+			return fmt.Errorf("batch %d moved a scale by %.6g%%, the table says %g%% (history: %s)", st.Batch, 100*st.MaxScaleChange, 100*pct, historyString(h))
+		}
+		if st.Converged != conv || string(st.Event) != r["event"] {
+			return fmt.Errorf("batch %d: converged %v, event %q; the table says %s, %q (history: %s)",
+				st.Batch, st.Converged, st.Event, r["converged"], r["event"], historyString(h))
+		}
+	}
+	return nil
+}
+
+func convergedAtEndSince(ctx context.Context, batch int) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	if ok, at := s.prepared.Converged(); !ok || at != batch {
+		return fmt.Errorf("calibration reports converged %v since batch %d at the end, want converged since batch %d", ok, at, batch)
+	}
+	return nil
+}
+
+func notConvergedAtEnd(ctx context.Context) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	if ok, at := s.prepared.Converged(); ok || at != -1 {
+		return fmt.Errorf("calibration reports converged since batch %d at the end of %d batches, want not converged (history: %s)",
+			at, s.prepared.Batches(), historyString(s.prepared.History()))
+	}
+	return nil
+}
+
+func convergedAtSomeBatch(ctx context.Context, n int) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	if b := s.prepared.Batches(); b != n {
+		return fmt.Errorf("calibration saw %d batches, the step says %d", b, n)
+	}
+	first := s.prepared.FirstConverged()
+	if first < 0 {
+		return fmt.Errorf("calibration never converged in %d batches (history: %s)", n, historyString(s.prepared.History()))
+	}
+	c := criterion{measured: "batches up to the first convergence", unit: "batches", direction: atMost, threshold: float64(n), value: float64(first + 1)}
+	return check(ctx, c, func() error { return fmt.Errorf("calibration first converged after batch %d of %d", first, n) })
+}
+
+func lostAtLeast(ctx context.Context, times int, pct float64) error {
+	s, err := calibrated(ctx)
+	if err != nil {
+		return err
+	}
+	lost, smallest := 0, math.Inf(1)
+	for _, st := range s.prepared.History() {
+		if st.Event == ptq.EventLost {
+			lost++
+			smallest = min(smallest, st.MaxScaleChange)
+		}
+	}
+	cs := []criterion{{measured: "times a later batch lost convergence", unit: "times", direction: atLeast, threshold: float64(times), value: float64(lost)}}
+	if lost > 0 {
+		cs = append(cs, criterion{measured: "smallest scale change of a batch that lost convergence", unit: "%", direction: greaterThan, threshold: pct, value: 100 * smallest})
+	}
+	return checkAll(ctx, func() error {
+		return fmt.Errorf("convergence was lost %d times (the smallest losing move %.3g%%), want at least %d by more than %g%% (history: %s)",
+			lost, 100*smallest, times, pct, historyString(s.prepared.History()))
+	}, cs...)
 }
 
 func sawAtMost(ctx context.Context, n, total int) error {
@@ -533,6 +767,24 @@ func historyChanges(ctx context.Context) error {
 	return nil
 }
 
+// ruleFlags applies the convergence rule, as the feature states it, to
+// the largest scale change of each batch: converged after a batch when it
+// and the patience-1 batches before it, none the first, moved no scale by
+// more than tol.
+func ruleFlags(changes []float64, tol float64, patience int) []bool {
+	flags := make([]bool, len(changes))
+	calm := 0
+	for i, c := range changes {
+		if i > 0 && c <= tol {
+			calm++
+		} else {
+			calm = 0
+		}
+		flags[i] = calm >= patience
+	}
+	return flags
+}
+
 func historyConvergedFlags(ctx context.Context) error {
 	s, err := calibrated(ctx)
 	if err != nil {
@@ -542,33 +794,20 @@ func historyConvergedFlags(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The rule as the feature states it: converged after the first batch
-	// that ends a run of Patience consecutive batches, none moving any
-	// scale by more than Tolerance.
 	cal := s.cfg.WithDefaults().Calibration
-	tol, patience := cal.Tolerance, cal.Patience
-	conv, run := -1, 0
-	for i, c := range changes {
-		if i > 0 && c <= tol {
-			run++
-		} else {
-			run = 0
-		}
-		if run >= patience {
-			conv = i
-			break
+	want := ruleFlags(changes, cal.Tolerance, cal.Patience)
+	h := s.prepared.History()
+	if len(h) != len(want) || len(h) == 0 {
+		return fmt.Errorf("the history holds %d entries, the replay %d: nothing to compare", len(h), len(want))
+	}
+	for i, st := range h {
+		if st.Converged != want[i] {
+			return fmt.Errorf("history entry %d is marked converged=%v, the rule on the replayed changes %v gives %v", st.Batch, st.Converged, changes, want[i])
 		}
 	}
-	if conv < 0 {
-		return fmt.Errorf("by the stated rule calibration never converged (changes %v)", changes)
-	}
-	if ok, at := s.prepared.Converged(); !ok || at != conv {
-		return fmt.Errorf("calibration reports convergence at batch %d (converged: %v), the stated rule gives batch %d", at, ok, conv)
-	}
-	for _, st := range s.prepared.History() {
-		if st.Converged != (st.Batch >= conv) {
-			return fmt.Errorf("history entry %d is marked converged=%v, but calibration converged at batch %d", st.Batch, st.Converged, conv)
-		}
+	last := h[len(h)-1]
+	if ok, at := s.prepared.Converged(); ok != last.Converged || ok && h[at].Event != ptq.EventConverged && h[at].Event != ptq.EventRegained {
+		return fmt.Errorf("calibration reports converged %v since batch %d; the last batch is marked %v (history: %s)", ok, at, last.Converged, historyString(h))
 	}
 	return nil
 }
