@@ -53,7 +53,9 @@
 // Calibration data is read as Batches, an iter.Seq2[*tensor.Tensor, error]
 // that ptq defines and any data source can produce (BatchesOf splits one
 // tensor); evaluation data is Data, samples and optional labels in memory.
-// ptq does not depend on package datasets.
+// Quantize measures its report's SQNR on Config.Holdout, a held-out Data
+// set, when one is given, and otherwise on the first calibration samples;
+// Report.SQNRData says which. ptq does not depend on package datasets.
 //
 // # Configuration
 //
