@@ -67,17 +67,19 @@ func (l *AvgPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor,
 	area := float32(g.k * g.k)
 	plane, planeOut := g.h*g.w, g.oh*g.ow
 	workpool.For(g.n*g.c, workpool.Workers(g.n, 0), func(_, p int) {
-		xp := xd[p*plane : (p+1)*plane]
-		g.windows(func(o, at int) {
-			var s float32
-			for ky := range g.k {
-				row := at + ky*g.w
-				for _, v := range xp[row : row+g.k] {
-					s += v
+		xp, yp := xd[p*plane:(p+1)*plane], yd[p*planeOut:(p+1)*planeOut]
+		for oy := range g.oh {
+			for ox := range g.ow {
+				at := oy*g.stride*g.w + ox*g.stride
+				var s float32
+				for ky := range g.k {
+					for _, v := range xp[at+ky*g.w : at+ky*g.w+g.k] {
+						s += v
+					}
 				}
+				yp[oy*g.ow+ox] = s / area
 			}
-			yd[p*planeOut+o] = s / area
-		})
+		}
 	})
 	if mode == Train {
 		l.shape = x.Shape()

@@ -164,3 +164,55 @@ func BenchmarkLinearBackward784to256(b *testing.B)      { benchLinearBackward(b,
 func BenchmarkLinearBackward784to256Naive(b *testing.B) { benchLinearBackward(b, 64, 784, 256, true) }
 func BenchmarkLinearBackward256to10(b *testing.B)       { benchLinearBackward(b, 64, 256, 10, false) }
 func BenchmarkLinearBackward256to10Naive(b *testing.B)  { benchLinearBackward(b, 64, 256, 10, true) }
+
+// Eval-mode passes of a SmallCNN-shaped graph (two blocks of Conv2D,
+// BatchNorm2D, ReLU and MaxPool2D, then Flatten and Linear) and of the
+// MNIST MLP at batch 64: Forward, which fuses each block into one
+// per-sample pipeline, beside the layer-by-layer pass that Run takes when
+// a hook watches every node (the baseline, same bits):
+//
+//	go test -run '^$' -bench 'GraphEval' ./pkg/nn
+
+func benchSmallCNN() (*Graph, *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	g, err := Sequential([]int{1, 28, 28},
+		NewConv2D(1, 16, 3, 1, 1, rng), randBatchNorm(rng, 16), NewReLU(), NewMaxPool2D(2, 2),
+		NewConv2D(16, 32, 3, 1, 1, rng), randBatchNorm(rng, 32), NewReLU(), NewMaxPool2D(2, 2),
+		NewFlatten(), NewLinear(32*7*7, 10, rng))
+	if err != nil {
+		panic(err)
+	}
+	return g, randTensorIn(rng, 0, 1, 64, 1, 28, 28)
+}
+
+func benchMLP() (*Graph, *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	g, err := Sequential([]int{1, 28, 28}, NewFlatten(), NewLinear(784, 256, rng), NewReLU(), NewLinear(256, 10, rng))
+	if err != nil {
+		panic(err)
+	}
+	return g, randTensorIn(rng, 0, 1, 64, 1, 28, 28)
+}
+
+// benchGraphEval times one Eval-mode pass of the graph per iteration,
+// fused (Forward) or layer by layer (Run with a no-op hook).
+func benchGraphEval(b *testing.B, build func() (*Graph, *tensor.Tensor), fused bool) {
+	g, x := build()
+	var hook func(*Node, *tensor.Tensor) error
+	if !fused {
+		hook = func(*Node, *tensor.Tensor) error { return nil }
+	}
+	for b.Loop() {
+		y, err := g.Run(x, Eval, hook)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSink += y.Data()[0]
+	}
+	b.ReportMetric(float64(x.Dim(0)*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+func BenchmarkGraphEvalSmallCNN(b *testing.B)             { benchGraphEval(b, benchSmallCNN, true) }
+func BenchmarkGraphEvalSmallCNNLayerByLayer(b *testing.B) { benchGraphEval(b, benchSmallCNN, false) }
+func BenchmarkGraphEvalMLP(b *testing.B)                  { benchGraphEval(b, benchMLP, true) }
+func BenchmarkGraphEvalMLPLayerByLayer(b *testing.B)      { benchGraphEval(b, benchMLP, false) }

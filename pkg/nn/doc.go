@@ -36,6 +36,15 @@
 // per-epoch EpochStats); Evaluate and Predict run a data set in Eval mode
 // on all processors.
 //
+// An Eval-mode Forward (Run without a hook) fuses what nobody else sees:
+// a Conv2D and the BatchNorm2D, ReLU and MaxPool2D(2, 2) that alone read
+// it run as one per-sample pipeline (product, then one vector pass of
+// bias, normalization and rectifier, then the pool, while the sample is in
+// cache), a Flatten feeding a Linear passes a view, and the storage of
+// such inner outputs is reused by the next pass. Run with a hook runs the
+// layers one by one, each with the same vector passes
+// (internal/f32gemm's Epilogue and MaxPool2x2).
+//
 // Save and Load (SaveFile, LoadFile) write and read a model file (see
 // Model files below). SaveFile replaces the file atomically.
 //
@@ -52,6 +61,11 @@
 //   - Training is deterministic: the same graph, data, TrainConfig (seed
 //     included) and GOMAXPROCS give bit-identical weights, and the built-in
 //     layers make the result independent of GOMAXPROCS as well.
+//   - The fused Eval-mode pass gives the bits of the layer-by-layer pass:
+//     every output element goes through the same float32 and float64
+//     operations in the same order (fusing never folds BatchNorm into the
+//     convolution's weights). No result handed to a caller shares storage
+//     that a later pass reuses.
 //   - Evaluate and Predict combine per-batch results in batch order, so
 //     their results do not depend on scheduling.
 //   - Layers hold no gradients until the first Backward allocates them, so

@@ -147,6 +147,8 @@ func TestEvalLayersMatchReference(t *testing.T) {
 		{"maxpool 2x2 s2 odd", NewMaxPool2D(2, 2), []int{2, 3, 7, 9}, trainForward},
 		{"maxpool 3x3 s2", NewMaxPool2D(3, 2), []int{2, 3, 11, 10}, trainForward},
 		{"maxpool 2x2 s1", NewMaxPool2D(2, 1), []int{1, 2, 6, 5}, trainForward},
+		{"avgpool 2x2 s2", NewAvgPool2D(2, 2), []int{2, 3, 9, 8}, refAvgPoolLayer},
+		{"avgpool 3x3 s1", NewAvgPool2D(3, 1), []int{1, 2, 7, 6}, refAvgPoolLayer},
 		{"batchnorm", randBatchNorm(rng, 6), []int{4, 6, 5, 7}, func(l Layer, x *tensor.Tensor) *tensor.Tensor {
 			return refBatchNormEval(l.(*BatchNorm2D), x)
 		}},
@@ -201,6 +203,29 @@ func refLinearLayer(ly Layer, x *tensor.Tensor) *tensor.Tensor {
 		for i := range n {
 			for j, b := range l.Bias.Value.Data() {
 				y.Data()[i*l.Out+j] += b
+			}
+		}
+	}
+	return y
+}
+
+// refAvgPoolLayer is AvgPool2D's definition: each window summed in
+// row-major order in float32, then divided by K·K.
+func refAvgPoolLayer(ly Layer, x *tensor.Tensor) *tensor.Tensor {
+	l := ly.(*AvgPool2D)
+	s := x.Shape()
+	oh, ow := ConvOutputSize(s[2], l.K, l.Stride, 0), ConvOutputSize(s[3], l.K, l.Stride, 0)
+	y := tensor.New(s[0], s[1], oh, ow)
+	for p := range s[0] * s[1] {
+		for oy := range oh {
+			for ox := range ow {
+				var sum float32
+				for ky := range l.K {
+					for kx := range l.K {
+						sum += x.Data()[p*s[2]*s[3]+(oy*l.Stride+ky)*s[3]+ox*l.Stride+kx]
+					}
+				}
+				y.Data()[(p*oh+oy)*ow+ox] = sum / float32(l.K*l.K)
 			}
 		}
 	}

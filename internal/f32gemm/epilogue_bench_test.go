@@ -1,0 +1,49 @@
+package f32gemm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks of the epilogue and 2×2 max pool kernels beside their Go
+// twins on the same data, SmallCNN's first block at one sample (16
+// channels of 28×28, rows read from a GEMM output 30 columns wide):
+//
+//	go test -run '^$' -bench 'Epilogue|MaxPool' ./internal/f32gemm
+
+// benchEpilogue times the bias + BN + ReLU pass, with the assembly kernel
+// where there is one (asm) or the Go loop.
+func benchEpilogue(b *testing.B, asm bool) {
+	defer func(saved bool) { epilogueAsm = saved }(epilogueAsm)
+	epilogueAsm = asm && epilogueAsm
+	rng := rand.New(rand.NewPCG(3, 3))
+	const ch, rows, cols, lds = 16, 28, 28, 30
+	src, dst := randSlice(rng, ch*rows*lds), make([]float32, ch*rows*cols)
+	e := Epilogue{Bias: 0.1, AddBias: true, Scale: 1.3, Shift: -0.2, Affine: true, ReLU: true}
+	for b.Loop() {
+		for c := range ch {
+			e.Apply(dst[c*rows*cols:], cols, src[c*rows*lds:], lds, rows, cols)
+		}
+		benchSink += dst[0]
+	}
+}
+
+// benchMaxPool times MaxPool2x2 over 16 planes of 28×28.
+func benchMaxPool(b *testing.B, asm bool) {
+	defer func(saved bool) { epilogueAsm = saved }(epilogueAsm)
+	epilogueAsm = asm && epilogueAsm
+	rng := rand.New(rand.NewPCG(4, 4))
+	const ch, h, w = 16, 28, 28
+	src, dst := randSlice(rng, ch*h*w), make([]float32, ch*h*w/4)
+	for b.Loop() {
+		for c := range ch {
+			MaxPool2x2(dst[c*h*w/4:(c+1)*h*w/4], src[c*h*w:(c+1)*h*w], h, w)
+		}
+		benchSink += dst[0]
+	}
+}
+
+func BenchmarkEpilogueBiasBNReLUAsm(b *testing.B) { benchEpilogue(b, true) }
+func BenchmarkEpilogueBiasBNReLUGo(b *testing.B)  { benchEpilogue(b, false) }
+func BenchmarkMaxPool2x2Asm(b *testing.B)         { benchMaxPool(b, true) }
+func BenchmarkMaxPool2x2Go(b *testing.B)          { benchMaxPool(b, false) }
