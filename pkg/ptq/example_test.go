@@ -132,22 +132,26 @@ func ExampleAnalyzeSensitivity() {
 }
 
 // Quantize within a budget: layers go back to FP32, most sensitive first,
-// until the metric is within MaxDrop of FP32's. With no budget at all,
-// every layer goes back and the model computes what FP32 does.
+// until the metric on the selection data is within MaxDrop of FP32's.
+// The report names the data the layers were chosen on; judge the model on
+// other data. With no budget at all, every layer goes back and the model
+// computes what FP32 does.
 func ExampleQuantizeWithBudget() {
 	g, _ := models.MLP(1, 32, 16)
 	calib := datasets.Gaussian(128, g.InputShape(), 0, 1, 1)
-	eval := ptq.Data{X: datasets.Gaussian(256, g.InputShape(), 0, 1, 2).X}
-	m, rep, err := ptq.QuantizeWithBudget(context.Background(), g, ptq.BatchesOf(calib.X, 64), eval,
+	selection := ptq.Data{X: datasets.Gaussian(256, g.InputShape(), 0, 1, 2).X, Name: "selection samples"}
+	m, rep, err := ptq.QuantizeWithBudget(context.Background(), g, ptq.BatchesOf(calib.X, 64), selection,
 		&ptq.SensitivityOptions{MaxDrop: 0})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	fmt.Printf("chosen on %d %s\n", rep.Samples, rep.Selection)
 	fmt.Println("reverted to FP32:", len(rep.Reverted), "layers; budget met:", rep.Met)
 	fmt.Println("still int8:", m.Plan().QuantizedNodes())
 	fmt.Printf("final output SQNR: %.0f dB\n", rep.Final)
 	// Output:
+	// chosen on 256 selection samples
 	// reverted to FP32: 3 layers; budget met: true
 	// still int8: []
 	// final output SQNR: 200 dB
