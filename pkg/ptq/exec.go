@@ -60,16 +60,22 @@ const (
 	insReLU
 	insFlatten
 	insAdd
+	insToNCHW // a channels-last slot copied to NCHW for a reader that needs it
 )
 
 // instr is one instruction: op reads slots in and writes slot out.
 type instr struct {
-	op        instrOp
-	step      *step // the node, for error messages (the pool's for insConvMaxPool)
-	in        []int
-	out       int
-	linear    *qnn.Linear
-	conv      *qnn.PreparedConv2D
+	op     instrOp
+	step   *step // the node, for error messages (the pool's for insConvMaxPool)
+	in     []int
+	out    int
+	linear *qnn.Linear
+	conv   *qnn.PreparedConv2D
+	// nhwc, when set, runs insConv or insConvMaxPool channels-last instead
+	// of conv; view says that its input slot is NCHW with one channel,
+	// which it reads as [N, H, W, 1] (the same codes).
+	nhwc      *qnn.NHWCConv2D
+	view      bool
 	k, stride int     // pooling window
 	act       qnn.Act // insQuantize: the qparams; insAdd: the output's
 	shape     []int   // insQuantize: the per-sample shape of the input as read
@@ -93,6 +99,7 @@ type execState struct {
 	ins     []*qnn.Tensor
 	ratio   []float64
 	shape   []int
+	view    qnn.Tensor // an NCHW one-channel slot seen as NHWC
 }
 
 // executor is what a Model keeps for its fast path: the program, compiled
@@ -234,6 +241,7 @@ func compile(m *Model) *program {
 		}
 	}
 	p.fuseConvMaxPool()
+	p.channelsLast()
 	return p
 }
 
@@ -274,6 +282,99 @@ func (p *program) fuseConvMaxPool() {
 	p.instrs = kept
 }
 
+// channelsLast keeps activations channels-last (NHWC) between the
+// convolutions that run so (qnn.NHWCConv2D: stride 1, a multiple of 16
+// output channels, VNNI), so that no layer copies its input to another
+// order: such a convolution writes an NHWC slot, reads an NHWC slot or an
+// NCHW one of one channel (the same codes), ReLU keeps its input's
+// layout, and a Flatten of an NHWC slot that only Linear kernels read
+// stays a view, the Linears taking their weight columns permuted to
+// match (qnn.Linear.PermuteNHWC). Any other reader of an NHWC slot, and
+// the model's output, get an NCHW copy (insToNCHW) made once. Every code
+// is the one the NCHW kernels compute.
+func (p *program) channelsLast() {
+	readers := make([][]int, p.slots)
+	for i, ins := range p.instrs {
+		for _, s := range ins.in {
+			readers[s] = append(readers[s], i)
+		}
+	}
+	nhwc := make([]bool, p.slots)
+	shape := make([][]int, p.slots)   // per-sample NCHW shape of an NHWC slot
+	permuted := map[int]*qnn.Linear{} // instruction -> its Linear for an NHWC flattening
+	toNCHW := map[int]int{}           // NHWC slot -> its NCHW copy
+	var kept []instr
+	nchw := func(s int, step *step) int {
+		if !nhwc[s] {
+			return s
+		}
+		if c, ok := toNCHW[s]; ok {
+			return c
+		}
+		c := p.slots
+		p.slots++
+		toNCHW[s] = c
+		kept = append(kept, instr{op: insToNCHW, step: step, in: []int{s}, out: c})
+		return c
+	}
+	for i, ins := range p.instrs {
+		switch ins.op {
+		case insConv, insConvMaxPool:
+			in := ins.in[0]
+			l := ins.conv.Conv2D()
+			if d := l.PrepareNHWC(); d != nil && len(ins.step.shape) == 3 && (nhwc[in] || l.InC == 1) {
+				ins.nhwc, ins.view = d, !nhwc[in]
+				nhwc[ins.out], shape[ins.out] = true, ins.step.shape
+				break
+			}
+			ins.in = []int{nchw(in, ins.step)}
+		case insReLU:
+			nhwc[ins.out], shape[ins.out] = nhwc[ins.in[0]], shape[ins.in[0]]
+		case insFlatten:
+			in := ins.in[0]
+			if !nhwc[in] {
+				break
+			}
+			linears := map[int]*qnn.Linear{}
+			for _, r := range readers[ins.out] {
+				if p.instrs[r].op != insLinear {
+					linears = nil
+					break
+				}
+				sh := shape[in]
+				pl, err := p.instrs[r].linear.PermuteNHWC(sh[0], sh[1], sh[2])
+				if err != nil {
+					linears = nil
+					break
+				}
+				linears[r] = pl
+			}
+			if linears == nil || ins.out == p.out {
+				ins.in = []int{nchw(in, ins.step)}
+				break
+			}
+			for r, pl := range linears {
+				permuted[r] = pl
+			}
+		case insLinear:
+			if pl, ok := permuted[i]; ok {
+				ins.linear = pl
+				break
+			}
+			ins.in = []int{nchw(ins.in[0], ins.step)}
+		default:
+			in := make([]int, len(ins.in))
+			for j, s := range ins.in {
+				in[j] = nchw(s, ins.step)
+			}
+			ins.in = in
+		}
+		kept = append(kept, ins)
+	}
+	p.out = nchw(p.out, kept[len(kept)-1].step)
+	p.instrs = kept
+}
+
 // run executes the program on n samples of x in st, and writes the
 // dequantized output to dst. It returns errNonFinite when the input holds
 // NaN or ±Inf.
@@ -292,10 +393,26 @@ func (p *program) run(st *execState, x []float32, n int, dst []float32) error {
 			finite = ins.act.QuantizeInto(y, x, st.shape) && finite
 		case insLinear:
 			err = ins.linear.ForwardInto(y, &st.slots[ins.in[0]], &st.scratch)
-		case insConv:
-			err = ins.conv.ForwardInto(y, &st.slots[ins.in[0]], &st.scratch)
-		case insConvMaxPool:
-			err = ins.conv.ForwardMaxPoolInto(y, &st.slots[ins.in[0]], ins.k, ins.stride, &st.scratch)
+		case insConv, insConvMaxPool:
+			x := &st.slots[ins.in[0]]
+			switch {
+			case ins.nhwc == nil && ins.op == insConv:
+				err = ins.conv.ForwardInto(y, x, &st.scratch)
+			case ins.nhwc == nil:
+				err = ins.conv.ForwardMaxPoolInto(y, x, ins.k, ins.stride, &st.scratch)
+			default:
+				if ins.view {
+					qnn.ReshapeInto(&st.view, x, x.Shape[0], x.Shape[2], x.Shape[3], 1)
+					x = &st.view
+				}
+				if ins.op == insConv {
+					err = ins.nhwc.ForwardInto(y, x, &st.scratch)
+				} else {
+					err = ins.nhwc.ForwardMaxPoolInto(y, x, ins.k, ins.stride, &st.scratch)
+				}
+			}
+		case insToNCHW:
+			err = qnn.NHWCToNCHWInto(y, &st.slots[ins.in[0]])
 		case insMaxPool:
 			err = qnn.MaxPool2DInto(y, &st.slots[ins.in[0]], ins.k, ins.stride)
 		case insAvgPool:

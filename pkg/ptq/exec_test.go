@@ -12,6 +12,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/datasets"
 	"github.com/ptqspec/ptqspec/pkg/nn"
+	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -46,13 +47,17 @@ func withThreads(t *testing.T, n int) {
 // Forward and ForwardInto give, bit for bit, what running the steps one
 // by one gives, at every batch size, on 1 and 2 threads.
 func TestForwardRunsCompiledPrograms(t *testing.T) {
+	vnni := quant.GEMMKernel() == "avx512-vnni"
 	cases := []struct {
 		model     string
 		fusedPool int // Conv2D+MaxPool2D pairs run fused
+		// channelsLast is the number of convolutions run channels-last
+		// (with VNNI), toNCHW that of the relayouts they then need.
+		channelsLast, toNCHW int
 	}{
-		{"cnn", 2},
-		{"mlp", 0},
-		{"residual", 0}, // its pool reads the Add's ReLU, not a Conv2D
+		{"cnn", 2, 2, 0},      // conv1 reads the one-channel input, fc the NHWC flattening
+		{"mlp", 0, 0, 0},      // no convolution
+		{"residual", 0, 0, 0}, // 8 output channels: not a multiple of 16
 	}
 	for _, tc := range cases {
 		m, g := sharedInt8Model(t, tc.model)
@@ -65,6 +70,20 @@ func TestForwardRunsCompiledPrograms(t *testing.T) {
 			}
 		}
 		assert.Equal(t, tc.fusedPool, fused, "fused Conv2D+MaxPool2D in %s", tc.model)
+		channelsLast, toNCHW := 0, 0
+		for _, ins := range p.instrs {
+			if ins.nhwc != nil {
+				channelsLast++
+			}
+			if ins.op == insToNCHW {
+				toNCHW++
+			}
+		}
+		if !vnni {
+			tc.channelsLast = 0
+		}
+		assert.Equal(t, tc.channelsLast, channelsLast, "channels-last convolutions in %s", tc.model)
+		assert.Equal(t, tc.toNCHW, toNCHW, "relayouts to NCHW in %s", tc.model)
 		for _, batch := range []int{1, 3, 17} { // 3 and 17 are split in two parts on 2 threads
 			x := datasets.Gaussian(batch, g.InputShape(), 0, 1, uint64(batch)).X
 			want, err := m.forwardSteps(x)

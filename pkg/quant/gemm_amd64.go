@@ -152,3 +152,22 @@ func packQuadsRange(dst, src []byte, i0, i1, q0, k, quads int, flip uint32) {
 //
 //go:noescape
 func packQuads4x4Asm(dst, src []byte, rows, k, quads int, flip uint32)
+
+// asmWindows returns the AVX-512 VNNI window kernels (GemmIntWindows
+// calls them only where useVNNI holds).
+func asmWindows() windowKernels {
+	return windowKernels{tile32: windowTile12x32, tile16: windowTile12x16}
+}
+
+// windowTile12x32 is the AVX-512 VNNI window kernel of 12×32 tiles (two
+// panels); windowTileGo(2, ...) is its reference. It needs tiles >= 1,
+// seg4 >= 1, len(offs) >= 1 and the lengths GemmIntWindows checks.
+//
+//go:noescape
+func windowTile12x32(a []uint8, b []int8, offs []int, seg4, rs, tiles int, init, c []int32, ldc int)
+
+// windowTile12x16 is the window kernel of 12×16 tiles (one panel);
+// windowTileGo(1, ...) is its reference.
+//
+//go:noescape
+func windowTile12x16(a []uint8, b []int8, offs []int, seg4, rs, tiles int, init, c []int32, ldc int)

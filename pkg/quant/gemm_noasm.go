@@ -11,3 +11,7 @@ func asmVNNI() (vnniKernels, bool) { return goVNNIKernels, false }
 
 // peakLoop has no register-only loop to offer in a pure-Go build.
 func peakLoop() (func(iters int), int) { return nil, 0 }
+
+// asmWindows returns the Go twins of the window kernels in a pure-Go
+// build.
+func asmWindows() windowKernels { return goWindowKernels }

@@ -31,6 +31,23 @@
 // window as KH runs of KW·InC codes of a channels-last copy of the sample
 // instead of InC·KH runs of KW codes; same integers, same codes.
 //
+// # Channels-last kernels
+//
+// Conv2D.PrepareNHWC gives a stride-1 convolution that reads and writes
+// channels-last tensors ([N, H, W, C]), so that a model keeping its
+// activations in that order between kernels (package ptq does) copies
+// nothing from layer to layer. Each sample is copied once, shifted to
+// unsigned, into a padded image; the output positions are numbered over
+// the padded width, so that each window row is a run of KW·InC codes at a
+// fixed stride from the previous position's, and quant.GemmIntWindows
+// multiplies the windows in place (AVX-512 VNNI), without an im2row matrix
+// or a packed copy of A; the positions past each output row are dropped.
+// Requantization then writes codes in the accumulators' order (sixteen
+// channels per AVX-512 instruction). MaxPool2DNHWCInto, NHWCToNCHWInto
+// and Linear.PermuteNHWC (the weight columns of a Linear after Flatten,
+// permuted to the channels-last order) complete the set. The integers are
+// the same sums in another order: every code equals the NCHW kernels'.
+//
 // # Storage convention
 //
 // Every quantized activation and weight is stored as int8 codes. A tensor

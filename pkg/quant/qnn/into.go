@@ -25,6 +25,11 @@ type Scratch struct {
 	acc, pooled  []int32
 	zero         [1]int32
 	tmp          Tensor
+	// img is the padded sample of the channels-last kernels, shifted to
+	// unsigned; offs their run offsets; nchw a shape they check.
+	img  []uint8
+	offs []int
+	nchw [4]int
 	// geoms remembers the input shapes whose convolution geometry was
 	// checked, so that a model run again on batches of one size checks it
 	// once.

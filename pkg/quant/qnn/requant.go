@@ -114,6 +114,11 @@ func (r *Requantizer) requantize(acc []int32, rows, channels int, out []int8, ro
 		return
 	}
 	k := requantKernelsInUse
+	if k.rows != nil && rowStride == channels && chanStride == 1 && channels%16 == 0 &&
+		min(r.Min, r.Max) >= math.MinInt8 && r.Max <= math.MaxInt8 {
+		k.rows(acc[:rows*channels], rows, channels, bias, mult, out[:rows*channels], r.Zero, r.Min, r.Max)
+		return
+	}
 	if rows4 := rows &^ 3; rowStride == 1 && rows4 > 0 && min(r.Min, r.Max) >= math.MinInt8 && r.Max <= math.MaxInt8 {
 		k.planes(acc[:rows4*channels], rows4, channels, bias, mult, out, chanStride, r.Zero, r.Min, r.Max)
 		acc, rows, out = acc[rows4*channels:], rows-rows4, out[rows4:]
@@ -134,15 +139,24 @@ func allFinite(v []float32) bool {
 }
 
 // requantKernels are the block kernels requantize calls: any layout
-// (block), and Conv2D's channel planes for rows a multiple of 4 and codes
-// within int8 (planes).
+// (block), Conv2D's channel planes for rows a multiple of 4 and codes
+// within int8 (planes), and the channels-last layout (rows kept, as
+// Linear's) for channels a multiple of 16 and codes within int8 (rows;
+// nil where the CPU has no AVX-512).
 type requantKernels struct {
 	block  func(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, rowStride, chanStride int, zero, qmin, qmax int32)
 	planes func(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, plane int, zero, qmin, qmax int32)
+	rows   func(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, zero, qmin, qmax int32)
 }
 
 // goRequantKernels are the Go twins of the assembly kernels.
-var goRequantKernels = requantKernels{block: requantGo, planes: requantPlanesGo}
+var goRequantKernels = requantKernels{block: requantGo, planes: requantPlanesGo, rows: requantRowsGo}
+
+// requantRowsGo is the Go twin of the rows kernel: requantGo with
+// rowStride channels and chanStride 1.
+func requantRowsGo(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, zero, qmin, qmax int32) {
+	requantGo(acc, rows, channels, bias, mult, out, channels, 1, zero, qmin, qmax)
+}
 
 var (
 	// asmRequant are the assembly kernels; haveAsmRequant says whether

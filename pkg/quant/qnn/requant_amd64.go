@@ -7,8 +7,27 @@ import "github.com/ptqspec/ptqspec/pkg/quant/internal/cpu"
 // asmRequantKernels returns the AVX2 kernels and whether the CPU runs
 // them.
 func asmRequantKernels() (requantKernels, bool) {
-	return requantKernels{block: requantAVX2, planes: requantPlanesAVX2}, cpu.HasAVX2
+	k := requantKernels{block: requantAVX2, planes: requantPlanesAVX2}
+	if cpu.HasAVX512VNNI {
+		k.rows = requantRowsAVX512
+	}
+	return k, cpu.HasAVX2
 }
+
+// requantRowsAVX512 is requantAVX2 with rowStride channels and chanStride
+// 1 (the channels-last layout: codes in the order of the accumulators),
+// for channels a multiple of 16 and codes within int8, sixteen channels
+// per instruction (VRNDSCALEPS rounds to nearest even as VROUNDPS does;
+// VPMOVDB stores the codes). Reference:
+//
+//	for i := range rows {
+//		for c := range channels {
+//			out[i*channels+c] = int8(quant.RequantizeValue(acc[i*channels+c]+bias[c], mult[c], zero, qmin, qmax))
+//		}
+//	}
+//
+//go:noescape
+func requantRowsAVX512(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, zero, qmin, qmax int32)
 
 // requantAVX2 requantizes rows×channels accumulators, four channels per
 // instruction, in float32 as quant.RequantizeValue does (VCVTDQ2PS,

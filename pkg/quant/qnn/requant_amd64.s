@@ -200,3 +200,58 @@ next4:
 planesDone:
 	VZEROUPPER
 	RET
+
+// func requantRowsAVX512(acc []int32, rows, channels int, bias []int32, mult []float32, out []int8, zero, qmin, qmax int32)
+//
+// Registers: SI the current row of acc, BX bias, R12 mult, DI the current
+// row of out, R10 the rows left, R11 channels, CX the channel; Z1 lo, Z2
+// hi, Z3 zero in every lane.
+TEXT ·requantRowsAVX512(SB), NOSPLIT, $0-124
+	MOVQ         acc_base+0(FP), SI
+	MOVQ         rows+24(FP), R10
+	MOVQ         channels+32(FP), R11
+	MOVQ         bias_base+40(FP), BX
+	MOVQ         mult_base+64(FP), R12
+	MOVQ         out_base+88(FP), DI
+	MOVL         zero+112(FP), DX
+	MOVL         qmin+116(FP), AX
+	SUBL         DX, AX
+	VCVTSI2SSL   AX, X1, X1
+	VBROADCASTSS X1, Z1
+	MOVL         qmax+120(FP), AX
+	SUBL         DX, AX
+	VCVTSI2SSL   AX, X2, X2
+	VBROADCASTSS X2, Z2
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Z3
+	TESTQ        R10, R10
+	JZ           rowsdone
+	TESTQ        R11, R11
+	JZ           rowsdone
+
+rowsrow:
+	XORQ CX, CX
+
+rowschan:
+	VMOVDQU32   (SI)(CX*4), Z0
+	VPADDD      (BX)(CX*4), Z0, Z0
+	VCVTDQ2PS   Z0, Z0
+	VMULPS      (R12)(CX*4), Z0, Z0
+	VMAXPS      Z1, Z0, Z0
+	VMINPS      Z2, Z0, Z0
+	VRNDSCALEPS $0, Z0, Z0
+	VCVTTPS2DQ  Z0, Z0
+	VPADDD      Z3, Z0, Z0
+	VPMOVDB     Z0, (DI)(CX*1)
+	ADDQ        $16, CX
+	CMPQ        CX, R11
+	JLT         rowschan
+
+	LEAQ (SI)(R11*4), SI
+	ADDQ R11, DI
+	DECQ R10
+	JNZ  rowsrow
+
+rowsdone:
+	VZEROUPPER
+	RET

@@ -121,6 +121,49 @@ func checkRequantize(t *testing.T, rq *Requantizer, acc []int32, rows, channels 
 	require.Equal(t, wantPlanes, planes, "planes layout: mult %v bias %v", rq.Mult, rq.Bias)
 }
 
+// TestRequantizeChannelsLastRows checks the channels-last rows kernel
+// (16, 32 or 48 channels, codes in the order of the accumulators) with
+// each kernel set against apply, on random accumulators, multipliers and
+// biases, with the bounds of TestRequantizeMatchesApply and exact ties.
+func TestRequantizeChannelsLastRows(t *testing.T) {
+	bounds := []struct {
+		name           string
+		zero, min, max int32
+	}{
+		{"int8", -3, -128, 127},
+		{"relu", 17, 17, 127},
+		{"single code", 5, 5, 5},
+		{"beyond int8 (block kernel)", 0, -300, 300},
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for kname, kern := range requantKernelSets() {
+		for _, bd := range bounds {
+			for trial := range 6 {
+				rows, channels := 1+r.IntN(30), 16*(1+r.IntN(3))
+				t.Run(fmt.Sprintf("%s/%s/%d/%dx%d", kname, bd.name, trial, rows, channels), func(t *testing.T) {
+					useRequantKernels(t, kern)
+					rq := Requantizer{Mult: make([]float32, channels), Bias: make([]int32, channels), Zero: bd.zero, Min: bd.min, Max: bd.max}
+					for c := range channels {
+						rq.Mult[c], rq.Bias[c] = randMultiplier(r), randAccumulator(r)
+						if trial%2 == 0 {
+							rq.Mult[c], rq.Bias[c] = 0.5, int32(r.IntN(5)-2) // ties
+						}
+					}
+					rq.mult32, rq.bias32 = rq.expand(channels)
+					acc := make([]int32, rows*channels)
+					for i := range acc {
+						acc[i] = randAccumulator(r)
+						if trial%2 == 0 {
+							acc[i] = int32(r.IntN(601) - 300)
+						}
+					}
+					checkRequantize(t, &rq, acc, rows, channels)
+				})
+			}
+		}
+	}
+}
+
 // TestRequantizeRoundsTiesToEven checks the rounding on exact ties with
 // every kernel: acc·0.5 for odd acc, with the expected codes written out.
 func TestRequantizeRoundsTiesToEven(t *testing.T) {
