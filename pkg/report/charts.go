@@ -354,7 +354,7 @@ func calibrationFigure(r *Run) *figure {
 		lostLine := dashed(colVeryLow, 1.2)
 		legend = append(legend, legendItem{label: "convergence lost", line: &lostLine})
 	}
-	title := "Calibration convergence: " + convergedAt(c)
+	title := "Calibration convergence: " + convergedShort(c)
 	// The Y axis is labelled by the note: see weightScalesFigure.
 	return &figure{name: ChartCalibration, plot: p, height: 270, title: title, legend: legend,
 		note: "Largest relative change of any activation scale against the previous batch (log axis)."}

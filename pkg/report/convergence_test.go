@@ -47,26 +47,29 @@ func TestConvergenceLostAndRegainedInReports(t *testing.T) {
 		name    string
 		cal     *ptq.CalibrationReport
 		title   string   // the chart title after "Calibration convergence: "
+		card    string   // the headline card's calibration detail after the method
 		summary string   // a part of the calibration section's summary
 		states  []string // the converged column, batch by batch
 		labels  []string // labels of the chart's vertical lines
 		legend  string   // the legend entry of a lost convergence, "" for none
 	}{
 		{"converges and stays", convergenceHistory(2, 0.2, 0, 0, 0.005, 0),
-			"converged at batch 3 of 6", "converged at batch 3 and stayed converged to the end",
+			"converged at batch 3 of 6", "converged at batch 3 of 6", "converged at batch 3 and stayed converged to the end",
 			[]string{"", "", "", "converged", "yes", "yes"}, []string{"converged at batch 3 (patience 2)"}, ""},
 		{"converges, then a 3.56% move loses it to the end (ptq mnist)", convergenceHistory(3, 0.06, 0.08, 0.15, 0.001, 0, 0, 0.0356, 0.0212, 0),
+			"converged at batch 6, lost at batch 7, not at the end",
 			"not converged at the end of 10 batches (converged at batch 6, lost at batch 7)",
 			"converged at batch 6 but lost it at batch 7 and is not converged at the end",
 			[]string{"", "", "", "", "", "", "converged", "lost", "", ""},
 			[]string{"converged at batch 6 (patience 3)", "lost at batch 7"}, "convergence lost"},
 		{"lost twice, regained at the end", convergenceHistory(2, 0, 0, 0.5, 0, 0, 0.02, 0, 0),
+			"converged since batch 8 of 9, lost twice before",
 			"converged since batch 8 of 9 (first at batch 2, lost at batches 3 and 6)",
 			"first converged at batch 2, lost it at batches 3 and 6, and is converged at the end, since batch 8",
 			[]string{"", "", "converged", "lost", "", "regained", "lost", "", "regained"},
 			nil, "convergence lost"}, // five events: their labels would not fit, the title names them
 		{"never converges", convergenceHistory(3, 0.02, 0, 0, 0.02, 0, 0),
-			"not converged after 7 batches", "did not converge",
+			"not converged after 7 batches", "not converged after 7 batches", "did not converge",
 			[]string{"", "", "", "", "", "", ""}, nil, ""},
 	}
 	for _, c := range cases {
@@ -119,8 +122,10 @@ func TestConvergenceLostAndRegainedInReports(t *testing.T) {
 				t.Error("Markdown history has no lost row")
 			}
 			page := string(render(t, WriteHTML, r))
-			if !strings.Contains(page, htmlEscape(c.title)) {
-				t.Errorf("HTML page lacks %q", c.title)
+			for _, want := range []string{c.title, "minmax, " + c.card} {
+				if !strings.Contains(page, htmlEscape(want)) {
+					t.Errorf("HTML page lacks %q", want)
+				}
 			}
 		})
 	}

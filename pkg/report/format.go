@@ -99,6 +99,35 @@ func convergedAt(c *ptq.CalibrationReport) string {
 	}
 }
 
+// convergedShort is convergedAt in few enough words for a chart title.
+func convergedShort(c *ptq.CalibrationReport) string {
+	if c == nil {
+		return "no calibration"
+	}
+	first, lost, _ := convergenceEvents(c.History)
+	switch {
+	case c.Converged && len(lost) == 0:
+		return fmt.Sprintf("converged at batch %d of %d", c.ConvergedAt, c.Batches)
+	case c.Converged:
+		return fmt.Sprintf("converged since batch %d of %d, lost %s before", c.ConvergedAt, c.Batches, times(len(lost)))
+	case first >= 0:
+		return fmt.Sprintf("converged at batch %d, lost at batch %d, not at the end", first, lost[len(lost)-1])
+	default:
+		return fmt.Sprintf("not converged after %d batches", c.Batches)
+	}
+}
+
+// times says how often: "once", "twice", "3 times".
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return strconv.Itoa(n) + " times"
+}
+
 // convergenceEvents reads a calibration history's Converged flags: the
 // batch where the rule first held (-1 for never), and the batches where
 // it was lost and regained. It reads the flags rather than the events so
