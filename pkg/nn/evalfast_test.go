@@ -324,6 +324,9 @@ func TestGraphEvalKeepsResults(t *testing.T) {
 				NewConv2D(1, 4, 3, 1, 1, rng), randBatchNorm(rng, 4), NewReLU(), NewMaxPool2D(2, 2),
 				NewConv2D(4, 6, 3, 1, 1, rng), NewReLU(), NewMaxPool2D(2, 2), NewFlatten(), NewLinear(6*3*3, 4, rng))
 		}},
+		{"mlp: linear and relu fused and recycled", func() (*Graph, error) {
+			return Sequential([]int{30}, NewLinear(30, 40, rng), NewReLU(), NewLinear(40, 20, rng), NewReLU(), NewLinear(20, 5, rng), NewReLU())
+		}},
 		{"fused block at the output", func() (*Graph, error) {
 			return Sequential([]int{2, 8, 8}, NewConv2D(2, 3, 3, 1, 1, rng), NewConv2D(3, 3, 3, 1, 1, rng), randBatchNorm(rng, 3), NewReLU())
 		}},

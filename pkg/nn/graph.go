@@ -253,8 +253,9 @@ func (g *Graph) Run(x *tensor.Tensor, mode Mode, hook func(n *Node, out *tensor.
 // runEval is an Eval-mode Run without a hook, where nobody sees the
 // outputs of the inner nodes: it fuses what it can. A Conv2D followed by
 // its only consumers among BatchNorm2D, ReLU and MaxPool2D(2, 2) runs as
-// one per-sample pipeline (Conv2D.forward with a convTail), and a Flatten
-// feeding only a Linear passes a view of its input instead of a copy.
+// one per-sample pipeline (Conv2D.forward with a convTail), a Linear read
+// only by a ReLU rectifies its own output in place, and a Flatten feeding
+// only a Linear passes a view of its input instead of a copy.
 // Every output element goes through the same operations in the same order
 // as in the layer-by-layer pass, so the result has the same bits.
 func (g *Graph) runEval(x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
@@ -292,6 +293,26 @@ func (g *Graph) runEval(x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
 				}
 			} else {
 				last = i
+				out, err = l.Forward(ins, Eval)
+			}
+		case *Linear:
+			relu := g.soleNext(i)
+			if relu {
+				_, relu = g.nodes[i+1].Layer.(*ReLU)
+			}
+			if len(ins) == 1 && ins[0] != nil && l.check() == nil {
+				if relu {
+					last = i + 1
+				}
+				var bufs *bufPool
+				if g.nodes[last].Name != g.Output() && g.plainReaders(g.nodes[last].Name) {
+					bufs = &evalBufs
+				}
+				out, err = l.forward(ins[0], relu, bufs)
+				if err == nil && bufs != nil {
+					recycle = append(recycle, out)
+				}
+			} else {
 				out, err = l.Forward(ins, Eval)
 			}
 		case *Flatten:

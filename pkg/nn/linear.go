@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -127,18 +128,35 @@ func (l *Linear) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor, er
 	if err != nil {
 		return nil, err
 	}
+	y, err := l.forward(x, false, nil)
+	if err == nil && mode == Train {
+		l.x = x
+	}
+	return y, err
+}
+
+// forward is Forward on x, followed by a ReLU if relu is set (Graph's
+// fused Eval-mode pass of a Linear read only by a ReLU: the same bits as
+// the two layers one after the other), with the output's storage from
+// bufs if it is not nil (every element is written).
+func (l *Linear) forward(x *tensor.Tensor, relu bool, bufs *bufPool) (*tensor.Tensor, error) {
 	if x.Dims() != 2 || x.Dim(1) != l.In {
 		return nil, shapeErrorf(l.Kind(), "input shape %v does not fit weight %v", x.Shape(), l.Weight.Value.Shape())
 	}
 	n := x.Dim(0)
-	y := tensor.New(n, l.Out)
+	var y *tensor.Tensor
+	if bufs != nil {
+		y = bufs.tensor(n, l.Out)
+	} else {
+		y = tensor.New(n, l.Out)
+	}
 	var bias []float32
 	if l.Bias != nil {
 		bias = l.Bias.Value.Data()
 	}
 	linearForward(n, l.In, l.Out, x.Data(), l.Weight.Value.Data(), bias, y.Data())
-	if mode == Train {
-		l.x = x
+	if relu && n > 0 {
+		f32gemm.Epilogue{ReLU: true}.Apply(y.Data(), n*l.Out, y.Data(), n*l.Out, 1, n*l.Out)
 	}
 	return y, nil
 }
