@@ -164,3 +164,48 @@ func TestShiftToUnsigned(t *testing.T) {
 		})
 	}
 }
+
+// benchWindows times one sample of a 3×3, pad 1 convolution of c channels
+// on h×w into outC channels: GemmIntWindows on the padded channels-last
+// image (windows read in place), or, as the baseline, GemmIntPackedWorkers
+// on an im2row matrix already laid out (the GEMM alone, without the copy
+// the windows make unnecessary). The metric is useful multiply-adds (the
+// OH·OW positions, not the padded width) per second of CPU time.
+func benchWindows(b *testing.B, windows bool, c, h, w, outC int) {
+	r := rand.New(rand.NewPCG(9, 10))
+	hp, wp := h+2, w+2
+	seg := (3*c + 3) &^ 3
+	k := 3 * seg
+	wts := randInts[int8](r, outC*k)
+	for j := range outC {
+		for s := range 3 {
+			for t := 3 * c; t < seg; t++ {
+				wts[j*k+s*seg+t] = 0
+			}
+		}
+	}
+	useful := float64(h*w) * float64(outC) * float64(9*c)
+	if windows {
+		pb := PackBT(outC, k, wts, []int32{0})
+		if !WindowsFast(pb, 3) {
+			b.Fatalf("the windows kernels do not run on this machine (kernel %s)", GEMMKernel())
+		}
+		offs := []int{0, wp * c, 2 * wp * c}
+		m := h * wp
+		a := randInts[uint8](r, max(hp*wp*c, WindowsLen(m, c, offs, pb)))
+		acc := make([]int32, (m+WindowTileRows-1)/WindowTileRows*WindowTileRows*outC)
+		reportGMACs(b, useful, func() { GemmIntWindows(m, a, 131, c, offs, pb, acc, outC) })
+		sinkInt32 = acc
+		return
+	}
+	pb := PackBT(outC, 9*c, randInts[int8](r, outC*9*c), []int32{0})
+	a := randInts[int8](r, h*w*9*c)
+	acc := make([]int32, h*w*outC)
+	reportGMACs(b, useful, func() { GemmIntPackedWorkers(h*w, a, []int32{3}, pb, acc, 1) })
+	sinkInt32 = acc
+}
+
+func BenchmarkGemmIntWindowsSmallCNNConv1(b *testing.B) { benchWindows(b, true, 1, 28, 28, 16) }
+func BenchmarkGemmIntPackedSmallCNNConv1(b *testing.B)  { benchWindows(b, false, 1, 28, 28, 16) }
+func BenchmarkGemmIntWindowsSmallCNNConv2(b *testing.B) { benchWindows(b, true, 16, 14, 14, 32) }
+func BenchmarkGemmIntPackedSmallCNNConv2(b *testing.B)  { benchWindows(b, false, 16, 14, 14, 32) }
