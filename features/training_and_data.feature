@@ -5,17 +5,49 @@ Feature: Training data and reference models
   damaged file must be refused at the place it is damaged, training must
   reach a stated accuracy, and a saved model must come back unchanged.
 
+  Which data and why these numbers:
+  - MNIST's sizes (60,000 and 10,000 images of 1x28x28 pixels) are those
+    of the published set. Each digit at least 5,000 times in the training
+    set and 800 times in the test set: the rarest digit, 5, appears 5,421
+    and 892 times, so a loader that drops or repeats a part of a file, or
+    reads labels out of step, falls below.
+  - Byte offsets: an IDX label file has an 8-byte header (magic number,
+    then item count) and one byte per label, so 10,000 labels end at byte
+    10,008; the error names the first byte that is wrong.
+  - Four Gaussian blobs with random centres may overlap by chance, so the
+    small MLP is judged against the nearest-class-mean classifier, which
+    assigns each held-out sample to the class whose training mean is
+    nearest: for blobs of one spread it is as good as a classifier can be,
+    up to the error of the estimated means. Untrained, the MLP is at least
+    25 points below it (33.8 at worst over seed offsets 0..150: random
+    weights guess, chance is 25%); trained for 5 epochs, at most 4 points
+    below, 40 of the 1,000 held-out samples (2.5 at worst over seed
+    offsets 0..150).
+  - Reference accuracies on the 10,000 MNIST test images: 97.5% for the
+    MLP and 98.8% for the CNN, what they reach with seed 1 (97.75% and
+    98.90%) rounded down; the int8 promises of end_to_end_mnist.feature
+    are measured on these models.
+
   Time: a @fast scenario has 2 seconds; each @slow scenario has 20
   minutes (@budget-20m), training on a cold cache included.
 
   @fast @mnist @R-e2e-4
-  Rule: MNIST is read whole, and a damaged file is refused where it is damaged
+  Rule: MNIST is read whole
 
-    Scenario: The MNIST training and test sets
+    Background:
       Given the MNIST data set
+
+    Scenario: The training and test sets hold every image
       Then the training set holds 60,000 images and the test set 10,000 images
-      And every image is 1x28x28 pixels with values from 0 to 1
-      And every label is a digit from 0 to 9, each digit at least 5,000 times in the training set and at least 800 times in the test set
+
+    Scenario: Every image is 28x28 grey pixels scaled to [0, 1]
+      Then every image is 1x28x28 pixels with values from 0 to 1
+
+    Scenario: Every label is a digit, each digit as often as in the published set
+      Then every label is a digit from 0 to 9, each digit at least 5,000 times in the training set and at least 800 times in the test set
+
+  @fast @mnist @R-e2e-4
+  Rule: A damaged MNIST file is refused where it is damaged
 
     Scenario Outline: A label file damaged by <damage> is refused at byte <offset>
       Given a copy of the MNIST file "t10k-labels-idx1-ubyte"
@@ -38,14 +70,12 @@ Feature: Training data and reference models
   @fast @R-e2e-4
   Rule: A small model learns a simple task
 
-    # 93%: the worst held-out accuracy over seed offsets 0..20 (93.4%, the
-    # blobs overlapping by chance at spread 4.0); chance is 25%.
-    Scenario: A small MLP learns to tell four Gaussian blobs apart
+    Scenario: A small MLP learns to tell four Gaussian blobs apart as well as their means do
       Given 3,000 samples of 4 Gaussian blobs in 8 dimensions with spread 4.0 and seed 7, the last 1,000 held out
       And an MLP with one hidden layer of 16 units, seed 1
-      And its accuracy on the held-out samples is at most 50%
+      And its accuracy on the held-out samples is at least 25 points below the nearest-class-mean classifier's
       When it is trained for 5 epochs on the other samples
-      Then its accuracy on the held-out samples is at least 93%
+      Then its accuracy on the held-out samples is at most 4 points below the nearest-class-mean classifier's
 
   @fast @mnist @R-e2e-4
   Rule: A saved model comes back unchanged, and a damaged model file is refused

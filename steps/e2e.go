@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cucumber/godog"
 
@@ -25,6 +26,7 @@ type e2eState struct {
 func registerE2ESteps(sc *godog.ScenarioContext) {
 	sc.Step(`^an MLP for MNIST with one hidden layer of (\d+) units, seed (\d+), trained for one epoch on the first ([\d,]+) MNIST training images$`, aSmallMNISTMLP)
 	sc.Step(`^it is quantized statically to int8, calibrated on the first ([\d,]+) MNIST training images in batches of (\d+)$`, quantizedOnMNIST)
+	sc.Step(`^it is quantized dynamically, with int8 weights and FP32 activations$`, quantizedDynamicallyOnMNIST)
 	sc.Step(`^the FP32 and int8 models classify the (first )?([\d,]+) MNIST test images$`, bothModelsClassify)
 	sc.Step(`^the FP32 model's accuracy is at least ([\d.]+)%$`, fp32AccuracyAtLeast)
 	sc.Step(`^the int8 model's accuracy is less than (-?\d+(?:\.\d+)?) points? below the FP32 model's$`, int8DropLessThan)
@@ -46,30 +48,61 @@ func mnistFirst(set *datasets.Dataset, n int, whole bool) (*datasets.Dataset, er
 }
 
 func aSmallMNISTMLP(ctx context.Context, hidden int, seed uint64, count string) error {
-	seed = seeded(seed)
 	n, err := parseCount(count)
 	if err != nil {
 		return err
 	}
-	train, _, err := datasets.LoadMNIST("")
+	g, err := smallMNISTMLP(smallMLPKey{hidden: hidden, seed: seeded(seed), images: n})
 	if err != nil {
-		return err
-	}
-	sub, err := mnistFirst(train, n, false)
-	if err != nil {
-		return err
-	}
-	g, err := models.MLP(seed, hidden)
-	if err != nil {
-		return err
-	}
-	cfg := models.DefaultTrainConfig("mlp")
-	cfg.Epochs, cfg.Seed = 1, seed
-	if _, err := nn.Fit(g, sub.X, sub.Labels, cfg); err != nil {
 		return err
 	}
 	domainState[modelState](ctx).model = g
 	return nil
+}
+
+// smallMLPKey names a small MNIST MLP: its hidden units, its seed (offset
+// applied) and the first training images it was trained on for one epoch.
+type smallMLPKey struct {
+	hidden int
+	seed   uint64
+	images int
+}
+
+// smallMLPs trains each small MNIST MLP once per test binary: training is
+// deterministic (same key, same bits), so the scenarios that share one
+// (the Background of the small-model rule) get clones of one trained
+// model instead of training it again each. Only the trained weights are
+// shared; every scenario works on its own clone.
+var smallMLPs sync.Map // smallMLPKey -> func() (*nn.Graph, error)
+
+func smallMNISTMLP(k smallMLPKey) (*nn.Graph, error) {
+	f, _ := smallMLPs.LoadOrStore(k, sync.OnceValues(func() (*nn.Graph, error) { return trainSmallMNISTMLP(k) }))
+	g, err := f.(func() (*nn.Graph, error))()
+	if err != nil {
+		return nil, err
+	}
+	return g.Clone(), nil
+}
+
+func trainSmallMNISTMLP(k smallMLPKey) (*nn.Graph, error) {
+	train, _, err := datasets.LoadMNIST("")
+	if err != nil {
+		return nil, err
+	}
+	sub, err := mnistFirst(train, k.images, false)
+	if err != nil {
+		return nil, err
+	}
+	g, err := models.MLP(k.seed, k.hidden)
+	if err != nil {
+		return nil, err
+	}
+	cfg := models.DefaultTrainConfig("mlp")
+	cfg.Epochs, cfg.Seed = 1, k.seed
+	if _, err := nn.Fit(g, sub.X, sub.Labels, cfg); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // quantizedOnMNIST quantizes the scenario's trained model (modelState)
@@ -97,6 +130,24 @@ func quantizedOnMNIST(ctx context.Context, count string, batch int) error {
 	s.model, s.before = g, snapshotParams(g)
 	s.calib, s.calibX, s.calibBatch = ptq.BatchesOf(calib.X, batch), calib.X, batch
 	m, rep, err := ptq.Quantize(ctx, g, s.calib, &s.cfg)
+	stateFrom(ctx).setErr(err)
+	s.quantized, s.report = m, rep
+	return nil
+}
+
+// quantizedDynamicallyOnMNIST quantizes the scenario's trained model
+// (modelState) dynamically with the scenario's weight configuration and
+// overrides, and leaves the model and its quantized twin to the
+// classification and report steps (ptqState). Dynamic quantization reads
+// no data.
+func quantizedDynamicallyOnMNIST(ctx context.Context) error {
+	g := domainState[modelState](ctx).model
+	if g == nil {
+		return errors.New("the scenario has no trained model: a Given step must train or load one")
+	}
+	s := ptqOf(ctx)
+	s.model, s.before = g, snapshotParams(g)
+	m, rep, err := ptq.QuantizeDynamic(ctx, g, &ptq.DynamicConfig{Weights: s.cfg.Weights, Overrides: s.cfg.Overrides})
 	stateFrom(ctx).setErr(err)
 	s.quantized, s.report = m, rep
 	return nil

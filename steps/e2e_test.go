@@ -41,3 +41,8 @@ func TestQuantizedOnMNISTNeedsAModel(t *testing.T) {
 	ctx := withState(context.Background(), "no model")
 	checkStepError(t, quantizedOnMNIST(ctx, "200", 100), "the scenario has no trained model")
 }
+
+func TestQuantizedDynamicallyOnMNISTNeedsAModel(t *testing.T) {
+	ctx := withState(context.Background(), "no model")
+	checkStepError(t, quantizedDynamicallyOnMNIST(ctx), "the scenario has no trained model")
+}

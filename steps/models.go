@@ -41,6 +41,7 @@ const (
 func registerModelSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^an MLP with one hidden layer of (\d+) units, seed (\d+)$`, anMLPForTheSamples)
 	sc.Step(`^its accuracy on the held-out samples is (at most|at least) ([\d.]+)%$`, heldOutAccuracy)
+	sc.Step(`^its accuracy on the held-out samples is (at most|at least) (-?\d+(?:\.\d+)?) points? below the nearest-class-mean classifier's$`, heldOutBelowNearestMean)
 	sc.Step(`^it is trained for (\d+) epochs? on the other samples$`, trainedOnTheOtherSamples)
 
 	sc.Step(`^an? "([^"]+)" model with seed (\d+), trained for one epoch on the first ([\d,]+) MNIST training images$`, aBrieflyTrainedModel)
@@ -94,6 +95,86 @@ func heldOutAccuracy(ctx context.Context, bound, pct string) error {
 	c := criterion{measured: "accuracy on the held-out samples", unit: "%", direction: bound, threshold: 100 * want, value: 100 * acc}
 	return check(ctx, c, func() error {
 		return fmt.Errorf("held-out accuracy is %.2f%%, want %s %s%%", 100*acc, bound, pct)
+	})
+}
+
+// nearestMeanAccuracy returns the held-out accuracy of the classifier that
+// gives each sample the class whose mean over the training samples is
+// nearest: for Gaussian blobs of one spread, the best a classifier can do
+// up to the error of the estimated means, whatever the blobs' overlap.
+func nearestMeanAccuracy(train, test *datasets.Dataset) (float64, error) {
+	f := train.X.RowLen()
+	if test.X.RowLen() != f {
+		return 0, fmt.Errorf("training samples have %d features, held-out samples %d", f, test.X.RowLen())
+	}
+	means := make([]float64, train.Classes*f)
+	counts := make([]int, train.Classes)
+	x := train.X.Data()
+	for i, c := range train.Labels {
+		if c < 0 || c >= train.Classes {
+			return 0, fmt.Errorf("training sample %d has label %d, want 0 to %d", i, c, train.Classes-1)
+		}
+		counts[c]++
+		for j, v := range x[i*f : (i+1)*f] {
+			means[c*f+j] += float64(v)
+		}
+	}
+	for c, n := range counts {
+		if n == 0 {
+			return 0, fmt.Errorf("no training sample of class %d", c)
+		}
+		for j := range f {
+			means[c*f+j] /= float64(n)
+		}
+	}
+	if len(test.Labels) == 0 {
+		return 0, errors.New("no held-out samples")
+	}
+	right := 0
+	y := test.X.Data()
+	for i, label := range test.Labels {
+		row := y[i*f : (i+1)*f]
+		best, bestD := -1, math.Inf(1)
+		for c := range counts {
+			d := 0.0
+			for j, v := range row {
+				e := float64(v) - means[c*f+j]
+				d += e * e
+			}
+			if d < bestD {
+				best, bestD = c, d
+			}
+		}
+		if best == label {
+			right++
+		}
+	}
+	return float64(right) / float64(len(test.Labels)), nil
+}
+
+// heldOutBelowNearestMean compares the model's held-out accuracy with the
+// nearest-class-mean classifier's, in points below it.
+func heldOutBelowNearestMean(ctx context.Context, bound string, points float64) error {
+	ds, ms := domainState[dataState](ctx), domainState[modelState](ctx)
+	if ds.train == nil || ds.test == nil {
+		return errors.New("the scenario has no training and held-out samples")
+	}
+	if ms.model == nil {
+		return errors.New("the scenario has no model")
+	}
+	ref, err := nearestMeanAccuracy(ds.train, ds.test)
+	if err != nil {
+		return err
+	}
+	acc, _, err := nn.Evaluate(ms.model, ds.test.X, ds.test.Labels, evalBatchSize)
+	if err != nil {
+		return err
+	}
+	below := 100 * (ref - acc)
+	c := criterion{measured: "held-out accuracy below the nearest-class-mean classifier's", unit: "points", direction: bound, threshold: points, value: below, slack: 1e-9}
+	return check(ctx, c, func() error {
+		return fmt.Errorf("held-out accuracy is %.2f%%, the nearest-class-mean classifier's %.2f%%: %.2f points below, want %s %g",
+			100*acc, 100*ref, below, bound, points)
 	})
 }
 

@@ -22,7 +22,7 @@ func registerTraversalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the model is traversed for quantization$`, theModelIsTraversed)
 	sc.Step(`^the plan gives these roles:$`, thePlanGivesRoles)
 	sc.Step(`^the plan has exactly these boundaries:$`, thePlanHasBoundaries)
-	sc.Step(`^the plan prints as:$`, thePlanPrintsAs)
+	sc.Step(`^the printed plan has a header and then one row per node, in model order, reading:$`, thePlanPrintsRows)
 	sc.Step(`^both inputs of "([^"]+)" arrive in int8$`, bothInputsArriveInt8)
 	sc.Step(`^on the held-out set the output of "([^"]+)" matches the FP32 output of "([^"]+)" with an SQNR of at least (-?\d+(?:\.\d+)?) dB$`, groupOutputMatches)
 	sc.Step(`^nodes (.+) carry the int8 output of "([^"]+)" unchanged$`, nodesCarryOutput)
@@ -120,29 +120,48 @@ func thePlanHasBoundaries(ctx context.Context, table *godog.Table) error {
 	return nil
 }
 
-// normalizeTable collapses runs of blanks so that a table compares by
-// content, not by column widths.
-func normalizeTable(s string) []string {
-	var out []string
-	for line := range strings.SplitSeq(strings.TrimSpace(s), "\n") {
-		out = append(out, strings.Join(strings.Fields(line), " "))
-	}
-	return out
-}
-
-func thePlanPrintsAs(ctx context.Context, doc *godog.DocString) error {
+// thePlanPrintsRows checks what the printed plan says about every node:
+// after one header line, one line per node, in the table's order, whose
+// first words are the node's name, kind, role and output type, followed
+// by its inputs as the table writes them ("input (quantize)", "fc
+// (dequantize)") and ending with the node's reason. Column widths and the
+// header's words are the plan renderer's business (pkg/ptq's
+// TestPlanText); this checks that a reader finds each fact on its node's
+// line.
+func thePlanPrintsRows(ctx context.Context, table *godog.Table) error {
 	p, err := currentPlan(ctx)
 	if err != nil {
 		return err
 	}
-	got, want := normalizeTable(p.String()), normalizeTable(doc.Content)
-	if len(got) != len(want) {
-		return fmt.Errorf("the plan prints %d lines, want %d:\n%s", len(got), len(want), p)
+	rows, err := tableRows(table, "node", "kind", "role", "output", "inputs")
+	if err != nil {
+		return err
 	}
-	for i := range got {
-		if got[i] != want[i] {
-			return fmt.Errorf("line %d of the plan reads\n  %s\nwant\n  %s\nwhole plan:\n%s", i+1, got[i], want[i], p)
+	text := p.String()
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) != 1+len(rows) {
+		return fmt.Errorf("the plan prints %d lines, want a header and %d rows:\n%s", len(lines), len(rows), text)
+	}
+	if len(p.Nodes) != len(rows) {
+		return fmt.Errorf("the plan has %d nodes, the table lists %d", len(p.Nodes), len(rows))
+	}
+	var bad []string
+	for i, r := range rows {
+		line := strings.Join(strings.Fields(lines[i+1]), " ")
+		lead := strings.Join([]string{r["node"], r["kind"], r["role"], r["output"]}, " ") + " "
+		rest, ok := strings.CutPrefix(line, lead)
+		reason := strings.Join(strings.Fields(p.Nodes[i].Reason), " ")
+		switch {
+		case !ok:
+			bad = append(bad, fmt.Sprintf("row %d reads %q, want it to start %q", i+1, line, lead))
+		case p.Nodes[i].Name != r["node"]:
+			bad = append(bad, fmt.Sprintf("row %d names %s, the plan's node %d is %s", i+1, r["node"], i+1, p.Nodes[i].Name))
+		case rest != r["inputs"]+" "+reason:
+			bad = append(bad, fmt.Sprintf("row %d (%s) gives the inputs and reason as %q, want the inputs %q and the reason %q", i+1, r["node"], rest, r["inputs"], reason))
 		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s\nwhole plan:\n%s", strings.Join(bad, "\n"), text)
 	}
 	return nil
 }
