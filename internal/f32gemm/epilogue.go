@@ -119,24 +119,25 @@ func ReLU(v float32) float32 {
 }
 
 // MaxPool2x2 takes the maximum of every 2×2 window, moved by 2, of the
-// plane src [h, w] (row-major, rows w apart) into dst [h/2, w/2]: a
-// window's result is its first NaN if it holds one, else its first
-// maximum, comparing in the order (0,0), (0,1), (1,0), (1,1) with ">" (so
-// of -0 and +0 the first wins). This is what nn's MaxPool2D(2, 2)
-// computes. It panics if the slices do not fit h and w.
-func MaxPool2x2(dst, src []float32, h, w int) {
+// plane src [h, w] (row-major, rows lds apart, lds >= w) into dst
+// [h/2, w/2] (rows w/2 apart): a window's result is its first NaN if it
+// holds one, else its first maximum, comparing in the order (0,0), (0,1),
+// (1,0), (1,1) with ">" (so of -0 and +0 the first wins). This is what
+// nn's MaxPool2D(2, 2) computes. Columns of src past w are not read. It
+// panics if the slices do not fit the sizes.
+func MaxPool2x2(dst, src []float32, h, w, lds int) {
 	oh, ow := h/2, w/2
-	if h < 0 || w < 0 || len(src) < h*w || len(dst) < oh*ow {
-		panic(fmt.Sprintf("f32gemm: max pool 2x2 of a %d×%d plane (%d values) into %d values", h, w, len(src), len(dst)))
+	if h < 0 || w < 0 || lds < w || (h > 0 && len(src) < (h-1)*lds+w) || len(dst) < oh*ow {
+		panic(fmt.Sprintf("f32gemm: max pool 2x2 of a %d×%d plane (rows %d apart, %d values) into %d values", h, w, lds, len(src), len(dst)))
 	}
 	if oh == 0 || ow == 0 {
 		return
 	}
 	if epilogueAsm {
-		maxPool2x2AVX512(&dst[0], &src[0], oh, ow, w)
+		maxPool2x2AVX512(&dst[0], &src[0], oh, ow, lds)
 		return
 	}
-	maxPool2x2Go(dst, src, oh, ow, w)
+	maxPool2x2Go(dst, src, oh, ow, lds)
 }
 
 // maxPool2x2Go is MaxPool2x2 in Go, the reference of the assembly kernel.

@@ -37,7 +37,7 @@ func benchMaxPool(b *testing.B, asm bool) {
 	src, dst := randSlice(rng, ch*h*w), make([]float32, ch*h*w/4)
 	for b.Loop() {
 		for c := range ch {
-			MaxPool2x2(dst[c*h*w/4:(c+1)*h*w/4], src[c*h*w:(c+1)*h*w], h, w)
+			MaxPool2x2(dst[c*h*w/4:(c+1)*h*w/4], src[c*h*w:(c+1)*h*w], h, w, w)
 		}
 		benchSink += dst[0]
 	}

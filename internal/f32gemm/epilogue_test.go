@@ -158,25 +158,37 @@ func TestMaxPool2x2MatchesReference(t *testing.T) {
 		name string
 		h, w int
 		frac float64 // share of special values
+		pad  int     // extra columns per source row, not read
 	}{
-		{"28x28 mnist plane", 28, 28, 0.05},
-		{"14x14", 14, 14, 0.05},
-		{"odd 7x7 drops the last row and column", 7, 7, 0.1},
-		{"wide 2x70 (three blocks)", 2, 70, 0.1},
-		{"exactly 32 columns", 4, 32, 0.1},
-		{"33 columns", 4, 33, 0.1},
-		{"2x2", 2, 2, 0.3},
-		{"mostly special values", 10, 12, 0.8},
-		{"1 row gives nothing", 1, 8, 0},
+		{"28x28 read from rows 30 wide", 28, 28, 0.05, 2},
+		{"14x14 read from rows 16 wide", 14, 14, 0.05, 2},
+		{"odd 7x7 from rows 9 wide", 7, 7, 0.1, 2},
+		{"28x28 mnist plane", 28, 28, 0.05, 0},
+		{"14x14", 14, 14, 0.05, 0},
+		{"odd 7x7 drops the last row and column", 7, 7, 0.1, 0},
+		{"wide 2x70 (three blocks)", 2, 70, 0.1, 0},
+		{"exactly 32 columns", 4, 32, 0.1, 0},
+		{"33 columns", 4, 33, 0.1, 0},
+		{"2x2", 2, 2, 0.3, 0},
+		{"mostly special values", 10, 12, 0.8, 0},
+		{"1 row gives nothing", 1, 8, 0, 0},
 	}
 	withKernels(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, c := range cases {
-			src := randSpecial(rng, c.h*c.w, c.frac)
-			want := refMaxPool2x2(src, c.h, c.w)
+			lds := c.w + c.pad
+			src := randSpecial(rng, c.h*lds, c.frac)
+			compact := make([]float32, c.h*c.w)
+			for r := range c.h {
+				copy(compact[r*c.w:(r+1)*c.w], src[r*lds:r*lds+c.w])
+				for j := c.w; j < lds; j++ {
+					src[r*lds+j] = float32(math.NaN()) // never read
+				}
+			}
+			want := refMaxPool2x2(compact, c.h, c.w)
 			got := make([]float32, len(want)+1)
 			got[len(want)] = 42 // a sentinel past the end
-			MaxPool2x2(got, src, c.h, c.w)
+			MaxPool2x2(got, src, c.h, c.w, lds)
 			for i, w := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(w) {
 					t.Fatalf("%s: out[%d] = %v (%#x), want %v (%#x)", c.name, i, got[i], math.Float32bits(got[i]), w, math.Float32bits(w))
@@ -197,7 +209,9 @@ func TestEpilogueRejectsShortSlices(t *testing.T) {
 		{"short dst", func() { Epilogue{ReLU: true}.Apply(make([]float32, 3), 4, make([]float32, 8), 4, 2, 4) }},
 		{"short src", func() { Epilogue{ReLU: true}.Apply(make([]float32, 8), 4, make([]float32, 7), 4, 2, 4) }},
 		{"leading dimension below cols", func() { Epilogue{ReLU: true}.Apply(make([]float32, 8), 2, make([]float32, 8), 4, 2, 4) }},
-		{"short pool output", func() { MaxPool2x2(make([]float32, 3), make([]float32, 16), 4, 4) }},
+		{"short pool output", func() { MaxPool2x2(make([]float32, 3), make([]float32, 16), 4, 4, 4) }},
+		{"short pool input", func() { MaxPool2x2(make([]float32, 4), make([]float32, 16), 4, 4, 5) }},
+		{"pool stride below width", func() { MaxPool2x2(make([]float32, 4), make([]float32, 16), 4, 4, 3) }},
 	}
 	for _, c := range cases {
 		func() {

@@ -304,7 +304,7 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 	}
 	yd, yhw := y.Data(), yh*yw
 	wide := oh * wp // output columns at the padded width
-	type scratch struct{ xp, yw, plane []float32 }
+	type scratch struct{ xp, yw []float32 }
 	scr := make([]scratch, nw)
 	mul := gemmOffsetsSerial
 	if n < runtime.GOMAXPROCS(0) {
@@ -316,9 +316,6 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 			// KW-1 spare zeros: the last row's span runs past the image.
 			s.xp = make([]float32, l.InC*hp*wp+l.KW-1)
 			s.yw = make([]float32, l.OutC*wide)
-			if tail.pool {
-				s.plane = make([]float32, l.OutC*ohw)
-			}
 		}
 		xi := xd[i*chw : (i+1)*chw]
 		for c := range l.InC {
@@ -334,9 +331,18 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 				eps[o].Apply(yi[o*ohw:], ow, s.yw[o*wide:], wp, oh, ow)
 				continue
 			}
-			plane := s.plane[o*ohw : (o+1)*ohw]
-			eps[o].Apply(plane, ow, s.yw[o*wide:], wp, oh, ow)
-			f32gemm.MaxPool2x2(yi[o*yhw:(o+1)*yhw], plane, oh, ow)
+			// In place over the whole channel at the padded width, in
+			// full vectors; the pool skips the columns past OW.
+			ch := s.yw[o*wide : (o+1)*wide]
+			eps[o].Apply(ch, wide, ch, wide, 1, wide)
+			if oh%2 != 0 {
+				f32gemm.MaxPool2x2(yi[o*yhw:(o+1)*yhw], ch, oh, ow, wp)
+			}
+		}
+		if tail.pool && oh%2 == 0 {
+			// With OH even no window straddles two channels: the sample's
+			// OutC·OH rows pool as one plane, in one call.
+			f32gemm.MaxPool2x2(yi, s.yw, l.OutC*oh, ow, wp)
 		}
 	})
 	return y

@@ -93,10 +93,18 @@ func (l *MaxPool2D) Forward(inputs []*tensor.Tensor, mode Mode) (*tensor.Tensor,
 // Train-mode loop does.
 func maxPoolEval(xd, yd []float32, g poolGeom) {
 	plane, planeOut := g.h*g.w, g.oh*g.ow
+	if g.k == 2 && g.stride == 2 && g.h%2 == 0 {
+		// No window straddles two planes: each sample's C·H rows pool as
+		// one plane.
+		workpool.For(g.n, workpool.Workers(g.n, 0), func(_, i int) {
+			f32gemm.MaxPool2x2(yd[i*g.c*planeOut:(i+1)*g.c*planeOut], xd[i*g.c*plane:(i+1)*g.c*plane], g.c*g.h, g.w, g.w)
+		})
+		return
+	}
 	workpool.For(g.n*g.c, workpool.Workers(g.n, 0), func(_, p int) {
 		xp, yp := xd[p*plane:(p+1)*plane], yd[p*planeOut:(p+1)*planeOut]
 		if g.k == 2 && g.stride == 2 {
-			f32gemm.MaxPool2x2(yp, xp, g.h, g.w)
+			f32gemm.MaxPool2x2(yp, xp, g.h, g.w, g.w)
 			return
 		}
 		for oy := range g.oh {
