@@ -21,6 +21,12 @@
 //	avx2     6×16 tile in YMM registers (AVX2 and FMA)
 //	go       pure Go, every multiply-add an exactly emulated float32 FMA
 //
+// Epilogue and MaxPool2x2 are the passes that follow a product in an
+// inference: a per-channel bias, a float64 affine step (batch
+// normalization with running statistics) and a rectifier in one pass, and
+// a 2×2 max pool, in AVX-512 where the processor has AVX-512F and in Go
+// otherwise, with the same bits.
+//
 // Builds with the noasm tag, and processors or architectures without these
 // extensions, use the Go kernel. Kernel reports which one runs and
 // PeakGFLOPS the register-only rate of its instructions on one core.
@@ -36,6 +42,13 @@
 // the other rows of A. The Go kernel's fma32 rounds exactly as the
 // hardware instruction does, including the double-rounding cases a plain
 // float32(math.FMA(...)) gets wrong; the tests compare it with math/big.
+//
+// Epilogue.Apply rounds each of its steps separately (float32 sum,
+// float64 product, float64 sum, conversion to float32), never fusing
+// them, and MaxPool2x2 only compares and moves values, so both give the
+// bits of the plain Go loops for every input (NaN inputs stay NaN; which
+// payload an arithmetic step keeps when both of its operands are NaN is
+// the instruction's choice).
 //
 // Gemm panics with a message prefixed "f32gemm:" when the sizes, leading
 // dimensions or slice lengths do not fit: like gonum's blas32, these are
