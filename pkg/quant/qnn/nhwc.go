@@ -136,9 +136,9 @@ func (p *NHWCConv2D) eachSample(x *Tensor, oh int, s *Scratch, emit func(i int, 
 	}
 	need := max(hp*wp*c, quant.WindowsLen(m, c, s.offs, p.wt))
 	s.img = grow(s.img, need)
-	padv := uint8(int8(l.InAct.Zero)) ^ 0x80
-	for i := range s.img {
-		s.img[i] = padv
+	s.img[0] = uint8(int8(l.InAct.Zero)) ^ 0x80 // the border, and what no window keeps
+	for i := 1; i < len(s.img); i *= 2 {
+		copy(s.img[i:], s.img[:i])
 	}
 	rows := (m + quant.WindowTileRows - 1) / quant.WindowTileRows * quant.WindowTileRows
 	s.acc = grow(s.acc, rows*l.OutC)
