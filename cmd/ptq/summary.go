@@ -19,7 +19,11 @@ const budgetSlack = 1e-9
 // summary is the JSON line of ptq mnist -json and ptq quantize -json.
 // Accuracies are fractions in [0, 1]; accuracy_drop and budget are in
 // percentage points (unlike report.json, whose accuracy_drop is a
-// fraction).
+// fraction). calibration_converged says whether calibration is converged
+// at its end and converged_at_batch since which batch (-1 when not);
+// first_converged_at_batch is where it first converged (-1 for never) and
+// convergence_lost_at_batches the batches that lost it again (ptq's
+// package documentation, Convergence).
 type summary struct {
 	Model              string   `json:"model"`
 	ModelFile          string   `json:"model_file,omitempty"`
@@ -32,6 +36,8 @@ type summary struct {
 	CalibrationBatches int      `json:"calibration_batches"`
 	Converged          bool     `json:"calibration_converged"`
 	ConvergedAt        int      `json:"converged_at_batch"`
+	FirstConvergedAt   int      `json:"first_converged_at_batch"`
+	ConvergenceLostAt  []int    `json:"convergence_lost_at_batches"`
 	TestImages         int      `json:"test_images"`
 	FP32Accuracy       float64  `json:"fp32_accuracy"`
 	Int8Accuracy       float64  `json:"int8_accuracy"`
@@ -78,11 +84,20 @@ func newSummary(j *job, o *outcome) summary {
 		WithinBudget: o.drop() <= j.flags.budget+budgetSlack,
 		FP32Bytes:    o.rep.FP32Bytes, Int8Bytes: o.rep.Int8Bytes, OutputSQNR: o.rep.OutputSQNR,
 		Ranking: []string{}, SensitiveLayers: []string{}, RevertedLayers: o.reverted(), ConvergedAt: -1,
+		FirstConvergedAt: -1, ConvergenceLostAt: []int{},
 	}
 	if c := o.rep.Calibration; c != nil {
 		s.CalibrationSamples, s.CalibrationBatches, s.Converged = c.Samples, c.Batches, c.Converged
 		if c.Converged {
 			s.ConvergedAt = c.ConvergedAt
+		}
+		for _, st := range c.History {
+			switch st.Event {
+			case ptq.EventConverged:
+				s.FirstConvergedAt = st.Batch
+			case ptq.EventLost:
+				s.ConvergenceLostAt = append(s.ConvergenceLostAt, st.Batch)
+			}
 		}
 	}
 	if o.rep.Int8Bytes > 0 {
