@@ -43,7 +43,7 @@ type sensitivityState struct {
 
 func registerSensitivitySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the blob classifier, calibrated on its (\d+) training samples in batches of (\d+)$`, theBlobClassifier)
-	sc.Step(`^outlier weights of (.+)$`, outlierWeights)
+	sc.Step(`^outlier weights of (-?\d+(?:\.\d+)? on linear\d+(?:(?:, | and )-?\d+(?:\.\d+)? on linear\d+)*)$`, outlierWeights)
 	sc.Step(`^the selection samples have no labels$`, selectionWithoutLabels)
 
 	sc.Step(`^the sensitivity of its layers is analysed on the selection samples(?: with a threshold of (-?\d+(?:\.\d+)?) points?)?$`, sensitivityAnalysed)
