@@ -192,7 +192,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 
 <section id="sensitivity">
 <h2>Sensitivity</h2>
-<p>Per layer, the {{.Metric}} when only that layer is int8 (its drop against FP32) and when only that layer stays FP32 (its recovery against all int8), on {{.Samples}} samples. FP32 {{.FP32}}, all int8 {{.AllInt8}}, threshold {{.Threshold}}.{{with .Sensitive}} Sensitive: {{.}}.{{end}}</p>
+<p>Per layer, the {{.Metric}} when only that layer is int8 (its drop against FP32) and when only that layer stays FP32 (its recovery against all int8), on {{.Samples}} selection samples{{with .Selection}} ({{.}}){{end}}. FP32 {{.FP32}}, all int8 {{.AllInt8}}, threshold {{.Threshold}}.{{with .Sensitive}} Sensitive: {{.}}.{{end}}</p>
 {{- if has $ "sensitivity"}}
 <figure>
 {{svg $ "sensitivity"}}
@@ -215,7 +215,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .78rem; border-top: 1
 
 <section id="fallback">
 <h2>Fallback</h2>
-<p>{{if gt (len .Steps) 1}}Layers were reverted to FP32 one at a time, most recovering first, until the {{.Metric}} drop fit the {{.Budget}} budget{{else}}The all-int8 model was checked against the {{.Budget}} budget on {{.Metric}}; no layer was reverted{{end}}: FP32 {{.FP32}}, all int8 {{.AllInt8}}, final {{.Final}}, budget {{if .Met}}met{{else}}<strong>not met</strong>{{end}}.</p>
+<p>{{if gt (len .Steps) 1}}Layers were reverted to FP32 one at a time, most recovering first, until the {{.Metric}} drop fit the {{.Budget}} budget{{else}}The all-int8 model was checked against the {{.Budget}} budget on {{.Metric}}; no layer was reverted{{end}}, on the selection samples{{with .Selection}} ({{.}}){{end}}: FP32 {{.FP32}}, all int8 {{.AllInt8}}, final {{.Final}}, budget {{if .Met}}met{{else}}<strong>not met</strong>{{end}}.</p>
 {{- if has $ "fallback"}}
 <figure>
 {{svg $ "fallback"}}

@@ -112,7 +112,7 @@ func markdown(v *view) []byte {
 
 	if s := v.Sensitivity; s != nil {
 		p("## Sensitivity\n\n")
-		p("Metric: %s on %d samples. FP32 %s, all int8 %s, threshold %s.", s.Metric, s.Samples, s.FP32, s.AllInt8, s.Threshold)
+		p("Metric: %s on %d selection samples%s. FP32 %s, all int8 %s, threshold %s.", s.Metric, s.Samples, inParens(s.Selection), s.FP32, s.AllInt8, s.Threshold)
 		if s.Sensitive != "" {
 			p(" Sensitive: %s.", s.Sensitive)
 		}
@@ -145,7 +145,7 @@ func markdown(v *view) []byte {
 		} else {
 			p("The all-int8 model was checked against the %s budget on %s; no layer was reverted", f.Budget, f.Metric)
 		}
-		p(": FP32 %s, all int8 %s, final %s, budget %s.\n\n", f.FP32, f.AllInt8, f.Final, met)
+		p(", on the selection samples%s: FP32 %s, all int8 %s, final %s, budget %s.\n\n", inParens(f.Selection), f.FP32, f.AllInt8, f.Final, met)
 		image(ChartFallback)
 		row("step", "reverted to FP32", f.Metric, "drop", "budget")
 		p("|---:|---|---:|---:|---|\n")
@@ -191,4 +191,12 @@ func markdown(v *view) []byte {
 	}
 	p("Machine-readable data: report.json (%s).\n", v.Schema)
 	return b.Bytes()
+}
+
+// inParens returns " (s)", or "" for an empty s.
+func inParens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }

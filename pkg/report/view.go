@@ -81,7 +81,9 @@ type histRow struct {
 type sensView struct {
 	Metric, FP32, AllInt8, Threshold, Sensitive string
 	Samples                                     int
-	Rows                                        []sensRow
+	// Selection names the samples the analysis measured on (may be "").
+	Selection string
+	Rows      []sensRow
 }
 
 // sensRow is one layer of a sensitivity analysis.
@@ -94,8 +96,10 @@ type sensRow struct {
 // fbView is an accuracy-aware fallback.
 type fbView struct {
 	Metric, FP32, AllInt8, Final, Budget string
-	Met                                  bool
-	Steps                                []fbStep
+	// Selection names the samples the fallback chose on (may be "").
+	Selection string
+	Met       bool
+	Steps     []fbStep
 }
 
 // fbStep is the metric after one more layer reverted to FP32; step 0, the
@@ -256,7 +260,7 @@ func sensitivityView(s *ptq.SensitivityReport, ref float64) *sensView {
 	s = sortedSensitivity(s)
 	u := unitOf(s.Metric)
 	v := &sensView{Metric: u.name, FP32: u.value(s.FP32), AllInt8: u.value(s.AllInt8), Threshold: u.diff(s.Threshold),
-		Samples: s.Samples, Sensitive: strings.Join(s.Sensitive, ", ")}
+		Samples: s.Samples, Selection: s.Selection, Sensitive: strings.Join(s.Sensitive, ", ")}
 	if s.Threshold == 0 {
 		v.Threshold = "none"
 	}
@@ -270,7 +274,8 @@ func sensitivityView(s *ptq.SensitivityReport, ref float64) *sensView {
 // fallbackView formats an accuracy-aware fallback.
 func fallbackView(f *ptq.FallbackReport) *fbView {
 	u := unitOf(f.Metric)
-	v := &fbView{Metric: u.name, FP32: u.value(f.FP32), AllInt8: u.value(f.AllInt8), Final: u.value(f.Final), Budget: u.diff(f.MaxDrop), Met: f.Met}
+	v := &fbView{Metric: u.name, FP32: u.value(f.FP32), AllInt8: u.value(f.AllInt8), Final: u.value(f.Final), Budget: u.diff(f.MaxDrop),
+		Selection: f.Selection, Met: f.Met}
 	within := func(m float64) bool { return f.FP32-m <= f.MaxDrop+budgetSlack }
 	v.Steps = append(v.Steps, fbStep{Step: 0, Value: u.value(f.AllInt8), Drop: u.diff(f.FP32 - f.AllInt8), Within: within(f.AllInt8)})
 	for i, s := range f.Reverted {
