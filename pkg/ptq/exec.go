@@ -20,8 +20,11 @@ import (
 // input quantized by the first kernels that read it and the last slot
 // dequantized into the output. A Conv2D whose output (after its fused
 // BatchNorm2D and ReLU) only a MaxPool2D reads runs fused with it
-// (qnn.Conv2D.ForwardMaxPoolInto), and every Conv2D gathers its windows
-// channels-last against weights packed once in that order
+// (qnn.Conv2D.ForwardMaxPoolInto). Where the CPU has AVX-512 VNNI, the
+// stride-1 convolutions keep their activations channels-last from one
+// kernel to the next and read their windows in place
+// (qnn.NHWCConv2D, see program.channelsLast); the others gather their
+// windows channels-last against weights packed once in that order
 // (qnn.PreparedConv2D).
 //
 // Each goroutine running the program uses an execState of its own: the
