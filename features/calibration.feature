@@ -16,8 +16,9 @@ Feature: Calibration collects activation statistics and turns them into qparams
   Convergence. After each batch calibration records the largest relative
   change, |new - old| / old, of any activation scale. A batch is calm when
   that change is at most the tolerance; the first batch is never calm.
-  Calibration is converged after a batch when that batch and the ones
-  before it, as many as the patience, are all calm. A later batch that
+  Calibration is converged after a batch when the last batches, as many
+  as the patience, were all calm (patience 3: that batch and the two
+  before it). Batches are numbered from 0. A later batch that
   moves a scale by more than the tolerance loses convergence, and as many
   calm batches as the patience regain it. "Converged" in the result means
   converged at the end of calibration; early stop stops right after the
@@ -34,7 +35,8 @@ Feature: Calibration collects activation statistics and turns them into qparams
   - 19 of 32 batches: a set of 16 batches read twice. After the first pass
     MinMax has seen the range of the whole set, so the second pass moves
     no scale at all (0%), whatever the seed: calibration is converged at
-    the latest after the third batch of the second pass, batch 16 + 3 = 19.
+    the latest after the third batch of the second pass, the 19th batch
+    (16 + 3), and stays converged to the end.
   - 6 significant digits: a float32 scale carries about 7.
   - Observed ranges are exact up to float32 rounding (a relative 1e-6);
     scale changes in a history table are exact up to 0.001 points.
@@ -49,11 +51,12 @@ Feature: Calibration collects activation statistics and turns them into qparams
     training run), so it ends not converged. The @fast MNIST scenario has
     10 seconds: loading MNIST and training the small MLP take most of it.
 
-  Data: the hand-checked examples use evenly spaced values; the other
-  synthetic scenarios use standard normal samples drawn from a seeded
-  stream that the run's seed offset shifts; the MNIST scenario uses the
-  first MNIST training images, the model trained on them from a seed the
-  offset shifts.
+  Data: the hand-checked examples and the streams of scaled batches use
+  evenly spaced values, with no randomness; the other synthetic scenarios
+  use standard normal samples drawn from a seeded stream that the run's
+  seed offset shifts; the MNIST scenarios use the first MNIST training
+  images, the small MLP trained on them from a seed the offset shifts,
+  the `ptq mnist` MLP trained on all of them with seed 1.
 
   @fast @R-calibration-1
   Rule: Calibration records what it saw for every observed tensor
@@ -93,11 +96,15 @@ Feature: Calibration collects activation statistics and turns them into qparams
         | -1  | -0.5 | 0.00392157 | 127        | widened to [-1, 0]: 1/255; -128 + 255        |
         | 0.5 | 1    | 0.00392157 | -128       | widened to [0, 1]: 1/255; -128 - round(0)    |
 
-    Scenario: The output of a layer and its weights by hand
+    Scenario: The output of a layer by hand: its range [-3, 13] gives scale 16/255 and zero point -128 + 48
+      Given a calibration set of 100 samples whose features all equal one value, running evenly from -2 to 6, in batches of 25
+      When the model is calibrated
+      Then tensor "fc" gets scale 0.0627451 to 6 significant digits and zero point -80
+
+    Scenario: The weights of a layer by hand: max |w| / 127 per output channel, the largest weight at code 127
       Given a calibration set of 100 samples whose features all equal one value, running evenly from -2 to 6, in batches of 25
       When the model is calibrated and converted to int8
-      Then tensor "fc" gets scale 0.0627451 to 6 significant digits and zero point -80
-      And the weights of "fc" get the scales 0.00787402 and 0.0157480 to 6 significant digits, with zero point 0
+      Then the weights of "fc" get the scales 0.00787402 and 0.0157480 to 6 significant digits, with zero point 0
       And the int8 weights of "fc" are the codes:
         | 127, 0 |
         | 0, 127 |
