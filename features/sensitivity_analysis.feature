@@ -57,10 +57,10 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
   Why these thresholds:
   - 0.25 points is one sample in 400: without outliers no sample changes
     class in int8, since the error per logit stays below half the margin.
-  - 40 dB: an int8 activation step of 1/255 of the range puts a robust
+  - 38 dB: an int8 activation step of 1/255 of the range puts a robust
     layer's own error, and the output error with one robust layer in int8,
-    about 43 dB below the signal (42.6 to 44.1 dB measured over seed
-    offsets 0 to 29).
+    about 43 dB below the signal; the lowest over seed offsets 0 to 299 was
+    41.0 dB, and 38 dB leaves 3 dB below that.
   - 1 dB: a layer that outputs only its bias errs by as much as its signal,
     0 dB.
   - 87.5 points: a wrecked layer drops the accuracy from 100% to chance,
@@ -70,7 +70,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
     falls between two of them.
   - 35 dB: two robust int8 layers together put the output about 40 dB
     below the signal (each about 43 dB), against 0 dB for the all-int8
-    model; 35 dB leaves 5 dB for the seeds.
+    model; the least gain over seed offsets 0 to 299 was 41.5 dB.
 
   Background:
     Given the blob classifier, calibrated on its 800 training samples in batches of 100
@@ -91,9 +91,9 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
       Then no layer's drop or recovery exceeds 0.25 points
       And the all-int8 model's accuracy is within 0.25 points of FP32's
 
-    Scenario: Without outliers every layer's own SQNR is at least 40 dB
+    Scenario: Without outliers every layer's own SQNR is at least 38 dB
       When the sensitivity of its layers is analysed on the selection samples
-      Then every layer's SQNR is at least 40 dB
+      Then every layer's SQNR is at least 38 dB
 
   @R-sensitivity-2
   Rule: A deliberately fragile layer ranks first in both views
@@ -113,7 +113,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
     Scenario Outline: Outlier weights of 1000 on <layer> ruin its own SQNR only
       Given outlier weights of 1000 on <layer>
       When the sensitivity of its layers is analysed on the selection samples
-      Then the SQNR of "<layer>" is below 1 dB and that of every other layer at least 40 dB
+      Then the SQNR of "<layer>" is below 1 dB and that of every other layer at least 38 dB
 
       Examples:
         | layer   |
@@ -151,7 +151,7 @@ Feature: Sensitivity analysis ranks the layers by what int8 costs them
     Scenario: Only the fragile layer in int8 ruins the output
       When the sensitivity of its layers is analysed on the selection samples
       Then "linear1" is the most sensitive layer
-      And with only "linear1" in int8 the output SQNR is below 1 dB, and with only any other layer in int8 at least 40 dB
+      And with only "linear1" in int8 the output SQNR is below 1 dB, and with only any other layer in int8 at least 38 dB
 
     Scenario: Only the fragile layer in FP32 restores the output
       When the sensitivity of its layers is analysed on the selection samples

@@ -68,9 +68,9 @@ func TestSensitivityFindsFragileLayer(t *testing.T) {
 		// layer's, in dB.
 		maxSQNR, minSQNR float64
 	}{
-		{"first layer", "linear1", 0.875, 1, 40},
-		{"hidden layer", "linear2", 0.875, 1, 40},
-		{"output layer", "linear3", 0.875, 1, 40},
+		{"first layer", "linear1", 0.875, 1, 38},
+		{"hidden layer", "linear2", 0.875, 1, 38},
+		{"output layer", "linear3", 0.875, 1, 38},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestSensitivityWithoutLabels(t *testing.T) {
 	if rep.Ranking()[0] != "linear1" {
 		t.Fatalf("ranking %q, want linear1 first", rep.Ranking())
 	}
-	const fragileMax, othersMin = 1.0, 40.0 // dB
+	const fragileMax, othersMin = 1.0, 38.0 // dB
 	for _, l := range rep.Layers {
 		if (l.Layer == "linear1") != (l.OnlyThisInt8 < fragileMax) || (l.Layer != "linear1" && l.OnlyThisInt8 < othersMin) {
 			t.Errorf("%s: output SQNR %.2f dB with only it in int8; want < %g for linear1, >= %g for the others", l.Layer, l.OnlyThisInt8, fragileMax, othersMin)
