@@ -85,8 +85,8 @@ var Faults = []Fault{
 	{
 		ID:   "percentile-uses-max",
 		File: "pkg/quant/percentile.go",
-		Old:  "return o.s.h.Quantile(cut), o.s.h.Quantile(1 - cut)",
-		New:  "return o.s.h.Quantile(0), o.s.h.Quantile(1)",
+		Old:  "cut := (1 - frac) / 2",
+		New:  "cut := (1 - frac) / 2 * 0",
 		Desc: "affine percentile calibration keeps the full min..max range (clips nothing)",
 	},
 	{

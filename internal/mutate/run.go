@@ -103,7 +103,9 @@ func (r Runner) Build(ctx context.Context, name, overlay string) (string, error)
 		goCmd = "go"
 	}
 	bin := filepath.Join(r.Work, name+".test")
-	args := []string{"test", "-c", "-o", bin}
+	// -trimpath keeps source directories out of the build cache's keys, so
+	// a snapshot in a fresh directory reuses what an earlier run compiled.
+	args := []string{"test", "-c", "-trimpath", "-o", bin}
 	if overlay != "" {
 		args = append(args, "-overlay="+overlay)
 	}
