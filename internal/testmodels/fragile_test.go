@@ -151,8 +151,11 @@ func leastLead(t *testing.T, g *nn.Graph, d *datasets.Dataset) float64 {
 	return least
 }
 
+// TestFragileMLPSetsAreDisjointAndBalanced checks, for several seeds, the
+// invariants the features rely on: every sample leads by the margin, no
+// sample is in two sets, and every class has its share of each set.
 func TestFragileMLPSetsAreDisjointAndBalanced(t *testing.T) {
-	for _, seed := range []uint64{1, 7, 1 << 40} {
+	for _, seed := range []uint64{1, 7, 1 << 40, 0x9E3779B97F4A7C15 + 7} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			cfg := DefaultFragileConfig()
 			cfg.Seed = seed
@@ -162,6 +165,9 @@ func TestFragileMLPSetsAreDisjointAndBalanced(t *testing.T) {
 			}
 			seen := map[string]string{}
 			for _, set := range []*datasets.Dataset{task.Train, task.Select, task.Test} {
+				if lead := leastLead(t, task.Model, set); lead < task.Margin-1e-5 {
+					t.Errorf("%s: the own logit leads by %g at least, want >= the margin %g", set.Name, lead, task.Margin)
+				}
 				counts := make([]int, set.Classes)
 				for i, y := range set.Labels {
 					counts[y]++
