@@ -19,29 +19,32 @@ Feature: One call quantizes a model and reports what it did
   and says so. Without a held-out set it measures them on the first
   calibration samples, the data its ranges were fitted to, and says that.
 
-  Thresholds, each measured over seed offsets 0 to 20 (-ptqspec.seed):
-  - 30 dB of output SQNR (signal-to-quantization-noise ratio, 10·log10 of
-    signal energy over error energy) is about 5 bits of signal at 6 dB a
-    bit: the error's RMS is 3% of the output's. int8 carries 8 bits;
-    folding BatchNorm, the residual Add and requantizing between layers
-    cost the rest. On the 64 held-out samples the output SQNR ran from
-    32.8 to 39.9 dB (median 36.6), and from 32.8 to 41.0 dB with layers
-    kept in FP32; on the 128 calibration samples, from 35.9 to 40.3 dB.
-  - 25 dB (about 4 bits) for every quantized layer's own output: before
-    the Softmax squeezes them, the int8 logits of fc and the output of
+  Thresholds: each is the worst value over seed offsets 0 to 60
+  (-ptqspec.seed) less a margin of about 1.5 dB, rounded down; the
+  acceptance run checks offsets 1 to 20.
+  - 26 dB of output SQNR (signal-to-quantization-noise ratio, 10·log10 of
+    signal energy over error energy) is over 4 bits of signal at 6 dB a
+    bit: the error's RMS is 5% of the output's. int8 carries 8 bits;
+    folding BatchNorm, the residual Add, requantizing between layers and
+    held-out values beyond the calibrated range cost the rest. On the 64
+    held-out samples the output SQNR ran from 28.1 to 40.4 dB (median
+    36.4), and from 27.9 to 41.1 dB with layers kept in FP32.
+  - 30 dB (5 bits) on the 256 calibration samples themselves, which ran
+    from 35.2 to 40.0 dB: the figure is optimistic, as the report says.
+  - 24 dB (4 bits) for every quantized layer's own output: before the
+    Softmax squeezes them, the int8 logits of fc and the output of
     block_add carry more error than the probabilities; the lowest layer on
-    the held-out set ran from 28.2 to 32.4 dB.
+    the held-out set ran from 25.9 to 32.4 dB.
   - 0.00001 for the Softmax rows: the Softmax runs in FP32 on dequantized
-    logits, so its rows sum to 1 up to float32 rounding (1.2e-7 per
-    operation); they measured 2e-8 to 4e-8 off, and 0.00001 is a hundred
-    times float32's rounding.
+    logits, so its rows sum to 1 up to float32 rounding; they measured
+    2e-8 to 5e-8 off, and 0.00001 is a hundred times float32's 1.2e-7.
   - 0.01 dB between the report and a measurement made outside it: both sum
     the same squares, at most in another order, which moves the result by
     far less than that (it measured 0).
 
   Background:
     Given the example residual network for 3x12x12 images with 5 classes and a Softmax at the end
-    And a calibration set of 128 standard normal samples in batches of 32
+    And a calibration set of 256 standard normal samples in batches of 32
     And a held-out set of 64 standard normal samples
 
   @R-quantizer-1
@@ -72,7 +75,7 @@ Feature: One call quantizes a model and reports what it did
 
     Scenario: The int8 model stays close to FP32 on the held-out set
       When the model is quantized statically
-      Then on the held-out set the quantized output has an SQNR of at least 30 dB against FP32
+      Then on the held-out set the quantized output has an SQNR of at least 26 dB against FP32
 
   @R-quantizer-2
   Rule: The report gives every quantized layer's qparams and accuracy
@@ -87,16 +90,16 @@ Feature: One call quantizes a model and reports what it did
 
     Scenario: Every quantized layer reports its SQNR on the held-out set
       When the model is quantized statically
-      Then every quantized layer in the report has an SQNR of at least 25 dB, measured on the 64 held-out samples
+      Then every quantized layer in the report has an SQNR of at least 24 dB, measured on the 64 held-out samples
 
     Scenario: The report's output SQNR is measured on the held-out set
       When the model is quantized statically
-      Then the report gives an output SQNR of at least 30 dB, measured on the 64 held-out samples
+      Then the report gives an output SQNR of at least 26 dB, measured on the 64 held-out samples
       And the report's output SQNR is within 0.01 dB of the quantized output's SQNR against FP32 on the held-out set
 
     Scenario: Without a held-out set the report says its SQNR is measured on calibration samples
       When the model is quantized statically without its held-out set
-      Then the report gives an output SQNR of at least 30 dB, measured on the 128 calibration samples
+      Then the report gives an output SQNR of at least 30 dB, measured on the 256 calibration samples
       And a note of the report says its SQNR was measured on the calibration samples
 
   @R-quantizer-3
@@ -104,7 +107,7 @@ Feature: One call quantizes a model and reports what it did
 
     Scenario: Calibration batches and samples are recorded
       When the model is quantized statically
-      Then the report records 4 calibration batches and 128 samples
+      Then the report records 8 calibration batches and 256 samples
 
     Scenario: The time of every phase is recorded
       When the model is quantized statically
@@ -139,6 +142,6 @@ Feature: One call quantizes a model and reports what it did
 
       Examples:
         | selector | value       | sqnr |
-        | name     | block_conv1 | 30   |
-        | pattern  | block_conv* | 30   |
-        | kind     | Linear      | 30   |
+        | name     | block_conv1 | 26   |
+        | pattern  | block_conv* | 26   |
+        | kind     | Linear      | 26   |

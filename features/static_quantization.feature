@@ -14,18 +14,20 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
   standard normal distribution: the held-out set is never calibrated on,
   and every SQNR and cosine below is measured on it.
 
-  Thresholds, each measured over seed offsets 0 to 20 (-ptqspec.seed):
-  - 30 dB of output SQNR (10·log10 of signal energy over error energy) is
-    about 5 bits of signal at 6 dB a bit: the error's RMS is 3% of the
-    output's. int8 carries 8 bits; rounding the weights, the activations
-    at every layer boundary and the requantized sums cost the rest. The
-    plain classifier measured 31.9 to 39.1 dB (median 37.0), the mixed
-    model 32.7 to 37.0 dB (median 34.9).
+  Thresholds: each is the worst value over seed offsets 0 to 60
+  (-ptqspec.seed) less about 1 dB, rounded down; the acceptance run checks
+  offsets 1 to 20.
+  - 29 and 30 dB of output SQNR (10·log10 of signal energy over error
+    energy) are about 5 bits of signal at 6 dB a bit: the error's RMS is
+    3% of the output's. int8 carries 8 bits; rounding the weights, the
+    activations at every layer boundary and the requantized sums cost the
+    rest. The plain classifier measured 30.9 to 39.6 dB (median 36.3), the
+    mixed model 31.4 to 38.7 dB (median 34.7).
   - A cosine similarity of 0.999 checks the direction of each output
     vector, which is what an argmax reads, whatever its scale. For an error
     unrelated to the signal, 1 - cosine is about half the error-to-signal
     energy ratio, so 0.999 is about 27 dB: a looser, scale-free view of the
-    same closeness. Both models measured above 0.9996.
+    same closeness. Both models measured 0.9996 or more.
   - 30% of the FP32 bytes: int8 weights take a quarter of their FP32
     bytes; the 32-bit biases and one 4-byte scale per output channel add
     the rest. The model measured 25.8%, the same for every seed since its
@@ -106,7 +108,7 @@ Feature: Static quantization runs calibrated models on int8 weights and int8 act
       And a calibration set of 256 standard normal samples in batches of 32
       And a held-out set of 128 standard normal samples
       When the model is calibrated and converted to int8
-      Then on the held-out set the quantized output has an SQNR of at least 30 dB against FP32
+      Then on the held-out set the quantized output has an SQNR of at least 29 dB against FP32
       And on the held-out set the quantized output has a cosine similarity of at least 0.999 to FP32
 
     Scenario: The mixed model with BatchNorm, pooling and a residual Add stays close to FP32

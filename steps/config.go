@@ -87,7 +87,7 @@ func registerConfigSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^(\d+) values evenly spaced from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)$`, evenlySpacedValues)
 	sc.Step(`^their range is calibrated with (minmax|moving_average|percentile|entropy|mse) for (int8|uint8) (symmetric|affine) per tensor(?: over \[(-?\d+), (-?\d+)\])?$`, rangeCalibratedWith)
 	sc.Step(`^the SQNR on the values within (\d+) standard deviations is (at least|at most) (-?\d+(?:\.\d+)?) dB$`, bulkSQNR)
-	sc.Step(`^on those values it beats MinMax by at least (-?\d+(?:\.\d+)?) dB$`, beatsMinMaxOnBulk)
+	sc.Step(`^on the values within (\d+) standard deviations it beats MinMax by at least (-?\d+(?:\.\d+)?) dB$`, beatsMinMaxWithin)
 	sc.Step(`^the SQNR over all values, outliers included, is at least (-?\d+(?:\.\d+)?) dB$`, allValuesSQNR)
 	sc.Step(`^the calibrated range reaches the largest absolute value$`, rangeReachesLargest)
 
@@ -557,6 +557,13 @@ func bulkSQNR(ctx context.Context, k int, cmp string, db float64) error {
 	return check(ctx, c, func() error {
 		return fmt.Errorf("%s: the SQNR on the values within %d standard deviations is %.2f dB, want %s %g dB", cs.last, k, v, cmp, db)
 	})
+}
+
+// beatsMinMaxWithin compares the last method with MinMax on the values
+// within k standard deviations.
+func beatsMinMaxWithin(ctx context.Context, k int, margin float64) error {
+	domainState[bulkSigmas](ctx).k = float64(k)
+	return beatsMinMaxOnBulk(ctx, margin)
 }
 
 func beatsMinMaxOnBulk(ctx context.Context, margin float64) error {
