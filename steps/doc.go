@@ -33,6 +33,7 @@
 //	quantization.go static quantization, traces, accuracy against FP32
 //	dynamic.go      dynamic quantization
 //	config.go       schemes, granularity, calibration methods, golden qparams
+//	methods.go      calibration methods compared on a whole model, data with outliers
 //	onnx.go         ONNX operator examples
 //	reports.go      the quantization report
 //	sensitivity.go  per-layer sensitivity and its report files
