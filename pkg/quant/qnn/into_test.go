@@ -368,6 +368,9 @@ func TestQuantizeKernelsMatchQuantizeValue(t *testing.T) {
 	if haveAsmQuantize {
 		kernels["asm"] = asmQuantize
 	}
+	for name, k := range asmQuantizeKernelSet() {
+		kernels["asm-"+name] = k
+	}
 	acts := []struct {
 		name   string
 		dtype  quant.DType
