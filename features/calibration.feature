@@ -202,9 +202,9 @@ Feature: Calibration collects activation statistics and turns them into qparams
       Then calibration went through all 32 batches
       And no batch of the second pass moves any scale by more than 0%
 
-    Scenario: Calibration is converged at the end, since one of its first 19 batches
+    Scenario: Calibration converges within 19 batches and stays converged to the end
       When the model is calibrated
-      Then calibration is converged at the end, and has been since one of its first 19 batches
+      Then calibration converged within 19 batches and stayed converged to the end
 
     Scenario: Early stop ends calibration at the batch where it first converged
       Given calibration stops early once converged
@@ -244,16 +244,16 @@ Feature: Calibration collects activation statistics and turns them into qparams
       And a calibration set of the first 6,000 MNIST training images in batches of 100
       And calibration counts as converged when every scale moves by at most 1% for 3 consecutive batches
       When the model is calibrated
-      Then calibration converged at one of its 60 batches
+      Then calibration converged within 60 batches, for the first time
       And a later batch lost convergence at least 1 time, moving a scale by more than 1%
       And the history marks calibration converged after exactly the batches where the rule holds, and the result is the mark of the last batch
 
     @slow @budget-20m
-    Scenario: The calibration of `ptq mnist` converges at one of its 10 batches, loses it, and ends not converged
+    Scenario: The calibration of `ptq mnist` converges within its 10 batches, loses it, and ends not converged
       Given the "mlp" model trained on MNIST for 3 epochs with seed 1
       And a calibration set of the first 1,000 MNIST training images in batches of 100
       And calibration counts as converged when every scale moves by at most 1% for 3 consecutive batches
       When the model is calibrated
-      Then calibration converged at one of its 10 batches
+      Then calibration converged within 10 batches, for the first time
       And a later batch lost convergence at least 1 time, moving a scale by more than 1%
       And calibration is not converged at the end
