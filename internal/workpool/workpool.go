@@ -86,12 +86,15 @@ func ForErr(n, w int, fn func(worker, i int) error) error {
 }
 
 // spinFor bounds how long Split's caller spins for its helpers to
-// finish before it sleeps. Parking the caller costs little, but waking it
-// costs the goroutine that finishes last a futex wake of an idle thread
-// (measured at 7 µs on the project's 2-vCPU machine, on a 28 µs part):
-// parts of equal size end within a few microseconds of each other, so a
-// short spin saves that wake-up.
-const spinFor = 50 * time.Microsecond
+// finish before it sleeps: about what sleeping costs. Parking the caller
+// costs little, but waking it costs the goroutine that finishes last a
+// futex wake of an idle thread (measured at 7 µs on the project's 2-vCPU
+// machine, on a 28 µs part), so a wait expected to be shorter than that
+// is spun and a longer one slept (spin-then-block): parts of equal size
+// on idle cores end within a few microseconds of each other, while on a
+// loaded machine, where a helper may wait for a core, the caller does not
+// burn the core the helper needs.
+const spinFor = 15 * time.Microsecond
 
 // Split calls fn(i) for every i in [0, n), on the calling goroutine and
 // on at most w-1 goroutines started for the call, which pull indices in
@@ -101,9 +104,9 @@ const spinFor = 50 * time.Microsecond
 // by whichever goroutine gets to it first, so a helper that the scheduler
 // starts late costs nothing but its start (it then finds no index left,
 // possibly after Split has returned). Once every index is handed out, the
-// caller spins while the parts still running should end soon (by its own
-// part's duration, at most spinFor), then sleeps until the helpers are
-// done. It returns the error of the lowest failing index, or nil; once an
+// caller spins if the parts still running should end within spinFor (by
+// its own part's duration), else, or when they overrun, it sleeps until
+// the helpers are done. It returns the error of the lowest failing index, or nil; once an
 // index has failed, indices not yet handed out are skipped.
 func Split(n, w int, fn func(i int) error) error {
 	if w <= 1 || n <= 1 {
@@ -175,18 +178,22 @@ func (s *split) helper() {
 	s.wg.Done()
 }
 
-// spin waits for every index to be done while the last call started
-// should end soon: within a quarter of last (the caller's own call) plus
-// 5 µs past its expected end, and at most spinFor from now. It reports
-// whether every index was done.
+// spin waits for every index to be done if the call started last (a
+// helper's, or the caller's own) should end within spinFor: by its start
+// plus last, the duration of the caller's own last call, plus a margin
+// of last/16 (at most 5 µs) and 2 µs; it spins until that expected end
+// at the latest. It reports whether every index was done.
 func (s *split) spin(last time.Duration) bool {
 	now := time.Since(s.t0)
-	deadline := min(time.Duration(s.started.Load())+last+last/4+5*time.Microsecond, now+spinFor)
+	end := time.Duration(s.started.Load()) + last + min(last/16, 5*time.Microsecond) + 2*time.Microsecond
+	if end-now > spinFor {
+		return s.done.Load() == int64(s.n)
+	}
 	for i := 1; ; i++ {
 		if s.done.Load() == int64(s.n) {
 			return true
 		}
-		if i%64 == 0 && time.Since(s.t0) > deadline {
+		if i%64 == 0 && time.Since(s.t0) > end {
 			return false
 		}
 	}
