@@ -40,10 +40,13 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
     values within 4 standard deviations, percentile kept 22.9 to 40.8 dB
     (floor 21), entropy 27.6 to 41.3 (26), mse 12.2 to 25.7 (11), the
     moving average of 16 batches 20.8 to 41.3 (19: an outlier in its first
-    batch fades by only 1% a batch); MinMax, which spends its codes on the
-    outliers, got 10.9 to 24.9 dB, at most 26. Against MinMax on the same
-    data, percentile gained 4.9 to 28.7 dB (3.5), entropy 10.1 to 22.4 (9),
-    the moving average 4.2 to 26.2 (3), and mse 0.80 to 1.39 (0.5): mse
+    batch fades by only 1% a batch). MinMax spends its codes on the
+    largest outlier, so its bulk SQNR is set by how large that one comes
+    out: 10.9 to 24.9 dB over offsets 0 to 60 (median 16.4), but 32.2 dB
+    at offset 61, whose largest value is 11.3 (149 at offset 0): the cap
+    is 33 dB. Against MinMax on the same data, percentile gained 4.9 to
+    28.7 dB (3.5), entropy 10.1 to 22.4 (7: 7.8 at offset 61), the moving
+    average 4.2 to 26.2 (3), and mse 0.80 to 1.39 (0.5): mse
     minimises the error over all values, outliers included, so it gains
     little on the bulk but is the only method that also wins over all
     values, 14.1 to 25.6 dB (13), where the clipping methods trade the
@@ -132,7 +135,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
       Examples:
         | method         | gain |
         | percentile     | 3.5  |
-        | entropy        | 9    |
+        | entropy        | 7    |
         | mse            | 0.5  |
         | moving_average | 3    |
 
@@ -156,7 +159,7 @@ Feature: Quantization configuration: granularity, scheme, calibration method and
     Scenario: MinMax loses the bulk of data with outliers
       Given 64 samples of 1,024 standard normal values, 0.01% of them outliers 50 times larger, in batches of 4
       When their range is calibrated with minmax for int8 affine per tensor
-      Then the SQNR on the values within 4 standard deviations is at most 26 dB
+      Then the SQNR on the values within 4 standard deviations is at most 33 dB
 
   @R-config-4
   Rule: Weights and activations are configured separately, and every mix runs end to end
