@@ -123,6 +123,12 @@ func Split(n, w int, fn func(i int) error) error {
 	for range w - 1 {
 		go s.helper()
 	}
+	// A new goroutine goes to its P's runnext slot, which an idle P steals
+	// only after sleeping (usleep(3), some 30 us on the project's VM, whose
+	// timers are coarse): the caller keeps its P busy, so the last helper
+	// would start that late. Starting one more, empty, goroutine moves it
+	// to the run queue, from which an idle P takes it at once.
+	go noop()
 	last := s.work()
 	if s.failed.Load() || !s.spin(last) {
 		s.wg.Wait()
@@ -134,6 +140,9 @@ func Split(n, w int, fn func(i int) error) error {
 	}
 	return nil
 }
+
+// noop is the empty goroutine Split starts after its helpers.
+func noop() {}
 
 // split is the shared state of one Split call.
 type split struct {
