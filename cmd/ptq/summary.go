@@ -25,34 +25,36 @@ const budgetSlack = 1e-9
 // convergence_lost_at_batches the batches that lost it again (ptq's
 // package documentation, Convergence).
 type summary struct {
-	Model              string   `json:"model"`
-	ModelFile          string   `json:"model_file,omitempty"`
-	Seed               uint64   `json:"seed,omitempty"`
-	Epochs             int      `json:"epochs,omitempty"`
-	TrainImages        int      `json:"train_images,omitempty"`
-	Cached             bool     `json:"cached"`
-	Method             string   `json:"method"`
-	CalibrationSamples int      `json:"calibration_samples"`
-	CalibrationBatches int      `json:"calibration_batches"`
-	Converged          bool     `json:"calibration_converged"`
-	ConvergedAt        int      `json:"converged_at_batch"`
-	FirstConvergedAt   int      `json:"first_converged_at_batch"`
-	ConvergenceLostAt  []int    `json:"convergence_lost_at_batches"`
-	TestImages         int      `json:"test_images"`
-	FP32Accuracy       float64  `json:"fp32_accuracy"`
-	Int8Accuracy       float64  `json:"int8_accuracy"`
-	AccuracyDrop       float64  `json:"accuracy_drop"`
-	Budget             float64  `json:"budget"`
-	WithinBudget       bool     `json:"within_budget"`
-	FP32Bytes          int      `json:"fp32_model_bytes"`
-	Int8Bytes          int      `json:"int8_model_bytes"`
-	SizeRatio          float64  `json:"size_ratio"`
-	OutputSQNR         float64  `json:"output_sqnr_db"`
-	SensitivityImages  int      `json:"sensitivity_images"`
-	SensitivitySet     string   `json:"sensitivity_set"`
-	Ranking            []string `json:"ranking"`
-	SensitiveLayers    []string `json:"sensitive_layers"`
-	RevertedLayers     []string `json:"reverted_layers"`
+	Model              string  `json:"model"`
+	ModelFile          string  `json:"model_file,omitempty"`
+	Seed               uint64  `json:"seed,omitempty"`
+	Epochs             int     `json:"epochs,omitempty"`
+	TrainImages        int     `json:"train_images,omitempty"`
+	Cached             bool    `json:"cached"`
+	Method             string  `json:"method"`
+	CalibrationSamples int     `json:"calibration_samples"`
+	CalibrationBatches int     `json:"calibration_batches"`
+	Converged          bool    `json:"calibration_converged"`
+	ConvergedAt        int     `json:"converged_at_batch"`
+	FirstConvergedAt   int     `json:"first_converged_at_batch"`
+	ConvergenceLostAt  []int   `json:"convergence_lost_at_batches"`
+	TestImages         int     `json:"test_images"`
+	FP32Accuracy       float64 `json:"fp32_accuracy"`
+	Int8Accuracy       float64 `json:"int8_accuracy"`
+	AccuracyDrop       float64 `json:"accuracy_drop"`
+	Budget             float64 `json:"budget"`
+	WithinBudget       bool    `json:"within_budget"`
+	FP32Bytes          int     `json:"fp32_model_bytes"`
+	Int8Bytes          int     `json:"int8_model_bytes"`
+	SizeRatio          float64 `json:"size_ratio"`
+	OutputSQNR         float64 `json:"output_sqnr_db"`
+	// OutputSQNRData says which images OutputSQNR was measured on.
+	OutputSQNRData    string   `json:"output_sqnr_data"`
+	SensitivityImages int      `json:"sensitivity_images"`
+	SensitivitySet    string   `json:"sensitivity_set"`
+	Ranking           []string `json:"ranking"`
+	SensitiveLayers   []string `json:"sensitive_layers"`
+	RevertedLayers    []string `json:"reverted_layers"`
 	reportOutputs
 }
 
@@ -82,7 +84,7 @@ func newSummary(j *job, o *outcome) summary {
 		Model: j.model, Method: o.cfg.Method.String(), TestImages: o.eval.Len(),
 		FP32Accuracy: o.fp32, Int8Accuracy: o.int8, AccuracyDrop: roundPoints(o.drop()), Budget: j.flags.budget,
 		WithinBudget: o.drop() <= j.flags.budget+budgetSlack,
-		FP32Bytes:    o.rep.FP32Bytes, Int8Bytes: o.rep.Int8Bytes, OutputSQNR: o.rep.OutputSQNR,
+		FP32Bytes:    o.rep.FP32Bytes, Int8Bytes: o.rep.Int8Bytes, OutputSQNR: o.rep.OutputSQNR, OutputSQNRData: sqnrData(o),
 		Ranking: []string{}, SensitiveLayers: []string{}, RevertedLayers: o.reverted(), ConvergedAt: -1,
 		FirstConvergedAt: -1, ConvergenceLostAt: []int{},
 	}
@@ -190,7 +192,7 @@ func printSummary(w io.Writer, j *job, o *outcome) {
 	fmt.Fprintf(w, "  %-13s %10s %10s\n", "", "FP32", "INT8")
 	fmt.Fprintf(w, "  %-13s %10s %10s   drop %.2f points, %s\n", "accuracy", pct(o.fp32), pct(o.int8), o.drop(), verdict)
 	fmt.Fprintf(w, "  %-13s %10s %10s   %s\n", "model bytes", thousands(o.rep.FP32Bytes), thousands(o.rep.Int8Bytes), size)
-	fmt.Fprintf(w, "  %-13s %.1f dB against FP32 on the first calibration images\n", "output SQNR", o.rep.OutputSQNR)
+	fmt.Fprintf(w, "  %-13s %.1f dB against FP32 on %s\n", "output SQNR", o.rep.OutputSQNR, sqnrData(o))
 	for _, n := range o.rep.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
@@ -330,4 +332,15 @@ func thousands(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// sqnrData says which images the report's SQNR was measured on.
+func sqnrData(o *outcome) string {
+	switch {
+	case o.rep.SQNRData == ptq.SQNROnHoldout && o.cfg.Holdout != nil && o.cfg.Holdout.Name != "":
+		return o.cfg.Holdout.Name + ", held out from calibration"
+	case o.rep.SQNRData != "":
+		return fmt.Sprintf("%s %s images", thousands(o.rep.SQNRSamples), o.rep.SQNRData)
+	}
+	return "the calibration images"
 }

@@ -199,7 +199,7 @@ func headline(r *Run) []card {
 		}
 	}
 	layers := card{Label: "Quantized layers", Value: fmt.Sprintf("%d int8 layers", n),
-		Detail: fmt.Sprintf("%s mode, %d nodes, output SQNR %s", q.Mode, len(q.Layers), db(q.OutputSQNR))}
+		Detail: fmt.Sprintf("%s mode, %d nodes, output SQNR %s%s", q.Mode, len(q.Layers), db(q.OutputSQNR), sqnrData(q))}
 	if lowName != "" {
 		layers.Detail += fmt.Sprintf("; lowest layer %s (%s)", db(low), lowName)
 		if low < r.sqnrRef() {
@@ -282,4 +282,13 @@ func fallbackView(f *ptq.FallbackReport) *fbView {
 		v.Steps = append(v.Steps, fbStep{Step: i + 1, Layer: s.Layer, Value: u.value(s.Metric), Drop: u.diff(s.Drop), Within: within(s.Metric)})
 	}
 	return v
+}
+
+// sqnrData says which samples a report's SQNR figures were measured on,
+// as " on 1,000 held-out samples", or "" when the report does not say.
+func sqnrData(q *ptq.Report) string {
+	if q.SQNRData == "" || q.SQNRSamples <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" on %d %s samples", q.SQNRSamples, q.SQNRData)
 }
