@@ -46,7 +46,7 @@ test-seeds:
 
 ## mutate: applies each fault of internal/mutate (rounding, per-channel ranges, MinMax, zero point, ...) to a
 ## snapshot of HEAD through go build -overlay, runs the @fast features on each and prints the scenarios
-## that caught it; fails when a fault is caught by none, no longer applies, or the baseline fails (~15 min)
+## that caught it; fails when a fault is caught by none, no longer applies, or the baseline fails (~10 min on 2 cores)
 mutate:
 	$(GO) run ./scripts/mutate $(MUTATE_FLAGS)
 
