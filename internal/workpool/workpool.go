@@ -109,13 +109,57 @@ const spinFor = 15 * time.Microsecond
 // the helpers are done. It returns the error of the lowest failing index, or nil; once an
 // index has failed, indices not yet handed out are skipped.
 func Split(n, w int, fn func(i int) error) error {
-	if w <= 1 || n <= 1 {
-		for i := range n {
-			if err := fn(i); err != nil {
-				return err
-			}
+	_, err := split2(n, w, fn)
+	return err
+}
+
+// inline runs fn on every index in order on the calling goroutine.
+func inline(n int, fn func(i int) error) error {
+	for i := range n {
+		if err := fn(i); err != nil {
+			return err
 		}
-		return nil
+	}
+	return nil
+}
+
+// Gate is Split that stops starting helpers while they arrive too late to
+// help: after a call in which no helper ran an index (every core was
+// busy, the caller ran them all), the next calls run inline, and one call
+// in gateProbe starts helpers again to see whether a core is free. A
+// machine with idle cores starts helpers on every call; a loaded one
+// saves the cost of waking threads that only compete with the caller for
+// one core. The zero value is ready to use and safe for concurrent use;
+// results are Split's whatever the gate decides.
+type Gate struct {
+	misses atomic.Int64 // consecutive calls whose helpers ran nothing
+}
+
+// gateProbe is how often (in calls) a closed Gate starts helpers again.
+const gateProbe = 8
+
+// Split is the package's Split, run inline while the gate is closed.
+func (g *Gate) Split(n, w int, fn func(i int) error) error {
+	if w <= 1 || n <= 1 {
+		return inline(n, fn)
+	}
+	if k := g.misses.Load(); k > 0 && k%gateProbe != 0 {
+		g.misses.Add(1)
+		return inline(n, fn)
+	}
+	helped, err := split2(n, w, fn)
+	if helped {
+		g.misses.Store(0)
+	} else {
+		g.misses.Add(1)
+	}
+	return err
+}
+
+// split2 is Split; it also reports whether a helper ran an index.
+func split2(n, w int, fn func(i int) error) (bool, error) {
+	if w <= 1 || n <= 1 {
+		return false, inline(n, fn)
 	}
 	w = min(w, n)
 	s := &split{n: n, fn: fn, errs: make([]error, n), t0: time.Now()}
@@ -129,16 +173,17 @@ func Split(n, w int, fn func(i int) error) error {
 	// would start that late. Starting one more, empty, goroutine moves it
 	// to the run queue, from which an idle P takes it at once.
 	go noop()
-	last := s.work()
+	last, mine := s.work()
 	if s.failed.Load() || !s.spin(last) {
 		s.wg.Wait()
 	}
+	helped := int(s.done.Load()) > mine
 	for _, err := range s.errs {
 		if err != nil {
-			return err
+			return helped, err
 		}
 	}
-	return nil
+	return helped, nil
 }
 
 // noop is the empty goroutine Split starts after its helpers.
@@ -159,9 +204,8 @@ type split struct {
 }
 
 // work runs indices until none is left or one has failed, and returns
-// how long its last call took.
-func (s *split) work() time.Duration {
-	var last time.Duration
+// how long its last call took and how many it ran.
+func (s *split) work() (last time.Duration, ran int) {
 	for !s.failed.Load() {
 		i := int(s.next.Add(1) - 1)
 		if i >= s.n {
@@ -175,8 +219,9 @@ func (s *split) work() time.Duration {
 		}
 		last = time.Since(s.t0) - begin
 		s.done.Add(1)
+		ran++
 	}
-	return last
+	return last, ran
 }
 
 // helper is the body of a started goroutine. Its writes happen before
