@@ -1,6 +1,7 @@
 package workpool
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -249,6 +250,85 @@ func (s *split) spin(last time.Duration) bool {
 		}
 		if i%64 == 0 && time.Since(s.t0) > end {
 			return false
+		}
+	}
+}
+
+// teamLinger is how long a Team's helper spins for the next call before
+// it exits: about the gap between two batches of a caller that runs
+// batches back to back.
+const teamLinger = 200 * time.Microsecond
+
+// Team is Split with helpers that outlive a call: after its last index a
+// helper spins for teamLinger waiting for the caller's next call, so that
+// back-to-back calls (a model run batch after batch) find it running
+// instead of waking a sleeping thread. Waking the idle second vCPU of the
+// project's VM took 10-30 us, as long as half of a batch of the int8 MLP,
+// so the caller ran both halves itself (ONNX Runtime's threads spin in
+// the same way between runs). A helper that is not needed exits after
+// teamLinger; the caller claims every index a helper has not started, so
+// a late or absent helper costs nothing but its start. The zero value is
+// ready to use and safe for concurrent use. It returns the error of the
+// lowest failing index, or nil; once an index has failed, indices not yet
+// handed out are skipped.
+type Team struct {
+	job     atomic.Pointer[split]
+	helpers atomic.Int32 // helper goroutines alive
+}
+
+// Split calls fn(i) for every i in [0, n) on the calling goroutine and
+// the team's helpers, up to w-1 of them (started when missing); with
+// w <= 1 or n <= 1 it runs inline.
+func (t *Team) Split(n, w int, fn func(i int) error) error {
+	if w <= 1 || n <= 1 {
+		return inline(n, fn)
+	}
+	s := &split{n: n, fn: fn, errs: make([]error, n), t0: time.Now()}
+	t.job.Store(s)
+	for want := int32(min(w, n) - 1); t.helpers.Load() < want; {
+		if t.helpers.Add(1) > want {
+			t.helpers.Add(-1)
+			break
+		}
+		go t.helper()
+	}
+	s.work()
+	// Close the call: an index handed out from now on is past the end.
+	claimed := int64(min(s.next.Swap(math.MaxInt64/2), int64(n)))
+	t.job.CompareAndSwap(s, nil)
+	start := time.Now()
+	for i := 1; s.done.Load() != claimed; i++ {
+		if i%64 == 0 && time.Since(start) > spinFor {
+			time.Sleep(5 * time.Microsecond)
+		}
+	}
+	for _, err := range s.errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// helper runs the indices of each new call published in t.job, and
+// exits when none came for teamLinger. Every 64 polls it yields its P,
+// so that it never holds up a caller that shares it (GOMAXPROCS 1).
+func (t *Team) helper() {
+	defer t.helpers.Add(-1)
+	var last *split
+	idle := time.Now()
+	for i := 1; ; i++ {
+		if s := t.job.Load(); s != nil && s != last {
+			last = s
+			s.work()
+			idle = time.Now()
+			continue
+		}
+		if i%64 == 0 {
+			if time.Since(idle) > teamLinger {
+				return
+			}
+			runtime.Gosched()
 		}
 	}
 }

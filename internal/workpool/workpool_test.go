@@ -245,3 +245,59 @@ func TestGateClosesAndProbes(t *testing.T) {
 	assert.True(t, overlapped(), "the probe starts a helper")
 	assert.Zero(t, g.misses.Load(), "a helper that ran an index opens the gate")
 }
+
+// TestTeamEveryIndexOnce runs calls back to back and after the helpers
+// have exited, with the worker counts of TestSplitEveryIndexOnce: every
+// index runs exactly once per call, results do not depend on the count,
+// and the lowest failing index's error is returned.
+func TestTeamEveryIndexOnce(t *testing.T) {
+	var team Team
+	cases := []struct {
+		name  string
+		n, w  int
+		pause time.Duration // before the call: 0 finds the helper spinning
+	}{
+		{"inline", 5, 1, 0},
+		{"two parts, helper started", 2, 2, 0},
+		{"two parts, helper spinning", 2, 2, 0},
+		{"more parts than goroutines", 9, 3, 0},
+		{"after the helpers exited", 4, 2, 4 * teamLinger},
+		{"more goroutines than parts", 3, 8, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			time.Sleep(c.pause)
+			counts := make([]atomic.Int32, c.n)
+			out := make([]int, c.n)
+			require.NoError(t, team.Split(c.n, c.w, func(i int) error {
+				counts[i].Add(1)
+				out[i] = i * i
+				return nil
+			}))
+			for i := range c.n {
+				assert.Equal(t, int32(1), counts[i].Load(), "index %d", i)
+				assert.Equal(t, i*i, out[i], "index %d", i)
+			}
+		})
+	}
+	errBad := errors.New("bad")
+	err := team.Split(8, 2, func(i int) error {
+		if i == 5 || i == 3 {
+			return fmt.Errorf("part %d: %w", i, errBad)
+		}
+		return nil
+	})
+	assert.ErrorIs(t, err, errBad)
+	assert.EqualError(t, err, "part 3: bad")
+}
+
+// TestTeamHelpersExit checks that idle helpers exit after teamLinger.
+func TestTeamHelpersExit(t *testing.T) {
+	var team Team
+	require.NoError(t, team.Split(4, 2, func(int) error { return nil }))
+	deadline := time.Now().Add(time.Second)
+	for team.helpers.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(teamLinger)
+	}
+	assert.Zero(t, team.helpers.Load(), "helpers alive a second after the last call")
+}
