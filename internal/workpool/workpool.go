@@ -124,39 +124,6 @@ func inline(n int, fn func(i int) error) error {
 	return nil
 }
 
-// Gate is Split that stops starting helpers while they arrive too late to
-// help: after a call in which no helper ran an index (every core was
-// busy, the caller ran them all), the next calls run inline, and one call
-// in gateProbe starts helpers again to see whether a core is free. A
-// machine with idle cores starts helpers on every call; a loaded one
-// saves the cost of waking threads that only compete with the caller for
-// one core. The zero value is ready to use and safe for concurrent use;
-// results are Split's whatever the gate decides.
-type Gate struct {
-	misses atomic.Int64 // consecutive calls whose helpers ran nothing
-}
-
-// gateProbe is how often (in calls) a closed Gate starts helpers again.
-const gateProbe = 8
-
-// Split is the package's Split, run inline while the gate is closed.
-func (g *Gate) Split(n, w int, fn func(i int) error) error {
-	if w <= 1 || n <= 1 {
-		return inline(n, fn)
-	}
-	if k := g.misses.Load(); k > 0 && k%gateProbe != 0 {
-		g.misses.Add(1)
-		return inline(n, fn)
-	}
-	helped, err := split2(n, w, fn)
-	if helped {
-		g.misses.Store(0)
-	} else {
-		g.misses.Add(1)
-	}
-	return err
-}
-
 // split2 is Split; it also reports whether a helper ran an index.
 func split2(n, w int, fn func(i int) error) (bool, error) {
 	if w <= 1 || n <= 1 {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -193,57 +192,6 @@ func TestSplitInlineDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { _ = Split(4, 1, fn) })
 	assert.Zero(t, allocs)
 	assert.Equal(t, 101*6, sum)
-}
-
-// overlapProbe returns a function for Split(2, ...) whose index 0 waits
-// up to wait for index 1 to start, and reports whether it did: only a
-// helper can run index 1 while the caller waits in index 0.
-func overlapProbe(wait time.Duration) (func(i int) error, func() bool) {
-	var started, overlapped atomic.Bool
-	fn := func(i int) error {
-		if i == 1 {
-			started.Store(true)
-			return nil
-		}
-		for t0 := time.Now(); time.Since(t0) < wait; {
-			if started.Load() {
-				overlapped.Store(true)
-				break
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-		return nil
-	}
-	return fn, overlapped.Load
-}
-
-// TestGateClosesAndProbes checks the Gate's decisions: a call whose
-// helper runs nothing (GOMAXPROCS 1: the caller runs both indices before
-// the helper can start) closes it; the next gateProbe-1 calls run inline
-// (no overlap); the next starts a helper again, which opens it when it
-// runs an index.
-func TestGateClosesAndProbes(t *testing.T) {
-	var g Gate
-	fn, overlapped := overlapProbe(time.Second)
-	require.NoError(t, g.Split(2, 2, fn))
-	assert.True(t, overlapped(), "an open gate starts a helper")
-	assert.Zero(t, g.misses.Load())
-
-	saved := runtime.GOMAXPROCS(1)
-	require.NoError(t, g.Split(2, 2, func(int) error { return nil }))
-	runtime.GOMAXPROCS(saved)
-	assert.Equal(t, int64(1), g.misses.Load(), "a helper that ran nothing closes the gate")
-
-	for k := 1; k < gateProbe; k++ {
-		fn, overlapped := overlapProbe(2 * time.Millisecond)
-		require.NoError(t, g.Split(2, 2, fn))
-		assert.False(t, overlapped(), "call %d after a miss runs inline", k)
-	}
-	assert.Equal(t, int64(gateProbe), g.misses.Load(), "the probe comes next")
-	fn, overlapped = overlapProbe(time.Second)
-	require.NoError(t, g.Split(2, 2, fn))
-	assert.True(t, overlapped(), "the probe starts a helper")
-	assert.Zero(t, g.misses.Load(), "a helper that ran an index opens the gate")
 }
 
 // TestTeamEveryIndexOnce runs calls back to back and after the helpers
