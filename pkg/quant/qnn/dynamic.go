@@ -3,6 +3,7 @@ package qnn
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
@@ -20,6 +21,53 @@ type DynamicLinear struct {
 	Bias    []float32
 	// wt is W packed once for the GEMM, as Linear does.
 	wt *quant.PackedB
+	// ws is each output channel's weight scale in float64, for the
+	// dequantization.
+	ws []float64
+}
+
+// dynamicScratch is the working memory of one dynamic Forward: the
+// input's codes and the GEMM's accumulators, recycled between calls
+// through dynamicScratches so that a steady stream of batches allocates
+// only the layers' FP32 outputs.
+type dynamicScratch struct {
+	q     []int8
+	acc   []int32
+	zero  [1]int32
+	scale []float64
+}
+
+// dynamicScratches recycles dynamicScratch values across calls and layers.
+var dynamicScratches sync.Pool // of *dynamicScratch
+
+func getDynamicScratch() *dynamicScratch {
+	if sc, ok := dynamicScratches.Get().(*dynamicScratch); ok {
+		return sc
+	}
+	return new(dynamicScratch)
+}
+
+// quantizeDynamic computes the per-call qparams of x (DynamicParams) and
+// quantizes x with them into sc.q, through the vectorised kernels of the
+// static path (quantizeCodes, which equals Act.Quantize code for code).
+func (sc *dynamicScratch) quantizeDynamic(x []float32) (Act, []int8, error) {
+	act, err := DynamicParams(x)
+	if err != nil {
+		return Act{}, nil, err
+	}
+	sc.q = grow(sc.q, len(x))
+	quantizeCodes(sc.q, x, act.Scale, act.Zero, act.Min, act.Max)
+	sc.zero[0] = act.Zero
+	return act, sc.q, nil
+}
+
+// channelScales64 returns each of out channels' weight scale in float64.
+func channelScales64(w Weights, out int) []float64 {
+	ws := make([]float64, out)
+	for c := range ws {
+		ws[c] = float64(w.Scale[w.channel(c)])
+	}
+	return ws
 }
 
 // NewDynamicLinear checks the weight and bias shapes.
@@ -30,7 +78,7 @@ func NewDynamicLinear(w Weights, in, out int, bias []float32) (*DynamicLinear, e
 	if bias != nil && len(bias) != out {
 		return nil, fmt.Errorf("qnn: DynamicLinear: %d biases for %d outputs: %w", len(bias), out, quant.ErrShape)
 	}
-	return &DynamicLinear{In: in, Out: out, W: w, Bias: bias, wt: quant.PackBT(out, in, w.Data, w.Zero)}, nil
+	return &DynamicLinear{In: in, Out: out, W: w, Bias: bias, wt: quant.PackBT(out, in, w.Data, w.Zero), ws: channelScales64(w, out)}, nil
 }
 
 // DynamicParams returns the per-call input qparams DynamicQuantizeLinear
@@ -39,12 +87,13 @@ func NewDynamicLinear(w Weights, in, out int, bias []float32) (*DynamicLinear, e
 // max == min. NaN or ±Inf in x, or a range wider than float32 holds, is an
 // error wrapping quant.ErrNonFinite: no finite scale exists.
 func DynamicParams(x []float32) (Act, error) {
-	lo, hi := float32(0), float32(0)
-	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return Act{}, fmt.Errorf("qnn: dynamic quantization: input element %d is %v: %w", i, v, quant.ErrNonFinite)
+	lo, hi, finite := dynamicRange(x)
+	if !finite {
+		for i, v := range x {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return Act{}, fmt.Errorf("qnn: dynamic quantization: input element %d is %v: %w", i, v, quant.ErrNonFinite)
+			}
 		}
-		lo, hi = min(lo, v), max(hi, v)
 	}
 	if math.IsInf(float64(hi-lo), 0) {
 		return Act{}, fmt.Errorf("qnn: dynamic quantization: input range [%g, %g] is wider than float32 holds: %w", lo, hi, quant.ErrNonFinite)
@@ -62,27 +111,29 @@ func (l *DynamicLinear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.Dims() != 2 || x.Dim(1) != l.In {
 		return nil, fmt.Errorf("qnn: DynamicLinear: input shape %v does not fit weight [%d %d]: %w", x.Shape(), l.Out, l.In, quant.ErrShape)
 	}
-	act, err := DynamicParams(x.Data())
+	sc := getDynamicScratch()
+	defer dynamicScratches.Put(sc)
+	act, q, err := sc.quantizeDynamic(x.Data())
 	if err != nil {
 		return nil, err
 	}
 	n := x.Dim(0)
-	q := make([]int8, x.Len())
-	act.Quantize(q, x.Data())
-	acc := make([]int32, n*l.Out)
-	quant.GemmIntPacked(n, q, []int32{act.Zero}, l.wt, acc)
+	sc.acc = grow(sc.acc, n*l.Out)
+	acc := sc.acc
+	quant.GemmIntPacked(n, q, sc.zero[:], l.wt, acc)
 	y := tensor.New(n, l.Out)
-	yd := y.Data()
-	for i := range n {
-		for c := range l.Out {
-			v := float32(float64(acc[i*l.Out+c]) * float64(act.Scale) * float64(l.W.Scale[l.W.channel(c)]))
-			if l.Bias != nil {
-				v += l.Bias[c]
-			}
-			yd[i*l.Out+c] = v
-		}
-	}
+	dequantizeRows(y.Data(), acc, n, float64(act.Scale), l.ws, l.Bias)
 	return y, nil
+}
+
+// dequantizeRows writes y[i, c] = float32(acc[i, c]·sIn·ws[c]) + bias[c]
+// (the products in float64, left to right, the bias added in float32;
+// no bias when bias is nil) for n rows of len(ws) channels.
+func dequantizeRows(y []float32, acc []int32, n int, sIn float64, ws []float64, bias []float32) {
+	out := len(ws)
+	for i := range n {
+		dequantRowInUse(y[i*out:(i+1)*out], acc[i*out:(i+1)*out], sIn, ws, bias)
+	}
 }
 
 // Bytes is the storage of weights, scales and the float bias.

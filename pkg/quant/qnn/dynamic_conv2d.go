@@ -52,15 +52,16 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	act, err := DynamicParams(x.Data())
+	sc := getDynamicScratch()
+	defer dynamicScratches.Put(sc)
+	act, q, err := sc.quantizeDynamic(x.Data())
 	if err != nil {
 		return nil, fmt.Errorf("qnn: DynamicConv2D: %w", err)
 	}
 	n, h, w := shape[0], shape[2], shape[3]
-	q := make([]int8, x.Len())
-	act.Quantize(q, x.Data())
 	// scale[c] = sIn·sW[c], in float64 as DynamicLinear computes it.
-	scale := make([]float64, l.OutC)
+	sc.scale = grow(sc.scale, l.OutC)
+	scale := sc.scale
 	for c := range scale {
 		scale[c] = float64(act.Scale) * float64(l.W.Scale[l.W.channel(c)])
 	}
@@ -76,9 +77,7 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 			if l.Bias != nil {
 				b = l.Bias[c]
 			}
-			for p := range plane {
-				plane[p] = float32(float64(acc[p*l.OutC+c])*sc) + b
-			}
+			dequantPlaneInUse(plane, acc[c:], l.OutC, sc, b)
 		}
 	})
 	return y, nil

@@ -1,0 +1,18 @@
+//go:build noasm || !amd64
+
+package qnn
+
+// asmRangeKernel reports that this build has no assembly range kernel.
+func asmRangeKernel() (func(x []float32) (lo, hi float32, finite bool), bool) {
+	return rangeGo, false
+}
+
+// dequantRowAsm is dequantRowGo in a pure-Go build.
+func dequantRowAsm(y []float32, acc []int32, sIn float64, ws []float64, bias []float32) {
+	dequantRowGo(y, acc, sIn, ws, bias)
+}
+
+// dequantPlaneAsm is dequantPlaneGo in a pure-Go build.
+func dequantPlaneAsm(plane []float32, acc []int32, stride int, sc float64, b float32) {
+	dequantPlaneGo(plane, acc, stride, sc, b)
+}
