@@ -210,9 +210,25 @@ pload:
 	VPERMI2PS Z3, Z2, Z6
 	VMOVAPS Z21, Z7
 	VPERMI2PS Z3, Z2, Z7
+	// Without a NaN among the 4·16 window values (lanes past the row
+	// were loaded as zeros), VMAXPS's "src1 > src2 ? src1 : src2" is a
+	// step of the ordered comparison, the earlier value winning ties
+	// (-0 and +0 too): 3 instructions instead of 3 POOLSTEPs.
+	VCMPPS $0x03, Z5, Z4, K1
+	VCMPPS $0x03, Z7, Z6, K2
+	KORTESTW K1, K2
+	JNZ  pnan
+	VMAXPS Z4, Z5, Z4
+	VMAXPS Z4, Z6, Z4
+	VMAXPS Z4, Z7, Z4
+	JMP  pstore
+
+pnan:
 	POOLSTEP(Z4, Z5)
 	POOLSTEP(Z4, Z6)
 	POOLSTEP(Z4, Z7)
+
+pstore:
 	VMOVUPS Z4, K5, (DI)
 	ADDQ $128, AX
 	ADDQ $128, BX

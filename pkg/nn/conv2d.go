@@ -296,6 +296,14 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 	if tail.pool {
 		yh, yw = oh/2, ow/2
 	}
+	// poolFirst[o]: channel o is pooled before its epilogue, which then
+	// runs over a quarter of the values (see poolCommutes).
+	poolFirst := make([]bool, l.OutC)
+	if tail.pool && oh%2 == 0 {
+		for o := range poolFirst {
+			poolFirst[o] = poolCommutes(eps[o])
+		}
+	}
 	var y *tensor.Tensor
 	if tail.bufs != nil {
 		y = tail.bufs.tensor(n, l.OutC, yh, yw)
@@ -331,6 +339,9 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 				eps[o].Apply(yi[o*ohw:], ow, s.yw[o*wide:], wp, oh, ow)
 				continue
 			}
+			if poolFirst[o] {
+				continue // after the pool
+			}
 			// In place over the whole channel at the padded width, in
 			// full vectors; the pool skips the columns past OW.
 			ch := s.yw[o*wide : (o+1)*wide]
@@ -343,9 +354,33 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 			// With OH even no window straddles two channels: the sample's
 			// OutC·OH rows pool as one plane, in one call.
 			f32gemm.MaxPool2x2(yi, s.yw, l.OutC*oh, ow, wp)
+			for o, first := range poolFirst {
+				if first {
+					ch := yi[o*yhw : (o+1)*yhw]
+					eps[o].Apply(ch, yhw, ch, yhw, 1, yhw)
+				}
+			}
 		}
 	})
 	return y
+}
+
+// poolCommutes reports whether the 2×2 max pool of e's results has the
+// bits of e applied to the 2×2 max pool of its inputs, so that a fused
+// block may pool the raw product first and run e over a quarter of the
+// values. It holds when e ends with a ReLU and every step is
+// non-decreasing and keeps non-NaN values non-NaN: a finite bias, and an
+// affine step (if any) with a finite scale > 0 and a finite shift. Each
+// rounded step is then monotone, so e of the window's first maximum is
+// the largest of e's results; equal results have equal bits (the ReLU
+// leaves no -0), and a NaN input stays the first NaN, its payload carried
+// the same way through every step.
+func poolCommutes(e f32gemm.Epilogue) bool {
+	finite := func(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
+	if !e.ReLU || (e.AddBias && !finite(float64(e.Bias))) {
+		return false
+	}
+	return !e.Affine || (e.Scale > 0 && finite(e.Scale) && finite(e.Shift))
 }
 
 // Backward adds the weight and bias gradients, summed over the batch in

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ptqspec/ptqspec/internal/f32gemm"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -127,6 +128,42 @@ func randBatchNorm(rng *rand.Rand, c int) *BatchNorm2D {
 		l.RunningVar.Value.Data()[i] = float32(0.1 + rng.Float64()*2)
 	}
 	return l
+}
+
+// posBatchNorm is randBatchNorm with every Gamma positive, so that every
+// channel's scale is and a fused block pools before its epilogue.
+func posBatchNorm(rng *rand.Rand, c int) *BatchNorm2D {
+	l := randBatchNorm(rng, c)
+	for i, g := range l.Gamma.Value.Data() {
+		l.Gamma.Value.Data()[i] = float32(math.Abs(float64(g))) + 0.01
+	}
+	return l
+}
+
+func TestPoolCommutes(t *testing.T) {
+	inf := math.Inf(1)
+	cases := []struct {
+		name string
+		e    f32gemm.Epilogue
+		want bool
+	}{
+		{"bias, affine, ReLU", f32gemm.Epilogue{Bias: 0.5, AddBias: true, Scale: 2, Shift: -1, Affine: true, ReLU: true}, true},
+		{"bias and ReLU", f32gemm.Epilogue{Bias: -3, AddBias: true, ReLU: true}, true},
+		{"ReLU alone", f32gemm.Epilogue{ReLU: true}, true},
+		{"no ReLU (-0 and +0 tie)", f32gemm.Epilogue{Bias: 1, AddBias: true}, false},
+		{"negative scale reverses the order", f32gemm.Epilogue{AddBias: true, Scale: -1, Affine: true, ReLU: true}, false},
+		{"zero scale makes Inf·0 a NaN", f32gemm.Epilogue{AddBias: true, Affine: true, ReLU: true}, false},
+		{"infinite scale", f32gemm.Epilogue{AddBias: true, Scale: inf, Affine: true, ReLU: true}, false},
+		{"NaN shift", f32gemm.Epilogue{AddBias: true, Scale: 1, Shift: math.NaN(), Affine: true, ReLU: true}, false},
+		{"infinite shift", f32gemm.Epilogue{AddBias: true, Scale: 1, Shift: -inf, Affine: true, ReLU: true}, false},
+		{"infinite bias", f32gemm.Epilogue{Bias: float32(-inf), AddBias: true, ReLU: true}, false},
+		{"infinite bias not added", f32gemm.Epilogue{Bias: float32(-inf), ReLU: true}, true},
+	}
+	for _, c := range cases {
+		if got := poolCommutes(c.e); got != c.want {
+			t.Errorf("%s: poolCommutes = %v, want %v", c.name, got, c.want)
+		}
+	}
 }
 
 func TestEvalLayersMatchReference(t *testing.T) {
@@ -250,6 +287,15 @@ func TestGraphEvalFusedMatchesLayerByLayer(t *testing.T) {
 				NewConv2D(16, 32, 3, 1, 1, rng), randBatchNorm(rng, 32), NewReLU(), NewMaxPool2D(2, 2),
 				NewFlatten(), NewLinear(32*7*7, 10, rng))
 		},
+		"small cnn, every BN scale positive (pooled before the epilogue)": func() (*Graph, error) {
+			return Sequential([]int{1, 12, 12},
+				NewConv2D(1, 8, 3, 1, 1, rng), posBatchNorm(rng, 8), NewReLU(), NewMaxPool2D(2, 2),
+				NewConv2D(8, 16, 3, 1, 1, rng), posBatchNorm(rng, 16), NewReLU(), NewMaxPool2D(2, 2),
+				NewFlatten(), NewLinear(16*3*3, 4, rng))
+		},
+		"conv relu pool, no BN (pooled before the bias)": func() (*Graph, error) {
+			return Sequential([]int{3, 10, 10}, NewConv2D(3, 5, 3, 1, 1, rng), NewReLU(), NewMaxPool2D(2, 2), NewFlatten())
+		},
 		"conv relu pool, odd size, no bias": func() (*Graph, error) {
 			return Sequential([]int{4, 9, 7}, noBias, NewReLU(), NewMaxPool2D(2, 2), NewFlatten(), NewLinear(6*4*3, 3, rng))
 		},
@@ -282,29 +328,31 @@ func TestGraphEvalFusedMatchesLayerByLayer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		x := randSpecialTensor(rng, 0, append([]int{5}, g.InputShape()...)...)
-		keep := x.Clone()
-		want, err := g.Run(x, Eval, watch)
-		if err != nil {
-			t.Fatalf("%s: layer by layer: %v", name, err)
-		}
-		for _, procs := range []int{1, 2} {
-			func() {
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-				got, err := g.Forward(x, Eval)
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				if i := bitsEqual(got.Data(), want.Data()); i >= 0 || !got.SameShape(want) {
-					t.Fatalf("%s, GOMAXPROCS %d: fused output differs at %d: %v, want %v", name, procs, i, got.Data(), want.Data())
-				}
-				if &got.Data()[0] == &x.Data()[0] {
-					t.Fatalf("%s: the output aliases the input", name)
-				}
-			}()
-		}
-		if bitsEqual(x.Data(), keep.Data()) >= 0 {
-			t.Fatalf("%s: the pass modified its input", name)
+		for _, frac := range []float64{0, 0.01} { // share of evalSpecials
+			x := randSpecialTensor(rng, frac, append([]int{5}, g.InputShape()...)...)
+			keep := x.Clone()
+			want, err := g.Run(x, Eval, watch)
+			if err != nil {
+				t.Fatalf("%s: layer by layer: %v", name, err)
+			}
+			for _, procs := range []int{1, 2} {
+				func() {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					got, err := g.Forward(x, Eval)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					if i := bitsEqual(got.Data(), want.Data()); i >= 0 || !got.SameShape(want) {
+						t.Fatalf("%s, GOMAXPROCS %d: fused output differs at %d (specials %v): %v, want %v", name, procs, i, frac, got.Data(), want.Data())
+					}
+					if &got.Data()[0] == &x.Data()[0] {
+						t.Fatalf("%s: the output aliases the input", name)
+					}
+				}()
+			}
+			if bitsEqual(x.Data(), keep.Data()) >= 0 {
+				t.Fatalf("%s: the pass modified its input", name)
+			}
 		}
 	}
 }
