@@ -45,7 +45,9 @@
 //
 // Epilogue.Apply rounds each of its steps separately (float32 sum,
 // float64 product, float64 sum, conversion to float32), never fusing
-// them, and MaxPool2x2 only compares and moves values, so both give the
+// them, and MaxPool2x2 only compares and moves values (VMAXPS where a
+// block of windows holds no NaN, the earlier value winning ties, explicit
+// compares in window order otherwise), so both give the
 // bits of the plain Go loops for every input (NaN inputs stay NaN; which
 // payload an arithmetic step keeps when both of its operands are NaN is
 // the instruction's choice).

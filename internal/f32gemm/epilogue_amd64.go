@@ -17,8 +17,10 @@ var epilogueAsm = cpu.X86.HasAVX512F
 func epilogue512(dst *float32, ldd int, src *float32, lds int, rows, cols int, bias float32, scale, shift float64, flags int)
 
 // maxPool2x2AVX512 is maxPool2x2Go: 16 outputs at a time, the even and
-// odd columns of two input rows separated by VPERMI2PS and compared in
-// window order under masks.
+// odd columns of two input rows separated by VPERMI2PS and folded in
+// window order, by VMAXPS when the block holds no NaN (its "src1 > src2 ?
+// src1 : src2" keeps the earlier value on ties, -0 and +0 included) and by
+// explicit compares under masks otherwise.
 //
 //go:noescape
 func maxPool2x2AVX512(dst, src *float32, oh, ow, w int)

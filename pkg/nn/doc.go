@@ -40,8 +40,11 @@
 // a Conv2D and the BatchNorm2D, ReLU and MaxPool2D(2, 2) that alone read
 // it run as one per-sample pipeline (product, then one vector pass of
 // bias, normalization and rectifier, then the pool, while the sample is in
-// cache), a Flatten feeding a Linear passes a view, and the storage of
-// such inner outputs is reused by the next pass. Run with a hook runs the
+// cache; a channel whose pass ends with the rectifier and only rises with
+// its input, a positive normalization scale, is pooled first and its pass
+// runs over a quarter of the values, with the same bits), a Flatten
+// feeding a Linear passes a view, and the storage of such inner outputs
+// is reused by the next pass. Run with a hook runs the
 // layers one by one, each with the same vector passes
 // (internal/f32gemm's Epilogue and MaxPool2x2).
 //
