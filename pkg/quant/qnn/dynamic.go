@@ -35,6 +35,7 @@ type dynamicScratch struct {
 	acc   []int32
 	zero  [1]int32
 	scale []float64
+	bias  []float32
 }
 
 // dynamicScratches recycles dynamicScratch values across calls and layers.

@@ -65,20 +65,17 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	for c := range scale {
 		scale[c] = float64(act.Scale) * float64(l.W.Scale[l.W.channel(c)])
 	}
+	// b[c] is the bias, 0 without one (added all the same, as before).
+	sc.bias = grow(sc.bias, l.OutC)
+	b := sc.bias
+	clear(b)
+	copy(b, l.Bias)
 	y := tensor.New(n, l.OutC, oh, ow)
 	yd := y.Data()
 	pos := oh * ow
 	l.geom().accumulate(q, n, h, w, oh, ow, act.Zero, l.wt, func(s int, acc []int32) {
 		// acc is [pos, c]; the output planes are [c, pos].
-		out := yd[s*l.OutC*pos : (s+1)*l.OutC*pos]
-		for c := range l.OutC {
-			plane, sc := out[c*pos:(c+1)*pos], scale[c]
-			var b float32
-			if l.Bias != nil {
-				b = l.Bias[c]
-			}
-			dequantPlaneInUse(plane, acc[c:], l.OutC, sc, b)
-		}
+		dequantPlanesInUse(yd[s*l.OutC*pos:(s+1)*l.OutC*pos], acc, l.OutC, pos, scale, b)
 	})
 	return y, nil
 }

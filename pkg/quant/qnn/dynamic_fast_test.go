@@ -240,11 +240,11 @@ func TestDynamicParamsFastNonFinite(t *testing.T) {
 	}
 }
 
-// TestDequantKernels checks the assembly dequantization kernels against
-// their Go twins (which the scalar reference spells out) on every length
-// 0..40 and strides 1..33, with extreme accumulators, scales whose
-// products round in float64, and with and without bias: bit-identical.
-func TestDequantKernels(t *testing.T) {
+// TestDequantKernels checks the assembly row dequantization kernel
+// against its Go twin (which the scalar reference spells out) on every
+// length 0..40, with extreme accumulators, scales whose products round in
+// float64, and with and without bias: bit-identical.
+func TestDequantRowKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	accs := func(n int) []int32 {
 		a := make([]int32, n)
@@ -286,19 +286,31 @@ func TestDequantKernels(t *testing.T) {
 				requireSameFloats(t, want, got)
 			}
 		})
-		t.Run("plane/"+tc.name, func(t *testing.T) {
-			for stride := 1; stride <= 33; stride += 4 {
-				for n := range 41 {
-					acc := accs(n*stride + 1)
-					var b float32
-					if tc.bias {
-						b = float32(r.NormFloat64())
-					}
-					want, got := make([]float32, n), make([]float32, n)
-					dequantPlaneGo(want, acc[1:], stride, tc.sIn, b)
-					dequantPlaneAsm(got, acc[1:], stride, tc.sIn, b)
-					requireSameFloats(t, want, got)
+	}
+}
+
+// TestDequantPlanesKernel checks dequantPlanesAsm against
+// dequantPlanesAll on channel counts 1..33 and position counts 0..41
+// (every remainder of the 8x8 blocks), with extreme accumulators:
+// bit-identical.
+func TestDequantPlanesKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, c := range []int{1, 7, 8, 16, 19, 32, 33} {
+		t.Run(fmt.Sprintf("%d channels", c), func(t *testing.T) {
+			for pos := range 42 {
+				acc := make([]int32, c*pos)
+				for i := range acc {
+					acc[i] = int32(r.Uint32()) >> (r.UintN(31))
 				}
+				scale := make([]float64, c)
+				for i := range scale {
+					scale[i] = float64(float32(r.Float64()*1e-3)) * float64(float32(r.Float64()))
+				}
+				bias := dynamicInput(r, "normal", c).Data()
+				want, got := make([]float32, c*pos), make([]float32, c*pos)
+				dequantPlanesAll(want, acc, c, pos, scale, bias)
+				dequantPlanesAsm(got, acc, c, pos, scale, bias)
+				requireSameFloats(t, want, got)
 			}
 		})
 	}
@@ -311,9 +323,9 @@ func TestDequantKernels(t *testing.T) {
 func TestDynamicForwardFastMatchesScalar(t *testing.T) {
 	defer func(k func([]float32) (float32, float32, bool)) { rangeKernelInUse = k }(rangeKernelInUse)
 	defer func(k func([]int8, []float32, float32, float32, float32, int32, int8) bool) { quantizeKernelInUse = k }(quantizeKernelInUse)
-	defer func(r func([]float32, []int32, float64, []float64, []float32), p func([]float32, []int32, int, float64, float32)) {
-		dequantRowInUse, dequantPlaneInUse = r, p
-	}(dequantRowInUse, dequantPlaneInUse)
+	defer func(r func([]float32, []int32, float64, []float64, []float32), ps func([]float32, []int32, int, int, []float64, []float32)) {
+		dequantRowInUse, dequantPlanesInUse = r, ps
+	}(dequantRowInUse, dequantPlanesInUse)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	r := rand.New(rand.NewPCG(11, 11))
 	perTensor := quant.WeightDefault
@@ -336,6 +348,8 @@ func TestDynamicForwardFastMatchesScalar(t *testing.T) {
 	}{
 		{"3x3 pad 1", 3, 2, 9, 7, 5, 3, 1, 1, true},
 		{"2x2 stride 2, no bias", 2, 3, 8, 8, 4, 2, 2, 0, false},
+		{"16 channels, 63 positions", 2, 1, 9, 7, 16, 3, 1, 1, true},
+		{"19 channels, 16 positions, no bias", 2, 2, 8, 8, 19, 3, 2, 1, false},
 	}
 	quantKernels := map[string]func([]int8, []float32, float32, float32, float32, int32, int8) bool{"go": quantizeGo}
 	for name, k := range asmQuantizeKernelSet() {
@@ -345,9 +359,9 @@ func TestDynamicForwardFastMatchesScalar(t *testing.T) {
 		for qname, qk := range quantKernels {
 			for _, procs := range []int{1, 2} {
 				rangeKernelInUse, quantizeKernelInUse = rk, qk
-				dequantRowInUse, dequantPlaneInUse = dequantRowGo, dequantPlaneGo
+				dequantRowInUse, dequantPlanesInUse = dequantRowGo, dequantPlanesAll
 				if rname == "asm" {
-					dequantRowInUse, dequantPlaneInUse = dequantRowAsm, dequantPlaneAsm
+					dequantRowInUse, dequantPlanesInUse = dequantRowAsm, dequantPlanesAsm
 				}
 				runtime.GOMAXPROCS(procs)
 				prefix := fmt.Sprintf("range %s/quantize %s/%d threads/", rname, qname, procs)

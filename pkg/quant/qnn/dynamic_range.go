@@ -93,25 +93,43 @@ func dequantRowGo(y []float32, acc []int32, sIn float64, ws []float64, bias []fl
 	}
 }
 
-// dequantPlaneGo writes plane[p] = float32(acc[p·stride]·sc) + b (the
-// product in float64, the sum in float32): one output channel of
-// DynamicConv2D, read out of accumulators laid out [position, channel].
-func dequantPlaneGo(plane []float32, acc []int32, stride int, sc float64, b float32) {
-	for p := range plane {
-		plane[p] = float32(float64(acc[p*stride])*sc) + b
+var (
+	// dequantRowInUse is dequantRowGo, or dequantRowAsm where this
+	// build and CPU run it (same results). Tests set it.
+	dequantRowInUse = chooseRowKernel()
+	// dequantPlanesInUse is dequantPlanesAll, or dequantPlanesAsm where
+	// this build and CPU run it (same results). Tests set it.
+	dequantPlanesInUse = choosePlanesKernel()
+)
+
+func chooseRowKernel() func([]float32, []int32, float64, []float64, []float32) {
+	if haveAsmRange {
+		return dequantRowAsm
+	}
+	return dequantRowGo
+}
+
+func choosePlanesKernel() func([]float32, []int32, int, int, []float64, []float32) {
+	if haveAsmRange {
+		return dequantPlanesAsm
+	}
+	return dequantPlanesAll
+}
+
+// dequantPlanesGo writes, for channels [c0, c1) and positions [p0, p1),
+// out[ch·pos + p] = float32(acc[p·c + ch]·scale[ch]) + bias[ch] (the
+// product in float64, the sum in float32): DynamicConv2D's output planes
+// [c, pos] for one sample, from accumulators laid out [pos, c].
+func dequantPlanesGo(out []float32, acc []int32, c, pos int, scale []float64, bias []float32, c0, c1, p0, p1 int) {
+	for ch := c0; ch < c1; ch++ {
+		plane, sc, b := out[ch*pos:(ch+1)*pos], scale[ch], bias[ch]
+		for p := p0; p < p1; p++ {
+			plane[p] = float32(float64(acc[p*c+ch])*sc) + b
+		}
 	}
 }
 
-var (
-	// dequantRowInUse and dequantPlaneInUse are dequantRowGo and
-	// dequantPlaneGo, or their assembly versions where this build and
-	// CPU run them (same results). Tests set them.
-	dequantRowInUse, dequantPlaneInUse = chooseDequantKernels()
-)
-
-func chooseDequantKernels() (func([]float32, []int32, float64, []float64, []float32), func([]float32, []int32, int, float64, float32)) {
-	if haveAsmRange {
-		return dequantRowAsm, dequantPlaneAsm
-	}
-	return dequantRowGo, dequantPlaneGo
+// dequantPlanesAll is dequantPlanesGo over every channel and position.
+func dequantPlanesAll(out []float32, acc []int32, c, pos int, scale []float64, bias []float32) {
+	dequantPlanesGo(out, acc, c, pos, scale, bias, 0, c, 0, pos)
 }

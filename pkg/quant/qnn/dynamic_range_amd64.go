@@ -45,23 +45,6 @@ func dequantRowAsm(y []float32, acc []int32, sIn float64, ws []float64, bias []f
 	dequantRowGo(y[body:], acc[body:], sIn, ws[body:], bt)
 }
 
-// dequantPlaneAsm is dequantPlaneGo with groups of 8 on
-// dequantPlaneAVX512.
-func dequantPlaneAsm(plane []float32, acc []int32, stride int, sc float64, b float32) {
-	body := len(plane) &^ 7
-	if body > 0 {
-		_ = acc[(body-1)*stride] // the last accumulator the kernel reads
-		var idx [8]int32
-		for j := range idx {
-			idx[j] = int32(j * stride)
-		}
-		dequantPlaneAVX512(plane[:body], acc, &idx, 8*stride*4, sc, b)
-	}
-	if body < len(plane) {
-		dequantPlaneGo(plane[body:], acc[body*stride:], stride, sc, b)
-	}
-}
-
 // dequantRowAVX512 is dequantRowGo on the first len(y) &^ 7 values, eight
 // per step (VCVTDQ2PD, VMULPD by sIn then by ws, VCVTPD2PS, VADDPS of the
 // bias when bias is not empty). It needs acc and ws as long as y, and
@@ -70,11 +53,30 @@ func dequantPlaneAsm(plane []float32, acc []int32, stride int, sc float64, b flo
 //go:noescape
 func dequantRowAVX512(y []float32, acc []int32, sIn float64, ws []float64, bias []float32)
 
-// dequantPlaneAVX512 is dequantPlaneGo on the first len(plane) &^ 7
-// positions, eight per step: the accumulators gathered (VPGATHERDD) at
-// acc + idx[j]·4 bytes, idx[j] = j·stride, the base moving step =
-// 8·stride·4 bytes per step; then VCVTDQ2PD, VMULPD, VCVTPD2PS, VADDPS.
-// It needs acc to hold index (len(plane)&^7 - 1)·stride.
+// dequantPlanesAsm is dequantPlanesAll with each group of eight channels
+// over the first pos &^ 7 positions on dequantBlock8AVX512, the rest
+// (channels past the last group of eight, positions past pos &^ 7) on
+// dequantPlanesGo.
+func dequantPlanesAsm(out []float32, acc []int32, c, pos int, scale []float64, bias []float32) {
+	out, acc, scale, bias = out[:c*pos], acc[:c*pos], scale[:c], bias[:c]
+	body, groups := pos&^7, c&^7
+	for c0 := 0; c0 < groups && body > 0; c0 += 8 {
+		dequantBlock8AVX512(out, acc, c, pos, scale, bias, c0)
+	}
+	if groups < c {
+		dequantPlanesGo(out, acc, c, pos, scale, bias, groups, c, 0, pos)
+	}
+	if body < pos {
+		dequantPlanesGo(out, acc, c, pos, scale, bias, 0, groups, body, pos)
+	}
+}
+
+// dequantBlock8AVX512 is dequantPlanesGo on channels [c0, c0+8) and
+// positions [0, pos &^ 7), eight positions per step: eight rows of eight
+// accumulators transposed in registers, then VCVTDQ2PD, VMULPD by the
+// channel's scale, VCVTPD2PS, VADDPS of its bias, stored to its plane. It
+// needs c0+8 <= c, len(acc) and len(out) >= c·pos, len(scale) and
+// len(bias) >= c.
 //
 //go:noescape
-func dequantPlaneAVX512(plane []float32, acc []int32, idx *[8]int32, step int, sc float64, b float32)
+func dequantBlock8AVX512(out []float32, acc []int32, c, pos int, scale []float64, bias []float32, c0 int)

@@ -94,39 +94,149 @@ rowdone:
 	VZEROUPPER
 	RET
 
-// func dequantPlaneAVX512(plane []float32, acc []int32, idx *[8]int32, step int, sc float64, b float32)
+// func dequantBlock8AVX512(out []float32, acc []int32, c, pos int, scale []float64, bias []float32, c0 int)
 //
-// The first len(plane) &^ 7 positions p, eight per step:
-// plane[p] = float32(acc[idx-strided p]·sc) + b, the accumulators
-// gathered (VPGATHERDD) at acc + idx[j]·4, then step bytes further on for
-// the next eight. Registers: DI plane, SI acc, CX the groups of 8 left,
-// Y9 idx, Z8 sc, Y10 b, DX step.
-TEXT ·dequantPlaneAVX512(SB), NOSPLIT, $0-76
-	MOVQ         plane_base+0(FP), DI
-	MOVQ         plane_len+8(FP), CX
-	MOVQ         acc_base+24(FP), SI
-	MOVQ         idx+48(FP), AX
-	VMOVDQU      (AX), Y9
-	MOVQ         step+56(FP), DX
-	VBROADCASTSD sc+64(FP), Z8
-	VBROADCASTSS b+72(FP), Y10
-	MOVL         $0xff, AX
-	SHRQ         $3, CX
-	JZ           planedone
+// Channels c0..c0+7 of DynamicConv2D's dequantization for the first
+// pos &^ 7 positions: out[(c0+k)·pos + p] = float32(acc[p·c + c0+k]·
+// scale[c0+k]) + bias[c0+k] (product in float64, sum in float32). Eight
+// positions per step: eight rows of eight accumulators are loaded
+// (Y0-Y7), transposed in registers (VPUNPCK[LH]DQ, VPUNPCK[LH]QDQ,
+// VPERM2I128) so that Y8+k holds channel c0+k at the eight positions,
+// then converted, scaled and stored into that channel's plane.
+// Registers: SI acc at row p, channel c0; R10 the row stride in bytes
+// (4c); DI out at channel c0, position p; R11 the plane stride in bytes
+// (4pos); R9 scale + 8c0; BX bias + 4c0; CX the groups of 8 left.
+TEXT ·dequantBlock8AVX512(SB), NOSPLIT, $0-120
+	MOVQ out_base+0(FP), DI
+	MOVQ acc_base+24(FP), SI
+	MOVQ c+48(FP), R10
+	MOVQ pos+56(FP), CX
+	MOVQ scale_base+64(FP), R9
+	MOVQ bias_base+88(FP), BX
+	MOVQ c0+112(FP), AX
+	LEAQ (SI)(AX*4), SI
+	LEAQ (R9)(AX*8), R9
+	LEAQ (BX)(AX*4), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
+	IMULQ R11, AX
+	ADDQ AX, DI
+	SHLQ $2, R10
+	SHRQ $3, CX
+	JZ   blockdone
 
-planeloop:
-	KMOVW      AX, K1
-	VPGATHERDD (SI)(Y9*4), K1, Y0
-	VCVTDQ2PD  Y0, Z0
-	VMULPD     Z8, Z0, Z0
-	VCVTPD2PS  Z0, Y0
-	VADDPS     Y10, Y0, Y0
-	VMOVUPS    Y0, (DI)
-	ADDQ       $32, DI
-	ADDQ       DX, SI
-	DECQ       CX
-	JNZ        planeloop
+blockloop:
+	MOVQ SI, DX
+	VMOVDQU (DX), Y0
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y1
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y2
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y3
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y4
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y5
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y6
+	ADDQ    R10, DX
+	VMOVDQU (DX), Y7
+	VPUNPCKLDQ Y1, Y0, Y8
+	VPUNPCKHDQ Y1, Y0, Y9
+	VPUNPCKLDQ Y3, Y2, Y10
+	VPUNPCKHDQ Y3, Y2, Y11
+	VPUNPCKLDQ Y5, Y4, Y12
+	VPUNPCKHDQ Y5, Y4, Y13
+	VPUNPCKLDQ Y7, Y6, Y14
+	VPUNPCKHDQ Y7, Y6, Y15
+	VPUNPCKLQDQ Y10, Y8, Y0
+	VPUNPCKHQDQ Y10, Y8, Y1
+	VPUNPCKLQDQ Y11, Y9, Y2
+	VPUNPCKHQDQ Y11, Y9, Y3
+	VPUNPCKLQDQ Y14, Y12, Y4
+	VPUNPCKHQDQ Y14, Y12, Y5
+	VPUNPCKLQDQ Y15, Y13, Y6
+	VPUNPCKHQDQ Y15, Y13, Y7
+	VPERM2I128 $0x20, Y4, Y0, Y8
+	VPERM2I128 $0x20, Y5, Y1, Y9
+	VPERM2I128 $0x20, Y6, Y2, Y10
+	VPERM2I128 $0x20, Y7, Y3, Y11
+	VPERM2I128 $0x31, Y4, Y0, Y12
+	VPERM2I128 $0x31, Y5, Y1, Y13
+	VPERM2I128 $0x31, Y6, Y2, Y14
+	VPERM2I128 $0x31, Y7, Y3, Y15
+	MOVQ DI, DX
+	VCVTDQ2PD    Y8, Z0
+	VBROADCASTSD 0(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 0(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y9, Z0
+	VBROADCASTSD 8(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 4(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y10, Z0
+	VBROADCASTSD 16(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 8(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y11, Z0
+	VBROADCASTSD 24(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 12(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y12, Z0
+	VBROADCASTSD 32(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 16(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y13, Z0
+	VBROADCASTSD 40(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 20(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y14, Z0
+	VBROADCASTSD 48(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 24(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ         R11, DX
+	VCVTDQ2PD    Y15, Z0
+	VBROADCASTSD 56(R9), Z1
+	VMULPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS 28(BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (DX)
+	ADDQ $32, DI
+	MOVQ R10, AX
+	SHLQ $3, AX
+	ADDQ AX, SI
+	DECQ CX
+	JNZ  blockloop
 
-planedone:
+blockdone:
 	VZEROUPPER
 	RET

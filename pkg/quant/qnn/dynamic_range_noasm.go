@@ -12,7 +12,7 @@ func dequantRowAsm(y []float32, acc []int32, sIn float64, ws []float64, bias []f
 	dequantRowGo(y, acc, sIn, ws, bias)
 }
 
-// dequantPlaneAsm is dequantPlaneGo in a pure-Go build.
-func dequantPlaneAsm(plane []float32, acc []int32, stride int, sc float64, b float32) {
-	dequantPlaneGo(plane, acc, stride, sc, b)
+// dequantPlanesAsm is dequantPlanesAll in a pure-Go build.
+func dequantPlanesAsm(out []float32, acc []int32, c, pos int, scale []float64, bias []float32) {
+	dequantPlanesAll(out, acc, c, pos, scale, bias)
 }
