@@ -12,6 +12,7 @@ import (
 
 	"github.com/ptqspec/ptqspec/pkg/nn"
 	"github.com/ptqspec/ptqspec/pkg/quant"
+	"github.com/ptqspec/ptqspec/pkg/quant/qnn"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
 
@@ -313,6 +314,9 @@ func (c *Calibrator) kindOf(node string) string {
 
 // firstNonFinite returns the index of the first NaN or Inf in v, or -1.
 func firstNonFinite(v []float32) int {
+	if qnn.AllFinite(v) {
+		return -1
+	}
 	for i, f := range v {
 		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
 			return i

@@ -407,3 +407,26 @@ func TestDynamicForwardFastMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestAllFinite checks AllFinite on finite slices of every length 0..40
+// and with one NaN, +Inf or -Inf at every position of a 37-value slice
+// (the vectorised body and the tail).
+func TestAllFinite(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for n := range 41 {
+		require.True(t, AllFinite(dynamicInput(r, "huge", n).Data()), "length %d", n)
+	}
+	bad := []struct {
+		name string
+		v    float32
+	}{{"NaN", float32(math.NaN())}, {"+Inf", float32(math.Inf(1))}, {"-Inf", float32(math.Inf(-1))}}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			for at := range 37 {
+				x := dynamicInput(r, "normal", 37).Data()
+				x[at] = tc.v
+				require.False(t, AllFinite(x), "%v at %d", tc.v, at)
+			}
+		})
+	}
+}
