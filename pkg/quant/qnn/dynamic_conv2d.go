@@ -2,7 +2,9 @@ package qnn
 
 import (
 	"fmt"
+	"sync"
 
+	"github.com/ptqspec/ptqspec/internal/workpool"
 	"github.com/ptqspec/ptqspec/pkg/quant"
 	"github.com/ptqspec/ptqspec/pkg/tensor"
 )
@@ -21,6 +23,75 @@ type DynamicConv2D struct {
 	Bias                           []float32
 	// wt is W packed once for the GEMM, as Conv2D does.
 	wt *quant.PackedB
+	// wtCL is W packed in channels-last window order (kernel row, kernel
+	// column, channel), as PreparedConv2D does, or nil for one input
+	// channel: Forward then gathers each window as KH runs of KW·InC
+	// codes instead of InC·KH runs of KW. The integer sums are the same.
+	wtCL *quant.PackedB
+}
+
+// convScratch is one worker's im2row rows, padded sample and
+// accumulators, recycled between calls through convScratches.
+type convScratch struct {
+	rows, padded []int8
+	acc          []int32
+}
+
+var convScratches sync.Pool // of *convScratch
+
+// accumulate is convGeom.accumulate on the channels-last windows and
+// weights where the layer has them: emit(s, acc) gets sample s's
+// accumulators [OH·OW, OutC], on the worker that computed them.
+func (l *DynamicConv2D) accumulate(x []int8, n, h, w, oh, ow int, zero []int32, emit func(s int, acc []int32)) {
+	g := l.geom()
+	if l.wtCL == nil {
+		g.accumulate(x, n, h, w, oh, ow, zero[0], l.wt, emit)
+		return
+	}
+	inSize, k := g.inC*h*w, g.inC*g.kh*g.kw
+	workers := workpool.Workers(n, 0)
+	per := make([]*convScratch, workers)
+	workpool.For(n, workers, func(wkr, s int) {
+		sc := per[wkr]
+		if sc == nil {
+			sc, _ = convScratches.Get().(*convScratch)
+			if sc == nil {
+				sc = new(convScratch)
+			}
+			sc.rows = grow(sc.rows, oh*ow*k)
+			sc.padded = grow(sc.padded, g.inC*(h+2*g.pad)*(w+2*g.pad))
+			sc.acc = grow(sc.acc, oh*ow*g.outC)
+			per[wkr] = sc
+		}
+		im2rowChannelsLast(x[s*inSize:(s+1)*inSize], g.inC, h, w, g.kh, g.kw, g.stride, g.pad, oh, ow, int8(zero[0]), sc.rows, sc.padded)
+		quant.GemmIntPacked(oh*ow, sc.rows, zero, l.wtCL, sc.acc)
+		emit(s, sc.acc)
+	})
+	for _, sc := range per {
+		if sc != nil {
+			convScratches.Put(sc)
+		}
+	}
+}
+
+// channelsLastWeights returns w [outC, inC, kh, kw] packed in (kernel
+// row, kernel column, channel) order, or nil for one input channel.
+func channelsLastWeights(w Weights, inC, outC, kh, kw int) *quant.PackedB {
+	if inC == 1 {
+		return nil
+	}
+	k := inC * kh * kw
+	perm := make([]int8, len(w.Data))
+	for o := range outC {
+		for ch := range inC {
+			for ky := range kh {
+				for kx := range kw {
+					perm[o*k+(ky*kw+kx)*inC+ch] = w.Data[o*k+(ch*kh+ky)*kw+kx]
+				}
+			}
+		}
+	}
+	return quant.PackBT(outC, k, perm, w.Zero)
 }
 
 // NewDynamicConv2D checks the geometry and the weight and bias shapes.
@@ -35,7 +106,7 @@ func NewDynamicConv2D(w Weights, inC, outC, kh, kw, stride, pad int, bias []floa
 		return nil, fmt.Errorf("qnn: DynamicConv2D: %d biases for %d output channels: %w", len(bias), outC, quant.ErrShape)
 	}
 	return &DynamicConv2D{InC: inC, OutC: outC, KH: kh, KW: kw, Stride: stride, Pad: pad, W: w, Bias: bias,
-		wt: quant.PackBT(outC, inC*kh*kw, w.Data, w.Zero)}, nil
+		wt: quant.PackBT(outC, inC*kh*kw, w.Data, w.Zero), wtCL: channelsLastWeights(w, inC, outC, kh, kw)}, nil
 }
 
 func (l *DynamicConv2D) geom() convGeom {
@@ -73,7 +144,7 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	y := tensor.New(n, l.OutC, oh, ow)
 	yd := y.Data()
 	pos := oh * ow
-	l.geom().accumulate(q, n, h, w, oh, ow, act.Zero, l.wt, func(s int, acc []int32) {
+	l.accumulate(q, n, h, w, oh, ow, sc.zero[:], func(s int, acc []int32) {
 		// acc is [pos, c]; the output planes are [c, pos].
 		dequantPlanesInUse(yd[s*l.OutC*pos:(s+1)*l.OutC*pos], acc, l.OutC, pos, scale, b)
 	})
