@@ -25,7 +25,8 @@
 // inference: a per-channel bias, a float64 affine step (batch
 // normalization with running statistics) and a rectifier in one pass, and
 // a 2×2 max pool, in AVX-512 where the processor has AVX-512F and in Go
-// otherwise, with the same bits.
+// otherwise, with the same bits. Epilogues runs a different Epilogue on
+// every row of a matrix (a channel's constants each) in one call.
 //
 // Builds with the noasm tag, and processors or architectures without these
 // extensions, use the Go kernel. Kernel reports which one runs and

@@ -90,6 +90,102 @@ done:
 	VZEROUPPER
 	RET
 
+// func epilogueRows512(x *float32, ld, rows, cols int, bias *float32, scale, shift *float64, flags int)
+//
+// epilogue512's loop in place, the constants broadcast at each row from
+// SI (bias), R13 (scale) and BX (shift), which then step to the next
+// row's. DI the row, R8 its stride in bytes, R10 rows left, R11 cols,
+// AX the current block, DX the columns left in the row, R12 flags.
+TEXT ·epilogueRows512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), DI
+	MOVQ ld+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), R10
+	MOVQ cols+24(FP), R11
+	MOVQ bias+32(FP), SI
+	MOVQ scale+40(FP), R13
+	MOVQ shift+48(FP), BX
+	MOVQ flags+56(FP), R12
+	VXORPS Z19, Z19, Z19
+	MOVQ R11, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K4
+	TESTQ R10, R10
+	JZ    rdone
+
+rrow:
+	TESTQ $1, R12
+	JZ    rnobiasc
+	VBROADCASTSS (SI), Z16
+	ADDQ $4, SI
+
+rnobiasc:
+	TESTQ $2, R12
+	JZ    rnoaffc
+	VBROADCASTSD (R13), Z17
+	VBROADCASTSD (BX), Z18
+	ADDQ $8, R13
+	ADDQ $8, BX
+
+rnoaffc:
+	MOVQ DI, AX
+	MOVQ R11, DX
+
+rblk:
+	CMPQ DX, $16
+	JGE  rfull
+	TESTQ DX, DX
+	JLE  rrowend
+	KMOVW K4, K5
+	JMP  rload
+
+rfull:
+	KXNORW K5, K5, K5
+
+rload:
+	VMOVUPS.Z (AX), K5, Z0
+	TESTQ $1, R12
+	JZ    rnobias
+	VADDPS Z16, Z0, Z0
+
+rnobias:
+	TESTQ $2, R12
+	JZ    rnoaffine
+	VEXTRACTF64X4 $1, Z0, Y1
+	VCVTPS2PD Y0, Z2
+	VCVTPS2PD Y1, Z3
+	VMULPD Z17, Z2, Z2
+	VMULPD Z17, Z3, Z3
+	VADDPD Z18, Z2, Z2
+	VADDPD Z18, Z3, Z3
+	VCVTPD2PS Z2, Y0
+	VCVTPD2PS Z3, Y1
+	VINSERTF64X4 $1, Y1, Z0, Z0
+
+rnoaffine:
+	TESTQ $4, R12
+	JZ    rnorelu
+	VCMPPS $0x16, Z19, Z0, K1 // NLE_UQ: v > 0 or v is NaN
+	VMOVAPS.Z Z0, K1, Z0
+
+rnorelu:
+	VMOVUPS Z0, K5, (AX)
+	ADDQ $64, AX
+	SUBQ $16, DX
+	JG   rblk
+
+rrowend:
+	ADDQ R8, DI
+	DECQ R10
+	JNZ  rrow
+
+rdone:
+	VZEROUPPER
+	RET
+
 // Index vectors of VPERMI2PS: the even and the odd elements of a pair of
 // ZMM registers (32 floats) in order.
 DATA poolEven<>+0(SB)/4, $0

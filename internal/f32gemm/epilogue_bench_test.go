@@ -47,3 +47,30 @@ func BenchmarkEpilogueBiasBNReLUAsm(b *testing.B) { benchEpilogue(b, true) }
 func BenchmarkEpilogueBiasBNReLUGo(b *testing.B)  { benchEpilogue(b, false) }
 func BenchmarkMaxPool2x2Asm(b *testing.B)         { benchMaxPool(b, true) }
 func BenchmarkMaxPool2x2Go(b *testing.B)          { benchMaxPool(b, false) }
+
+// benchEpilogues times the bias + BN + ReLU pass over SmallCNN's second
+// block after its pool (32 channels of 7×7), all channels in one
+// Epilogues call (rows) or one Epilogue.Apply per channel (the baseline).
+func benchEpilogues(b *testing.B, rows bool) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const ch, cols = 32, 49
+	x := randSlice(rng, ch*cols)
+	e := Epilogues{AddBias: true, Affine: true, ReLU: true, Bias: randSlice(rng, ch)}
+	for range ch {
+		e.Scale = append(e.Scale, 0.5+rng.Float64())
+		e.Shift = append(e.Shift, rng.NormFloat64())
+	}
+	for b.Loop() {
+		if rows {
+			e.ApplyInPlace(x, cols, ch, cols)
+		} else {
+			for c := range ch {
+				e.Row(c).Apply(x[c*cols:], cols, x[c*cols:], cols, 1, cols)
+			}
+		}
+		benchSink += x[0]
+	}
+}
+
+func BenchmarkEpiloguesRows32x49(b *testing.B)       { benchEpilogues(b, true) }
+func BenchmarkEpiloguesPerChannel32x49(b *testing.B) { benchEpilogues(b, false) }

@@ -224,3 +224,71 @@ func TestEpilogueRejectsShortSlices(t *testing.T) {
 		}()
 	}
 }
+
+func TestEpiloguesMatchApply(t *testing.T) {
+	type shape struct{ rows, cols, ld int }
+	shapes := []shape{{1, 1, 1}, {3, 15, 15}, {4, 16, 16}, {2, 17, 20}, {16, 196, 196}, {32, 49, 49}, {5, 33, 40}}
+	cases := []struct {
+		name                  string
+		addBias, affine, relu bool
+	}{
+		{"bias, affine, ReLU", true, true, true},
+		{"affine and ReLU", false, true, true},
+		{"bias and ReLU", true, false, true},
+		{"bias alone", true, false, false},
+		{"affine alone", false, true, false},
+		{"nothing", false, false, false},
+	}
+	withKernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, c := range cases {
+			for _, s := range shapes {
+				e := Epilogues{AddBias: c.addBias, Affine: c.affine, ReLU: c.relu}
+				if c.addBias {
+					e.Bias = randSpecial(rng, s.rows, 0.2)
+				}
+				if c.affine {
+					for range s.rows {
+						e.Scale = append(e.Scale, rng.NormFloat64())
+						e.Shift = append(e.Shift, rng.NormFloat64())
+					}
+				}
+				x := randSpecial(rng, (s.rows-1)*s.ld+s.cols+1, 0.1)
+				want := append([]float32(nil), x...)
+				for r := range s.rows {
+					e.Row(r).Apply(want[r*s.ld:], s.ld, want[r*s.ld:], s.ld, 1, s.cols)
+				}
+				e.ApplyInPlace(x, s.ld, s.rows, s.cols)
+				for i := range want {
+					if !sameBits(x[i], want[i]) {
+						t.Fatalf("%s, %v: x[%d] = %v (%#x), want %v (%#x)", c.name, s, i, x[i], math.Float32bits(x[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestEpiloguesRejectShortSlices(t *testing.T) {
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"short data", func() { Epilogues{ReLU: true}.ApplyInPlace(make([]float32, 7), 4, 2, 4) }},
+		{"stride below width", func() { Epilogues{ReLU: true}.ApplyInPlace(make([]float32, 16), 3, 2, 4) }},
+		{"too few biases", func() { Epilogues{AddBias: true, Bias: []float32{1}}.ApplyInPlace(make([]float32, 8), 4, 2, 4) }},
+		{"too few shifts", func() {
+			Epilogues{Affine: true, Scale: []float64{1, 1}, Shift: []float64{0}}.ApplyInPlace(make([]float32, 8), 4, 2, 4)
+		}},
+	}
+	for _, c := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
+	}
+}

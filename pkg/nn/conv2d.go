@@ -299,9 +299,25 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 	// poolFirst[o]: channel o is pooled before its epilogue, which then
 	// runs over a quarter of the values (see poolCommutes).
 	poolFirst := make([]bool, l.OutC)
-	if tail.pool && oh%2 == 0 {
+	allFirst := tail.pool && oh%2 == 0
+	if allFirst {
 		for o := range poolFirst {
 			poolFirst[o] = poolCommutes(eps[o])
+			allFirst = allFirst && poolFirst[o]
+		}
+	}
+	// With every channel pooled first, one call runs all their epilogues.
+	var rows f32gemm.Epilogues
+	if allFirst {
+		rows = f32gemm.Epilogues{AddBias: true, Bias: make([]float32, l.OutC), Affine: tail.bn != nil, ReLU: tail.relu}
+		if rows.Affine {
+			rows.Scale, rows.Shift = make([]float64, l.OutC), make([]float64, l.OutC)
+		}
+		for o, e := range eps {
+			rows.Bias[o] = e.Bias
+			if rows.Affine {
+				rows.Scale[o], rows.Shift[o] = e.Scale, e.Shift
+			}
 		}
 	}
 	var y *tensor.Tensor
@@ -354,6 +370,10 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 			// With OH even no window straddles two channels: the sample's
 			// OutC·OH rows pool as one plane, in one call.
 			f32gemm.MaxPool2x2(yi, s.yw, l.OutC*oh, ow, wp)
+			if allFirst {
+				rows.ApplyInPlace(yi, yhw, l.OutC, yhw)
+				return
+			}
 			for o, first := range poolFirst {
 				if first {
 					ch := yi[o*yhw : (o+1)*yhw]
