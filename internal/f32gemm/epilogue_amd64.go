@@ -16,12 +16,12 @@ var epilogueAsm = cpu.X86.HasAVX512F
 //go:noescape
 func epilogue512(dst *float32, ldd int, src *float32, lds int, rows, cols int, bias float32, scale, shift float64, flags int)
 
-// epilogueRows512 is epilogue512 in place over rows×cols values, ld
-// apart, with row r's constants at bias[r], scale[r] and shift[r] (read
-// only where flags has their step; the pointers are nil otherwise).
+// epilogueRows512 is epilogue512 with row r's constants at bias[r],
+// scale[r] and shift[r] (read only where flags has their step; the
+// pointers are nil otherwise).
 //
 //go:noescape
-func epilogueRows512(x *float32, ld, rows, cols int, bias *float32, scale, shift *float64, flags int)
+func epilogueRows512(dst *float32, ldd int, src *float32, lds int, rows, cols int, bias *float32, scale, shift *float64, flags int)
 
 // maxPool2x2AVX512 is maxPool2x2Go: 16 outputs at a time, the even and
 // odd columns of two input rows separated by VPERMI2PS and folded in

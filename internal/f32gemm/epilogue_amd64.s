@@ -90,29 +90,33 @@ done:
 	VZEROUPPER
 	RET
 
-// func epilogueRows512(x *float32, ld, rows, cols int, bias *float32, scale, shift *float64, flags int)
+// func epilogueRows512(dst *float32, ldd int, src *float32, lds int, rows, cols int, bias *float32, scale, shift *float64, flags int)
 //
-// epilogue512's loop in place, the constants broadcast at each row from
-// SI (bias), R13 (scale) and BX (shift), which then step to the next
-// row's. DI the row, R8 its stride in bytes, R10 rows left, R11 cols,
-// AX the current block, DX the columns left in the row, R12 flags.
-TEXT ·epilogueRows512(SB), NOSPLIT, $0-64
-	MOVQ x+0(FP), DI
-	MOVQ ld+8(FP), R8
-	SHLQ $2, R8
-	MOVQ rows+16(FP), R10
-	MOVQ cols+24(FP), R11
-	MOVQ bias+32(FP), SI
-	MOVQ scale+40(FP), R13
-	MOVQ shift+48(FP), BX
-	MOVQ flags+56(FP), R12
-	VXORPS Z19, Z19, Z19
+// epilogue512's loop with the constants broadcast at each row from SI
+// (bias), R13 (scale) and BX (shift), which then step to the next row's.
+// DI/R9 the rows of dst and src, R8/CX their strides in bytes, R10 rows
+// left, R11 cols, AX the current block's byte offset in both rows, DX the
+// columns left in the row, R12 flags.
+TEXT ·epilogueRows512(SB), NOSPLIT, $0-80
+	MOVQ rows+32(FP), R10
+	MOVQ cols+40(FP), R11
 	MOVQ R11, CX
 	ANDQ $15, CX
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
 	KMOVW AX, K4
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), R9
+	MOVQ lds+24(FP), CX
+	SHLQ $2, CX
+	MOVQ bias+48(FP), SI
+	MOVQ scale+56(FP), R13
+	MOVQ shift+64(FP), BX
+	MOVQ flags+72(FP), R12
+	VXORPS Z19, Z19, Z19
 	TESTQ R10, R10
 	JZ    rdone
 
@@ -131,7 +135,7 @@ rnobiasc:
 	ADDQ $8, BX
 
 rnoaffc:
-	MOVQ DI, AX
+	XORQ AX, AX
 	MOVQ R11, DX
 
 rblk:
@@ -146,7 +150,7 @@ rfull:
 	KXNORW K5, K5, K5
 
 rload:
-	VMOVUPS.Z (AX), K5, Z0
+	VMOVUPS.Z (R9)(AX*1), K5, Z0
 	TESTQ $1, R12
 	JZ    rnobias
 	VADDPS Z16, Z0, Z0
@@ -172,13 +176,14 @@ rnoaffine:
 	VMOVAPS.Z Z0, K1, Z0
 
 rnorelu:
-	VMOVUPS Z0, K5, (AX)
+	VMOVUPS Z0, K5, (DI)(AX*1)
 	ADDQ $64, AX
 	SUBQ $16, DX
 	JG   rblk
 
 rrowend:
 	ADDQ R8, DI
+	ADDQ CX, R9
 	DECQ R10
 	JNZ  rrow
 

@@ -49,28 +49,34 @@ func BenchmarkMaxPool2x2Asm(b *testing.B)         { benchMaxPool(b, true) }
 func BenchmarkMaxPool2x2Go(b *testing.B)          { benchMaxPool(b, false) }
 
 // benchEpilogues times the bias + BN + ReLU pass over SmallCNN's second
-// block after its pool (32 channels of 7×7), all channels in one
-// Epilogues call (rows) or one Epilogue.Apply per channel (the baseline).
-func benchEpilogues(b *testing.B, rows bool) {
+// block after its pool (32 channels of 7×7, rows 49 apart) into another
+// buffer: all channels in one Epilogues call (rows), one Epilogue.Apply
+// per channel (the baseline), or one Epilogues call in place (whose
+// stores of each row's last values hold up the next row's first load).
+func benchEpilogues(b *testing.B, mode string) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const ch, cols = 32, 49
-	x := randSlice(rng, ch*cols)
+	src, dst := randSlice(rng, ch*cols), make([]float32, ch*cols)
 	e := Epilogues{AddBias: true, Affine: true, ReLU: true, Bias: randSlice(rng, ch)}
 	for range ch {
 		e.Scale = append(e.Scale, 0.5+rng.Float64())
 		e.Shift = append(e.Shift, rng.NormFloat64())
 	}
 	for b.Loop() {
-		if rows {
-			e.ApplyInPlace(x, cols, ch, cols)
-		} else {
+		switch mode {
+		case "rows":
+			e.Apply(dst, cols, src, cols, ch, cols)
+		case "in place":
+			e.Apply(src, cols, src, cols, ch, cols)
+		default:
 			for c := range ch {
-				e.Row(c).Apply(x[c*cols:], cols, x[c*cols:], cols, 1, cols)
+				e.Row(c).Apply(dst[c*cols:], cols, src[c*cols:], cols, 1, cols)
 			}
 		}
-		benchSink += x[0]
+		benchSink += dst[0] + src[0]
 	}
 }
 
-func BenchmarkEpiloguesRows32x49(b *testing.B)       { benchEpilogues(b, true) }
-func BenchmarkEpiloguesPerChannel32x49(b *testing.B) { benchEpilogues(b, false) }
+func BenchmarkEpiloguesRows32x49(b *testing.B)        { benchEpilogues(b, "rows") }
+func BenchmarkEpiloguesRowsInPlace32x49(b *testing.B) { benchEpilogues(b, "in place") }
+func BenchmarkEpiloguesPerChannel32x49(b *testing.B)  { benchEpilogues(b, "per channel") }

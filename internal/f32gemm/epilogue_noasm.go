@@ -11,7 +11,7 @@ func epilogue512(dst *float32, ldd int, src *float32, lds int, rows, cols int, b
 }
 
 // epilogueRows512 is never called without the assembly kernels.
-func epilogueRows512(x *float32, ld, rows, cols int, bias *float32, scale, shift *float64, flags int) {
+func epilogueRows512(dst *float32, ldd int, src *float32, lds int, rows, cols int, bias *float32, scale, shift *float64, flags int) {
 	panic("f32gemm: no AVX-512 epilogue in this build")
 }
 

@@ -226,8 +226,8 @@ func TestEpilogueRejectsShortSlices(t *testing.T) {
 }
 
 func TestEpiloguesMatchApply(t *testing.T) {
-	type shape struct{ rows, cols, ld int }
-	shapes := []shape{{1, 1, 1}, {3, 15, 15}, {4, 16, 16}, {2, 17, 20}, {16, 196, 196}, {32, 49, 49}, {5, 33, 40}}
+	type shape struct{ rows, cols, ldd, lds int }
+	shapes := []shape{{1, 1, 1, 1}, {3, 15, 15, 15}, {4, 16, 16, 16}, {2, 17, 20, 17}, {16, 196, 196, 196}, {32, 49, 49, 49}, {5, 33, 40, 35}}
 	cases := []struct {
 		name                  string
 		addBias, affine, relu bool
@@ -243,25 +243,35 @@ func TestEpiloguesMatchApply(t *testing.T) {
 		rng := rand.New(rand.NewPCG(9, 10))
 		for _, c := range cases {
 			for _, s := range shapes {
-				e := Epilogues{AddBias: c.addBias, Affine: c.affine, ReLU: c.relu}
-				if c.addBias {
-					e.Bias = randSpecial(rng, s.rows, 0.2)
-				}
-				if c.affine {
-					for range s.rows {
-						e.Scale = append(e.Scale, rng.NormFloat64())
-						e.Shift = append(e.Shift, rng.NormFloat64())
+				for _, inPlace := range []bool{false, true} {
+					e := Epilogues{AddBias: c.addBias, Affine: c.affine, ReLU: c.relu}
+					if c.addBias {
+						e.Bias = randSpecial(rng, s.rows, 0.2)
 					}
-				}
-				x := randSpecial(rng, (s.rows-1)*s.ld+s.cols+1, 0.1)
-				want := append([]float32(nil), x...)
-				for r := range s.rows {
-					e.Row(r).Apply(want[r*s.ld:], s.ld, want[r*s.ld:], s.ld, 1, s.cols)
-				}
-				e.ApplyInPlace(x, s.ld, s.rows, s.cols)
-				for i := range want {
-					if !sameBits(x[i], want[i]) {
-						t.Fatalf("%s, %v: x[%d] = %v (%#x), want %v (%#x)", c.name, s, i, x[i], math.Float32bits(x[i]), want[i], math.Float32bits(want[i]))
+					if c.affine {
+						for range s.rows {
+							e.Scale = append(e.Scale, rng.NormFloat64())
+							e.Shift = append(e.Shift, rng.NormFloat64())
+						}
+					}
+					ldd, lds := s.ldd, s.lds
+					if inPlace {
+						lds = ldd
+					}
+					src := randSpecial(rng, (s.rows-1)*lds+s.cols+1, 0.1)
+					dst := randSpecial(rng, (s.rows-1)*ldd+s.cols+1, 0)
+					if inPlace {
+						dst = src
+					}
+					want := append([]float32(nil), dst...)
+					for r := range s.rows {
+						e.Row(r).Apply(want[r*ldd:], ldd, src[r*lds:], lds, 1, s.cols)
+					}
+					e.Apply(dst, ldd, src, lds, s.rows, s.cols)
+					for i := range want {
+						if !sameBits(dst[i], want[i]) {
+							t.Fatalf("%s, %v, in place %v: dst[%d] = %v (%#x), want %v (%#x)", c.name, s, inPlace, i, dst[i], math.Float32bits(dst[i]), want[i], math.Float32bits(want[i]))
+						}
 					}
 				}
 			}
@@ -270,15 +280,17 @@ func TestEpiloguesMatchApply(t *testing.T) {
 }
 
 func TestEpiloguesRejectShortSlices(t *testing.T) {
+	buf := func(n int) []float32 { return make([]float32, n) }
 	cases := []struct {
 		name string
 		f    func()
 	}{
-		{"short data", func() { Epilogues{ReLU: true}.ApplyInPlace(make([]float32, 7), 4, 2, 4) }},
-		{"stride below width", func() { Epilogues{ReLU: true}.ApplyInPlace(make([]float32, 16), 3, 2, 4) }},
-		{"too few biases", func() { Epilogues{AddBias: true, Bias: []float32{1}}.ApplyInPlace(make([]float32, 8), 4, 2, 4) }},
+		{"short destination", func() { Epilogues{ReLU: true}.Apply(buf(7), 4, buf(8), 4, 2, 4) }},
+		{"short source", func() { Epilogues{ReLU: true}.Apply(buf(8), 4, buf(7), 4, 2, 4) }},
+		{"stride below width", func() { Epilogues{ReLU: true}.Apply(buf(16), 3, buf(16), 4, 2, 4) }},
+		{"too few biases", func() { Epilogues{AddBias: true, Bias: []float32{1}}.Apply(buf(8), 4, buf(8), 4, 2, 4) }},
 		{"too few shifts", func() {
-			Epilogues{Affine: true, Scale: []float64{1, 1}, Shift: []float64{0}}.ApplyInPlace(make([]float32, 8), 4, 2, 4)
+			Epilogues{Affine: true, Scale: []float64{1, 1}, Shift: []float64{0}}.Apply(buf(8), 4, buf(8), 4, 2, 4)
 		}},
 	}
 	for _, c := range cases {

@@ -30,30 +30,34 @@ func (e Epilogues) Row(r int) Epilogue {
 	return o
 }
 
-// ApplyInPlace runs row r's Epilogue over the cols values of x from
-// r·ld on, for r < rows, in place, with the bits of Epilogue.Apply. It
-// panics, with a message prefixed "f32gemm:", if x or a constant slice
-// in use is too short or a size negative.
-func (e Epilogues) ApplyInPlace(x []float32, ld, rows, cols int) {
-	if rows < 0 || cols < 0 || ld < cols {
-		panic(fmt.Sprintf("f32gemm: epilogues of %d×%d values with leading dimension %d", rows, cols, ld))
+// Apply runs row r's Epilogue over the cols values of src from r·lds on
+// into dst from r·ldd on, for r < rows, with the bits of Epilogue.Apply.
+// dst and src may be the same slice with the same leading dimension (in
+// place); other overlaps are not allowed. In place over rows whose
+// length is not a multiple of 16, the store of a row's last values holds
+// up the load of the next row's first ones (they share 64 bytes), so a
+// caller that can run it out of place should. It panics, with a message
+// prefixed "f32gemm:", if a slice is too short or a size negative.
+func (e Epilogues) Apply(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	if rows < 0 || cols < 0 || ldd < cols || lds < cols {
+		panic(fmt.Sprintf("f32gemm: epilogues of %d×%d values with leading dimensions %d and %d", rows, cols, ldd, lds))
 	}
 	if rows == 0 || cols == 0 {
 		return
 	}
-	if need := (rows-1)*ld + cols; len(x) < need {
-		panic(fmt.Sprintf("f32gemm: epilogues over %d values, needs %d", len(x), need))
+	if need := (rows-1)*ldd + cols; len(dst) < need {
+		panic(fmt.Sprintf("f32gemm: epilogues destination has %d values, needs %d", len(dst), need))
+	}
+	if need := (rows-1)*lds + cols; len(src) < need {
+		panic(fmt.Sprintf("f32gemm: epilogues source has %d values, needs %d", len(src), need))
 	}
 	if (e.AddBias && len(e.Bias) < rows) || (e.Affine && (len(e.Scale) < rows || len(e.Shift) < rows)) {
 		panic(fmt.Sprintf("f32gemm: epilogues of %d rows with %d biases, %d scales, %d shifts", rows, len(e.Bias), len(e.Scale), len(e.Shift)))
 	}
 	flags := e.Row(0).flags()
-	if flags == 0 {
-		return
-	}
-	if !epilogueAsm {
+	if flags == 0 || !epilogueAsm {
 		for r := range rows {
-			e.Row(r).applyGo(x[r*ld:], ld, x[r*ld:], ld, 1, cols)
+			e.Row(r).Apply(dst[r*ldd:], ldd, src[r*lds:], lds, 1, cols)
 		}
 		return
 	}
@@ -65,5 +69,5 @@ func (e Epilogues) ApplyInPlace(x []float32, ld, rows, cols int) {
 	if e.Affine {
 		scale, shift = &e.Scale[0], &e.Shift[0]
 	}
-	epilogueRows512(&x[0], ld, rows, cols, bias, scale, shift, flags)
+	epilogueRows512(&dst[0], ldd, &src[0], lds, rows, cols, bias, scale, shift, flags)
 }

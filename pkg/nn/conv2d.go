@@ -328,7 +328,7 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 	}
 	yd, yhw := y.Data(), yh*yw
 	wide := oh * wp // output columns at the padded width
-	type scratch struct{ xp, yw []float32 }
+	type scratch struct{ xp, yw, pooled []float32 }
 	scr := make([]scratch, nw)
 	mul := gemmOffsetsSerial
 	if n < runtime.GOMAXPROCS(0) {
@@ -340,6 +340,9 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 			// KW-1 spare zeros: the last row's span runs past the image.
 			s.xp = make([]float32, l.InC*hp*wp+l.KW-1)
 			s.yw = make([]float32, l.OutC*wide)
+			if allFirst {
+				s.pooled = make([]float32, l.OutC*yhw)
+			}
 		}
 		xi := xd[i*chw : (i+1)*chw]
 		for c := range l.InC {
@@ -369,11 +372,14 @@ func (l *Conv2D) forwardPadded(xd, wd, bias []float32, n, h, w, oh, ow, nw int, 
 		if tail.pool && oh%2 == 0 {
 			// With OH even no window straddles two channels: the sample's
 			// OutC·OH rows pool as one plane, in one call.
-			f32gemm.MaxPool2x2(yi, s.yw, l.OutC*oh, ow, wp)
 			if allFirst {
-				rows.ApplyInPlace(yi, yhw, l.OutC, yhw)
+				// Out of place: in place, each channel's last store
+				// would hold up the load of the next one's first values.
+				f32gemm.MaxPool2x2(s.pooled, s.yw, l.OutC*oh, ow, wp)
+				rows.Apply(yi, yhw, s.pooled, yhw, l.OutC, yhw)
 				return
 			}
+			f32gemm.MaxPool2x2(yi, s.yw, l.OutC*oh, ow, wp)
 			for o, first := range poolFirst {
 				if first {
 					ch := yi[o*yhw : (o+1)*yhw]
