@@ -472,6 +472,9 @@ func (m *Model) inputFits(x *tensor.Tensor) bool {
 // forward is Forward: the compiled program where the model has one, the
 // steps one by one otherwise.
 func (m *Model) forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if y, done, err := m.forwardDynamicChain(x); done {
+		return y, err
+	}
 	if p := m.program(); p != nil && m.inputFits(x) {
 		shape := make([]int, 1+len(p.outShape))
 		shape[0] = x.Dim(0)

@@ -112,19 +112,32 @@ func (l *DynamicLinear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.Dims() != 2 || x.Dim(1) != l.In {
 		return nil, fmt.Errorf("qnn: DynamicLinear: input shape %v does not fit weight [%d %d]: %w", x.Shape(), l.Out, l.In, quant.ErrShape)
 	}
-	sc := getDynamicScratch()
-	defer dynamicScratches.Put(sc)
-	act, q, err := sc.quantizeDynamic(x.Data())
-	if err != nil {
+	n := x.Dim(0)
+	y := tensor.New(n, l.Out)
+	if err := l.ForwardInto(y.Data(), x.Data(), n); err != nil {
 		return nil, err
 	}
-	n := x.Dim(0)
+	return y, nil
+}
+
+// ForwardInto is Forward on n samples held flat in x (n·In values),
+// writing the n·Out outputs into y, which must not overlap x. In steady
+// state it allocates nothing.
+func (l *DynamicLinear) ForwardInto(y, x []float32, n int) error {
+	if len(x) != n*l.In || len(y) != n*l.Out {
+		return fmt.Errorf("qnn: DynamicLinear: %d inputs and %d outputs for %d samples of [%d %d]: %w", len(x), len(y), n, l.Out, l.In, quant.ErrShape)
+	}
+	sc := getDynamicScratch()
+	defer dynamicScratches.Put(sc)
+	act, q, err := sc.quantizeDynamic(x)
+	if err != nil {
+		return err
+	}
 	sc.acc = grow(sc.acc, n*l.Out)
 	acc := sc.acc
 	quant.GemmIntPacked(n, q, sc.zero[:], l.wt, acc)
-	y := tensor.New(n, l.Out)
-	dequantizeRows(y.Data(), acc, n, float64(act.Scale), l.ws, l.Bias)
-	return y, nil
+	dequantizeRows(y, acc, n, float64(act.Scale), l.ws, l.Bias)
+	return nil
 }
 
 // dequantizeRows writes y[i, c] = float32(acc[i, c]·sIn·ws[c]) + bias[c]
