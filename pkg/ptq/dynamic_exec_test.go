@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,8 @@ import (
 )
 
 // chainModels returns the dynamic models the chain path must agree on:
-// the MNIST MLP, and a chain that starts with ReLU (so that it copies the
+// the MNIST MLP, SmallCNN with its Conv2D layers quantized too, and a
+// chain that starts with ReLU (so that it copies the
 // input before rewriting it) and passes through Dropout and Identity.
 func chainModels(t *testing.T) map[string]*Model {
 	t.Helper()
@@ -30,10 +32,12 @@ func chainModels(t *testing.T) map[string]*Model {
 	for name, g := range map[string]*nn.Graph{"mlp": mlp, "relu first, dropout, identity": odd} {
 		m, _, err := QuantizeDynamic(context.Background(), g, nil)
 		require.NoError(t, err)
-		_, ok := m.dynamicChain()
-		require.True(t, ok, name)
+		require.True(t, m.dynamicChain(), name)
 		out[name] = m
 	}
+	cnn, _ := dynamicModel(t, "cnn")
+	require.True(t, cnn.dynamicChain())
+	out["cnn, Conv2D too"] = cnn
 	return out
 }
 
@@ -64,7 +68,8 @@ func TestDynamicChainMatchesSteps(t *testing.T) {
 
 // TestDynamicChainErrors checks that a non-finite input gives the same
 // error on the chain path as on Model.run, that a batch of the wrong
-// shape falls back to it, and that a dynamic CNN is not a chain.
+// shape falls back to it, and that a residual model (an Add of two
+// inputs) is not a chain.
 func TestDynamicChainErrors(t *testing.T) {
 	m := chainModels(t)["mlp"]
 	x := datasets.Gaussian(3, m.InputShape(), 0, 1, 1).X
@@ -81,7 +86,20 @@ func TestDynamicChainErrors(t *testing.T) {
 	require.Error(t, got)
 	require.Equal(t, want.Error(), got.Error())
 
-	cnn, _ := dynamicModel(t, "cnn")
-	_, ok := cnn.dynamicChain()
-	require.False(t, ok)
+	res, _ := dynamicModel(t, "residual")
+	require.False(t, res.dynamicChain())
+}
+
+// TestReLUInPlace checks reluInPlace against nn.ReLU on the values where
+// the rule matters: ±0, NaN, ±Inf, the smallest subnormals, ±1.
+func TestReLUInPlace(t *testing.T) {
+	v := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1, -1}
+	x := tensor.MustFromData(slices.Clone(v), 1, len(v))
+	want, err := nn.NewReLU().Forward([]*tensor.Tensor{x}, nn.Eval)
+	require.NoError(t, err)
+	reluInPlace(v)
+	for i, w := range want.Data() {
+		require.Equal(t, math.Float32bits(w), math.Float32bits(v[i]), "element %d", i)
+	}
 }

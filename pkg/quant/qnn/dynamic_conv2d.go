@@ -123,13 +123,31 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := getDynamicScratch()
-	defer dynamicScratches.Put(sc)
-	act, q, err := sc.quantizeDynamic(x.Data())
+	y := tensor.New(shape[0], l.OutC, oh, ow)
+	if err := l.ForwardInto(y.Data(), x.Data(), shape); err != nil {
+		return nil, err
+	}
+	return y, nil
+}
+
+// ForwardInto is Forward on a batch x of the given shape [N, InC, H, W],
+// held flat, writing the N·OutC·OH·OW outputs into y, which must not
+// overlap x.
+func (l *DynamicConv2D) ForwardInto(y, x []float32, shape []int) error {
+	oh, ow, err := l.geom().outSize("DynamicConv2D", shape)
 	if err != nil {
-		return nil, fmt.Errorf("qnn: DynamicConv2D: %w", err)
+		return err
 	}
 	n, h, w := shape[0], shape[2], shape[3]
+	if len(x) != n*l.InC*h*w || len(y) != n*l.OutC*oh*ow {
+		return fmt.Errorf("qnn: DynamicConv2D: %d inputs and %d outputs for input shape %v: %w", len(x), len(y), shape, quant.ErrShape)
+	}
+	sc := getDynamicScratch()
+	defer dynamicScratches.Put(sc)
+	act, q, err := sc.quantizeDynamic(x)
+	if err != nil {
+		return fmt.Errorf("qnn: DynamicConv2D: %w", err)
+	}
 	// scale[c] = sIn·sW[c], in float64 as DynamicLinear computes it.
 	sc.scale = grow(sc.scale, l.OutC)
 	scale := sc.scale
@@ -141,14 +159,12 @@ func (l *DynamicConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	b := sc.bias
 	clear(b)
 	copy(b, l.Bias)
-	y := tensor.New(n, l.OutC, oh, ow)
-	yd := y.Data()
 	pos := oh * ow
 	l.accumulate(q, n, h, w, oh, ow, sc.zero[:], func(s int, acc []int32) {
 		// acc is [pos, c]; the output planes are [c, pos].
-		dequantPlanesInUse(yd[s*l.OutC*pos:(s+1)*l.OutC*pos], acc, l.OutC, pos, scale, b)
+		dequantPlanesInUse(y[s*l.OutC*pos:(s+1)*l.OutC*pos], acc, l.OutC, pos, scale, b)
 	})
-	return y, nil
+	return nil
 }
 
 // Bytes is the storage of weights, scales and the float bias.
