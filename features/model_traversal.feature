@@ -33,10 +33,14 @@ Feature: Traversal decides what quantization does with every layer
     tail; measured 33.7 to 39.2 dB over seed offsets 0..120.
   - Row sums within 0.00001 of 1: the Softmax runs in FP32, so a row sums
     to 1 up to float32 rounding (measured at most 0.00000004).
-  - Probabilities within 0.05 of FP32: a probability's slopes with respect
-    to the logits sum to at most one half, so it moves by at most half the
-    largest error of the int8 logits; the worst element over 64 held-out
-    samples is 0.035 over seed offsets 0..120 (median 0.005).
+  - Probabilities move by at most 0.5 times the largest error of their
+    row's int8 logits: a probability's slopes with respect to the logits sum
+    to at most one half, so a Softmax run in FP32 on the dequantized logits
+    can move it by no more, whatever the model, the data or the seed (plus
+    1e-6 for float32 rounding). A fixed bound cannot be promised: the worst
+    element over 64 held-out samples was 0.035 over seed offsets 0..120
+    (median 0.005) but 0.054 at offset 31337. A Softmax run on int8 codes
+    would move probabilities by its own rounding, unrelated to the logits.
   - 0.5 output steps for the residual Add: rounding the exact sum once to
     the output grid errs by at most half a step (measured 0.47 to 0.5);
     rounding each input to the output grid before adding can err by a whole
@@ -173,9 +177,9 @@ Feature: Traversal decides what quantization does with every layer
       When the model is calibrated and converted to int8
       Then every row of the quantized model's output on the held-out set sums to 1 within 0.00001
 
-    Scenario: The probabilities stay close to FP32
+    Scenario: The probabilities move no more than the Softmax's slopes allow
       When the model is calibrated and converted to int8
-      Then the quantized model's output on the held-out set is within 0.05 of FP32 at every element
+      Then on the held-out set every probability moves by at most 0.5 times the largest error of its row's int8 logits
 
   @R-traversal-3
   Rule: A residual Add runs in int8, its two inputs brought to one output scale

@@ -29,6 +29,7 @@ func registerTraversalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^on the calibration set the int8 output of "([^"]+)" is within (\d+(?:\.\d+)?) output steps of the sum of its inputs, clamped to its output range, at every element$`, addWithinSteps)
 	sc.Step(`^every row of the quantized model's output on the held-out set sums to 1 within (\d+(?:\.\d+)?(?:e-?\d+)?)$`, rowsSumToOne)
 	sc.Step(`^the quantized model's output on the held-out set is within (\d+(?:\.\d+)?) of FP32 at every element$`, outputWithinAbs)
+	sc.Step(`^on the held-out set every probability moves by at most (-?\d+(?:\.\d+)?) times the largest error of its row's int8 logits$`, probabilitiesWithinLogitError)
 	sc.Step(`^the quantized model keeps the FP32 model's node names, order, inputs and output shapes$`, structurePreserved)
 }
 
@@ -379,4 +380,68 @@ func structurePreserved(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// probabilitiesWithinLogitError checks the final Softmax against the
+// error of the logits it reads: over every held-out row, the largest move
+// of a probability from FP32, divided by the largest error of that row's
+// quantized logits, must be at most ratio. The Softmax's slopes with
+// respect to the logits sum to at most one half for each probability, so
+// a Softmax run in FP32 on the dequantized logits keeps the ratio at or
+// below 0.5 for any model and data; one run on int8 codes does not.
+func probabilitiesWithinLogitError(ctx context.Context, ratio float64) error {
+	s, err := quantizedWithHeldOut(ctx)
+	if err != nil {
+		return err
+	}
+	var soft *nn.Node
+	for _, n := range s.model.Nodes() {
+		if n.Layer.Kind() == "Softmax" {
+			soft = n
+		}
+	}
+	if soft == nil || len(soft.Inputs) != 1 {
+		return fmt.Errorf("the model has no Softmax node with one input")
+	}
+	want, err := fp32Outputs(s.model, s.heldOut)
+	if err != nil {
+		return err
+	}
+	got, err := s.quantized.Outputs(s.heldOut)
+	if err != nil {
+		return err
+	}
+	zf, zq := want[soft.Inputs[0]], got[soft.Inputs[0]]
+	pf, pq := want[soft.Name], got[soft.Name]
+	if zf == nil || zq == nil || pf == nil || pq == nil {
+		return fmt.Errorf("no outputs of %q and its input %q in both models", soft.Name, soft.Inputs[0])
+	}
+	if !slices.Equal(zf.Shape(), zq.Shape()) || !slices.Equal(pf.Shape(), pq.Shape()) || zf.Len() != pf.Len() {
+		return fmt.Errorf("shapes differ: logits %v and %v, probabilities %v and %v", zf.Shape(), zq.Shape(), pf.Shape(), pq.Shape())
+	}
+	rows, width := pf.Dim(0), pf.RowLen()
+	if rows == 0 || width == 0 {
+		return fmt.Errorf("the held-out set gave no probabilities")
+	}
+	// Float32 rounding of the Softmax itself, allowed on top of the bound.
+	const rounding = 1e-6
+	worst, worstRow, worstMove, worstErr := 0.0, 0, 0.0, 0.0
+	for r := range rows {
+		at := r * width
+		e := quant.MaxAbsError(zf.Data()[at:at+width], zq.Data()[at:at+width])
+		move := quant.MaxAbsError(pf.Data()[at:at+width], pq.Data()[at:at+width])
+		if move <= rounding {
+			continue
+		}
+		q := math.Inf(1)
+		if e > 0 {
+			q = (move - rounding) / e
+		}
+		if q > worst {
+			worst, worstRow, worstMove, worstErr = q, r, move, e
+		}
+	}
+	return check(ctx, criterion{measured: "largest probability move over its row's largest logit error, held-out set", direction: within, threshold: ratio, value: worst}, func() error {
+		return fmt.Errorf("row %d: a probability moves by %g while the row's logits err by at most %g (%.3g times), want at most %g times", worstRow, worstMove, worstErr, worst, ratio)
+	})
 }
