@@ -6,11 +6,11 @@
 //
 // Workers picks a goroutine count; For and ForErr call a function for every
 // index of a range, on that many goroutines that pull indices in
-// increasing order. Split does the same for a few large parts (a batch
-// cut in one part per thread) with the caller working as one of the
+// increasing order. Team.Split does the same for a few large parts (a
+// batch cut in one part per thread) with the caller working as one of the
 // goroutines, and spinning briefly at the end rather than sleeping, so
 // that one fork and one join cost a few microseconds and no wake-up of a
-// sleeping thread in the common case; a Team's helpers also spin for a
+// sleeping thread in the common case; the team's helpers also spin for a
 // short while after a call, so that calls made back to back find them
 // running.
 //
@@ -21,6 +21,6 @@
 //   - Results do not depend on the worker count as long as the function
 //     writes only what belongs to its index: the pool decides which
 //     goroutine runs an index, never what it computes.
-//   - ForErr, Split and Team.Split return the error of the lowest failing index,
+//   - ForErr and Team.Split return the error of the lowest failing index,
 //     whatever the worker count and scheduling.
 package workpool

@@ -111,46 +111,9 @@ func TestForInlineDoesNotAllocate(t *testing.T) {
 	assert.Equal(t, 100*(63*64/2)+63*64/2, sum) // 100 runs plus the warm-up
 }
 
-// TestSplitEveryIndexOnce checks that Split runs every index exactly once,
-// with the same results for any worker count, including a part that
-// outlasts the caller's spin (the caller then sleeps until it is done).
-func TestSplitEveryIndexOnce(t *testing.T) {
-	cases := []struct {
-		name string
-		n, w int
-		slow time.Duration // how long index 1 takes
-	}{
-		{"inline", 5, 1, 0},
-		{"two parts on two goroutines", 2, 2, 0},
-		{"more parts than goroutines", 9, 3, 0},
-		{"more goroutines than parts", 3, 8, 0},
-		{"a part longer than the spin", 2, 2, 4 * spinFor},
-		{"no parts", 0, 2, 0},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			counts := make([]atomic.Int32, c.n)
-			out := make([]int, c.n)
-			err := Split(c.n, c.w, func(i int) error {
-				if i == 1 {
-					time.Sleep(c.slow)
-				}
-				counts[i].Add(1)
-				out[i] = i * i
-				return nil
-			})
-			require.NoError(t, err)
-			for i := range c.n {
-				assert.Equal(t, int32(1), counts[i].Load(), "index %d", i)
-				assert.Equal(t, i*i, out[i], "index %d", i)
-			}
-		})
-	}
-}
-
-// TestSplitLowestIndexError checks that Split returns the error of the
+// TestTeamLowestIndexError checks that Team.Split returns the error of the
 // lowest failing index, for any worker count.
-func TestSplitLowestIndexError(t *testing.T) {
+func TestTeamLowestIndexError(t *testing.T) {
 	errBad := errors.New("bad")
 	cases := []struct {
 		name    string
@@ -162,10 +125,11 @@ func TestSplitLowestIndexError(t *testing.T) {
 		{"several", []int{7, 1, 5}, "part 1"},
 		{"the first", []int{0, 7}, "part 0"},
 	}
+	var team Team
 	for _, c := range cases {
 		for _, w := range []int{1, 2, 5} {
 			t.Run(fmt.Sprintf("%s, %d workers", c.name, w), func(t *testing.T) {
-				err := Split(8, w, func(i int) error {
+				err := team.Split(8, w, func(i int) error {
 					for _, f := range c.failing {
 						if i == f {
 							return fmt.Errorf("part %d: %w", i, errBad)
@@ -184,33 +148,38 @@ func TestSplitLowestIndexError(t *testing.T) {
 	}
 }
 
-// TestSplitInlineDoesNotAllocate checks that one worker runs the parts in
+// TestTeamInlineDoesNotAllocate checks that one worker runs the parts in
 // place.
-func TestSplitInlineDoesNotAllocate(t *testing.T) {
+func TestTeamInlineDoesNotAllocate(t *testing.T) {
+	var team Team
 	sum := 0
 	fn := func(i int) error { sum += i; return nil }
-	allocs := testing.AllocsPerRun(100, func() { _ = Split(4, 1, fn) })
+	allocs := testing.AllocsPerRun(100, func() { _ = team.Split(4, 1, fn) })
 	assert.Zero(t, allocs)
 	assert.Equal(t, 101*6, sum)
 }
 
 // TestTeamEveryIndexOnce runs calls back to back and after the helpers
-// have exited, with the worker counts of TestSplitEveryIndexOnce: every
-// index runs exactly once per call, results do not depend on the count,
-// and the lowest failing index's error is returned.
+// have exited: every index runs exactly once per call, results do not
+// depend on the worker count, including a part that outlasts the caller's
+// spin (the caller then sleeps until it is done), and the lowest failing
+// index's error is returned.
 func TestTeamEveryIndexOnce(t *testing.T) {
 	var team Team
 	cases := []struct {
 		name  string
 		n, w  int
 		pause time.Duration // before the call: 0 finds the helper spinning
+		slow  time.Duration // how long index 1 takes
 	}{
-		{"inline", 5, 1, 0},
-		{"two parts, helper started", 2, 2, 0},
-		{"two parts, helper spinning", 2, 2, 0},
-		{"more parts than goroutines", 9, 3, 0},
-		{"after the helpers exited", 4, 2, 4 * teamLinger},
-		{"more goroutines than parts", 3, 8, 0},
+		{"inline", 5, 1, 0, 0},
+		{"two parts, helper started", 2, 2, 0, 0},
+		{"two parts, helper spinning", 2, 2, 0, 0},
+		{"more parts than goroutines", 9, 3, 0, 0},
+		{"after the helpers exited", 4, 2, 4 * teamLinger, 0},
+		{"more goroutines than parts", 3, 8, 0, 0},
+		{"a part longer than the spin", 2, 2, 0, 4 * spinFor},
+		{"no parts", 0, 2, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,6 +187,9 @@ func TestTeamEveryIndexOnce(t *testing.T) {
 			counts := make([]atomic.Int32, c.n)
 			out := make([]int, c.n)
 			require.NoError(t, team.Split(c.n, c.w, func(i int) error {
+				if i == 1 {
+					time.Sleep(c.slow)
+				}
 				counts[i].Add(1)
 				out[i] = i * i
 				return nil

@@ -38,7 +38,7 @@ import (
 // goroutines (internal/workpool) when it holds at least splitWork
 // multiply-adds per part; each kernel then runs on one goroutine. Results
 // do not depend on the number of parts. The calling goroutine runs a part
-// itself and spins briefly for the others (workpool.Split): one fork and
+// itself and spins briefly for the others (workpool.Team): one fork and
 // one join per Forward, with no wake-up of a sleeping thread at the join
 // in the common case; the model's workpool.Team keeps the helper goroutine
 // spinning for a short while after each Forward, so that batches run back
